@@ -1,0 +1,748 @@
+"""Configuration-mode commands: their grammar and what each does to the model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from typing import Any, Callable
+
+from . import acl_syntax  # noqa: F401  (registers the access-list entry types)
+from .grammar import CommandError, Grammar, tokenize
+from .model import (AccessList, CryptoMapEntry, DeviceConfig, DialerList, Interface,
+                    IsakmpKey, IsakmpPolicy, Line, LocalPool, NatPool, NatRule,
+                    RouteMapEntry, StaticRoute, TimestampService, TransformSet, User)
+
+GLOBAL = "config"
+INTERFACE = "config-if"
+ISAKMP = "config-isakmp"
+TRANSFORM = "cfg-crypto-trans"
+CRYPTO_MAP = "config-crypto-map"
+DYNAMIC_MAP = "config-crypto-map "  # same prompt as a crypto map, other commands
+ROUTE_MAP = "config-route-map"
+LINE = "config-line"
+EXT_NACL = "config-ext-nacl"
+STD_NACL = "config-std-nacl"
+
+# Physical interfaces must exist in the hardware; these kinds are created on demand.
+VIRTUAL_INTERFACES = ("Loopback", "Tunnel", "Dialer", "Virtual-Template", "Null")
+
+
+@dataclass
+class ConfigContext:
+    """Where configuration lines land: the model, the current mode and its object."""
+
+    model: DeviceConfig
+    hardware: set[str] | None = None   # interface names the device has; None: any
+    mode: str = GLOBAL
+    target: Any = None
+    on_change: Callable[[str, Any], None] | None = None  # told of interface changes
+    booting: bool = False              # loading a startup configuration
+
+    def prompt_mode(self) -> str:
+        return self.mode.strip()
+
+
+class ConfigApplyError(Exception):
+    """An action refused a line that parsed (IOS prints its own message)."""
+
+    def __init__(self, message: str, column: int | None = None):
+        super().__init__(message)
+        self.column = column
+
+
+GRAMMARS: dict[str, Grammar] = {m: Grammar(m) for m in (
+    GLOBAL, INTERFACE, ISAKMP, TRANSFORM, CRYPTO_MAP, DYNAMIC_MAP, ROUTE_MAP, LINE, EXT_NACL, STD_NACL)}
+
+
+def command(mode: str, *specs: str):
+    def register(fn):
+        for spec in specs:
+            GRAMMARS[mode].add(spec, fn)
+        return fn
+    return register
+
+
+def _kw(args: dict, word: str) -> bool:
+    return word in args.get("_keywords", ())
+
+
+# ---------------------------------------------------------------- global
+
+@command(GLOBAL, "version <v:line>")
+def _version(ctx, args, neg):
+    ctx.model.version = None if neg else args["v"]
+
+
+@command(GLOBAL, "service timestamps [<facility:debug|log>] [<format:uptime|datetime>]",
+         "service timestamps [<facility:debug|log>] datetime [msec] [localtime] [show-timezone] [year]")
+def _timestamps(ctx, args, neg):
+    facility = args.get("facility", "debug")
+    ctx.model.timestamps = [t for t in ctx.model.timestamps if t.facility != facility]
+    if not neg:
+        options = tuple(k for k in ("msec", "localtime", "show-timezone", "year") if _kw(args, k))
+        fmt = "datetime" if _kw(args, "datetime") or args.get("format") == "datetime" else "uptime"
+        ctx.model.timestamps.append(TimestampService(facility, fmt, options))
+        ctx.model.timestamps.sort(key=lambda t: t.facility)
+
+
+@command(GLOBAL, "service password-encryption")
+def _password_encryption(ctx, args, neg):
+    ctx.model.password_encryption = not neg
+
+
+@command(GLOBAL, "hostname <name:word>")
+def _hostname(ctx, args, neg):
+    ctx.model.hostname = "Router" if neg else args["name"]
+
+
+@command(GLOBAL, "enable secret <pw:line>", "enable password <pw:line>")
+def _enable(ctx, args, neg):
+    value = None if neg else args.get("pw")
+    if _kw(args, "secret"):
+        ctx.model.enable_secret = value
+    else:
+        ctx.model.enable_password = value
+
+
+@command(GLOBAL, "username <name:word> [privilege <priv:0-15>] <kind:password|secret> <pw:line>")
+def _username(ctx, args, neg):
+    ctx.model.users = [u for u in ctx.model.users if u.name != args["name"]]
+    if not neg:
+        ctx.model.users.append(User(args["name"], args.get("priv"), args["pw"], args["kind"] == "secret"))
+
+
+@command(GLOBAL, "ip subnet-zero")
+def _subnet_zero(ctx, args, neg):
+    ctx.model.subnet_zero = not neg
+
+
+@command(GLOBAL, "ip classless")
+def _classless(ctx, args, neg):
+    ctx.model.classless = not neg
+
+
+@command(GLOBAL, "ip routing")
+def _routing(ctx, args, neg):
+    ctx.model.ip_routing = not neg
+
+
+@command(GLOBAL, "ip domain-lookup")
+def _domain_lookup(ctx, args, neg):
+    ctx.model.domain_lookup = not neg
+
+
+@command(GLOBAL, "ip domain-name <name:word>")
+def _domain_name(ctx, args, neg):
+    ctx.model.domain_name = None if neg else args["name"]
+
+
+@command(GLOBAL, "ip http server")
+def _http(ctx, args, neg):
+    ctx.model.http_server = not neg
+
+
+@command(GLOBAL, "ip default-gateway <gw:ip>")
+def _default_gateway(ctx, args, neg):
+    ctx.model.default_gateway = None if neg else args["gw"]
+
+
+@command(GLOBAL, "ip route <prefix:ip> <mask:mask> <via:if> [<distance:1-255>]",
+         "ip route <prefix:ip> <mask:mask> <hop:ip> [<distance:1-255>]")
+def _route(ctx, args, neg):
+    route = StaticRoute(args["prefix"], args["mask"], args.get("via"), args.get("hop"), args.get("distance"))
+    _check_mask(args["mask"])
+    same = [r for r in ctx.model.static_routes
+            if (r.prefix, r.mask, r.interface, r.next_hop) == (route.prefix, route.mask, route.interface, route.next_hop)]
+    for r in same:
+        ctx.model.static_routes.remove(r)
+    if not neg:
+        ctx.model.static_routes.append(route)
+
+
+@command(GLOBAL, "ip local pool <name:word> <start:ip> [<end:ip>]")
+def _local_pool(ctx, args, neg):
+    if neg:
+        ctx.model.local_pools.pop(args["name"], None)
+        return
+    end = args.get("end")
+    if end is not None and int(end) < int(args["start"]):
+        raise ConfigApplyError("%Bad IP range")
+    ctx.model.local_pools[args["name"]] = LocalPool(args["name"], args["start"], end)
+
+
+@command(GLOBAL, "ip nat pool <name:word> <start:ip> <end:ip> netmask <mask:mask>")
+def _nat_pool(ctx, args, neg):
+    if neg:
+        ctx.model.nat_pools.pop(args["name"], None)
+    else:
+        ctx.model.nat_pools[args["name"]] = NatPool(args["name"], args["start"], args["end"], args["mask"])
+
+
+@command(GLOBAL,
+         "ip nat inside source list <match:word> interface <iface:if> [overload]",
+         "ip nat inside source route-map <match:word> interface <iface:if> [overload]",
+         "ip nat inside source list <match:word> pool <pool:word> [overload]",
+         "ip nat inside source route-map <match:word> pool <pool:word> [overload]",
+         "ip nat inside source static <local:ip> <global:ip>")
+def _nat_rule(ctx, args, neg):
+    if "local" in args:
+        rule = NatRule(kind="static", local=args["local"], global_=args["global"])
+    else:
+        rule = NatRule(kind="route-map" if _kw(args, "route-map") else "list", match=args["match"],
+                       interface=args.get("iface"), pool=args.get("pool"), overload=_kw(args, "overload"))
+    key = _nat_key(rule)
+    ctx.model.nat_rules = [r for r in ctx.model.nat_rules if _nat_key(r) != key]
+    if not neg:
+        ctx.model.nat_rules.append(rule)
+
+
+def _nat_key(rule: NatRule):
+    return (rule.kind, rule.match) if rule.kind != "static" else (rule.kind, rule.local)
+
+
+@command(GLOBAL, "ip nat translation <which:timeout|udp-timeout|tcp-timeout|icmp-timeout|finrst-timeout|syn-timeout|dns-timeout> <seconds:0-2147483>",
+         "ip nat translation <which:timeout|udp-timeout|tcp-timeout|icmp-timeout|finrst-timeout|syn-timeout|dns-timeout> never")
+def _nat_timeout(ctx, args, neg):
+    which = args["which"]
+    if neg:
+        ctx.model.nat_timeouts.pop(which, None)
+    else:
+        ctx.model.nat_timeouts[which] = args.get("seconds")  # None: never
+
+
+@command(GLOBAL, "crypto isakmp policy <prio:1-10000>")
+def _isakmp_policy(ctx, args, neg):
+    prio = args["prio"]
+    if neg:
+        ctx.model.isakmp_policies.pop(prio, None)
+        return None
+    policy = ctx.model.isakmp_policies.setdefault(prio, IsakmpPolicy(prio))
+    ctx.model.isakmp_policies = dict(sorted(ctx.model.isakmp_policies.items()))
+    return ISAKMP, policy
+
+
+@command(GLOBAL, "crypto isakmp key <key:word> address <addr:ip> [<mask:mask>]")
+def _isakmp_key(ctx, args, neg):
+    mask = args.get("mask")
+    if mask is not None and int(mask) == 0xFFFFFFFF:
+        mask = None  # a host mask is the same as none
+    ctx.model.isakmp_keys = [k for k in ctx.model.isakmp_keys if (k.address, k.mask) != (args["addr"], mask)]
+    if not neg:
+        ctx.model.isakmp_keys.append(IsakmpKey(args["key"], args["addr"], mask))
+
+
+@command(GLOBAL, "crypto ipsec security-association lifetime <unit:seconds|kilobytes> <value:120-86400>",
+         "crypto ipsec security-association lifetime kilobytes <kb:2560-536870912>")
+def _global_lifetime(ctx, args, neg):
+    if args.get("unit") == "seconds":
+        ctx.model.sa_lifetime_seconds = None if neg else args["value"]
+    else:
+        ctx.model.sa_lifetime_kilobytes = None if neg else args.get("kb", args.get("value"))
+
+
+TRANSFORMS = ("ah-md5-hmac", "ah-sha-hmac", "esp-des", "esp-3des", "esp-aes", "esp-null",
+              "esp-md5-hmac", "esp-sha-hmac", "comp-lzs")
+_T = "|".join(TRANSFORMS)
+
+
+@command(GLOBAL, f"crypto ipsec transform-set <name:word> <t1:{_T}> [<t2:{_T}>] [<t3:{_T}>]")
+def _transform_set(ctx, args, neg):
+    name = args["name"]
+    if neg:
+        ctx.model.transform_sets.pop(name, None)
+        return None
+    transforms = [args[k] for k in ("t1", "t2", "t3") if k in args]
+    _check_transforms(transforms)
+    existing = ctx.model.transform_sets.get(name)
+    tset = TransformSet(name, transforms, existing.mode if existing else "tunnel")
+    ctx.model.transform_sets[name] = tset
+    return TRANSFORM, tset
+
+
+def _check_transforms(transforms: list[str]) -> None:
+    kinds = {"ah": 0, "esp-enc": 0, "esp-auth": 0, "comp": 0}
+    for t in transforms:
+        k = ("ah" if t.startswith("ah-") else "comp" if t.startswith("comp")
+             else "esp-auth" if t.endswith("-hmac") else "esp-enc")
+        kinds[k] += 1
+    if any(v > 1 for v in kinds.values()):
+        raise ConfigApplyError("ERROR: transform set with more than one transform of a kind is invalid")
+
+
+@command(GLOBAL, "crypto dynamic-map <name:word> <seq:1-65535>")
+def _dynamic_map(ctx, args, neg):
+    key = (args["name"], args["seq"])
+    if neg:
+        ctx.model.dynamic_maps.pop(key, None)
+        return None
+    entry = ctx.model.dynamic_maps.setdefault(key, CryptoMapEntry(args["name"], args["seq"], kind="dynamic"))
+    ctx.model.dynamic_maps = dict(sorted(ctx.model.dynamic_maps.items()))
+    return DYNAMIC_MAP, entry
+
+
+@command(GLOBAL, "crypto map <name:word> <seq:1-65535> ipsec-isakmp [dynamic <dyn:word>]",
+         "crypto map <name:word> <seq:1-65535>")
+def _crypto_map(ctx, args, neg):
+    key = (args["name"], args["seq"])
+    if neg:
+        ctx.model.crypto_maps.pop(key, None)
+        return None
+    entry = ctx.model.crypto_maps.get(key)
+    if entry is None:
+        entry = CryptoMapEntry(args["name"], args["seq"], dynamic_map=args.get("dyn"))
+        ctx.model.crypto_maps[key] = entry
+        ctx.model.crypto_maps = dict(sorted(ctx.model.crypto_maps.items()))
+    elif "dyn" in args:
+        entry.dynamic_map = args["dyn"]
+    if entry.dynamic_map:
+        return None  # a dynamic-map reference has no sub-mode of its own
+    return CRYPTO_MAP, entry
+
+
+@command(GLOBAL, "interface <iface:if>")
+def _interface(ctx, args, neg):
+    name = args["iface"]
+    if ctx.hardware is not None and name not in ctx.hardware and not name.startswith(VIRTUAL_INTERFACES):
+        raise ConfigApplyError("invalid", column=-1)
+    if neg:
+        if not name.startswith(VIRTUAL_INTERFACES):
+            raise ConfigApplyError("% Removal of physical interfaces is not permitted")
+        ctx.model.interfaces.pop(name, None)
+        return None
+    iface = ctx.model.interface(name)
+    if not iface.stated:
+        iface.stated = True
+        if ctx.booting:
+            iface.shutdown = False  # a startup configuration names the interfaces it brings up
+    return INTERFACE, iface
+
+
+@command(GLOBAL, "access-list <num:1-99> <action:permit|deny> <entry:std-entry>",
+         "access-list <num:1-99> remark <text:line>",
+         "access-list <num:100-199> <action:permit|deny> <entry:ext-entry>",
+         "access-list <num:100-199> remark <text:line>")
+def _numbered_acl(ctx, args, neg):
+    name = str(args["num"])
+    if neg:
+        ctx.model.access_lists.pop(name, None)
+        return
+    kind = "standard" if args["num"] < 100 else "extended"
+    acl = ctx.model.access_lists.get(name) or AccessList(name, kind)
+    ctx.model.access_lists[name] = acl
+    ctx.model.access_lists = dict(sorted(ctx.model.access_lists.items(), key=lambda kv: _acl_order(kv[1])))
+    _append_entry(acl, args)
+
+
+def _acl_order(acl: AccessList):
+    return (acl.named, int(acl.name) if not acl.named else 0, acl.name)
+
+
+def _append_entry(acl: AccessList, args: dict) -> None:
+    from .model import AccessListEntry
+    from .acl_syntax import ANY
+    if "text" in args:
+        acl.entries.append(AccessListEntry("remark", None, ANY, remark=args["text"]))
+        return
+    entry = args["entry"]
+    entry.action = args["action"]
+    if entry not in acl.entries:  # IOS ignores an entry that is already in the list
+        acl.entries.append(entry)
+
+
+@command(GLOBAL, "ip access-list <kind:standard|extended> <name:word>")
+def _named_acl(ctx, args, neg):
+    name = args["name"]
+    if neg:
+        ctx.model.access_lists.pop(name, None)
+        return None
+    acl = ctx.model.access_lists.get(name)
+    if acl is None:
+        acl = AccessList(name, args["kind"], named=not name.isdigit())
+        ctx.model.access_lists[name] = acl
+        ctx.model.access_lists = dict(sorted(ctx.model.access_lists.items(), key=lambda kv: _acl_order(kv[1])))
+    elif acl.kind != args["kind"]:
+        raise ConfigApplyError(f"% A named {acl.kind} IP access list with this name already exists")
+    return (EXT_NACL if acl.kind == "extended" else STD_NACL), acl
+
+
+@command(GLOBAL, "dialer-list <num:1-10> protocol <proto:ip|ipx|appletalk|bridge|clns|decnet> <action:permit|deny>",
+         "dialer-list <num:1-10> protocol <proto:ip|ipx|appletalk|bridge|clns|decnet> list <acl:word>")
+def _dialer_list(ctx, args, neg):
+    key = (args["num"], args["proto"])
+    ctx.model.dialer_lists = [d for d in ctx.model.dialer_lists if (d.number, d.protocol) != key]
+    if not neg:
+        action = args.get("action") or f"list {args['acl']}"
+        ctx.model.dialer_lists.append(DialerList(args["num"], args["proto"], action))
+
+
+@command(GLOBAL, "route-map <name:word> [<action:permit|deny>] [<seq:0-65535>]")
+def _route_map(ctx, args, neg):
+    name = args["name"]
+    if neg:
+        for key in [k for k in ctx.model.route_maps if k[0] == name and ("seq" not in args or k[1] == args["seq"])]:
+            del ctx.model.route_maps[key]
+        return None
+    seq = args.get("seq", 10)
+    entry = ctx.model.route_maps.get((name, seq))
+    if entry is None:
+        entry = RouteMapEntry(name, args.get("action", "permit"), seq)
+        ctx.model.route_maps[(name, seq)] = entry
+        ctx.model.route_maps = dict(sorted(ctx.model.route_maps.items()))
+    elif "action" in args:
+        entry.action = args["action"]
+    return ROUTE_MAP, entry
+
+
+@command(GLOBAL, "line <kind:con|aux|vty> <first:0-15> [<last:0-15>]")
+def _line(ctx, args, neg):
+    kind, first, last = args["kind"], args["first"], args.get("last")
+    if kind in ("con", "aux") and last is not None:
+        raise ConfigApplyError("invalid", column=-1)
+    for line in ctx.model.lines:
+        if (line.kind, line.first, line.last) == (kind, first, last):
+            return LINE, line
+    line = Line(kind, first, last)
+    ctx.model.lines.append(line)
+    order = {"con": 0, "aux": 1, "vty": 2}
+    ctx.model.lines.sort(key=lambda l: (order[l.kind], l.first))
+    return LINE, line
+
+
+# ---------------------------------------------------------------- interface
+
+def _iface(ctx) -> Interface:
+    return ctx.target
+
+
+def _changed(ctx, what: str) -> None:
+    if ctx.on_change:
+        ctx.on_change(what, ctx.target)
+
+
+@command(INTERFACE, "ip address <addr:ip> <mask:mask> [secondary]", "ip address negotiated")
+def _if_address(ctx, args, neg):
+    iface = _iface(ctx)
+    if neg:
+        if _kw(args, "secondary"):
+            iface.secondary = [s for s in iface.secondary if s[0] != args.get("addr")]
+        else:
+            iface.address = iface.mask = None
+            iface.negotiated = False
+            iface.secondary = []
+    elif _kw(args, "negotiated"):
+        iface.address = iface.mask = None
+        iface.negotiated = True
+    else:
+        _check_mask(args["mask"])
+        if _kw(args, "secondary"):
+            iface.secondary.append((args["addr"], args["mask"]))
+        else:
+            iface.address, iface.mask, iface.negotiated = args["addr"], args["mask"], False
+    _changed(ctx, "address")
+
+
+def _check_mask(mask: IPv4Address) -> None:
+    value = int(mask)
+    inverted = ~value & 0xFFFFFFFF
+    if inverted & (inverted + 1):
+        raise ConfigApplyError(f"Bad mask 0x{value:X} for address")
+
+
+@command(INTERFACE, "ip directed-broadcast")
+def _if_directed(ctx, args, neg):
+    _iface(ctx).directed_broadcast = not neg
+
+
+@command(INTERFACE, "ip nat <side:inside|outside>")
+def _if_nat(ctx, args, neg):
+    iface = _iface(ctx)
+    if not neg:
+        iface.nat = args["side"]
+    elif iface.nat == args["side"]:
+        iface.nat = None
+
+
+@command(INTERFACE, "mop enabled")
+def _if_mop(ctx, args, neg):
+    _iface(ctx).mop_enabled = not neg
+
+
+@command(INTERFACE, "encapsulation <encap:ppp|hdlc|arpa>")
+def _if_encap(ctx, args, neg):
+    iface = _iface(ctx)
+    serial = iface.name.startswith("Serial")
+    encap = args["encap"]
+    if serial and encap == "arpa" or not serial and encap != "arpa":
+        raise ConfigApplyError("invalid", column=-1)
+    iface.encapsulation = ("hdlc" if serial else "arpa") if neg else encap
+    _changed(ctx, "encapsulation")
+
+
+@command(INTERFACE, "ip mroute-cache")
+def _if_mroute(ctx, args, neg):
+    _iface(ctx).mroute_cache = not neg
+
+
+@command(INTERFACE, "ip route-cache")
+def _if_route_cache(ctx, args, neg):
+    _iface(ctx).route_cache = not neg
+
+
+@command(INTERFACE, "crypto map <name:word>")
+def _if_crypto_map(ctx, args, neg):
+    _iface(ctx).crypto_map = None if neg else args["name"]
+    _changed(ctx, "crypto map")
+
+
+@command(INTERFACE, "shutdown")
+def _if_shutdown(ctx, args, neg):
+    _iface(ctx).shutdown = not neg
+    _changed(ctx, "shutdown")
+
+
+@command(INTERFACE, "description <text:line>")
+def _if_description(ctx, args, neg):
+    _iface(ctx).description = None if neg else args["text"]
+
+
+@command(INTERFACE, "bandwidth <kbps:1-10000000>")
+def _if_bandwidth(ctx, args, neg):
+    _iface(ctx).bandwidth = None if neg else args["kbps"]
+
+
+@command(INTERFACE, "delay <tens:1-16777215>")
+def _if_delay(ctx, args, neg):
+    _iface(ctx).delay = None if neg else args["tens"]
+
+
+@command(INTERFACE, "clock rate <bps:300-8000000>")
+def _if_clock(ctx, args, neg):
+    if not _iface(ctx).name.startswith("Serial"):
+        raise ConfigApplyError("invalid", column=-1)
+    _iface(ctx).clock_rate = None if neg else args["bps"]
+
+
+@command(INTERFACE, "peer default ip address pool [<pool:word>]", "peer default ip address <addr:ip>")
+def _if_peer_default(ctx, args, neg):
+    iface = _iface(ctx)
+    iface.peer_pool = iface.peer_address = None
+    if not neg:
+        if _kw(args, "pool"):
+            iface.peer_pool = args.get("pool", "default")
+        else:
+            iface.peer_address = args["addr"]
+
+
+@command(INTERFACE, "peer neighbor-route")
+def _if_neighbor_route(ctx, args, neg):
+    _iface(ctx).peer_neighbor_route = not neg
+
+
+@command(INTERFACE, "keepalive [<period:0-32767>]")
+def _if_keepalive(ctx, args, neg):
+    period = args.get("period", 10)
+    _iface(ctx).keepalive = None if neg or period == 0 else period
+    _changed(ctx, "keepalive")
+
+
+@command(INTERFACE, "dialer-group <group:1-10>")
+def _if_dialer_group(ctx, args, neg):
+    _iface(ctx).dialer_group = None if neg else args["group"]
+
+
+# ---------------------------------------------------------------- isakmp policy
+
+@command(ISAKMP, "encryption <alg:des|3des>", "encryption aes [<bits:128|192|256>]")
+def _pol_encryption(ctx, args, neg):
+    policy: IsakmpPolicy = ctx.target
+    if neg:
+        policy.encryption, policy.key_length = "des", None
+    elif _kw(args, "aes"):
+        policy.encryption, policy.key_length = "aes", int(args.get("bits", 128))
+    else:
+        policy.encryption, policy.key_length = args["alg"], None
+
+
+@command(ISAKMP, "hash <alg:md5|sha>")
+def _pol_hash(ctx, args, neg):
+    ctx.target.hash = "sha" if neg else args["alg"]
+
+
+@command(ISAKMP, "authentication <method:pre-share|rsa-sig|rsa-encr>")
+def _pol_auth(ctx, args, neg):
+    ctx.target.authentication = "rsa-sig" if neg else args["method"]
+
+
+@command(ISAKMP, "group <g:1|2|5>")
+def _pol_group(ctx, args, neg):
+    ctx.target.group = 1 if neg else int(args["g"])
+
+
+@command(ISAKMP, "lifetime <seconds:60-86400>")
+def _pol_lifetime(ctx, args, neg):
+    ctx.target.lifetime = 86400 if neg else args["seconds"]
+
+
+# ---------------------------------------------------------------- transform set
+
+@command(TRANSFORM, "mode <mode:tunnel|transport>")
+def _ts_mode(ctx, args, neg):
+    ctx.target.mode = "tunnel" if neg else args["mode"]
+
+
+# ---------------------------------------------------------------- crypto maps
+
+def _map_commands(mode: str) -> None:
+    @command(mode, "set peer <peer:ip>")
+    def _set_peer(ctx, args, neg):
+        entry: CryptoMapEntry = ctx.target
+        if neg:
+            entry.peers = [p for p in entry.peers if p != args.get("peer")] if "peer" in args else []
+        elif args["peer"] not in entry.peers:
+            entry.peers.append(args["peer"])
+
+    @command(mode, "set transform-set <t1:word> [<t2:word>] [<t3:word>] [<t4:word>] [<t5:word>] [<t6:word>]")
+    def _set_transform(ctx, args, neg):
+        names = [args[k] for k in ("t1", "t2", "t3", "t4", "t5", "t6") if k in args]
+        ctx.target.transform_sets = [] if neg else names
+
+    @command(mode, "match address <acl:word>")
+    def _match(ctx, args, neg):
+        ctx.target.match_address = None if neg else args["acl"]
+
+    @command(mode, "set pfs [<group:group1|group2|group5>]")
+    def _pfs(ctx, args, neg):
+        ctx.target.pfs = None if neg else args.get("group", "group1")
+
+    @command(mode, "set security-association lifetime seconds <s:120-86400>",
+             "set security-association lifetime kilobytes <kb:2560-536870912>")
+    def _lifetime(ctx, args, neg):
+        if _kw(args, "seconds"):
+            ctx.target.lifetime_seconds = None if neg else args.get("s")
+        else:
+            ctx.target.lifetime_kilobytes = None if neg else args.get("kb")
+
+
+_map_commands(CRYPTO_MAP)
+_map_commands(DYNAMIC_MAP)
+
+
+# ---------------------------------------------------------------- route-map, named ACLs, lines
+
+@command(ROUTE_MAP, "match ip address <a1:word> [<a2:word>] [<a3:word>] [<a4:word>]")
+def _rm_match(ctx, args, neg):
+    names = [args[k] for k in ("a1", "a2", "a3", "a4") if k in args]
+    entry: RouteMapEntry = ctx.target
+    if neg:
+        entry.match_ip_address = [n for n in entry.match_ip_address if n not in names] if names else []
+    else:
+        entry.match_ip_address += [n for n in names if n not in entry.match_ip_address]
+
+
+@command(EXT_NACL, "<action:permit|deny> <entry:ext-entry>", "remark <text:line>")
+@command(STD_NACL, "<action:permit|deny> <entry:std-entry>", "remark <text:line>")
+def _nacl_entry(ctx, args, neg):
+    acl: AccessList = ctx.target
+    if neg:
+        if "entry" in args:
+            entry = args["entry"]
+            entry.action = args["action"]
+            acl.entries = [e for e in acl.entries if e != entry]
+        return
+    _append_entry(acl, args)
+
+
+@command(LINE, "transport input <t1:none|telnet|ssh|all> [<t2:telnet|ssh>]")
+def _line_transport(ctx, args, neg):
+    ctx.target.transport_input = None if neg else [args[k] for k in ("t1", "t2") if k in args]
+
+
+@command(LINE, "password <pw:line>")
+def _line_password(ctx, args, neg):
+    ctx.target.password = None if neg else args["pw"]
+
+
+@command(LINE, "login [local]")
+def _line_login(ctx, args, neg):
+    ctx.target.login = None if neg else ("local" if _kw(args, "local") else "")
+
+
+@command(LINE, "exec-timeout <m:0-35791> [<s:0-2147483>]")
+def _line_timeout(ctx, args, neg):
+    ctx.target.exec_timeout = None if neg else (args["m"], args.get("s", 0))
+
+
+# ---------------------------------------------------------------- leaving modes
+
+END = "end"
+EXIT = "exit"
+
+
+def _leave(word: str):
+    def action(ctx, args, neg):
+        if neg:
+            raise ConfigApplyError("invalid", column=-1)
+        if word == END or ctx.mode == GLOBAL:
+            ctx.mode, ctx.target = GLOBAL, None
+            raise LeaveConfig(word)
+        return GLOBAL, None
+    return action
+
+
+class LeaveConfig(Exception):
+    """``end`` (or ``exit`` at global level): configuration mode ends."""
+
+
+for _grammar in GRAMMARS.values():
+    _grammar.add("end", _leave(END))
+    _grammar.add("exit", _leave(EXIT))
+
+
+# ---------------------------------------------------------------- applying a line
+
+PARENT = {m: GLOBAL for m in GRAMMARS if m != GLOBAL}
+
+
+def apply_line(ctx: ConfigContext, line: str) -> None:
+    """Apply one configuration line in the current mode, falling back to the parent.
+
+    Raises CommandError (the IOS error for the line), ConfigApplyError, or
+    LeaveConfig for ``end`` and a global-level ``exit``.
+    """
+    tokens = tokenize(line)
+    negate = bool(tokens) and tokens[0].text.lower() == "no" and len(tokens) > 1
+    body = line[tokens[1].start:] if negate else line
+    offset = tokens[1].start if negate else 0
+    errors: list[CommandError] = []
+    mode = ctx.mode
+    while True:
+        try:
+            node, args = GRAMMARS[mode].parse(body, partial=negate)
+        except CommandError as err:
+            err = CommandError(err.kind, line, err.column + offset)
+            errors.append(err)
+            if mode in PARENT:
+                mode = PARENT[mode]
+                continue
+            raise _furthest(errors) from None
+        if mode != ctx.mode:
+            ctx.mode, ctx.target = mode, None
+        try:
+            result = node.action(ctx, args, negate)
+        except ConfigApplyError as err:
+            if str(err) == "invalid":
+                raise CommandError("invalid", line, _column_of_last_arg(line)) from None
+            raise
+        if result is not None:
+            ctx.mode, ctx.target = result
+        return
+
+
+def _furthest(errors: list[CommandError]) -> CommandError:
+    """The error IOS shows: from the mode whose parse got furthest along the line."""
+    return max(errors, key=lambda e: (e.kind != "invalid", e.column))
+
+
+def _column_of_last_arg(line: str) -> int:
+    tokens = tokenize(line)
+    return tokens[-1].start if tokens else 0

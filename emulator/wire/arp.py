@@ -1,0 +1,73 @@
+"""ARP for IPv4 over Ethernet (RFC 826, "Packet format").
+
+Hardware type 1 (Ethernet), protocol type 0x0800, hlen 6, plen 4; opcodes
+1 request and 2 reply (RFC 826; IANA "ARP Parameters" registry).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from typing import Self
+
+from .errors import DecodeError
+
+__all__ = ["HTYPE_ETHERNET", "PTYPE_IPV4", "OP_REQUEST", "OP_REPLY", "ARP_LEN", "ZERO_MAC", "ARPPacket"]
+
+HTYPE_ETHERNET = 1       # RFC 826 ar$hrd, IANA hardware type 1
+PTYPE_IPV4 = 0x0800      # RFC 826 ar$pro = the EtherType of IPv4
+OP_REQUEST = 1           # RFC 826 ares_op$REQUEST
+OP_REPLY = 2             # RFC 826 ares_op$REPLY
+ARP_LEN = 28             # 8 fixed bytes + 2 * (6 + 4)
+ZERO_MAC = bytes(6)      # target hardware address of a request (RFC 826: "don't care")
+
+_FMT = struct.Struct("!HHBBH6s4s6s4s")
+
+
+@dataclass(frozen=True, slots=True)
+class ARPPacket:
+    """An Ethernet/IPv4 ARP packet (28 bytes)."""
+
+    op: int
+    sender_mac: bytes
+    sender_ip: IPv4Address
+    target_mac: bytes
+    target_ip: IPv4Address
+
+    @classmethod
+    def request(cls, sender_mac: bytes, sender_ip: IPv4Address, target_ip: IPv4Address) -> Self:
+        return cls(OP_REQUEST, sender_mac, sender_ip, ZERO_MAC, target_ip)
+
+    @classmethod
+    def reply(cls, sender_mac: bytes, sender_ip: IPv4Address, target_mac: bytes, target_ip: IPv4Address) -> Self:
+        return cls(OP_REPLY, sender_mac, sender_ip, target_mac, target_ip)
+
+    @property
+    def is_gratuitous(self) -> bool:
+        """Sender and target protocol address equal (RFC 5227 section 3)."""
+        return self.sender_ip == self.target_ip
+
+    def encode(self) -> bytes:
+        if len(self.sender_mac) != 6 or len(self.target_mac) != 6:
+            raise ValueError("arp: MAC addresses must be 6 bytes")
+        try:
+            return _FMT.pack(HTYPE_ETHERNET, PTYPE_IPV4, 6, 4, self.op,
+                             self.sender_mac, self.sender_ip.packed,
+                             self.target_mac, self.target_ip.packed)
+        except struct.error as exc:
+            raise ValueError(f"arp: cannot encode: {exc}") from None
+
+    @classmethod
+    def decode(cls, data: bytes) -> Self:
+        """Parse an ARP packet; trailing bytes (Ethernet padding) are ignored."""
+        if len(data) < ARP_LEN:
+            raise DecodeError("arp", f"packet too short: {len(data)} bytes, need {ARP_LEN}")
+        htype, ptype, hlen, plen, op, sha, spa, tha, tpa = _FMT.unpack_from(data)
+        if htype != HTYPE_ETHERNET:
+            raise DecodeError("arp", f"unsupported hardware type {htype}")
+        if ptype != PTYPE_IPV4:
+            raise DecodeError("arp", f"unsupported protocol type 0x{ptype:04x}")
+        if hlen != 6 or plen != 4:
+            raise DecodeError("arp", f"bad address lengths hlen={hlen} plen={plen}")
+        return cls(op, sha, IPv4Address(spa), tha, IPv4Address(tpa))

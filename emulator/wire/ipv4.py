@@ -1,0 +1,169 @@
+"""IPv4 header (RFC 791 section 3.1, "Internet Header Format").
+
+::
+
+    0                   1                   2                   3
+    |Version|  IHL  |Type of Service|          Total Length         |
+    |         Identification        |Flags|      Fragment Offset    |
+    |  Time to Live |    Protocol   |         Header Checksum       |
+    |                       Source Address                          |
+    |                    Destination Address                        |
+    |                    Options                    |    Padding    |
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address
+from typing import Self
+
+from .checksum import internet_checksum
+from .errors import DecodeError
+
+__all__ = [
+    "PROTO_ICMP", "PROTO_IGMP", "PROTO_TCP", "PROTO_UDP", "PROTO_GRE",
+    "PROTO_ESP", "PROTO_AH", "PROTO_OSPF",
+    "FLAG_DF", "FLAG_MF", "HEADER_LEN", "MAX_OPTIONS_LEN",
+    "IPv4Packet", "decrement_ttl",
+]
+
+# Protocol numbers: IANA "Assigned Internet Protocol Numbers" (RFC 790 / RFC 1700 lineage).
+PROTO_ICMP = 1    # RFC 792
+PROTO_IGMP = 2    # RFC 1112
+PROTO_TCP = 6     # RFC 793
+PROTO_UDP = 17    # RFC 768
+PROTO_GRE = 47    # RFC 2784
+PROTO_ESP = 50    # RFC 4303
+PROTO_AH = 51     # RFC 4302
+PROTO_OSPF = 89   # RFC 2328
+
+# The 3-bit Flags field (RFC 791 section 3.1): bit 0 reserved, bit 1 DF, bit 2 MF.
+FLAG_DF = 0x2
+FLAG_MF = 0x1
+
+HEADER_LEN = 20
+MAX_OPTIONS_LEN = 40  # IHL is 4 bits: at most 15 * 4 = 60 header bytes
+
+_HDR = struct.Struct("!BBHHHBBH4s4s")
+_FIELDS = struct.Struct("!BHHHBBH")  # TOS .. checksum, unpacked from offset 1
+
+
+@dataclass(frozen=True, slots=True)
+class IPv4Packet:
+    """An IPv4 datagram.
+
+    ``fragment_offset`` is in 8-byte units as on the wire.  ``options`` is the
+    raw option bytes; ``encode`` zero-pads them to a 4-byte boundary (the
+    RFC 791 "Padding" field).  ``encode`` always computes total length and
+    header checksum; ``checksum`` only reports what ``decode`` read and is
+    ignored by equality.
+    """
+
+    src: IPv4Address
+    dst: IPv4Address
+    protocol: int
+    payload: bytes = b""
+    ttl: int = 255
+    tos: int = 0
+    identification: int = 0
+    flags: int = 0
+    fragment_offset: int = 0
+    options: bytes = b""
+    checksum: int | None = field(default=None, compare=False)
+
+    @property
+    def header_length(self) -> int:
+        """Header length in bytes, options padded (IHL * 4)."""
+        return HEADER_LEN + ((len(self.options) + 3) & ~3)
+
+    @property
+    def total_length(self) -> int:
+        return self.header_length + len(self.payload)
+
+    @property
+    def df(self) -> bool:
+        return bool(self.flags & FLAG_DF)
+
+    @property
+    def mf(self) -> bool:
+        return bool(self.flags & FLAG_MF)
+
+    @property
+    def is_fragment(self) -> bool:
+        """True if this is part of a fragmented datagram (MF set or offset non-zero)."""
+        return bool(self.flags & FLAG_MF) or self.fragment_offset != 0
+
+    def encode(self) -> bytes:
+        opts = self.options
+        if len(opts) & 3:
+            opts = opts + bytes(4 - (len(opts) & 3))
+        if len(opts) > MAX_OPTIONS_LEN:
+            raise ValueError(f"ipv4: options too long ({len(opts)} bytes, maximum {MAX_OPTIONS_LEN})")
+        hl = HEADER_LEN + len(opts)
+        total = hl + len(self.payload)
+        if total > 0xFFFF:
+            raise ValueError(f"ipv4: datagram too long ({total} bytes)")
+        if not 0 <= self.flags <= 7 or not 0 <= self.fragment_offset <= 0x1FFF:
+            raise ValueError("ipv4: flags or fragment offset out of range")
+        try:
+            header = _HDR.pack(0x40 | (hl >> 2), self.tos, total, self.identification,
+                               (self.flags << 13) | self.fragment_offset, self.ttl,
+                               self.protocol, 0, self.src.packed, self.dst.packed) + opts
+        except struct.error as exc:
+            raise ValueError(f"ipv4: cannot encode: {exc}") from None
+        ck = internet_checksum(header)
+        return header[:10] + ck.to_bytes(2, "big") + header[12:] + self.payload
+
+    @classmethod
+    def decode(cls, data: bytes, *, verify: bool = True, allow_truncated: bool = False) -> Self:
+        """Parse a datagram, dropping bytes beyond Total Length (link padding).
+
+        ``verify=False`` skips the header checksum check.  ``allow_truncated``
+        accepts a datagram shorter than its Total Length (e.g. the header and
+        8 bytes quoted in an ICMP error); the payload is then what is present.
+        """
+        n = len(data)
+        if n < HEADER_LEN:
+            raise DecodeError("ipv4", f"packet too short: {n} bytes, need at least {HEADER_LEN}")
+        vihl = data[0]
+        if vihl >> 4 != 4:
+            raise DecodeError("ipv4", f"bad version {vihl >> 4}")
+        ihl = vihl & 0x0F
+        if ihl < 5:
+            raise DecodeError("ipv4", f"bad IHL {ihl} (minimum 5)")
+        hl = ihl << 2
+        if n < hl:
+            raise DecodeError("ipv4", f"truncated header: IHL {ihl} means {hl} bytes, have {n}")
+        tos, total, ident, frag, ttl, proto, ck = _FIELDS.unpack_from(data, 1)
+        if total < hl:
+            raise DecodeError("ipv4", f"total length {total} smaller than header length {hl}")
+        if total > n and not allow_truncated:
+            raise DecodeError("ipv4", f"truncated packet: total length {total}, have {n} bytes")
+        if verify and internet_checksum(data[:hl]) != 0:
+            raise DecodeError("ipv4", "bad header checksum")
+        return cls(
+            IPv4Address(data[12:16]), IPv4Address(data[16:20]), proto,
+            bytes(data[hl:total]), ttl, tos, ident, frag >> 13, frag & 0x1FFF,
+            bytes(data[HEADER_LEN:hl]), ck,
+        )
+
+
+def decrement_ttl(packet: bytes) -> bytes:
+    """Return an encoded datagram with TTL lowered by one and the checksum patched.
+
+    Incremental update per RFC 1624 section 3 (eqn. 3): HC' = ~(~HC + ~m + m'),
+    where m is the 16-bit word holding TTL and Protocol.  The result is
+    identical to a full recomputation.  The caller checks TTL first (a router
+    drops TTL <= 1 and sends Time Exceeded, RFC 1812 section 5.3.1); a TTL of 0
+    raises ``ValueError``.
+    """
+    ttl = packet[8]
+    if ttl == 0:
+        raise ValueError("ipv4: TTL is already 0")
+    old_word = (ttl << 8) | packet[9]
+    new_word = old_word - 0x100
+    s = (~int.from_bytes(packet[10:12], "big") & 0xFFFF) + (~old_word & 0xFFFF) + new_word
+    s = (s & 0xFFFF) + (s >> 16)
+    s = (s & 0xFFFF) + (s >> 16)
+    return b"".join((packet[:8], bytes((ttl - 1,)), packet[9:10], (~s & 0xFFFF).to_bytes(2, "big"), packet[12:]))
