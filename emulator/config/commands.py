@@ -725,11 +725,13 @@ def apply_line(ctx: ConfigContext, line: str) -> None:
                 mode = PARENT[mode]
                 continue
             raise _furthest(errors) from None
+        saved = ctx.mode, ctx.target
         if mode != ctx.mode:
             ctx.mode, ctx.target = mode, None
         try:
             result = node.action(ctx, args, negate)
         except ConfigApplyError as err:
+            ctx.mode, ctx.target = saved
             if str(err) == "invalid":
                 raise CommandError("invalid", line, _column_of_last_arg(line)) from None
             raise

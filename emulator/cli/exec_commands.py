@@ -1,0 +1,150 @@
+"""EXEC-mode commands (user and privileged) and the errors IOS prints for bad ones."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..config.grammar import CommandError, Grammar, tokenize
+from ..config.render import running_config
+from . import show
+
+USER = Grammar("user-exec")
+PRIVILEGED = Grammar("privileged-exec")
+
+
+def exec_command(*specs: str, privileged: bool = False) -> Callable:
+    """Register a handler ``(session, args) -> str | dialog`` for EXEC mode."""
+    def register(fn):
+        for spec in specs:
+            PRIVILEGED.add(spec, fn)
+            if not privileged:
+                USER.add(spec, fn)
+        return fn
+    return register
+
+
+def unknown_command(session, line: str, err: CommandError, width: int) -> str:
+    """IOS's answer to a line no EXEC command matches."""
+    tokens = tokenize(line)
+    if err.kind == "invalid" and err.column == tokens[0].start and len(tokens) == 1:
+        # A lone unknown word is taken as a host name to connect to.
+        word = tokens[0].text
+        if session.router.config.domain_lookup is False:
+            return (f'Translating "{word}"\n'
+                    "% Unknown command or computer name, or unable to find computer address\n")
+        return (f'Translating "{word}"...domain server (255.255.255.255)\n'
+                "% Unknown command or computer name, or unable to find computer address\n")
+    if err.kind == "incomplete" and len(tokens) == 1 and "show".startswith(tokens[0].text.lower()):
+        return '% Type "show ?" for a list of subcommands\n'
+    return err.render(width) + ("\n" if err.kind != "ambiguous" else "")
+
+
+# ---------------------------------------------------------------- modes and terminal
+
+@exec_command("enable")
+def _enable(session, args):
+    secret = session.router.config.enable_secret or session.router.config.enable_password
+    if secret is None or session.line == "console" or session.privileged:
+        session.privileged = True
+        return ""
+    return _enable_dialog(session, secret)
+
+
+def _enable_dialog(session, secret: str):
+    # The secret as configured (a type-0 secret or password); encrypted forms are not checked.
+    expected = secret.split(None, 1)[1] if secret[:2] in ("0 ", "5 ", "7 ") else secret
+    for attempt in range(3):
+        answer = yield ("", "Password: ")
+        if answer == expected:
+            session.privileged = True
+            return ""
+    return "% Bad secrets\n\n"
+
+
+@exec_command("disable", privileged=True)
+def _disable(session, args):
+    session.privileged = False
+    return ""
+
+
+@exec_command("exit", "logout", "quit")
+def _exit(session, args):
+    session.close()
+    return ""
+
+
+@exec_command("configure terminal", privileged=True)
+def _configure_terminal(session, args):
+    return session.enter_config()
+
+
+@exec_command("configure", privileged=True)
+def _configure(session, args):
+    answer = yield ("", "Configuring from terminal, memory, or network [terminal]? ")
+    if answer.strip() and not "terminal".startswith(answer.strip().lower()):
+        return "?Must be \"terminal\", \"memory\" or \"network\"\n"
+    return session.enter_config()
+
+
+@exec_command("terminal length <n:0-512>", "terminal width <n:0-512>")
+def _terminal_size(session, args):
+    if "length" in args["_keywords"]:
+        session.terminal_length = args["n"]
+    else:
+        session.terminal_width = args["n"]
+    return ""
+
+
+@exec_command("terminal monitor", "terminal no monitor")
+def _terminal_monitor(session, args):
+    session.monitor = "no" not in args["_keywords"]
+    return ""
+
+
+# ---------------------------------------------------------------- configuration files
+
+@exec_command("write memory", "write", privileged=True)
+def _write(session, args):
+    session.router.replace_startup(running_config(session.router.config, session.router.platform.train))
+    return "Building configuration...\n[OK]\n"
+
+
+@exec_command("copy running-config startup-config", privileged=True)
+def _copy_run_start(session, args):
+    answer = yield ("", "Destination filename [startup-config]? ")
+    if answer.strip() not in ("", "startup-config"):
+        return f"%Error opening nvram:{answer.strip()} (Permission denied)\n"
+    session.router.replace_startup(running_config(session.router.config, session.router.platform.train))
+    return "Building configuration...\n[OK]\n"
+
+
+# ---------------------------------------------------------------- show
+
+@exec_command("show version")
+def _show_version(session, args):
+    return show.version(session.router)
+
+
+@exec_command("show running-config", privileged=True)
+def _show_run(session, args):
+    return running_config(session.router.config, session.router.platform.train)
+
+
+@exec_command("show startup-config", privileged=True)
+def _show_start(session, args):
+    return show.startup_config(session.router)
+
+
+@exec_command("show interfaces [<iface:if>]")
+def _show_interfaces(session, args):
+    return show.interfaces(session.router, args.get("iface"))
+
+
+@exec_command("show ip interface brief")
+def _show_ip_int_brief(session, args):
+    return show.ip_interface_brief(session.router)
+
+
+@exec_command("show clock")
+def _show_clock(session, args):
+    return show.clock(session.router)

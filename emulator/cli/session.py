@@ -1,0 +1,191 @@
+"""One CLI session on an emulated device: modes, prompts, dialogs and errors.
+
+``execute(line)`` takes what the user typed and returns what IOS prints
+before the next prompt (no echo, no prompt). A command can hold a dialog
+(``copy running-config startup-config`` asks for a file name): it is a
+generator that yields each question; the next line typed answers it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Generator
+
+from ..config.commands import GLOBAL, ConfigApplyError, LeaveConfig, apply_line
+from ..config.grammar import CommandError, tokenize
+from ..router import Router
+from . import exec_commands
+
+CTRL_Z = "\x1a"
+
+
+class SessionClosed(Exception):
+    """The user logged out (``exit``, ``logout``, ``quit``)."""
+
+
+class CliSession:
+    def __init__(self, router: Router, privileged: bool = False, line: str = "console"):
+        self.router = router
+        self.privileged = privileged
+        self.line = line
+        self.config = None               # ConfigContext while in configuration mode
+        self.terminal_length = 24
+        self.terminal_width = 80
+        self.monitor = line == "console"
+        self._dialog: Generator[str, str, str] | None = None
+        self._question = ""
+        self._dialog_output: list[str] = []
+        self.closed = False
+
+    # ------------------------------------------------------------ prompt
+    @property
+    def prompt(self) -> str:
+        if self._dialog is not None:
+            return self._question
+        host = self.router.hostname
+        if self.config is not None:
+            return f"{host}({self.config.prompt_mode()})#"
+        return host + ("#" if self.privileged else ">")
+
+    @property
+    def in_dialog(self) -> bool:
+        return self._dialog is not None
+
+    # ------------------------------------------------------------ input
+    def execute(self, line: str) -> str:
+        """Run one typed line; returns the output printed before the next prompt."""
+        if self.closed:
+            raise SessionClosed(self.router.hostname)
+        line = line.rstrip("\r\n")
+        if self._dialog is not None:
+            return self._answer(line)
+        if self.config is not None:
+            return self._configure(line)
+        if not line.strip():
+            return ""
+        grammar = exec_commands.PRIVILEGED if self.privileged else exec_commands.USER
+        width = len(self.prompt)
+        line, pipe = _split_pipe(line)
+        try:
+            node, args = grammar.parse(line)
+        except CommandError as err:
+            return exec_commands.unknown_command(self, line, err, width)
+        try:
+            result = node.action(self, args)
+        except CommandError as err:
+            # A handler refused an argument: the caret goes under the last word.
+            column = err.column if err.column >= 0 else tokenize(line)[-1].start
+            return CommandError(err.kind, line, column).render(width) + "\n"
+        if hasattr(result, "send"):
+            return self._start_dialog(result)
+        if pipe is not None:
+            try:
+                return pipe.apply(result or "")
+            except CommandError as err:
+                return CommandError(err.kind, line, len(line) + err.column).render(width) + "\n"
+        return result or ""
+
+    def _start_dialog(self, dialog) -> str:
+        self._dialog = dialog
+        self._dialog_output = []
+        return self._advance(None)
+
+    def _answer(self, line: str) -> str:
+        return self._advance(line)
+
+    def _advance(self, answer: str | None) -> str:
+        """Run the dialog to its next question; output printed so far is returned."""
+        try:
+            step = self._dialog.send(answer) if answer is not None else next(self._dialog)
+        except StopIteration as stop:
+            self._dialog = None
+            return "".join(self._dialog_output) + (stop.value or "")
+        # A dialog yields (output printed before the question, question).
+        printed, self._question = step
+        out = "".join(self._dialog_output) + printed
+        self._dialog_output = []
+        return out
+
+    # ------------------------------------------------------------ configuration mode
+    def enter_config(self) -> str:
+        self.config = self.router.config_context()
+        return "Enter configuration commands, one per line.  End with CNTL/Z.\n"
+
+    def leave_config(self) -> None:
+        self.config = None
+        where = "console" if self.line == "console" else f"{self.line}"
+        self.router.log(f"%SYS-5-CONFIG_I: Configured from console by {where}")
+
+    def _configure(self, line: str) -> str:
+        if line.strip() == CTRL_Z or line.endswith(CTRL_Z):
+            self.leave_config()
+            return ""
+        stripped = line.strip()
+        if not stripped or stripped.startswith("!"):
+            return ""
+        width = len(self.prompt)
+        try:
+            apply_line(self.config, line)
+        except LeaveConfig:
+            self.leave_config()
+        except CommandError as err:
+            return err.render(width) + ("\n" if err.kind != "ambiguous" else "")
+        except ConfigApplyError as err:
+            return f"{err}\n"
+        return ""
+
+    def configure_lines(self, lines: list[str]) -> str:
+        """Enter configuration mode, apply ``lines`` and leave; returns the console text."""
+        out = [self.execute("configure terminal")]
+        for line in lines:
+            out.append(self.prompt + line + "\n")
+            out.append(self.execute(line))
+            if self.config is None:
+                break
+        if self.config is not None:
+            out.append(self.prompt + "end\n")
+            out.append(self.execute("end"))
+        return "".join(out)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class OutputFilter:
+    """``| include``, ``| exclude`` or ``| begin`` with a regular expression."""
+
+    KINDS = ("begin", "exclude", "include")
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def apply(self, output: str) -> str:
+        words = self.text.split(None, 1)
+        kinds = [k for k in self.KINDS if words and k.startswith(words[0].lower())]
+        if not words or len(kinds) != 1:
+            raise CommandError("invalid", self.text, 3)
+        if len(words) < 2:
+            raise CommandError("incomplete", self.text)
+        try:
+            pattern = re.compile(words[1])
+        except re.error:
+            raise CommandError("invalid", self.text, 3 + self.text.index(words[1])) from None
+        lines = output.splitlines(keepends=True)
+        if kinds[0] == "include":
+            return "".join(l for l in lines if pattern.search(l))
+        if kinds[0] == "exclude":
+            return "".join(l for l in lines if not pattern.search(l))
+        for i, l in enumerate(lines):
+            if pattern.search(l):
+                return "".join(lines[i:])
+        return ""
+
+
+def _split_pipe(line: str) -> tuple[str, OutputFilter | None]:
+    if " |" not in line:
+        return line, None
+    head, _, tail = line.partition(" |")
+    return head, OutputFilter(tail.strip())
+
+
+__all__ = ["CliSession", "SessionClosed", "CTRL_Z", "GLOBAL"]
