@@ -1,7 +1,7 @@
 """Cisco HDLC framing and SLARP, as captured with LINKTYPE_C_HDLC (104).
 
 Cisco HDLC has no RFC.  Format and constants below were checked against
-three independent descriptions, which agree:
+independent descriptions, which agree:
 
 * tcpdump ``print-chdlc.c`` (``CHDLC_UNICAST 0x0f``, ``CHDLC_BCAST 0x80``
   bit, ``struct cisco_slarp``, ``SLARP_MIN_LEN 14``, ``SLARP_MAX_LEN 18`` with
@@ -10,7 +10,11 @@ three independent descriptions, which agree:
   cites William Westfield's note "cisco-hdlc.txt" (nethelp.no);
 * the Wikipedia "Cisco HDLC" article and Nokia 7705 SAR documentation
   (address 0x0F unicast / 0x8F broadcast, control 0x00, protocol 0x0800 IP
-  and 0x8035 SLARP).
+  and 0x8035 SLARP);
+* Wireshark's Cisco HDLC / SLARP dissectors (tshark 4.0 fields
+  ``chdlc.address``, ``slarp.ptype``, ``slarp.mysequence``,
+  ``slarp.reliability`` with the expert note "Reliability must be 0xFFFF"),
+  exercised by the tests when tshark is installed.
 
 Captured frame (no flags, no FCS)::
 
@@ -55,7 +59,7 @@ SLARP_REPLY = 1
 SLARP_KEEPALIVE = 2
 SLARP_LEN = 14              # tcpdump SLARP_MIN_LEN
 SLARP_LEN_WITH_UPTIME = 18  # tcpdump SLARP_MAX_LEN
-RELIABILITY = 0xFFFF        # reliability value sent in keepalives (Scapy default, cisco-hdlc.txt)
+RELIABILITY = 0xFFFF        # keepalive reliability (Scapy default; Wireshark: "must be 0xFFFF")
 
 _HDR = struct.Struct("!BBH")
 _SLARP_ADDR = struct.Struct("!I4s4sH")
