@@ -250,7 +250,7 @@ class SerialEnd:
     """
 
     __slots__ = ("link", "name", "peer", "receiver", "on_carrier",
-                 "_busy_until", "tx_frames", "tx_bytes", "rx_frames", "dropped")
+                 "_busy_until", "_direction", "tx_frames", "tx_bytes", "rx_frames", "dropped")
 
     def __init__(self, link: "SerialLink", name: str):
         self.link = link
@@ -259,6 +259,7 @@ class SerialEnd:
         self.receiver: Callable[[bytes], None] | None = None
         self.on_carrier: Callable[[bool], None] | None = None
         self._busy_until = 0.0
+        self._direction = name
         self.tx_frames = self.tx_bytes = self.rx_frames = self.dropped = 0
 
     @property
@@ -271,7 +272,7 @@ class SerialEnd:
         if not link.up:
             self.dropped += 1
             return False
-        direction = f"{self.name}->{self.peer.name}"
+        direction = self._direction
         if link.filter is not None:
             frame = link.filter(direction, frame)
             if frame is None:
@@ -321,6 +322,8 @@ class SerialLink:
         self.a = SerialEnd(self, names[0])
         self.b = SerialEnd(self, names[1])
         self.a.peer, self.b.peer = self.b, self.a
+        self.a._direction = f"{names[0]}->{names[1]}"
+        self.b._direction = f"{names[1]}->{names[0]}"
         self.ends = (self.a, self.b)
 
     def set_up(self, up: bool) -> None:

@@ -1,0 +1,133 @@
+"""The driver interface: named device sessions that speak IOS CLI text.
+
+Suites see only this: sessions by role (``hub``, ``remote``, ...), each with
+``send(command) -> str`` and ``configure(lines)``, the scenario's expected
+values, and the lab-control capabilities the target offers.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar, Iterable
+
+from .scenario import Scenario
+
+
+class Capability(str, enum.Enum):
+    """Lab control that only some targets offer."""
+
+    CLOCK = "clock"              # advance time without waiting
+    LINK_CONTROL = "link-control"  # take a cable's carrier away and back
+    CAPTURE = "capture"          # record a link's frames to pcap
+    HOSTS = "hosts"              # devices acting as hosts on each LAN
+    INJECT = "inject"            # put crafted frames on a link
+
+
+class DriverError(Exception):
+    """The driver cannot do what was asked; the message says what and where."""
+
+
+class DriverUnavailable(DriverError):
+    """The selected driver cannot run here."""
+
+
+class MissingCapability(DriverError):
+    def __init__(self, driver: str, capability: Capability, hint: str = ""):
+        self.capability = capability
+        super().__init__(f"the {driver} driver has no {capability.value} capability" + (f" ({hint})" if hint else ""))
+
+
+class ConfigurationRejected(DriverError):
+    """A configuration line got an IOS error."""
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One command and what the device printed, for transcripts and reports."""
+
+    device: str
+    prompt: str
+    command: str
+    output: str
+
+    def render(self) -> str:
+        return f"{self.prompt}{self.command}\n{self.output}"
+
+
+# The errors IOS prints for a line it did not take.
+CLI_ERROR = re.compile(r"^(% ?Invalid input detected|% Incomplete command|% Ambiguous command|"
+                       r"% Unknown command|%Bad |% .*not permitted)", re.M)
+
+
+class DeviceSession(ABC):
+    """One CLI session on one device, in privileged EXEC mode."""
+
+    def __init__(self, name: str, role: str | None, transcript: list[Exchange]):
+        self.name = name
+        self.role = role
+        self.transcript = transcript
+
+    @abstractmethod
+    def send(self, command: str, answers: Iterable[str] = ()) -> str:
+        """Run an EXEC command; ``answers`` reply to the questions it asks. Returns its output."""
+
+    @abstractmethod
+    def configure(self, lines: Iterable[str]) -> str:
+        """Apply configuration lines; raises ConfigurationRejected if IOS refuses one."""
+
+    def _record(self, prompt: str, command: str, output: str) -> None:
+        self.transcript.append(Exchange(self.name, prompt, command, output))
+
+
+class Driver(ABC):
+    """A target: emulated devices or real ones."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
+    def __init__(self, scenario: Scenario):
+        self.scenario = scenario
+        self.transcript: list[Exchange] = []
+
+    @abstractmethod
+    def roles(self) -> list[str]:
+        """The roles this target has devices for."""
+
+    @abstractmethod
+    def session(self, role: str) -> DeviceSession:
+        """The (shared) session of the device with that role."""
+
+    def has(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    def require(self, capability: Capability, hint: str = "") -> None:
+        if not self.has(capability):
+            raise MissingCapability(self.name, capability, hint)
+
+    def advance_clock(self, seconds: float) -> None:
+        self.require(Capability.CLOCK, "real devices keep real time")
+
+    def describe(self) -> dict[str, str]:
+        """What the report shows of the target."""
+        return {"driver": self.name}
+
+    def close(self) -> None:
+        """Release sessions and connections."""
+
+
+DRIVERS: dict[str, type[Driver]] = {}
+
+
+def register(cls: type[Driver]) -> type[Driver]:
+    DRIVERS[cls.name] = cls
+    return cls
+
+
+def driver_class(name: str) -> type[Driver]:
+    try:
+        return DRIVERS[name]
+    except KeyError:
+        raise DriverError(f"unknown driver {name!r} (known drivers: {', '.join(sorted(DRIVERS))})") from None

@@ -1,0 +1,86 @@
+"""The emulated driver: the bundled emulator, in process, with full lab control."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from emulator.cli.session import CliSession
+from emulator.lab import Lab, LabSpec, load_lab
+
+from .base import (CLI_ERROR, Capability, ConfigurationRejected, DeviceSession, Driver, DriverError,
+                   Exchange, register)
+from .scenario import ROOT, Scenario, load_scenario
+
+DEFAULT_LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
+
+
+class EmulatedSession(DeviceSession):
+    """A CLI session on an emulated device, opened as netmiko opens one on IOS."""
+
+    def __init__(self, name: str, role: str | None, cli: CliSession, transcript: list[Exchange]):
+        super().__init__(name, role, transcript)
+        self.cli = cli
+        for command in ("terminal width 511", "terminal length 0", "enable"):
+            self.send(command)
+
+    def send(self, command: str, answers: Iterable[str] = ()) -> str:
+        prompt = self.cli.prompt
+        output = self.cli.execute(command)
+        pending = list(answers)
+        while self.cli.in_dialog:
+            question = self.cli.prompt
+            if not pending:
+                self._record(prompt, command, output + question)
+                raise DriverError(f"{self.name}: '{command}' asks {question.strip()!r}: give answers")
+            answer = pending.pop(0)
+            output += question + answer + "\n" + self.cli.execute(answer)
+        self._record(prompt, command, output)
+        return output
+
+    def configure(self, lines: Iterable[str]) -> str:
+        text = self.cli.configure_lines(list(lines))
+        self._record(self.cli.prompt, "configure terminal", text)
+        bad = CLI_ERROR.search(text)
+        if bad:
+            raise ConfigurationRejected(f"{self.name}: configuration refused: {bad.group(0)}...\n{text}")
+        return text
+
+
+@register
+class EmulatedDriver(Driver):
+    name = "emulated"
+    capabilities = frozenset({Capability.CLOCK, Capability.HOSTS, Capability.LINK_CONTROL, Capability.CAPTURE,
+                              Capability.INJECT})
+
+    def __init__(self, lab: str | Path | LabSpec | None = None, scenario: Scenario | None = None):
+        spec = lab if isinstance(lab, LabSpec) else load_lab(lab or DEFAULT_LAB)
+        base = scenario or load_scenario(_scenario_beside(spec.path))
+        super().__init__(base.overridden(spec.scenario, str(spec.path)))
+        self.lab = Lab(spec)
+        self._sessions: dict[str, EmulatedSession] = {}
+
+    def roles(self) -> list[str]:
+        return [d.role for d in self.lab.spec.devices.values() if d.role]
+
+    def session(self, role: str) -> EmulatedSession:
+        if role not in self._sessions:
+            name = self.lab.spec.device_for_role(role)
+            if name is None:
+                raise DriverError(f"{self.lab.spec.path}: no device has the role {role!r} "
+                                  f"(roles: {', '.join(self.roles())})")
+            router = self.lab.devices[name]
+            self._sessions[role] = EmulatedSession(name, role, CliSession(router, line="vty0"), self.transcript)
+        return self._sessions[role]
+
+    def advance_clock(self, seconds: float) -> None:
+        self.lab.advance(seconds)
+
+    def describe(self) -> dict[str, str]:
+        return {"driver": self.name, "lab": str(self.lab.spec.path), "seed": str(self.lab.spec.seed)}
+
+
+def _scenario_beside(lab_path: Path) -> Path:
+    beside = lab_path.parent / "scenario.yml"
+    return beside if beside.is_file() else ROOT / "fixtures" / "doc14131" / "scenario.yml"
+

@@ -1,0 +1,238 @@
+"""Lab files: which devices run which configuration, and how their ports are wired.
+
+A lab file is YAML::
+
+    seed: 1
+    devices:
+      r1: {config: r1.cfg, role: remote}         # path relative to the lab file
+      r2: {config: r2.cfg, role: hub, platform: "2501"}
+    links:
+      - serial: [r1 Serial0, isp Serial0]
+        bandwidth_kbps: 1544
+        delay_ms: 2
+      - ethernet: [r2 Ethernet0, h2 Ethernet0]
+    scenario:                                    # overrides of the expected values
+      hub.lan_address: 10.9.9.1
+
+Every error names the file, the key and what is wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .platform import DEFAULT_PLATFORM, PLATFORMS
+from .router import Router
+from .sim import Simulator
+
+
+class LabError(Exception):
+    """A lab file that cannot be used: ``file: key: reason``."""
+
+    def __init__(self, path: str | Path, key: str, reason: str):
+        self.path, self.key, self.reason = str(path), key, reason
+        super().__init__(f"{path}: {key}: {reason}" if key else f"{path}: {reason}")
+
+
+@dataclass
+class DeviceSpec:
+    name: str
+    config_path: Path
+    role: str | None
+    platform: str
+
+
+@dataclass
+class LinkSpec:
+    kind: str                                  # serial | ethernet
+    ports: list[tuple[str, str]]               # (device, interface)
+    bandwidth_kbps: int
+    delay_ms: float
+    key: str                                   # where it is in the file, for messages
+
+
+@dataclass
+class LabSpec:
+    path: Path
+    seed: int
+    devices: dict[str, DeviceSpec]
+    links: list[LinkSpec]
+    scenario: dict[str, Any] = field(default_factory=dict)
+
+    def device_for_role(self, role: str) -> str | None:
+        return next((d.name for d in self.devices.values() if d.role == role), None)
+
+
+DEFAULTS = {"serial": (1544, 1.0), "ethernet": (10000, 0.05)}
+
+
+def load_lab(path: str | Path) -> LabSpec:
+    """Read and check a lab file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise LabError(path, "", f"cannot read lab file ({err.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise LabError(path, "", f"malformed YAML: {where}{problem}") from None
+    if not isinstance(data, dict):
+        raise LabError(path, "", "a lab file is a mapping with seed, devices and links")
+    unknown = set(data) - {"seed", "devices", "links", "scenario", "description"}
+    if unknown:
+        raise LabError(path, sorted(unknown)[0], "unknown key (expected seed, devices, links, scenario)")
+    seed = data.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise LabError(path, "seed", f"must be an integer, not {seed!r}")
+    devices = _devices(path, data.get("devices"))
+    links = _links(path, data.get("links") or [], devices)
+    scenario = data.get("scenario") or {}
+    if not isinstance(scenario, dict):
+        raise LabError(path, "scenario", "must be a mapping of expected values")
+    return LabSpec(path, seed, devices, links, scenario)
+
+
+def _devices(path: Path, raw: Any) -> dict[str, DeviceSpec]:
+    if not isinstance(raw, dict) or not raw:
+        raise LabError(path, "devices", "must be a mapping of device names to their settings")
+    devices: dict[str, DeviceSpec] = {}
+    roles: dict[str, str] = {}
+    for name, spec in raw.items():
+        key = f"devices.{name}"
+        if not isinstance(spec, dict):
+            raise LabError(path, key, "must be a mapping with at least 'config'")
+        unknown = set(spec) - {"config", "role", "platform"}
+        if unknown:
+            raise LabError(path, f"{key}.{sorted(unknown)[0]}", "unknown key (expected config, role, platform)")
+        if "config" not in spec:
+            raise LabError(path, f"{key}.config", "missing: the device's configuration file")
+        config_path = (path.parent / str(spec["config"])).resolve()
+        if not config_path.is_file():
+            raise LabError(path, f"{key}.config", f"configuration file not found: {config_path}")
+        role = spec.get("role")
+        if role is not None:
+            role = str(role)
+            if role in roles:
+                raise LabError(path, f"{key}.role", f"duplicate role {role!r} (also {roles[role]})")
+            roles[role] = str(name)
+        platform = str(spec.get("platform", DEFAULT_PLATFORM))
+        if platform not in PLATFORMS:
+            raise LabError(path, f"{key}.platform",
+                           f"unknown platform {platform!r} (known: {', '.join(sorted(PLATFORMS))})")
+        devices[str(name)] = DeviceSpec(str(name), config_path, role, platform)
+    return devices
+
+
+def _links(path: Path, raw: Any, devices: dict[str, DeviceSpec]) -> list[LinkSpec]:
+    if not isinstance(raw, list):
+        raise LabError(path, "links", "must be a list of serial or ethernet links")
+    used: dict[tuple[str, str], str] = {}
+    links = []
+    for i, item in enumerate(raw):
+        key = f"links[{i}]"
+        if not isinstance(item, dict):
+            raise LabError(path, key, "must be a mapping such as {serial: [A Serial0, B Serial0]}")
+        kinds = [k for k in ("serial", "ethernet") if k in item]
+        if len(kinds) != 1:
+            raise LabError(path, key, "needs exactly one of 'serial' or 'ethernet'")
+        kind = kinds[0]
+        unknown = set(item) - {kind, "bandwidth_kbps", "delay_ms"}
+        if unknown:
+            raise LabError(path, f"{key}.{sorted(unknown)[0]}", "unknown key (expected bandwidth_kbps, delay_ms)")
+        ports_raw = item[kind]
+        if not isinstance(ports_raw, list):
+            raise LabError(path, f"{key}.{kind}", "must be a list of 'DEVICE INTERFACE' ports")
+        if kind == "serial" and len(ports_raw) != 2:
+            raise LabError(path, f"{key}.serial", f"a serial link joins exactly 2 ports, not {len(ports_raw)}")
+        if kind == "ethernet" and len(ports_raw) < 1:
+            raise LabError(path, f"{key}.ethernet", "an Ethernet segment needs at least one port")
+        ports = []
+        for port in ports_raw:
+            dev, iface = _port(path, f"{key}.{kind}", port, devices, kind)
+            if (dev, iface) in used:
+                raise LabError(path, f"{key}.{kind}", f"port '{dev} {iface}' is already on {used[(dev, iface)]}")
+            used[(dev, iface)] = key
+            ports.append((dev, iface))
+        bw_default, delay_default = DEFAULTS[kind]
+        bandwidth = item.get("bandwidth_kbps", bw_default)
+        delay = item.get("delay_ms", delay_default)
+        if not isinstance(bandwidth, (int, float)) or isinstance(bandwidth, bool) or bandwidth <= 0:
+            raise LabError(path, f"{key}.bandwidth_kbps", f"must be a positive number, not {bandwidth!r}")
+        if not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay < 0:
+            raise LabError(path, f"{key}.delay_ms", f"must be a number of milliseconds >= 0, not {delay!r}")
+        links.append(LinkSpec(kind, ports, int(bandwidth), float(delay), key))
+    return links
+
+
+def _port(path: Path, key: str, port: Any, devices: dict[str, DeviceSpec], kind: str) -> tuple[str, str]:
+    from .config.grammar import canonical_interface
+    parts = str(port).split()
+    if len(parts) != 2:
+        raise LabError(path, key, f"port {port!r} must be written 'DEVICE INTERFACE'")
+    dev, iface_text = parts
+    if dev not in devices:
+        raise LabError(path, key, f"unknown device {dev!r} (devices: {', '.join(devices)})")
+    iface = canonical_interface(iface_text)
+    hardware = PLATFORMS[devices[dev].platform].interfaces
+    if iface not in hardware:
+        raise LabError(path, key, f"device {dev!r} has no interface {iface_text!r} (it has {', '.join(hardware)})")
+    wanted = "Serial" if kind == "serial" else "Ethernet"
+    if not iface.startswith(wanted):
+        raise LabError(path, key, f"'{dev} {iface}' is not a{'n' if kind == 'ethernet' else ''} {kind} port")
+    return dev, iface
+
+
+class Lab:
+    """A running lab: the simulator, the devices booted from their configurations, the wiring."""
+
+    def __init__(self, spec: LabSpec):
+        self.spec = spec
+        self.sim = Simulator(spec.seed)
+        self.devices: dict[str, Router] = {}
+        for name, dev in spec.devices.items():
+            text = dev.config_path.read_text()
+            self.devices[name] = Router(name, text, str(dev.config_path.name), PLATFORMS[dev.platform],
+                                        self.sim, spec.seed)
+        self.links = spec.links
+        self._wire()
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "Lab":
+        return cls(load_lab(path))
+
+    def device(self, name: str) -> Router:
+        """A device by lab name or by hostname."""
+        if name in self.devices:
+            return self.devices[name]
+        for router in self.devices.values():
+            if router.hostname == name:
+                return router
+        raise KeyError(name)
+
+    def device_for_role(self, role: str) -> Router | None:
+        name = self.spec.device_for_role(role)
+        return self.devices[name] if name else None
+
+    def boot_errors(self) -> list:
+        return [e for r in self.devices.values() for e in r.boot_errors]
+
+    def _wire(self) -> None:
+        # Carrier: a cabled port sees its medium; a serial port also needs its far end not shut down.
+        for link in self.links:
+            for dev, iface in link.ports:
+                st = self.devices[dev].interface_state(iface)
+                st.carrier = True
+                if link.kind == "ethernet":
+                    st.line_protocol = True
+
+    def advance(self, seconds: float) -> None:
+        """Move the lab clock on, running everything due on the way."""
+        self.sim.run_for(seconds)

@@ -1,0 +1,208 @@
+"""Discrete-event simulator and link models."""
+
+import time
+
+import pytest
+
+from emulator.sim import EthernetSegment, SerialLink, Simulator
+
+
+def test_clock_and_ordering():
+    sim = Simulator(1)
+    seen = []
+    sim.call_at(2.0, seen.append, "b")
+    sim.call_at(1.0, seen.append, "a")
+    for i in range(5):  # equal times run FIFO
+        sim.call_at(3.0, seen.append, i)
+    sim.call_later(0.5, seen.append, "half")
+    assert sim.now == 0.0
+    sim.run_until(2.5)
+    assert seen == ["half", "a", "b"] and sim.now == 2.5
+    sim.run_for(10)
+    assert seen[3:] == [0, 1, 2, 3, 4] and sim.now == 12.5
+
+
+def test_advancing_without_events_moves_clock():
+    sim = Simulator(0)
+    sim.run_until(100.0)
+    assert sim.now == 100.0
+    assert sim.run_until_idle() is True and sim.now == 100.0
+
+
+def test_cancel_and_step():
+    sim = Simulator(0)
+    seen = []
+    t = sim.call_later(1, seen.append, 1)
+    sim.call_later(2, seen.append, 2)
+    t.cancel()
+    assert t.cancelled and sim.pending() == 1
+    assert sim.next_event_time() == 2
+    assert sim.step() is True and seen == [2] and sim.now == 2
+    assert sim.step() is False
+
+
+def test_callbacks_scheduling_callbacks_and_past_times():
+    sim = Simulator(0)
+    seen = []
+
+    def tick(n):
+        seen.append((sim.now, n))
+        if n < 3:
+            sim.call_later(1, tick, n + 1)
+        sim.call_at(sim.now - 5, seen.append, "past")  # clamps to now
+
+    sim.call_soon(tick, 0)
+    sim.run_until_idle()
+    assert [x for x in seen if x != "past"] == [(0, 0), (1, 1), (2, 2), (3, 3)]
+    assert seen.count("past") == 4
+
+
+def test_exceptions_are_recorded_not_fatal():
+    sim = Simulator(0)
+    seen = []
+
+    def boom():
+        raise RuntimeError("kaput")
+
+    sim.call_at(1, boom)
+    sim.call_at(2, seen.append, "after")
+    sim.run_until(3)
+    assert seen == ["after"]
+    assert len(sim.errors) == 1
+    when, desc = sim.errors[0]
+    assert when == 1 and "RuntimeError" in desc and "kaput" in desc and "boom" in desc
+
+    strict = Simulator(0, strict=True)
+    strict.call_at(1, boom)
+    with pytest.raises(RuntimeError):
+        strict.run_until(2)
+
+
+def test_run_while_and_predicate_form():
+    sim = Simulator(0)
+    box = []
+    sim.call_at(5, box.append, 1)
+    assert sim.run_while(lambda: not box, timeout=10) is True
+    assert sim.now == 5
+    assert sim.run_until(lambda: len(box) == 2, timeout=3) is False
+    assert sim.now == 8  # timed out: clock at the deadline
+    sim.call_at(20, box.append, 2)
+    assert sim.run_while(lambda: len(box) < 2, timeout=5) is False and sim.now == 13
+
+
+def test_run_until_idle_with_periodic_timer_is_bounded():
+    sim = Simulator(0)
+
+    def periodic():
+        sim.call_later(10, periodic)
+
+    sim.call_soon(periodic)
+    assert sim.run_until_idle(max_time=55) is False
+    assert sim.now == 55
+
+
+def test_child_rngs_are_deterministic_and_independent():
+    a = Simulator(42)
+    b = Simulator(42)
+    assert a.rng("r1/ike").random() == b.rng("r1/ike").random()
+    assert a.rng("r1/ike").random() != a.rng("r2/ike").random()
+    assert Simulator(43).rng("r1/ike").random() != a.rng("r1/ike").random()
+    # using one child does not disturb another
+    r2 = a.rng("r2/ike").random()
+    b.rng("r1/ike").random()
+    assert b.rng("r2/ike").random() == r2
+    assert Simulator(7).random.random() == Simulator(7).random.random()
+
+
+def test_serial_link_timing_and_queueing():
+    sim = Simulator(0)
+    link = SerialLink(sim, bandwidth_bps=8000, delay_s=0.5)  # 1 ms per octet
+    got = []
+    link.b.receiver = lambda f: got.append((sim.now, f))
+    taps = []
+    link.taps.append(lambda t, d, f: taps.append((t, d, len(f))))
+    link.a.send(b"x" * 1000)   # 1 s to clock out
+    link.a.send(b"y" * 500)    # waits, then 0.5 s
+    sim.run_until_idle()
+    assert got[0][0] == pytest.approx(1.5)
+    assert got[1][0] == pytest.approx(2.0)
+    assert taps == [(0.0, "a->b", 1000), (1.0, "a->b", 500)]
+    # directions are independent
+    got_a = []
+    link.a.receiver = lambda f: got_a.append(sim.now)
+    t0 = sim.now
+    link.b.send(b"z" * 100)
+    sim.run_until_idle()
+    assert got_a == [pytest.approx(t0 + 0.1 + 0.5)]
+
+
+def test_serial_link_down_drops_and_notifies():
+    sim = Simulator(0)
+    link = SerialLink(sim, bandwidth_bps=8000, delay_s=0.5)
+    got, carrier = [], []
+    link.b.receiver = got.append
+    link.a.on_carrier = lambda up: carrier.append(("a", up, sim.now))
+    link.b.on_carrier = lambda up: carrier.append(("b", up, sim.now))
+    link.a.send(b"in flight")
+    sim.run_until(0.1)
+    link.set_up(False)
+    assert link.a.send(b"dropped") is False
+    link.set_up(True)          # flap: the in-flight frame is still lost
+    sim.run_until_idle()
+    assert got == []
+    assert ("a", False, 0.1) in carrier and ("b", True, 0.1) in carrier
+    link.a.send(b"ok")
+    sim.run_until_idle()
+    assert got == [b"ok"]
+
+
+def test_serial_link_filter_for_fault_injection():
+    sim = Simulator(0)
+    link = SerialLink(sim, 64000, 0.001)
+    got = []
+    link.b.receiver = got.append
+    link.filter = lambda d, f: None if f == b"drop" else f.upper()
+    link.a.send(b"drop")
+    link.a.send(b"keep")
+    sim.run_until_idle()
+    assert got == [b"KEEP"] and link.a.dropped == 1
+
+
+def test_ethernet_segment_broadcasts_to_others():
+    sim = Simulator(0)
+    seg = EthernetSegment(sim, delay_s=0.0)
+    got = {n: [] for n in "abc"}
+    ports = {n: seg.attach(lambda f, n=n: got[n].append((sim.now, f)), name=n) for n in "abc"}
+    ports["a"].send(b"\x00" * 125)   # 1000 bits at 10 Mb/s = 100 µs
+    sim.run_until_idle()
+    assert got["a"] == []
+    assert got["b"] == got["c"] == [(pytest.approx(1e-4), b"\x00" * 125)]
+    ports["c"].detach()
+    ports["b"].send(b"hi")
+    sim.run_until_idle()
+    assert len(got["a"]) == 1 and len(got["c"]) == 1
+
+
+def test_realtime_driver_hook():
+    sim = Simulator(0)
+    seen = []
+    sim.call_at(1.0, seen.append, 1)
+    sim.call_at(3.0, seen.append, 3)
+    assert sim.run_realtime_step(100.0) == pytest.approx(101.0)
+    assert sim.run_realtime_step(101.5) == pytest.approx(103.0)
+    assert seen == [1] and sim.now == pytest.approx(1.5)
+    sim.run_realtime_step(104.0)
+    assert seen == [1, 3] and sim.run_realtime_step(105.0) is None
+
+
+def test_event_overhead_is_small():
+    sim = Simulator(0)
+    n = 100_000
+    noop = int
+    for i in range(n):
+        sim.call_at(i * 1e-3, noop)
+    t0 = time.perf_counter()
+    sim.run_until_idle()
+    per_event = (time.perf_counter() - t0) / n
+    assert sim.events_run == n
+    assert per_event < 20e-6  # generous bound for slow CI machines
