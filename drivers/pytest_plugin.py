@@ -1,0 +1,178 @@
+"""pytest plugin of the conformance suite: options, the driver fixture, the report.
+
+Loaded by the top-level conftest.py, and also declared as a pytest11 entry
+point so that its options are known before pytest reads paths from the
+command line (``--lab /elsewhere/lab.yml`` is then not taken for a test path).
+
+    pytest                                   # the emulated lab of the document
+    pytest --lab my-lab.yml                  # another emulated lab
+    pytest --driver=netmiko --inventory lab.yml
+
+Every run of the suites writes reports/conformance.html (self-contained) and
+reports/junit.xml unless --html / --junitxml say otherwise.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pytest
+
+from drivers import DRIVERS, Capability, DriverError, driver_class
+from drivers.scenario import ScenarioError
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORTS = ROOT / "reports"
+DRIVER_KEY = pytest.StashKey["object"]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("conformance", "Document 14131 conformance")
+    group.addoption("--driver", default="emulated",
+                    help="target: emulated (the bundled emulator, default) or netmiko (real routers)")
+    group.addoption("--lab", default=None,
+                    help="lab file for the emulated driver (default: fixtures/doc14131/lab.yml)")
+    group.addoption("--inventory", default=None, help="inventory file of real devices for the netmiko driver")
+    group.addoption("--allow-disruptive", action="store_true", default=False,
+                    help="on real devices, also run tests that change state (clear SAs, flap links)")
+
+
+def _runs_suites(config) -> bool:
+    """True when the run collects the conformance suites (not only the project's own tests)."""
+    args = [a.split("::")[0] for a in config.args]
+    if not args:
+        return True
+    suites = (ROOT / "suites").resolve()
+    for arg in args:
+        path = (Path(config.invocation_params.dir) / arg).resolve()
+        if path == suites or suites in path.parents or path in suites.parents:
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    name = config.getoption("--driver")
+    if name not in DRIVERS:
+        raise pytest.UsageError(f"--driver={name}: unknown driver (known drivers: {', '.join(sorted(DRIVERS))})")
+    if not _runs_suites(config):
+        return
+    try:
+        if name == "emulated":
+            from emulator.lab import LabError, load_lab
+            try:
+                load_lab(config.getoption("--lab") or ROOT / "fixtures" / "doc14131" / "lab.yml")
+            except LabError as err:
+                raise pytest.UsageError(str(err)) from None
+        elif name == "netmiko":
+            driver_class(name)(config.getoption("--inventory"))
+    except DriverError as err:
+        raise pytest.UsageError(str(err)) from None
+    REPORTS.mkdir(exist_ok=True)
+    if getattr(config.option, "htmlpath", None) is None and config.pluginmanager.hasplugin("html"):
+        config.option.htmlpath = str(REPORTS / "conformance.html")
+        config.option.self_contained_html = True
+    if getattr(config.option, "xmlpath", None) is None:
+        config.option.xmlpath = str(REPORTS / "junit.xml")
+
+
+def _build_driver(config):
+    name = config.getoption("--driver")
+    try:
+        if name == "emulated":
+            return driver_class(name)(config.getoption("--lab"))
+        return driver_class(name)(config.getoption("--inventory"))
+    except (DriverError, ScenarioError) as err:
+        pytest.exit(f"cannot start the {name} driver: {err}", returncode=4)
+
+
+@pytest.fixture(scope="session")
+def driver(request):
+    """The target, built once per run."""
+    drv = _build_driver(request.config)
+    request.config.stash[DRIVER_KEY] = drv
+    try:
+        from pytest_metadata.plugin import metadata_key
+        request.config.stash[metadata_key].update({k.title(): v for k, v in drv.describe().items()})
+    except (ImportError, KeyError):
+        pass
+    yield drv
+    drv.close()
+
+
+@pytest.fixture(scope="session")
+def scenario(driver):
+    """The expected values (scenario file with the lab's or inventory's overrides)."""
+    return driver.scenario
+
+
+@pytest.fixture(scope="session")
+def hub(driver):
+    return driver.session("hub")
+
+
+@pytest.fixture(scope="session")
+def remote(driver):
+    return driver.session("remote")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--driver") == "emulated" or config.getoption("--allow-disruptive"):
+        return
+    skip = pytest.mark.skip(reason="disruptive: changes device state; on real devices run with --allow-disruptive")
+    for item in items:
+        if item.get_closest_marker("disruptive"):
+            item.add_marker(skip)
+
+
+def pytest_runtest_setup(item):
+    drv = item.config.stash.get(DRIVER_KEY, None)
+    item.stash[DRIVER_KEY] = len(drv.transcript) if drv else 0
+    for mark in item.iter_markers("needs"):
+        if drv is None:
+            continue
+        for cap in mark.args:
+            if not drv.has(Capability(cap)):
+                pytest.skip(f"needs the {cap} capability, which the {drv.name} driver does not offer")
+
+
+def _claims(item) -> list[str]:
+    return [c for mark in item.iter_markers("claim") for c in mark.args]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    report.claims = _claims(item)
+    for claim in report.claims:
+        if ("claim", claim) not in item.user_properties:
+            item.user_properties.append(("claim", claim))
+    if report.when != "call" and not (report.when == "setup" and report.failed):
+        return
+    drv = item.config.stash.get(DRIVER_KEY, None)
+    html_plugin = item.config.pluginmanager.getplugin("html")
+    if drv is None or html_plugin is None:
+        return
+    start = item.stash.get(DRIVER_KEY, 0)
+    exchanges = drv.transcript[start:]
+    if exchanges:
+        text = "\n".join(e.render() for e in exchanges)
+        extras = getattr(report, "extras", [])
+        extras.append(html_plugin.extras.text(text, name="CLI transcript"))
+        report.extras = extras
+
+
+def pytest_html_report_title(report):
+    report.title = "Document 14131 conformance report"
+
+
+def pytest_html_results_table_header(cells):
+    cells.insert(2, "<th>Claims</th>")
+
+
+def pytest_html_results_table_row(report, cells):
+    claims = getattr(report, "claims", [])
+    cells.insert(2, f"<td>{html.escape(', '.join(claims))}</td>")
+

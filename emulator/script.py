@@ -1,0 +1,105 @@
+"""Scripts of console input for an emulated lab, and the transcript they produce.
+
+A script is lines of::
+
+    DEVICE# COMMAND          an EXEC command on that device's console
+    DEVICE(config)# LINE     a configuration line (configure terminal is entered as needed)
+    wait SECONDS             let the lab clock run
+    # comment
+
+DEVICE is a lab device name or a hostname.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .cli.session import CliSession
+from .lab import Lab
+
+_LINE = re.compile(r"^(?P<dev>[^\s#()]+)(?P<config>\(config[^)]*\))?#\s?(?P<text>.*)$")
+_WAIT = re.compile(r"^wait\s+(?P<s>\S+)\s*$")
+
+
+class ScriptError(Exception):
+    def __init__(self, source: str, number: int, reason: str):
+        super().__init__(f"{source}:{number}: {reason}")
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    kind: str            # exec | config | wait
+    device: str = ""
+    text: str = ""
+    seconds: float = 0.0
+
+
+def parse_script(text: str, source: str = "<script>") -> list[Step]:
+    steps = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        wait = _WAIT.match(line)
+        if wait:
+            try:
+                seconds = float(wait.group("s"))
+            except ValueError:
+                raise ScriptError(source, number, f"wait needs a number of seconds, not {wait.group('s')!r}") from None
+            if seconds < 0:
+                raise ScriptError(source, number, "wait needs a number of seconds >= 0")
+            steps.append(Step(number, "wait", seconds=seconds))
+            continue
+        m = _LINE.match(line)
+        if not m:
+            raise ScriptError(source, number, f"cannot read {line!r}: expected 'DEVICE# COMMAND', "
+                                              "'DEVICE(config)# LINE', 'wait SECONDS' or '# comment'")
+        steps.append(Step(number, "config" if m.group("config") else "exec", m.group("dev"), m.group("text")))
+    return steps
+
+
+class ScriptRunner:
+    """Runs scripts against a lab, one console session per device."""
+
+    def __init__(self, lab: Lab):
+        self.lab = lab
+        self.sessions: dict[str, CliSession] = {}
+
+    def _session(self, name: str) -> CliSession:
+        router = self.lab.device(name)
+        if router.name not in self.sessions:
+            session = CliSession(router)
+            session.execute("enable")
+            self.sessions[router.name] = session
+        return self.sessions[router.name]
+
+    def check(self, steps: list[Step], source: str) -> None:
+        for step in steps:
+            if step.kind != "wait":
+                try:
+                    self.lab.device(step.device)
+                except KeyError:
+                    raise ScriptError(source, step.number, f"unknown device {step.device!r} "
+                                      f"(devices: {', '.join(self.lab.devices)})") from None
+
+    def run(self, steps: list[Step], source: str = "<script>") -> str:
+        self.check(steps, source)
+        out: list[str] = []
+        for step in steps:
+            if step.kind == "wait":
+                self.lab.advance(step.seconds)
+                continue
+            session = self._session(step.device)
+            if step.kind == "config" and session.config is None:
+                out.append(self._type(session, "configure terminal"))
+            elif step.kind == "exec" and session.config is not None:
+                out.append(self._type(session, "end"))
+            out.append(self._type(session, step.text))
+        return "".join(out)
+
+    @staticmethod
+    def _type(session: CliSession, text: str) -> str:
+        prompt = session.prompt
+        return f"{prompt}{text}\n{session.execute(text)}"

@@ -1,0 +1,157 @@
+"""The IOS CLI core: modes, prompts, abbreviations and error markers, exact text."""
+
+from pathlib import Path
+
+import pytest
+
+from emulator.cli.session import CliSession
+from emulator.router import Router
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "doc14131"
+
+
+class Clock:
+    now = 0.0
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def cli(clock):
+    router = Router("r", (FIXTURES / "dr_whoovie.cfg").read_text(), "dr_whoovie.cfg", clock=clock)
+    return CliSession(router)
+
+
+def typed(cli, *lines):
+    out = []
+    for line in lines:
+        out.append(cli.prompt + line + "\n" + cli.execute(line))
+    return "".join(out)
+
+
+def test_modes_and_prompts(cli):
+    assert cli.prompt == "dr_whoovie>"
+    cli.execute("enable")
+    assert cli.prompt == "dr_whoovie#"
+    assert cli.execute("conf t") == "Enter configuration commands, one per line.  End with CNTL/Z.\n"
+    assert cli.prompt == "dr_whoovie(config)#"
+    prompts = []
+    for line in ["interface Serial0", "crypto isakmp policy 5", "crypto ipsec transform-set t esp-des",
+                 "crypto map m 5 ipsec-isakmp", "crypto dynamic-map d 5", "route-map x permit 5",
+                 "line vty 0 4", "ip access-list extended E"]:
+        cli.execute(line)
+        prompts.append(cli.prompt)
+    assert prompts == ["dr_whoovie(config-if)#", "dr_whoovie(config-isakmp)#", "dr_whoovie(cfg-crypto-trans)#",
+                       "dr_whoovie(config-crypto-map)#", "dr_whoovie(config-crypto-map)#",
+                       "dr_whoovie(config-route-map)#", "dr_whoovie(config-line)#", "dr_whoovie(config-ext-nacl)#"]
+    cli.execute("exit")
+    assert cli.prompt == "dr_whoovie(config)#"
+    cli.execute("interface Ethernet0")
+    cli.execute("\x1a")
+    assert cli.prompt == "dr_whoovie#"
+    cli.execute("disable")
+    assert cli.prompt == "dr_whoovie>"
+
+
+def test_invalid_input_caret_under_bad_word(cli):
+    cli.execute("enable")
+    assert typed(cli, "show ip interface brieff") == (
+        "dr_whoovie#show ip interface brieff\n"
+        + " " * 29 + "^\n"
+        "% Invalid input detected at '^' marker.\n\n")
+
+
+def test_incomplete_and_ambiguous(cli):
+    cli.execute("enable")
+    cli.execute("configure terminal")
+    assert cli.execute("hostname") == "% Incomplete command.\n\n"
+    assert cli.execute("i") == '% Ambiguous command:  "i"\n'
+    cli.execute("interface Serial0")
+    assert cli.execute("ip address") == "% Incomplete command.\n\n"
+    assert cli.prompt == "dr_whoovie(config-if)#"
+
+
+def test_abbreviations(cli):
+    cli.execute("en")
+    assert cli.execute("sh run").startswith("Building configuration...\n")
+    assert cli.execute("sh ip int br").startswith("Interface                  IP-Address      OK? Method Status")
+    assert cli.execute("sh ver").startswith("Cisco Internetwork Operating System Software")
+    assert cli.execute("sh int s0").startswith("Serial0 is ")
+    cli.execute("conf t")
+    cli.execute("int e0")
+    assert cli.prompt == "dr_whoovie(config-if)#"
+
+
+def test_privileged_commands_refused_in_user_mode(cli):
+    assert "% Invalid input detected" in cli.execute("show running-config")
+    assert "% Invalid input detected" in cli.execute("configure terminal")
+
+
+def test_unknown_word_is_taken_as_host_name(cli):
+    assert cli.execute("frobnicate") == (
+        'Translating "frobnicate"...domain server (255.255.255.255)\n'
+        "% Unknown command or computer name, or unable to find computer address\n")
+
+
+def test_configuration_takes_effect_and_logs(cli, clock):
+    cli.execute("enable")
+    clock.now = 75.0
+    typed(cli, "configure terminal", "hostname edge", "interface Serial1", "ip address 192.0.2.9 255.255.255.252",
+          "no shutdown", "end")
+    assert cli.prompt == "edge#"
+    run = cli.execute("show running-config")
+    assert "hostname edge" in run
+    assert "interface Serial1\n ip address 192.0.2.9 255.255.255.252\n!" in run
+    brief = cli.execute("show ip interface brief").splitlines()
+    assert brief[3] == "Serial1                    192.0.2.9       YES manual down                  down"
+    assert cli.router.log_buffer[-2:] == ["00:01:15: %LINK-5-CHANGED: Interface Serial1, changed state to up",
+                                          "00:01:15: %SYS-5-CONFIG_I: Configured from console by console"]
+
+
+def test_show_interfaces_before_ipcp(cli):
+    cli.execute("enable")
+    out = cli.execute("show interfaces Serial0").splitlines()
+    assert out[1:6] == ["  Hardware is HD64570",
+                        "  Internet address will be negotiated using IPCP",
+                        "  MTU 1500 bytes, BW 1544 Kbit, DLY 20000 usec,",
+                        "     reliability 255/255, txload 1/255, rxload 1/255",
+                        "  Encapsulation PPP, loopback not set"]
+
+
+def test_show_version_uptime_follows_the_clock(cli, clock):
+    clock.now = 3 * 86400 + 2 * 3600 + 5 * 60 + 7
+    out = cli.execute("show version")
+    assert "dr_whoovie uptime is 3 days, 2 hours, 5 minutes\n" in out
+    assert "IOS (tm) 2500 Software (C2500-IK9S-L), Version 12.2(24a), RELEASE SOFTWARE (fc2)\n" in out
+    assert "1 Ethernet/IEEE 802.3 interface(s)\n2 Serial network interface(s)\n" in out
+
+
+def test_terminal_settings_print_nothing(cli):
+    assert cli.execute("terminal length 0") == ""
+    assert cli.execute("terminal width 511") == ""
+    assert (cli.terminal_length, cli.terminal_width) == (0, 511)
+
+
+def test_copy_running_config_dialog(cli):
+    cli.execute("enable")
+    assert cli.execute("copy running-config startup-config") == ""
+    assert cli.prompt == "Destination filename [startup-config]? "
+    assert cli.execute("") == "Building configuration...\n[OK]\n"
+    assert cli.prompt == "dr_whoovie#"
+    assert cli.execute("show startup-config").startswith("Using ")
+
+
+def test_output_filters(cli):
+    cli.execute("enable")
+    assert cli.execute("show running-config | include ^interface") == (
+        "interface Ethernet0\ninterface Serial0\ninterface Serial1\n")
+    assert cli.execute("show running-config | begin ^line").startswith("line con 0\n")
+
+
+def test_later_commands_are_not_faked(cli):
+    cli.execute("enable")
+    for command in ["show crypto ipsec sa", "show ip nat translations"]:
+        assert "% Invalid input detected at '^' marker." in cli.execute(command)

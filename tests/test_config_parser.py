@@ -1,0 +1,150 @@
+"""The IOS configuration parser on the document's own configurations."""
+
+from pathlib import Path
+
+import pytest
+
+from emulator.config.grammar import CommandError
+from emulator.config.loader import load_config
+from emulator.config.render import running_config
+from emulator.config.commands import ConfigContext, apply_line
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "doc14131"
+HW = ["Ethernet0", "Serial0", "Serial1"]
+
+
+def load(name):
+    return load_config((FIXTURES / name).read_text(), name, HW)
+
+
+def test_hub_lines_land_in_their_modes():
+    cfg, errors = load("sam-i-am.cfg")
+    policy = cfg.isakmp_policies[1]
+    assert (policy.hash, policy.authentication, policy.encryption, policy.group) == ("md5", "pre-share", "des", 1)
+    key = cfg.isakmp_keys[0]
+    assert (key.key, str(key.address), str(key.mask)) == ("cisco123", "0.0.0.0", "0.0.0.0")
+    assert cfg.transform_sets["rtpset"].transforms == ["esp-des", "esp-md5-hmac"]
+    dyn = cfg.dynamic_maps[("rtpmap", 10)]
+    # The unindented "set transform-set" and "match address" land in the dynamic map.
+    assert (dyn.transform_sets, dyn.match_address, dyn.peers) == (["rtpset"], "115", [])
+    ref = cfg.crypto_maps[("rtptrans", 10)]
+    assert (ref.dynamic_map, ref.kind) == ("rtpmap", "ipsec-isakmp")
+    # The unindented "crypto map rtptrans" lands under interface Serial0.
+    assert cfg.interfaces["Serial0"].crypto_map == "rtptrans"
+    assert cfg.interfaces["Serial0"].nat == "outside"
+    assert cfg.interfaces["Ethernet0"].nat == "inside"
+    assert cfg.interfaces["Ethernet0"].mop_enabled is False
+    assert cfg.interfaces["Ethernet0"].directed_broadcast is False
+    rule = cfg.nat_rules[0]
+    assert (rule.kind, rule.match, rule.interface, rule.overload) == ("route-map", "nonat", "Serial0", True)
+    assert [e.action for e in cfg.access_lists["115"].entries] == ["permit", "deny"]
+    assert [e.action for e in cfg.access_lists["120"].entries] == ["deny", "permit"]
+    assert cfg.route_maps[("nonat", 10)].match_ip_address == ["120"]
+    assert [(l.kind, l.first, l.last, l.password, l.login) for l in cfg.lines] == [
+        ("con", 0, None, None, None), ("aux", 0, None, None, None), ("vty", 0, 4, "ww", "")]
+    assert cfg.lines[0].transport_input == ["none"]
+    assert cfg.http_server is False and cfg.classless is True and cfg.subnet_zero is True
+    assert len(errors) == 1
+
+
+def test_hub_bad_timestamp_line_is_reported_like_ios():
+    _, errors = load("sam-i-am.cfg")
+    (err,) = errors
+    assert err.line_number == 5
+    assert err.text == "service timestamps log up time"
+    assert err.message == "% Invalid input detected at '^' marker."
+    # The caret sits under "time", the word IOS could not take.
+    assert err.console() == ("service timestamps log up time\n"
+                             "                          ^\n"
+                             "% Invalid input detected at '^' marker.")
+    assert str(err) == "sam-i-am.cfg:5: % Invalid input detected at '^' marker. (service timestamps log up time)"
+
+
+def test_loading_goes_on_after_a_bad_line():
+    cfg, _ = load("sam-i-am.cfg")
+    assert cfg.hostname == "sam-i-am"
+    assert [t.facility for t in cfg.timestamps] == ["debug"]
+
+
+def test_remote_lines_land_in_their_modes():
+    cfg, errors = load("dr_whoovie.cfg")
+    assert errors == []
+    entry = cfg.crypto_maps[("rtp", 1)]
+    assert ([str(p) for p in entry.peers], entry.transform_sets, entry.match_address) == (["99.99.99.1"], ["rtpset"], "115")
+    # The key is bound to the hub's address, with no mask.
+    assert [(k.key, str(k.address), k.mask) for k in cfg.isakmp_keys] == [("cisco123", "99.99.99.1", None)]
+    s0 = cfg.interfaces["Serial0"]
+    assert (s0.negotiated, s0.address, s0.encapsulation, s0.crypto_map) == (True, None, "ppp", "rtp")
+    assert (s0.mroute_cache, s0.route_cache) == (False, False)
+    # The unindented "ip address" lands under interface Ethernet0.
+    assert str(cfg.interfaces["Ethernet0"].address) == "10.1.1.1"
+    assert [(d.number, d.protocol, d.action) for d in cfg.dialer_lists] == [(1, "ip", "permit"), (1, "ipx", "permit")]
+    assert cfg.nat_rules[0].match == "nonat"
+
+
+@pytest.mark.parametrize("name", ["sam-i-am.cfg", "dr_whoovie.cfg", "isp.cfg", "hub-host.cfg"])
+def test_running_config_round_trip(name):
+    cfg, _ = load(name)
+    text = running_config(cfg)
+    again, errors = load_config(text, "rendered", HW)
+    assert errors == []
+    assert again == cfg
+    assert running_config(again) == text
+
+
+def test_running_config_canonical_form():
+    cfg, _ = load("dr_whoovie.cfg")
+    text = running_config(cfg)
+    lines = text.splitlines()
+    assert lines[:3] == ["Building configuration...", "", lines[2]]
+    body = text.split("\n", 3)[3]
+    assert lines[2] == f"Current configuration : {len(body.encode())} bytes"
+    assert lines[-1] == "end"
+    start = lines.index("crypto map rtp 1 ipsec-isakmp")
+    assert lines[start:start + 4] == ["crypto map rtp 1 ipsec-isakmp", " set peer 99.99.99.1",
+                                      " set transform-set rtpset ", " match address 115"]
+    assert "access-list 120 deny   ip 10.1.1.0 0.0.0.255 10.2.2.0 0.0.0.255" in lines
+    assert "crypto ipsec transform-set rtpset esp-des esp-md5-hmac " in lines
+
+
+def test_interface_mode_falls_back_to_global():
+    cfg, _ = load_config("interface Ethernet0\nip address 10.0.0.1 255.0.0.0\nhostname r9\n", "x", HW)
+    assert cfg.hostname == "r9" and str(cfg.interfaces["Ethernet0"].address) == "10.0.0.1"
+
+
+@pytest.mark.parametrize("line, kind, column", [
+    ("hostnam", "incomplete", None),
+    ("ip addres 1.1.1.1", "invalid", 3),       # "ip" is a global keyword, "addres" is not below it
+    ("crypto isakmp policy 0", "invalid", 21),
+    ("i", "ambiguous", None),
+    ("access-list 115 permit ip 10.1.1.0 0.0.0.255 bogus", "invalid", 45),
+    ("interface Serial9", "invalid", 10),
+])
+def test_config_errors(line, kind, column):
+    ctx = ConfigContext(load_config("", "x", HW)[0], set(HW))
+    with pytest.raises(CommandError) as exc:
+        apply_line(ctx, line)
+    assert exc.value.kind == kind
+    if column is not None:
+        assert exc.value.column == column
+
+
+def test_no_forms_remove():
+    cfg, _ = load("dr_whoovie.cfg")
+    ctx = ConfigContext(cfg, set(HW))
+    apply_line(ctx, "interface Serial0")
+    apply_line(ctx, "no crypto map")
+    apply_line(ctx, "no ip address")
+    apply_line(ctx, "exit")
+    apply_line(ctx, "no access-list 120")
+    apply_line(ctx, "no crypto isakmp key cisco123 address 99.99.99.1")
+    assert cfg.interfaces["Serial0"].crypto_map is None
+    assert cfg.interfaces["Serial0"].negotiated is False
+    assert "120" not in cfg.access_lists
+    assert cfg.isakmp_keys == []
+
+
+def test_unmentioned_hardware_interfaces_are_shut_down():
+    cfg, _ = load("sam-i-am.cfg")
+    assert cfg.interfaces["Serial1"].shutdown is True
+    assert cfg.interfaces["Serial0"].shutdown is False

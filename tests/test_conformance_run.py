@@ -1,0 +1,77 @@
+"""The conformance run as a user starts it: options, reports, and a lab that does not conform."""
+
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures" / "doc14131"
+
+
+def pytest_run(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def test_unknown_driver_fails_at_start_with_the_list():
+    result = pytest_run("--driver=telepathy")
+    assert result.returncode == 4
+    assert "--driver=telepathy: unknown driver (known drivers: emulated, netmiko)" in result.stderr
+
+
+def test_netmiko_driver_says_it_is_not_available_yet():
+    result = pytest_run("--driver=netmiko", "--inventory", "lab.yml")
+    assert result.returncode == 4
+    assert "the netmiko driver (real routers from an inventory) is not available yet" in result.stderr
+
+
+def test_bad_lab_file_is_one_line(tmp_path):
+    lab = tmp_path / "lab.yml"
+    lab.write_text("devices:\n  r1: {config: missing.cfg}\n")
+    result = pytest_run("--lab", str(lab))
+    assert result.returncode == 4
+    assert f"{lab}: devices.r1.config: configuration file not found" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_user_html_path_wins_and_junit_is_written(tmp_path):
+    html = tmp_path / "mine.html"
+    junit = tmp_path / "j.xml"
+    result = pytest_run(f"--html={html}", f"--junitxml={junit}", "suites/test_running_config.py")
+    assert result.returncode == 0, result.stdout[-2000:]
+    text = html.read_text()
+    assert "Document 14131 conformance report" in text
+    assert "CLI transcript" in text and "<th>Claims</th>" in text
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert int(suite.get("failures")) == 0 and int(suite.get("tests")) >= 10
+    claims = {p.get("value") for p in ET.parse(junit).getroot().iter("property") if p.get("name") == "claim"}
+    assert {"CFG-HUB-IKE", "CFG-HUB-DYNMAP", "CFG-REMOTE-MAP", "CFG-NAT", "CFG-ACL"} <= claims
+
+
+def test_lab_without_the_hub_crypto_map_does_not_conform(tmp_path):
+    for f in FIXTURES.glob("*"):
+        shutil.copy(f, tmp_path / f.name)
+    hub = tmp_path / "sam-i-am.cfg"
+    text = hub.read_text()
+    # Remove the crypto map: its entry and its application to Serial0.
+    text = text.replace("crypto map rtptrans 10 ipsec-isakmp dynamic rtpmap", "!")
+    text = text.replace("\ncrypto map rtptrans\n", "\n!\n")
+    hub.write_text(text)
+    junit = tmp_path / "j.xml"
+    result = pytest_run("--lab", str(tmp_path / "lab.yml"), f"--html={tmp_path / 'r.html'}",
+                        f"--junitxml={junit}", "suites/test_running_config.py")
+    assert result.returncode == 1
+    failed = {c.get("name") for c in ET.parse(junit).getroot().iter("testcase") if c.find("failure") is not None}
+    assert failed == {"test_hub_dynamic_map_without_peer", "test_hub_interfaces"}
+    assert "the hub has no 'crypto map rtptrans 10 ipsec-isakmp dynamic rtpmap'" in result.stdout
+    assert "interface Serial0: missing ['crypto map rtptrans']" in result.stdout
+
+
+def test_project_tests_do_not_touch_the_conformance_report(tmp_path):
+    result = pytest_run("--collect-only", "-q", "tests/test_lab.py")
+    assert result.returncode == 0
+    assert "conformance.html" not in result.stdout

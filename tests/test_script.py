@@ -1,0 +1,72 @@
+"""python -m emulator run: console scripts and their transcripts."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from emulator.lab import Lab
+from emulator.script import ScriptError, ScriptRunner, parse_script
+
+ROOT = Path(__file__).resolve().parent.parent
+LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
+
+
+def run_cli(script, *args):
+    return subprocess.run([sys.executable, "-m", "emulator", "run", *args, "-"], input=script, text=True,
+                          capture_output=True, cwd=ROOT, timeout=60)
+
+
+def test_show_running_config_of_the_hub():
+    result = run_cli("sam-i-am# show running-config\n")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "sam-i-am#show running-config"
+    assert lines[1] == "Building configuration..."
+    assert "crypto map rtptrans 10 ipsec-isakmp dynamic rtpmap " in lines
+    assert lines[-1] == "end"
+    assert "sam-i-am.cfg:5: % Invalid input detected" in result.stderr
+
+
+def test_script_transcript_config_and_wait():
+    lab = Lab.from_file(LAB)
+    steps = parse_script("# change a description\n"
+                         "dr_whoovie(config)# interface Ethernet0\n"
+                         "dr_whoovie(config-if)# description lan\n"
+                         "wait 120\n"
+                         "dr_whoovie# show version | include uptime\n", "s")
+    out = ScriptRunner(lab).run(steps, "s")
+    assert out == ("dr_whoovie#configure terminal\n"
+                   "Enter configuration commands, one per line.  End with CNTL/Z.\n"
+                   "dr_whoovie(config)#interface Ethernet0\n"
+                   "dr_whoovie(config-if)#description lan\n"
+                   "dr_whoovie(config-if)#end\n"
+                   "dr_whoovie#show version | include uptime\n"
+                   "dr_whoovie uptime is 2 minutes\n")
+    assert lab.sim.now == 120.0
+
+
+def test_unknown_device_names_the_line():
+    result = run_cli("sam-i-am# show version\nnobody# show version\n")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "error: <stdin>:2: unknown device 'nobody'" in result.stderr
+
+
+@pytest.mark.parametrize("line, reason", [
+    ("show version", "cannot read 'show version'"),
+    ("wait soon", "wait needs a number of seconds, not 'soon'"),
+])
+def test_bad_lines(line, reason):
+    with pytest.raises(ScriptError) as exc:
+        parse_script(f"# ok\n{line}\n", "t.txt")
+    assert str(exc.value).startswith(f"t.txt:2: {reason}")
+
+
+def test_bad_lab_file(tmp_path):
+    bad = tmp_path / "lab.yml"
+    bad.write_text("devices: {}\n")
+    result = run_cli("x# show version\n", "--lab", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {bad}: devices: must be a mapping of device names to their settings"
