@@ -771,6 +771,7 @@ class IsakmpMessage:
     version: int = VERSION
     encrypted_body: bytes | None = None
     first_payload: int = PT_NONE
+    header: IsakmpHeader | None = field(default=None, compare=False, repr=False)  # as received
 
     @property
     def encrypted(self) -> bool:
@@ -800,7 +801,7 @@ class IsakmpMessage:
             raise _err(f"length field {hdr.length} inconsistent with {len(data)} bytes of data", UNEQUAL_PAYLOAD_LENGTHS)
         body = bytes(data[HEADER_SIZE:])
         msg = cls(hdr.icookie, hdr.rcookie, hdr.exchange, [], hdr.flags, hdr.message_id, hdr.version,
-                  None, hdr.next_payload)
+                  None, hdr.next_payload, hdr)
         if msg.encrypted:
             msg.encrypted_body = body
         else:
