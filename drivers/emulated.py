@@ -50,8 +50,7 @@ class EmulatedSession(DeviceSession):
 @register
 class EmulatedDriver(Driver):
     name = "emulated"
-    capabilities = frozenset({Capability.CLOCK, Capability.HOSTS, Capability.LINK_CONTROL, Capability.CAPTURE,
-                              Capability.INJECT})
+    capabilities = frozenset({Capability.CLOCK, Capability.HOSTS})
 
     def __init__(self, lab: str | Path | LabSpec | None = None, scenario: Scenario | None = None):
         spec = lab if isinstance(lab, LabSpec) else load_lab(lab or DEFAULT_LAB)
