@@ -27,7 +27,9 @@ import yaml
 
 from .platform import DEFAULT_PLATFORM, PLATFORMS
 from .router import Router
-from .sim import Simulator
+from .sim import EthernetSegment, SerialLink, Simulator
+
+SETTLE_TIMEOUT = 30.0   # virtual seconds a booting lab gets for its links to come up
 
 
 class LabError(Exception):
@@ -191,9 +193,13 @@ def _port(path: Path, key: str, port: Any, devices: dict[str, DeviceSpec], kind:
 
 
 class Lab:
-    """A running lab: the simulator, the devices booted from their configurations, the wiring."""
+    """A running lab: the simulator, the devices booted from their configurations, the wiring.
 
-    def __init__(self, spec: LabSpec):
+    With ``settle`` the lab clock runs until every link that can come up is up
+    (PPP negotiated, HDLC keepalives exchanged), as after a real boot.
+    """
+
+    def __init__(self, spec: LabSpec, settle: bool = True):
         self.spec = spec
         self.sim = Simulator(spec.seed)
         self.devices: dict[str, Router] = {}
@@ -202,11 +208,15 @@ class Lab:
             self.devices[name] = Router(name, text, str(dev.config_path.name), PLATFORMS[dev.platform],
                                         self.sim, spec.seed)
         self.links = spec.links
+        self.serial_links: list[tuple[LinkSpec, SerialLink]] = []
+        self.segments: list[tuple[LinkSpec, EthernetSegment]] = []
         self._wire()
+        if settle:
+            self.settle()
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "Lab":
-        return cls(load_lab(path))
+    def from_file(cls, path: str | Path, settle: bool = True) -> "Lab":
+        return cls(load_lab(path), settle)
 
     def device(self, name: str) -> Router:
         """A device by lab name or by hostname."""
@@ -225,13 +235,49 @@ class Lab:
         return [e for r in self.devices.values() for e in r.boot_errors]
 
     def _wire(self) -> None:
-        # Carrier: a cabled port sees its medium; a serial port also needs its far end not shut down.
         for link in self.links:
+            if link.kind == "serial":
+                (d1, i1), (d2, i2) = link.ports
+                serial = SerialLink(self.sim, link.bandwidth_kbps * 1000, link.delay_ms / 1000,
+                                    names=(f"{d1} {i1}", f"{d2} {i2}"))
+                self.serial_links.append((link, serial))
+                for (dev, iface), end in zip(link.ports, serial.ends):
+                    self.devices[dev].attach_serial(iface, end)
+                serial.up = self._serial_carrier(link)
+            else:
+                segment = EthernetSegment(self.sim, link.bandwidth_kbps * 1000, link.delay_ms / 1000)
+                self.segments.append((link, segment))
+                for dev, iface in link.ports:
+                    self.devices[dev].attach_ethernet(iface, segment)
             for dev, iface in link.ports:
-                st = self.devices[dev].interface_state(iface)
-                st.carrier = True
-                if link.kind == "ethernet":
-                    st.line_protocol = True
+                up = link.kind == "ethernet" or self._serial_carrier(link)
+                self.devices[dev].interface_state(iface).carrier = up
+        for router in self.devices.values():
+            router.admin_listeners.append(self._admin_changed)
+            router.boot_links()
+
+    def _serial_carrier(self, link: LinkSpec) -> bool:
+        """A serial line has carrier while neither end is shut down (DTR and DCD follow)."""
+        return all(self.devices[d].interface_enabled(i) for d, i in link.ports)
+
+    def _admin_changed(self, router: Router, iface: str, up: bool) -> None:
+        for link, serial in self.serial_links:
+            if (router.name, iface) in link.ports:
+                serial.set_up(self._serial_carrier(link))
+
+    def links_up(self) -> bool:
+        """Every link that can carry traffic has its line protocol up at both ends."""
+        for link in self.links:
+            if link.kind == "serial" and not self._serial_carrier(link):
+                continue
+            for dev, iface in link.ports:
+                router = self.devices[dev]
+                if router.interface_enabled(iface) and not router.protocol_up(iface):
+                    return False
+        return True
+
+    def settle(self, timeout: float = SETTLE_TIMEOUT) -> bool:
+        return self.sim.run_until(self.links_up, timeout)
 
     def advance(self, seconds: float) -> None:
         """Move the lab clock on, running everything due on the way."""

@@ -12,8 +12,9 @@ from ipaddress import IPv4Address, IPv4Interface
 from typing import Protocol
 
 from .config.commands import ConfigContext
-from .config.loader import ConfigLineError, load_config, new_config
-from .config.model import DeviceConfig, Interface
+from .config.loader import load_config
+from .config.model import Interface
+from .ip import IPStack
 from .platform import PLATFORMS, Platform
 
 
@@ -54,10 +55,12 @@ class InterfaceState:
     address_method: str = "unset"  # NVRAM | manual | IPCP | unset
     lcp_state: str | None = None   # PPP: e.g. "Open", "REQsent"
     open_ncps: tuple[str, ...] = ()
+    peer_address: IPv4Address | None = None  # the far end's address, from IPCP
+    last_input_error: str | None = None
     counters: Counters = field(default_factory=Counters)
 
 
-class Router:
+class Router(IPStack):
     """One emulated device, built from its configuration text."""
 
     def __init__(self, name: str, config_text: str, source: str = "<config>",
@@ -71,6 +74,8 @@ class Router:
         self.log_buffer: list[str] = []
         self.config, self.boot_errors = load_config(config_text, source, list(self.platform.interfaces))
         self.state: dict[str, InterfaceState] = {}
+        self.debugs: set[str] = set()
+        IPStack.__init__(self)
         for iface in self.config.interfaces.values():
             st = self._state(iface.name)
             if iface.address is not None or iface.stated:
@@ -101,6 +106,11 @@ class Router:
     def interface_state(self, name: str) -> InterfaceState:
         return self._state(name)
 
+    def clear_counters(self, name: str | None = None) -> None:
+        for iface, st in self.state.items():
+            if name is None or iface == name:
+                st.counters = Counters(cleared=self.now)
+
     def processor_board_id(self) -> str:
         digest = hashlib.sha256(f"{self.seed}/{self.name}/board".encode()).digest()
         return f"{int.from_bytes(digest[:4], 'big') % 100000000:08d}"
@@ -115,9 +125,18 @@ class Router:
             st.address_method = "IPCP" if iface.negotiated else ("manual" if iface.address else "unset")
             if not iface.negotiated:
                 st.negotiated = None
+            self.link_reconfigured(iface.name)
         elif what == "shutdown":
-            state = "administratively down" if iface.shutdown else "up"
-            self.log(f"%LINK-5-CHANGED: Interface {iface.name}, changed state to {state}")
+            if iface.shutdown:
+                self.log(f"%LINK-5-CHANGED: Interface {iface.name}, changed state to administratively down")
+            self.admin_changed(iface.name, not iface.shutdown)
+        elif what in ("keepalive", "encapsulation"):
+            self.link_reconfigured(iface.name)
+        self.invalidate_routes()
+
+    def config_applied(self) -> None:
+        """A configuration line was taken: derived state (routes) is recomputed when next needed."""
+        self.invalidate_routes()
 
     def replace_startup(self, text: str) -> None:
         self.startup_config = text
@@ -150,6 +169,10 @@ class Router:
     def log(self, message: str) -> None:
         """A console message, stamped as ``service timestamps log`` says."""
         self.log_buffer.append(self.timestamp("log") + message)
+
+    def debug_log(self, message: str) -> None:
+        """A debug message, stamped as ``service timestamps debug`` says."""
+        self.log_buffer.append(self.timestamp("debug") + message)
 
     def timestamp(self, facility: str) -> str:
         ts = next((t for t in self.config.timestamps if t.facility == facility), None)
@@ -188,7 +211,3 @@ def format_uptime(seconds: float) -> str:
             parts.append(f"{n} {unit}{'s' if n != 1 else ''}")
     parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
     return ", ".join(parts)
-
-
-def empty_config(platform: Platform) -> DeviceConfig:
-    return new_config(list(platform.interfaces))

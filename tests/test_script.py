@@ -31,6 +31,7 @@ def test_show_running_config_of_the_hub():
 
 def test_script_transcript_config_and_wait():
     lab = Lab.from_file(LAB)
+    booted = lab.sim.now
     steps = parse_script("# change a description\n"
                          "dr_whoovie(config)# interface Ethernet0\n"
                          "dr_whoovie(config-if)# description lan\n"
@@ -42,9 +43,10 @@ def test_script_transcript_config_and_wait():
                    "dr_whoovie(config)#interface Ethernet0\n"
                    "dr_whoovie(config-if)#description lan\n"
                    "dr_whoovie(config-if)#end\n"
+                   "00:02:00: %SYS-5-CONFIG_I: Configured from console by console\n"
                    "dr_whoovie#show version | include uptime\n"
                    "dr_whoovie uptime is 2 minutes\n")
-    assert lab.sim.now == 120.0
+    assert lab.sim.now == booted + 120.0
 
 
 def test_unknown_device_names_the_line():

@@ -95,7 +95,7 @@ def _terminal_size(session, args):
     return ""
 
 
-@exec_command("terminal monitor", "terminal no monitor")
+@exec_command("terminal monitor", "terminal no monitor", "no terminal monitor")
 def _terminal_monitor(session, args):
     session.monitor = "no" not in args["_keywords"]
     return ""
@@ -148,3 +148,65 @@ def _show_ip_int_brief(session, args):
 @exec_command("show clock")
 def _show_clock(session, args):
     return show.clock(session.router)
+
+
+@exec_command("show ip route")
+def _show_ip_route(session, args):
+    from ..routing import show_ip_route
+    return show_ip_route(session.router)
+
+
+@exec_command("show arp", "show ip arp")
+def _show_arp(session, args):
+    return show.arp(session.router)
+
+
+@exec_command("clear counters [<iface:if>]", privileged=True)
+def _clear_counters(session, args):
+    name = args.get("iface")
+    if name is not None and name not in session.router.config.interfaces:
+        raise CommandError("invalid", "", -1)
+    question = (f'Clear "show interface" counters on this interface [confirm]' if name
+                else 'Clear "show interface" counters on all interfaces [confirm]')
+    answer = yield ("", question)
+    if answer.strip() and not answer.strip().lower().startswith("y"):
+        return ""
+    session.router.clear_counters(name)
+    by = "console" if session.line == "console" else session.line
+    session.router.log(f"%CLEAR-5-COUNTERS: Clear counter on {'interface ' + name if name else 'all interfaces'} by {by}")
+    return "\n"
+
+
+# ---------------------------------------------------------------- debug
+
+DEBUGS = {
+    "ppp negotiation": "PPP protocol negotiation debugging is",
+}
+
+
+@exec_command("debug ppp negotiation", "no debug ppp negotiation", "undebug ppp negotiation", privileged=True)
+def _debug_ppp(session, args):
+    on = not ({"no", "undebug"} & set(args["_keywords"]))
+    return _set_debug(session, "ppp negotiation", on)
+
+
+@exec_command("undebug all", "no debug all", privileged=True)
+def _undebug_all(session, args):
+    session.router.debugs.clear()
+    return "All possible debugging has been turned off\n"
+
+
+@exec_command("show debugging")
+def _show_debugging(session, args):
+    out = []
+    if "ppp negotiation" in session.router.debugs:
+        out += ["PPP:", "  PPP protocol negotiation debugging is on"]
+    return "".join(line + "\n" for line in out)
+
+
+def _set_debug(session, name: str, on: bool) -> str:
+    if on:
+        session.router.debugs.add(name)
+    else:
+        session.router.debugs.discard(name)
+    return f"{DEBUGS[name]} {'on' if on else 'off'}\n"

@@ -14,7 +14,7 @@ from typing import Generator
 from ..config.commands import GLOBAL, ConfigApplyError, LeaveConfig, apply_line
 from ..config.grammar import CommandError, tokenize
 from ..router import Router
-from . import exec_commands
+from . import exec_commands, ping_command  # noqa: F401  (registers ping)
 
 CTRL_Z = "\x1a"
 
@@ -31,7 +31,8 @@ class CliSession:
         self.config = None               # ConfigContext while in configuration mode
         self.terminal_length = 24
         self.terminal_width = 80
-        self.monitor = line == "console"
+        self.monitor = line == "console"   # console messages and debug output shown on this terminal
+        self._log_seen = len(router.log_buffer)
         self._dialog: Generator[str, str, str] | None = None
         self._question = ""
         self._dialog_output: list[str] = []
@@ -53,7 +54,20 @@ class CliSession:
 
     # ------------------------------------------------------------ input
     def execute(self, line: str) -> str:
-        """Run one typed line; returns the output printed before the next prompt."""
+        """Run one typed line; returns the output printed before the next prompt.
+
+        On a terminal that monitors (the console, or after ``terminal monitor``)
+        the messages logged meanwhile follow the output, as IOS prints them.
+        """
+        output = self._execute(line)
+        log = self.router.log_buffer
+        if self._log_seen < len(log):
+            if self.monitor:
+                output += "".join(m + "\n" for m in log[self._log_seen:])
+            self._log_seen = len(log)
+        return output
+
+    def _execute(self, line: str) -> str:
         if self.closed:
             raise SessionClosed(self.router.hostname)
         line = line.rstrip("\r\n")
@@ -70,6 +84,7 @@ class CliSession:
             node, args = grammar.parse(line)
         except CommandError as err:
             return exec_commands.unknown_command(self, line, err, width)
+        args["_line"] = line
         try:
             result = node.action(self, args)
         except CommandError as err:

@@ -165,3 +165,17 @@ def clock(r: Router) -> str:
     weekday = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[days % 7]
     ms = int(r.uptime * 1000) % 1000
     return f"*{t // 3600 % 24:02d}:{t // 60 % 60:02d}:{t % 60:02d}.{ms:03d} UTC {weekday} Mar {1 + days} 1993\n"
+
+
+def arp(r: Router) -> str:
+    from ..links import EthernetAdapter
+    out = ["Protocol  Address          Age (min)  Hardware Addr   Type   Interface"]
+    for name in sorted(r.adapters, key=interface_sort_key):
+        adapter = r.adapters[name]
+        if not isinstance(adapter, EthernetAdapter):
+            continue
+        for ip, mac, learnt in adapter.arp_table():
+            age = "-" if learnt is None else str(int((r.now - learnt) // 60))
+            out.append(f"Internet  {str(ip):<16}{age:>8}   {_mac(mac)}  ARPA   {name}")
+    return "\n".join(out) + "\n"
+

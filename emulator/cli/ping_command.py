@@ -1,0 +1,163 @@
+"""The ping command: one-line forms and the interactive extended ping dialog."""
+
+from __future__ import annotations
+
+import re
+from ipaddress import IPv4Address
+
+from ..config.grammar import CommandError, canonical_interface, tokenize
+from ..ping import ping
+from .exec_commands import exec_command
+
+UNRECOGNIZED = "% Unrecognized host or address, or protocol not running.\n"
+_IP = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+
+
+def _address(text: str) -> IPv4Address | None:
+    if not _IP.match(text):
+        return None
+    try:
+        return IPv4Address(text)
+    except ValueError:
+        return None
+
+
+def _resolve_source(router, text: str) -> IPv4Address | str:
+    """An address or interface of this device, or IOS's complaint."""
+    addr = _address(text)
+    if addr is None:
+        name = canonical_interface(text)
+        if name is None or name not in router.config.interfaces:
+            return "% Invalid source interface - use full name without spaces (e.g. Serial0)\n"
+        addr = router.source_address_for(name)
+        if addr is None or not router.protocol_up(name):
+            return f"% Invalid source interface - {name} has no address or is down\n"
+        return addr
+    if not router.is_local(addr):
+        return "% Invalid source address- IP address not on any of our up interfaces\n"
+    return addr
+
+
+def run(session, target: IPv4Address, count: int, size: int, timeout: int, source=None,
+        df: bool = False, pattern: int = 0xABCD, tos: int = 0) -> str:
+    out = ["Type escape sequence to abort.\n",
+           f"Sending {count}, {size}-byte ICMP Echos to {target}, timeout is {timeout} seconds:\n"]
+    if source is not None:
+        out.append(f"Packet sent with a source address of {source}\n")
+    if df:
+        out.append("Packet sent with the DF bit set\n")
+    result = ping(session.router, target, count, size, float(timeout), source, df, pattern, tos)
+    chars = "".join(result.chars)
+    out += [chars[i:i + 70] + "\n" for i in range(0, len(chars), 70)]
+    percent = 100 * result.received // result.sent if result.sent else 0
+    line = f"Success rate is {percent} percent ({result.received}/{result.sent})"
+    if result.rtts_ms:
+        r = result.rtts_ms
+        line += f", round-trip min/avg/max = {min(r)}/{sum(r) // len(r)}/{max(r)} ms"
+    out.append(line + "\n")
+    return "".join(out)
+
+
+_OPTIONS = {"repeat": (1, 2147483647), "size": (36, 18024), "timeout": (0, 3600), "source": None,
+            "df-bit": None, "tos": (0, 255), "data": None}
+
+
+@exec_command("ping <target:word>", "ping ip <target:word>", "ping <target:word> <options:line>",
+              "ping ip <target:word> <options:line>")
+def _ping_line(session, args):
+    line = args["_line"]
+    words = tokenize(line)
+    target_index = 2 if "ip" in args["_keywords"] else 1
+    target = _address(args["target"])
+    if target is None:
+        return UNRECOGNIZED
+    opts = {"repeat": 5, "size": 100, "timeout": 2, "source": None, "df-bit": False, "tos": 0, "data": 0xABCD}
+    i = target_index + 1
+    while i < len(words):
+        word = words[i].text.lower()
+        names = [n for n in _OPTIONS if n.startswith(word)]
+        if len(names) != 1:
+            raise CommandError("invalid", line, words[i].start)
+        name = names[0]
+        if name == "df-bit":
+            opts[name] = True
+            i += 1
+            continue
+        if i + 1 >= len(words):
+            raise CommandError("incomplete", line, len(line))
+        value = words[i + 1].text
+        if name == "source":
+            src = _resolve_source(session.router, value)
+            if isinstance(src, str):
+                return src
+            opts[name] = src
+        elif name == "data":
+            try:
+                opts[name] = int(value, 16) & 0xFFFF
+            except ValueError:
+                raise CommandError("invalid", line, words[i + 1].start) from None
+        else:
+            lo, hi = _OPTIONS[name]
+            if not value.isdigit() or not lo <= int(value) <= hi:
+                raise CommandError("invalid", line, words[i + 1].start)
+            opts[name] = int(value)
+        i += 2
+    return run(session, target, opts["repeat"], opts["size"], opts["timeout"], opts["source"],
+               opts["df-bit"], opts["data"], opts["tos"])
+
+
+def _number(answer: str, default: int, lo: int, hi: int) -> int | str:
+    if not answer.strip():
+        return default
+    if answer.strip().isdigit() and lo <= int(answer) <= hi:
+        return int(answer)
+    return f"% A decimal number between {lo} and {hi}.\n"
+
+
+def _yes(answer: str, default: bool) -> bool:
+    a = answer.strip().lower()
+    return default if not a else a.startswith("y")
+
+
+@exec_command("ping", privileged=True)
+def _ping_dialog(session, args):
+    """The extended ping dialog; Enter takes the default in brackets."""
+    protocol = yield ("", "Protocol [ip]: ")
+    if protocol.strip() and not "ip".startswith(protocol.strip().lower()):
+        return f'% Unknown protocol - "{protocol.strip()}", type "ping ?" for help\n'
+    answer = yield ("", "Target IP address: ")
+    target = _address(answer.strip())
+    if target is None:
+        return "% Bad IP address\n"
+    values = {}
+    for key, question, default, lo, hi in (("count", "Repeat count [5]: ", 5, 1, 2147483647),
+                                           ("size", "Datagram size [100]: ", 100, 36, 18024),
+                                           ("timeout", "Timeout in seconds [2]: ", 2, 0, 3600)):
+        value = _number((yield ("", question)), default, lo, hi)
+        if isinstance(value, str):
+            return value
+        values[key] = value
+    source, df, pattern, tos = None, False, 0xABCD, 0
+    if _yes((yield ("", "Extended commands [n]: ")), False):
+        answer = (yield ("", "Source address or interface: ")).strip()
+        if answer:
+            source = _resolve_source(session.router, answer)
+            if isinstance(source, str):
+                return source
+        tos = _number((yield ("", "Type of service [0]: ")), 0, 0, 255)
+        if isinstance(tos, str):
+            return tos
+        df = _yes((yield ("", "Set DF bit in IP header? [no]: ")), False)
+        yield ("", "Validate reply data? [no]: ")
+        answer = (yield ("", "Data pattern [0xABCD]: ")).strip()
+        if answer:
+            try:
+                pattern = int(answer, 16) & 0xFFFF
+            except ValueError:
+                return "% Invalid data pattern\n"
+        answer = (yield ("", "Loose, Strict, Record, Timestamp, Verbose[none]: ")).strip()
+        if answer:
+            return "% IP options are not supported by this emulator\n"
+    if _yes((yield ("", "Sweep range of sizes [n]: ")), False):
+        return "% Sweeping sizes is not supported by this emulator\n"
+    return run(session, target, values["count"], values["size"], values["timeout"], source, df, pattern, tos)
