@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a script of console lines and print the transcript")
     run.add_argument("--lab", default=str(DEFAULT_LAB), help="lab file (default: the document's lab)")
+    run.add_argument("--capture", metavar="DIR", default=None,
+                     help="write one pcap file per link into DIR (lab clock as time stamps)")
     run.add_argument("script", nargs="?", default="-", help="script file, or - for standard input")
     args = parser.parse_args(argv)
 
@@ -28,10 +30,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         steps = parse_script(text, source)
-        lab = Lab.from_file(args.lab)
+        lab = Lab.from_file(args.lab, capture_dir=args.capture)
         for err in lab.boot_errors():
             print(f"boot: {err}", file=sys.stderr)
-        sys.stdout.write(ScriptRunner(lab).run(steps, source))
+        try:
+            sys.stdout.write(ScriptRunner(lab).run(steps, source))
+        finally:
+            lab.close()
     except (ScriptError, LabError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

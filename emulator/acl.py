@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from ipaddress import IPv4Address
 from typing import Callable
 
 from .config.acl_syntax import PROTOCOLS, render_entry
@@ -397,8 +396,3 @@ def route_map_permits(cfg: DeviceConfig, name: str, flow: Flow, *,
                       engine: AclEngine | None = None, count: bool = False) -> bool:
     """Module-level form of :meth:`AclEngine.route_map_permits` (counts only with ``engine``)."""
     return (engine or AclEngine(cfg)).route_map_permits(name, flow, count=count)
-
-
-def ip(text: str) -> int:
-    """Dotted quad to int (a convenience for building flows)."""
-    return int(IPv4Address(text))

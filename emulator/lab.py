@@ -199,7 +199,7 @@ class Lab:
     (PPP negotiated, HDLC keepalives exchanged), as after a real boot.
     """
 
-    def __init__(self, spec: LabSpec, settle: bool = True):
+    def __init__(self, spec: LabSpec, settle: bool = True, capture_dir: str | Path | None = None):
         self.spec = spec
         self.sim = Simulator(spec.seed)
         self.devices: dict[str, Router] = {}
@@ -210,13 +210,28 @@ class Lab:
         self.links = spec.links
         self.serial_links: list[tuple[LinkSpec, SerialLink]] = []
         self.segments: list[tuple[LinkSpec, EthernetSegment]] = []
-        self._wire()
+        self.capture = None
+        self._build_links()
+        if capture_dir is not None:
+            self.start_capture(capture_dir)
+        self._boot()
         if settle:
             self.settle()
 
     @classmethod
-    def from_file(cls, path: str | Path, settle: bool = True) -> "Lab":
-        return cls(load_lab(path), settle)
+    def from_file(cls, path: str | Path, settle: bool = True, capture_dir: str | Path | None = None) -> "Lab":
+        return cls(load_lab(path), settle, capture_dir)
+
+    def start_capture(self, directory: str | Path):
+        """Write every link's frames to a pcap file in ``directory`` from now on."""
+        from .capture import LabCapture
+        if self.capture is None:
+            self.capture = LabCapture(self, directory)
+        return self.capture
+
+    def close(self) -> None:
+        if self.capture is not None:
+            self.capture.close()
 
     def device(self, name: str) -> Router:
         """A device by lab name or by hostname."""
@@ -234,7 +249,7 @@ class Lab:
     def boot_errors(self) -> list:
         return [e for r in self.devices.values() for e in r.boot_errors]
 
-    def _wire(self) -> None:
+    def _build_links(self) -> None:
         for link in self.links:
             if link.kind == "serial":
                 (d1, i1), (d2, i2) = link.ports
@@ -252,6 +267,8 @@ class Lab:
             for dev, iface in link.ports:
                 up = link.kind == "ethernet" or self._serial_carrier(link)
                 self.devices[dev].interface_state(iface).carrier = up
+
+    def _boot(self) -> None:
         for router in self.devices.values():
             router.admin_listeners.append(self._admin_changed)
             router.boot_links()

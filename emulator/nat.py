@@ -27,7 +27,6 @@ with an older address stay until they time out or are cleared).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Callable
 
@@ -437,7 +436,9 @@ class NatEngine:
             e.parent.use_count += 1
 
     def _remove(self, e: NatEntry) -> None:
-        self._entries.pop(e, None)
+        if e not in self._entries:
+            return
+        del self._entries[e]
         if e.protocol is None:
             if self._simple_in.get(e.inside_local) is e:
                 del self._simple_in[e.inside_local]
@@ -889,7 +890,11 @@ class NatEngine:
         Rows in creation order; the protocol and inside global share a 22-character
         field, the other columns are 18 characters plus a space (the header's layout).
         An empty table prints nothing (not even the header).  ``verbose`` adds
-        ``create``/``use``/``left`` and ``flags``/``use_count`` lines.
+        ``create``/``use``/``left`` and ``flags``/``use_count`` lines.  The reference has
+        no verbose sample; this is the later-12.x two-line form (the 12.0 command
+        reference printed one line, ``create 00:00:02, use 00:00:00, flags: extended``).
+        ``left`` is omitted for entries that never time out; flags are ``static``,
+        ``extended`` or ``none``, plus ``timing out`` after a FIN/RST.
         """
         if not self._entries:
             return ""
@@ -919,6 +924,10 @@ class NatEngine:
 
         Open question 4 (§6) is settled as: ``Total translations:`` and one-line interface
         lists (names joined by ", "), no ``[Id: N]`` and no CEF line (both later additions).
+        Hits count lookups that found an entry; Misses count flows a rule permitted that
+        had no entry yet (creation attempts, failed ones included).  Packets no rule
+        permits are not NAT candidates and count in neither (nor do they log debug lines,
+        reference §3.6).
         """
         cfg = self._config()
         entries = self._entries

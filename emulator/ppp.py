@@ -20,7 +20,7 @@ from .wire.errors import DecodeError
 from .wire.ppp import (
     CODE_NAMES, CODE_REJECT, CONFIGURE_ACK, CONFIGURE_NAK, CONFIGURE_REJECT,
     CONFIGURE_REQUEST, DISCARD_REQUEST, ECHO_REPLY, ECHO_REQUEST,
-    IPCP_IP_ADDRESS, LCP_ACCM, LCP_ACFC, LCP_MAGIC_NUMBER, LCP_MRU, LCP_PFC,
+    IPCP_IP_ADDRESS, LCP_ACCM, LCP_ACFC, LCP_AUTH_PROTOCOL, LCP_MAGIC_NUMBER, LCP_MRU, LCP_PFC,
     PPP_IP, PPP_IPCP, PPP_LCP, PROTOCOL_REJECT, TERMINATE_ACK,
     TERMINATE_REQUEST, ControlPacket, decode_control, decode_frame,
     encode_control, encode_frame, ip_option, option_ip, option_u16,
@@ -696,6 +696,7 @@ class _IPCP(_ControlProtocol):
         remote = option_ip(peer) if peer is not None else None
         self.local_address = local if local is not None and int(local) else None
         self.peer_address = remote if remote is not None and int(remote) else None
+        self.session.trace_line(f"{self.layer}: State is Open")
         self.session._event(IPCPOpened(self.local_address, self.peer_address))
 
     def this_layer_down(self, now: float) -> None:
@@ -929,8 +930,16 @@ class PPPSession:
             state = cp.fsm.acting_from if cp.fsm.acting_from is not None else cp.fsm.state
             trace(f"{self.config.name} {cp.layer}: {direction} {name} "
                   f"[{STATE_TEXT[state]}] id {pkt.identifier} len {length}")
+            for typ, value in pkt.options if pkt.code in _OPTION_CODES else ():
+                raw = bytes([typ, len(value) + 2]) + value
+                trace(f"{self.config.name} {cp.layer}:    {_option_text(cp.protocol, typ, value)} (0x{raw.hex().upper()})")
+
+    def trace_line(self, text: str) -> None:
+        if self.config.trace is not None:
+            self.config.trace(f"{self.config.name} {text}")
 
     def _lcp_up(self, now: float) -> None:
+        self.trace_line("LCP: State is Open")
         self._echo_missed = 0
         self._echo_rejected = False
         if self.config.keepalive:
@@ -978,3 +987,26 @@ class PPPSession:
         self._echo_missed += 1
         self.lcp.send(ControlPacket(ECHO_REQUEST, self.lcp.next_id(),
                                     self.lcp.local_magic.to_bytes(4, "big")))
+
+
+_OPTION_CODES = (CONFIGURE_REQUEST, CONFIGURE_ACK, CONFIGURE_NAK, CONFIGURE_REJECT)
+
+
+def _option_text(protocol: int, typ: int, value: bytes) -> str:
+    """An option as ``debug ppp negotiation`` names it (IOS wording)."""
+    if protocol == PPP_IPCP and typ == IPCP_IP_ADDRESS and len(value) == 4:
+        return f"Address {ipaddress.IPv4Address(value)}"
+    if protocol == PPP_LCP:
+        if typ == LCP_MAGIC_NUMBER and len(value) == 4:
+            return f"MagicNumber 0x{value.hex().upper()}"
+        if typ == LCP_MRU and len(value) == 2:
+            return f"MRU {int.from_bytes(value, 'big')}"
+        if typ == LCP_ACCM and len(value) == 4:
+            return f"ACCM 0x{value.hex().upper()}"
+        if typ == LCP_AUTH_PROTOCOL:
+            return f"AuthProto 0x{value[:2].hex().upper()}"
+        if typ == LCP_PFC:
+            return "PFC"
+        if typ == LCP_ACFC:
+            return "ACFC"
+    return f"Unknown option {typ}"

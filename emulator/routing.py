@@ -114,7 +114,7 @@ def show_ip_route(router: "Router") -> str:
                 "Host               Gateway           Last Use    Total Uses  Interface\n"
                 "ICMP redirect cache is empty\n")
     table = router.routing_table()
-    out = [LEGEND]
+    out = [LEGEND, "\n"]
     default = next((r for r in table.routes if r.candidate_default), None)
     if default is None:
         out.append("Gateway of last resort is not set\n")
@@ -135,7 +135,8 @@ def show_ip_route(router: "Router") -> str:
         masks = {r.network.prefixlen for r in rs}
         if len(masks) == 1:
             n = len(rs)
-            lines.append(f"     {major.network_address}/{masks.pop()} is subnetted, {n} subnet{'s' if n != 1 else ''}")
+            # IOS says "1 subnets" too.
+            lines.append(f"     {major.network_address}/{masks.pop()} is subnetted, {n} subnets")
             lines += [_line(r, str(r.network.network_address), "       ") for r in rs]
         else:
             lines.append(f"     {major} is variably subnetted, {len(rs)} subnets, {len(masks)} masks")

@@ -492,10 +492,16 @@ def test_trace_lines_look_like_ios_debug():
     pair = Pair(PPPConfig(name="Se0/0", trace=lines.append), PPPConfig())
     pair.start()
     pair.run(1.0)
-    assert lines[0] == "Se0/0 LCP: O CONFREQ [Closed] id 1 len 10"
-    assert lines[1] == "Se0/0 LCP: I CONFREQ [REQsent] id 1 len 10"
-    assert lines[2] == "Se0/0 LCP: O CONFACK [REQsent] id 1 len 10"
-    assert lines[3] == "Se0/0 LCP: I CONFACK [ACKsent] id 1 len 10"
+    headers = [l for l in lines if not l.startswith("Se0/0 LCP:    ")]
+    assert headers[:5] == ["Se0/0 LCP: O CONFREQ [Closed] id 1 len 10",
+                           "Se0/0 LCP: I CONFREQ [REQsent] id 1 len 10",
+                           "Se0/0 LCP: O CONFACK [REQsent] id 1 len 10",
+                           "Se0/0 LCP: I CONFACK [ACKsent] id 1 len 10",
+                           "Se0/0 LCP: State is Open"]
+    # Each option follows its packet, named and in hex as IOS prints it.
+    assert lines[1].startswith("Se0/0 LCP:    MagicNumber 0x")
+    value = lines[1].split()[3][2:]
+    assert lines[1].endswith(f"(0x0506{value})")
 
 
 def test_sessions_over_simulated_serial_link():

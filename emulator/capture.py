@@ -1,0 +1,53 @@
+"""Packet capture of a lab's links to pcap files, stamped with the lab clock.
+
+Serial links are written with the link type of their encapsulation (PPP in
+HDLC-like framing, 9; Cisco HDLC, 104) without the FCS, as capture hardware
+delivers them; Ethernet segments as Ethernet (1).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .wire.pcap import LINKTYPE_C_HDLC, LINKTYPE_ETHERNET, LINKTYPE_PPP, PcapWriter
+
+
+def _file_name(kind: str, ports: list[tuple[str, str]]) -> str:
+    text = "--".join(f"{dev}-{iface}" for dev, iface in ports)
+    return f"{kind}-" + re.sub(r"[^A-Za-z0-9_.-]", "_", text) + ".pcap"
+
+
+class LabCapture:
+    """One pcap per link; ``close()`` flushes and closes them all."""
+
+    def __init__(self, lab, directory: str | Path):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.files: list[Path] = []
+        self._handles = []
+        for link, serial in lab.serial_links:
+            dev, iface = link.ports[0]
+            ppp = lab.devices[dev].config.interfaces[iface].encapsulation == "ppp"
+            writer = self._open(_file_name("serial", link.ports), LINKTYPE_PPP if ppp else LINKTYPE_C_HDLC)
+            # The FCS is checked by the receiving interface, not kept in captures.
+            serial.taps.append(lambda t, direction, frame, w=writer: w.write(t, frame[:-2]))
+        for link, segment in lab.segments:
+            writer = self._open(_file_name("ethernet", link.ports), LINKTYPE_ETHERNET)
+            segment.taps.append(lambda t, port, frame, w=writer: w.write(t, frame))
+
+    def _open(self, name: str, linktype: int) -> PcapWriter:
+        path = self.directory / name
+        handle = open(path, "wb")
+        self._handles.append(handle)
+        self.files.append(path)
+        return PcapWriter(handle, linktype)
+
+    def flush(self) -> None:
+        for handle in self._handles:
+            handle.flush()
+
+    def close(self) -> None:
+        for handle in self._handles:
+            handle.close()
+        self._handles = []
