@@ -50,13 +50,14 @@ class EmulatedSession(DeviceSession):
 @register
 class EmulatedDriver(Driver):
     name = "emulated"
-    capabilities = frozenset({Capability.CLOCK, Capability.HOSTS})
+    capabilities = frozenset({Capability.CLOCK, Capability.HOSTS, Capability.CAPTURE})
 
-    def __init__(self, lab: str | Path | LabSpec | None = None, scenario: Scenario | None = None):
+    def __init__(self, lab: str | Path | LabSpec | None = None, scenario: Scenario | None = None,
+                 capture_dir: str | Path | None = None):
         spec = lab if isinstance(lab, LabSpec) else load_lab(lab or DEFAULT_LAB)
         base = scenario or load_scenario(_scenario_beside(spec.path))
         super().__init__(base.overridden(spec.scenario, str(spec.path)))
-        self.lab = Lab(spec)
+        self.lab = Lab(spec, capture_dir=capture_dir)
         self._sessions: dict[str, EmulatedSession] = {}
 
     def roles(self) -> list[str]:
@@ -74,6 +75,9 @@ class EmulatedDriver(Driver):
 
     def advance_clock(self, seconds: float) -> None:
         self.lab.advance(seconds)
+
+    def close(self) -> None:
+        self.lab.close()
 
     def describe(self) -> dict[str, str]:
         return {"driver": self.name, "lab": str(self.lab.spec.path), "seed": str(self.lab.spec.seed)}

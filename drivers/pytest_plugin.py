@@ -34,6 +34,8 @@ def pytest_addoption(parser):
     group.addoption("--lab", default=None,
                     help="lab file for the emulated driver (default: fixtures/doc14131/lab.yml)")
     group.addoption("--inventory", default=None, help="inventory file of real devices for the netmiko driver")
+    group.addoption("--pcap-dir", default=None, metavar="DIR",
+                    help="emulated driver: write one pcap per lab link into DIR")
     group.addoption("--allow-disruptive", action="store_true", default=False,
                     help="on real devices, also run tests that change state (clear SAs, flap links)")
 
@@ -81,7 +83,7 @@ def _build_driver(config):
     name = config.getoption("--driver")
     try:
         if name == "emulated":
-            return driver_class(name)(config.getoption("--lab"))
+            return driver_class(name)(config.getoption("--lab"), capture_dir=config.getoption("--pcap-dir"))
         return driver_class(name)(config.getoption("--inventory"))
     except (DriverError, ScenarioError) as err:
         pytest.exit(f"cannot start the {name} driver: {err}", returncode=4)
