@@ -36,6 +36,9 @@ class IPStack:
         self.adapters: dict[str, object] = {}
         self._serial_ends: dict[str, object] = {}
         self._routes: RoutingTable | None = None
+        self._addr_cache: dict = {}
+        self._local: dict[IPv4Address, str] | None = None
+        self._broadcasts: frozenset[IPv4Address] | None = None
         self._ip_id = 0
         self._last_unreachable = -1e9
         self.echo_listeners: dict[int, Callable] = {}     # ICMP identifier -> callback(kind, packet, icmp)
@@ -171,7 +174,11 @@ class IPStack:
 
     # ------------------------------------------------------------ addresses and routes
     def invalidate_routes(self) -> None:
+        """Addresses or link states changed: derived tables are rebuilt when next needed."""
         self._routes = None
+        self._addr_cache.clear()
+        self._local = None
+        self._broadcasts = None
 
     def routing_table(self) -> RoutingTable:
         if self._routes is None:
@@ -179,6 +186,11 @@ class IPStack:
         return self._routes
 
     def local_addresses(self) -> dict[IPv4Address, str]:
+        if self._local is None:
+            self._local = self._collect_local_addresses()
+        return self._local
+
+    def _collect_local_addresses(self) -> dict[IPv4Address, str]:
         out = {}
         for name in self.config.interfaces:
             addr = self.interface_address(name)
@@ -194,13 +206,14 @@ class IPStack:
         return address in self.local_addresses()
 
     def _is_broadcast(self, address: IPv4Address) -> bool:
-        if address == BROADCAST:
-            return True
-        for name in self.config.interfaces:
-            addr = self.interface_address(name)
-            if addr is not None and addr.network.prefixlen < 31 and address == addr.network.broadcast_address:
-                return True
-        return False
+        if self._broadcasts is None:
+            found = {BROADCAST}
+            for name in self.config.interfaces:
+                addr = self.interface_address(name)
+                if addr is not None and addr.network.prefixlen < 31:
+                    found.add(addr.network.broadcast_address)
+            self._broadcasts = frozenset(found)
+        return address in self._broadcasts
 
     def next_echo_identifier(self) -> int:
         """Echo identifiers: one per ping command, starting where the lab seed puts them."""

@@ -144,6 +144,13 @@ class Router(IPStack):
     # ------------------------------------------------------------ interfaces
     def interface_address(self, name: str) -> IPv4Interface | None:
         """The primary address in use: configured, or learnt through IPCP (a /32)."""
+        try:
+            return self._addr_cache[name]
+        except KeyError:
+            value = self._addr_cache[name] = self._interface_address(name)
+            return value
+
+    def _interface_address(self, name: str) -> IPv4Interface | None:
         iface = self.config.interfaces.get(name)
         if iface is None:
             return None

@@ -141,6 +141,7 @@ class CliSession:
         width = len(self.prompt)
         try:
             apply_line(self.config, line)
+            self.router.config_applied()
         except LeaveConfig:
             self.leave_config()
         except CommandError as err:

@@ -1,0 +1,255 @@
+"""The lab as a network: IPCP addressing, HDLC keepalives, routing, ARP, ping, captures."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from emulator.cli.session import CliSession
+from emulator.lab import Lab, load_lab
+from emulator.wire.pcap import read_pcap
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures" / "doc14131"
+
+
+@pytest.fixture(scope="module")
+def lab():
+    return Lab.from_file(FIXTURES / "lab.yml")
+
+
+def cli(lab, device):
+    return CliSession(lab.device(device), privileged=True, line="vty0")
+
+
+def copy_lab(tmp_path):
+    for f in FIXTURES.glob("*"):
+        shutil.copy(f, tmp_path / f.name)
+    return tmp_path
+
+
+def test_remote_serial_before_ipcp_will_be_negotiated():
+    lab = Lab.from_file(FIXTURES / "lab.yml", settle=False)
+    lines = cli(lab, "dr_whoovie").execute("show interface serial0").splitlines()
+    assert lines[2] == "  Internet address will be negotiated using IPCP"
+
+
+def test_remote_gets_the_pool_address_by_ipcp(lab):
+    lines = cli(lab, "dr_whoovie").execute("show interface serial0").splitlines()
+    assert lines[:6] == ["Serial0 is up, line protocol is up",
+                         "  Hardware is HD64570",
+                         "  Internet address is 100.100.100.1/32",
+                         "  MTU 1500 bytes, BW 1544 Kbit, DLY 20000 usec,",
+                         "     reliability 255/255, txload 1/255, rxload 1/255",
+                         "  Encapsulation PPP, loopback not set"]
+    assert "  LCP Open" in lines and "  Open: IPCP" in lines
+    brief = cli(lab, "dr_whoovie").execute("show ip interface brief").splitlines()
+    assert brief[2] == "Serial0                    100.100.100.1   YES IPCP   up                    up"
+
+
+def test_hub_serial_runs_hdlc_with_keepalives(lab):
+    lines = cli(lab, "sam-i-am").execute("show interfaces Serial0").splitlines()
+    assert lines[0] == "Serial0 is up, line protocol is up"
+    assert "  Encapsulation HDLC, loopback not set" in lines
+    assert "  Keepalive set (10 sec)" in lines
+    before = lab.device("sam-i-am").interface_state("Serial0").counters.packets_in
+    lab.advance(30)
+    after = lab.device("sam-i-am").interface_state("Serial0").counters.packets_in
+    assert after - before == 3  # one SLARP keepalive every 10 s from the far end
+
+
+def test_remote_routes(lab):
+    out = cli(lab, "dr_whoovie").execute("show ip route")
+    assert "Gateway of last resort is 0.0.0.0 to network 0.0.0.0\n" in out
+    assert "     100.0.0.0/32 is subnetted, 2 subnets\n" in out
+    assert "C       100.100.100.1 is directly connected, Serial0\n" in out
+    assert "C       100.100.100.2 is directly connected, Serial0\n" in out
+    assert "C       10.1.1.0 is directly connected, Ethernet0\n" in out
+    assert out.endswith("S*   0.0.0.0/0 is directly connected, Serial0\n")
+
+
+def test_access_server_routes_to_the_remote_by_its_peer_route(lab):
+    out = cli(lab, "isp").execute("show ip route")
+    assert "C       100.100.100.1/32 is directly connected, Serial0\n" in out
+    assert "C       100.100.100.0/24 is directly connected, Serial0\n" in out
+    assert "Gateway of last resort is not set\n" in out
+
+
+def test_ping_through_the_access_server(lab):
+    out = cli(lab, "dr_whoovie").execute("ping 99.99.99.1")
+    assert out.splitlines() == [
+        "Type escape sequence to abort.",
+        "Sending 5, 100-byte ICMP Echos to 99.99.99.1, timeout is 2 seconds:",
+        "!!!!!",
+        out.splitlines()[-1]]
+    assert out.splitlines()[-1].startswith("Success rate is 100 percent (5/5), round-trip min/avg/max = ")
+
+
+def test_round_trip_follows_bandwidth_and_delay(tmp_path):
+    d = copy_lab(tmp_path)
+    text = (d / "lab.yml").read_text().replace("bandwidth_kbps: 1544\n    delay_ms: 2", "bandwidth_kbps: 64\n    delay_ms: 10", 1)
+    (d / "lab.yml").write_text(text)
+    lab = Lab.from_file(d / "lab.yml")
+    out = cli(lab, "dr_whoovie").execute("ping 100.100.100.2 repeat 3")
+    # A 100-byte echo is 106 bytes in PPP framing: 13.25 ms to clock out at 64 kbit/s, plus 10 ms each way.
+    rtt = int(2 * (106 * 8 / 64000 + 0.010) * 1000)
+    assert out.splitlines()[-1] == f"Success rate is 100 percent (3/3), round-trip min/avg/max = {rtt}/{rtt}/{rtt} ms"
+
+
+def test_first_ping_over_ethernet_waits_for_arp():
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    out = cli(lab, "dr_whoovie").execute("ping 192.0.2.10")
+    assert ".!!!!" in out and "Success rate is 80 percent (4/5)" in out
+    arp = cli(lab, "isp").execute("show arp").splitlines()
+    assert arp[0] == "Protocol  Address          Age (min)  Hardware Addr   Type   Interface"
+    assert any(line.startswith("Internet  192.0.2.10 ") and line.endswith("ARPA   Ethernet0") for line in arp)
+
+
+def test_ping_an_unrouted_address(lab):
+    out = cli(lab, "dr_whoovie").execute("ping 203.0.113.9")
+    # The access server has no route: it answers with unreachables, one per 500 ms at most.
+    assert "U.U.U\n" in out
+    assert out.endswith("Success rate is 0 percent (0/5)\n")
+
+
+def test_extended_ping_dialog(lab):
+    session = cli(lab, "dr_whoovie")
+    answers = {"Protocol [ip]: ": "", "Target IP address: ": "100.100.100.2", "Repeat count [5]: ": "",
+               "Datagram size [100]: ": "", "Timeout in seconds [2]: ": "", "Extended commands [n]: ": "y",
+               "Source address or interface: ": "10.1.1.1", "Type of service [0]: ": "",
+               "Set DF bit in IP header? [no]: ": "", "Validate reply data? [no]: ": "",
+               "Data pattern [0xABCD]: ": "", "Loose, Strict, Record, Timestamp, Verbose[none]: ": "",
+               "Sweep range of sizes [n]: ": ""}
+    asked = []
+    out = session.execute("ping")
+    while session.in_dialog:
+        asked.append(session.prompt)
+        out = session.execute(answers[session.prompt])
+    assert asked == list(answers)
+    assert out.splitlines()[:3] == ["Type escape sequence to abort.",
+                                    "Sending 5, 100-byte ICMP Echos to 100.100.100.2, timeout is 2 seconds:",
+                                    "Packet sent with a source address of 10.1.1.1"]
+
+
+def test_shutdown_renegotiates_and_the_pool_hands_the_address_again():
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    isp = cli(lab, "isp")
+    isp.configure_lines(["interface Serial0", "shutdown"])
+    lab.advance(5)
+    remote = lab.device("dr_whoovie")
+    assert remote.link_status("Serial0") == "down"
+    assert remote.interface_address("Serial0") is None
+    assert lab.device("isp").pools_in_use["REMOTES"] == set()
+    isp.configure_lines(["interface Serial0", "no shutdown"])
+    lab.advance(5)
+    assert str(remote.interface_address("Serial0")) == "100.100.100.1/32"
+    assert remote.protocol_up("Serial0")
+
+
+def test_exhausted_pool_leaves_the_serial_without_address(tmp_path):
+    d = copy_lab(tmp_path)
+    # A second dial-in line on the access server, served from the same one-address pool.
+    isp = (d / "isp.cfg").read_text().replace(
+        " description leased line to the hub router\n ip address 99.99.99.2 255.255.255.0\n",
+        " description second PPP line\n ip address 100.100.100.2 255.255.255.0\n encapsulation ppp\n"
+        " peer default ip address pool REMOTES\n")
+    (d / "isp.cfg").write_text(isp)
+    shutil.copy(d / "dr_whoovie.cfg", d / "second.cfg")
+    (d / "lab.yml").write_text(
+        "seed: 7\ndevices:\n  r1: {config: dr_whoovie.cfg}\n  r2: {config: second.cfg}\n  isp: {config: isp.cfg}\n"
+        "links:\n  - serial: [r1 Serial0, isp Serial0]\n  - serial: [r2 Serial0, isp Serial1]\n")
+    lab = Lab.from_file(d / "lab.yml")
+    lab.advance(5)
+    addresses = {name: lab.device(name).interface_address("Serial0") for name in ("r1", "r2")}
+    assert sorted(str(a) for a in addresses.values() if a) == ["100.100.100.1/32"]
+    (loser,) = [name for name, a in addresses.items() if a is None]
+    lines = cli(lab, loser).execute("show interfaces Serial0").splitlines()
+    assert lines[2] == "  Internet address will be negotiated using IPCP"
+    assert any("%IPCP-4-POOLEXHAUST: Serial1: ip local pool REMOTES has no free address" in m or
+               "%IPCP-4-POOLEXHAUST: Serial0: ip local pool REMOTES has no free address" in m
+               for m in lab.device("isp").log_buffer)
+
+
+def test_bad_pool_range_is_refused_at_load(tmp_path):
+    d = copy_lab(tmp_path)
+    isp = (d / "isp.cfg").read_text().replace("ip local pool REMOTES 100.100.100.1",
+                                              "ip local pool REMOTES 100.100.100.9 100.100.100.8")
+    (d / "isp.cfg").write_text(isp)
+    lab = Lab.from_file(d / "lab.yml")
+    assert [str(e) for e in lab.device("isp").boot_errors] == [
+        "isp.cfg:30: %Bad IP range (ip local pool REMOTES 100.100.100.9 100.100.100.8)"]
+    assert lab.device("dr_whoovie").interface_address("Serial0") is None
+
+
+def test_debug_ppp_negotiation_shows_the_ipcp_exchange():
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    session = cli(lab, "dr_whoovie")
+    assert session.execute("terminal monitor") == ""
+    assert session.execute("debug ppp negotiation") == "PPP protocol negotiation debugging is on\n"
+    session.configure_lines(["interface Serial0", "shutdown"])
+    out = session.configure_lines(["interface Serial0", "no shutdown"])
+    lab.advance(1)
+    out += session.execute("show debugging")
+    lines = [l.split(": ", 1)[1] for l in out.splitlines() if "IPCP" in l and ": " in l]
+    assert "Se0 IPCP:    Address 0.0.0.0 (0x030600000000)" in lines
+    assert "Se0 IPCP: I CONFNAK [ACKsent] id 4 len 10" in lines or any(" I CONFNAK " in l for l in lines)
+    assert "Se0 IPCP:    Address 100.100.100.1 (0x030664646401)" in lines
+    assert "Se0 IPCP: Install negotiated IP interface address 100.100.100.1" in lines
+    assert "Se0 IPCP: Install route to 100.100.100.2" in lines
+
+
+def test_clear_counters_confirm(lab):
+    session = cli(lab, "dr_whoovie")
+    assert session.execute("clear counters") == ""
+    assert session.prompt == 'Clear "show interface" counters on all interfaces [confirm]'
+    session.execute("")
+    out = session.execute("show interfaces Ethernet0")
+    assert '  Last clearing of "show interface" counters 00:00:00' in out
+
+
+def test_hosts_forward_nothing_and_use_their_gateway(lab):
+    out = cli(lab, "remote-host").execute("show ip route")
+    assert out.startswith("Default gateway is 10.1.1.1\n")
+    session = cli(lab, "remote-host")
+    assert "Success rate is 100 percent (5/5)" in session.execute("ping 10.1.1.1") + session.execute("ping 10.1.1.1")
+
+
+def test_bad_frames_are_input_errors_not_crashes():
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    link, serial = lab.serial_links[0]
+    for junk in (b"", b"\xff", b"\xff\x03\xc0\x21\x01", bytes(range(40))):
+        serial.a.send(junk)
+        serial.b.send(junk)
+    lab.advance(1)
+    assert lab.sim.errors == []
+    remote = lab.device("dr_whoovie").interface_state("Serial0").counters
+    assert remote.input_errors == 4
+    assert lab.device("dr_whoovie").protocol_up("Serial0")
+
+
+def test_capture_decodes_with_scapy_and_tshark(tmp_path):
+    lab = Lab(load_lab(FIXTURES / "lab.yml"), capture_dir=tmp_path)
+    cli(lab, "dr_whoovie").execute("ping 99.99.99.1")
+    cli(lab, "remote-host").execute("ping 10.1.1.1")
+    lab.close()
+    files = {p.name: p for p in tmp_path.glob("*.pcap")}
+    ppp = files["serial-dr_whoovie-Serial0--isp-Serial0.pcap"]
+    linktype, records = read_pcap(ppp)
+    assert linktype == 9 and len(records) >= 10
+    from scapy.all import rdpcap
+    from scapy.layers.ppp import PPP_IPCP
+    pkts = rdpcap(str(ppp))
+    assert any(p.haslayer(PPP_IPCP) for p in pkts)
+    assert read_pcap(files["serial-sam-i-am-Serial0--isp-Serial1.pcap"])[0] == 104
+    assert read_pcap(files["ethernet-dr_whoovie-Ethernet0--remote-host-Ethernet0.pcap"])[0] == 1
+    if shutil.which("tshark") is None:
+        pytest.skip("tshark is not installed: the Wireshark reading is not checked here")
+    for path in files.values():
+        result = subprocess.run(["tshark", "-r", str(path), "-Y", "_ws.malformed || _ws.expert.severity >= error"],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "", f"{path.name}: {result.stdout}"
+    out = subprocess.run(["tshark", "-r", str(ppp), "-T", "fields", "-e", "ipcp.opt.ip_address"],
+                         capture_output=True, text=True, timeout=60).stdout
+    assert "100.100.100.1" in out
