@@ -17,7 +17,9 @@ from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Interface
 from typing import Callable
 
+from .acl import AclEngine
 from .links import short_name
+from .nat import NatEngine
 from .routing import RoutingTable, build_table
 from .wire import icmp as icmpwire
 from .wire.errors import DecodeError
@@ -46,6 +48,10 @@ class IPStack:
         self.admin_listeners: list[Callable] = []          # told (router, iface, up) on shutdown/no shutdown
         self.pools_in_use: dict[str, set[IPv4Address]] = {}
         self.ip_drops: dict[str, int] = {}
+        self.acl = AclEngine(lambda: self.config)
+        self.nat = NatEngine(lambda: self.config, self._nat_global_address, acl=self.acl,
+                             now=self.clock.now if self.clock else 0.0)
+        self._nat_timer = None
 
     # ------------------------------------------------------------ wiring and link events
     def attach_serial(self, iface: str, end) -> None:
@@ -318,10 +324,49 @@ class IPStack:
         return packet
 
     def _nat_outside_to_inside(self, iface: str, packet: IPv4Packet) -> IPv4Packet | None:
-        return packet
+        cfg = self.config.interfaces.get(iface)
+        if cfg is None or cfg.nat != "outside" or not self.config.nat_rules:
+            return packet
+        return self._nat_apply(self.nat.outside_to_inside(packet.encode(), iface, self.clock.now), packet)
 
     def _nat_inside_to_outside(self, in_iface: str, out_iface: str, packet: IPv4Packet) -> IPv4Packet | None:
-        return packet
+        ifs = self.config.interfaces
+        i, o = ifs.get(in_iface), ifs.get(out_iface)
+        if i is None or o is None or i.nat != "inside" or o.nat != "outside" or not self.config.nat_rules:
+            return packet
+        fast = None if o.route_cache is not False else False
+        return self._nat_apply(self.nat.inside_to_outside(packet.encode(), in_iface, out_iface, self.clock.now,
+                                                          fast=fast), packet)
+
+    def _nat_apply(self, result, packet: IPv4Packet) -> IPv4Packet | None:
+        if "ip nat" in self.debugs or "ip nat detailed" in self.debugs:
+            for line in result.debug_lines(detailed="ip nat detailed" in self.debugs):
+                self.debug_log(line)
+        self._schedule_nat_expiry()
+        if result.dropped:
+            self._drop(f"NAT: {result.reason}")
+            return None
+        if not result.translated:
+            return packet
+        return IPv4Packet.decode(result.packet)
+
+    def _nat_global_address(self, iface: str) -> IPv4Address | None:
+        addr = self.interface_address(iface)
+        return addr.ip if addr is not None else None
+
+    def _schedule_nat_expiry(self) -> None:
+        when = self.nat.next_expiry()
+        timer = self._nat_timer
+        if timer is not None and (when is None or timer.when != when):
+            timer.cancel()
+            self._nat_timer = timer = None
+        if when is not None and timer is None and self.clock is not None:
+            self._nat_timer = self.clock.call_at(when, self._nat_expire)
+
+    def _nat_expire(self) -> None:
+        self._nat_timer = None
+        self.nat.expire(self.clock.now)
+        self._schedule_nat_expiry()
 
     def _crypto_map_out(self, iface: str, packet: IPv4Packet) -> IPv4Packet | None:
         return packet

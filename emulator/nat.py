@@ -386,6 +386,7 @@ class NatEngine:
         self._simple_out: dict[bytes, NatEntry] = {}
         self._ports: dict[tuple, list] = {}           # (proto, ig, port[, og]) -> [owner, refs]
         self._port_of: dict[tuple, int] = {}          # (proto, ig, il, ilp) -> global port
+        self._port_hint: dict[tuple, int] = {}        # (proto, ig, group start) -> lowest maybe-free port
         self._addr_owner: dict[bytes, list] = {}      # non-overload global -> [il, refs]
         self._bindings: dict[tuple, bytes] = {}       # (mapping, il) -> global (non-overload)
         self._refcount: dict[tuple, int] = {}         # mapping -> entries
@@ -455,6 +456,8 @@ class NatEngine:
                 slot[1] -= 1
                 if slot[1] <= 0:
                     del self._ports[e.port_key]
+                    if len(e.port_key) == 3:
+                        self._port_freed(*e.port_key)
                     owner = slot[0]
                     if len(e.port_key) == 3:
                         self._port_of.pop((e.port_key[0], e.port_key[1]) + owner, None)
@@ -672,11 +675,26 @@ class NatEngine:
         for lo, hi in PORT_GROUPS:
             if lo <= ilp <= hi:
                 break
+        first = 1 if lo == 0 and proto != _ICMP else lo
         ports = self._ports
-        for p in range(1 if lo == 0 and proto != _ICMP else lo, hi + 1):
+        # Scan from the lowest port that may be free in this group (kept per group), so that
+        # allocating the n-th port does not test the n-1 taken before it.
+        hint_key = (proto, ig, lo)
+        start = max(first, self._port_hint.get(hint_key, first))
+        for p in range(start, hi + 1):
             if (proto, ig, p) not in ports:
+                self._port_hint[hint_key] = p
                 return p
+        self._port_hint[hint_key] = hi + 1
         return None
+
+    def _port_freed(self, proto: int, ig: bytes, port: int) -> None:
+        for lo, hi in PORT_GROUPS:
+            if lo <= port <= hi:
+                key = (proto, ig, lo)
+                if self._port_hint.get(key, lo) > port:
+                    self._port_hint[key] = port
+                return
 
     def _create(self, cfg, rule: NatRule, proto, src, sport, dst, dport, flags, now):
         """Build the entry for a flow a rule permits; an error string when it cannot."""

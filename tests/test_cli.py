@@ -152,5 +152,5 @@ def test_output_filters(cli):
 
 def test_later_commands_are_not_faked(cli):
     cli.execute("enable")
-    for command in ["show crypto ipsec sa", "show ip nat translations"]:
+    for command in ["show crypto ipsec sa", "show crypto isakmp sa"]:
         assert "% Invalid input detected at '^' marker." in cli.execute(command)

@@ -199,8 +199,12 @@ def _undebug_all(session, args):
 @exec_command("show debugging")
 def _show_debugging(session, args):
     out = []
-    if "ppp negotiation" in session.router.debugs:
+    debugs = session.router.debugs
+    if "ppp negotiation" in debugs:
         out += ["PPP:", "  PPP protocol negotiation debugging is on"]
+    if "ip nat" in debugs or "ip nat detailed" in debugs:
+        out += ["IP NAT:", "  IP NAT debugging is on" if "ip nat detailed" not in debugs
+                else "  IP NAT detailed debugging is on"]
     return "".join(line + "\n" for line in out)
 
 
