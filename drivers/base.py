@@ -44,6 +44,14 @@ class ConfigurationRejected(DriverError):
     """A configuration line got an IOS error."""
 
 
+_NEXT = [1]   # the sequence number of the next exchange, across all drivers of the run
+
+
+def exchanges_so_far() -> int:
+    """The sequence number the next exchange will get (transcripts are sliced by it)."""
+    return _NEXT[0]
+
+
 @dataclass(frozen=True)
 class Exchange:
     """One command and what the device printed, for transcripts and reports."""
@@ -52,6 +60,7 @@ class Exchange:
     prompt: str
     command: str
     output: str
+    seq: int = 0
 
     def render(self) -> str:
         return f"{self.prompt}{self.command}\n{self.output}"
@@ -79,7 +88,9 @@ class DeviceSession(ABC):
         """Apply configuration lines; raises ConfigurationRejected if IOS refuses one."""
 
     def _record(self, prompt: str, command: str, output: str) -> None:
-        self.transcript.append(Exchange(self.name, prompt, command, output))
+        seq = _NEXT[0]
+        _NEXT[0] = seq + 1
+        self.transcript.append(Exchange(self.name, prompt, command, output, seq))
 
 
 class Driver(ABC):
@@ -87,6 +98,8 @@ class Driver(ABC):
 
     name: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    # A new target per test module (the emulator boots a lab in milliseconds); real devices are shared.
+    fresh_per_module: ClassVar[bool] = False
 
     def __init__(self, scenario: Scenario):
         self.scenario = scenario

@@ -51,6 +51,7 @@ class EmulatedSession(DeviceSession):
 class EmulatedDriver(Driver):
     name = "emulated"
     capabilities = frozenset({Capability.CLOCK, Capability.HOSTS, Capability.CAPTURE})
+    fresh_per_module = True
 
     def __init__(self, lab: str | Path | LabSpec | None = None, scenario: Scenario | None = None,
                  capture_dir: str | Path | None = None):

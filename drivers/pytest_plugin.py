@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from drivers import DRIVERS, Capability, DriverError, driver_class
+from drivers import DRIVERS, DriverError, driver_class
+from drivers.base import exchanges_so_far
 from drivers.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,42 +80,62 @@ def pytest_configure(config):
         config.option.xmlpath = str(REPORTS / "junit.xml")
 
 
-def _build_driver(config):
+def _build_driver(config, module: str | None = None):
     name = config.getoption("--driver")
     try:
         if name == "emulated":
-            return driver_class(name)(config.getoption("--lab"), capture_dir=config.getoption("--pcap-dir"))
+            capture = config.getoption("--pcap-dir")
+            if capture and module:
+                capture = str(Path(capture) / module)
+            return driver_class(name)(config.getoption("--lab"), capture_dir=capture)
         return driver_class(name)(config.getoption("--inventory"))
     except (DriverError, ScenarioError) as err:
         pytest.exit(f"cannot start the {name} driver: {err}", returncode=4)
 
 
-@pytest.fixture(scope="session")
+SHARED_KEY = pytest.StashKey["object"]()
+
+
+@pytest.fixture(scope="module")
 def driver(request):
-    """The target, built once per run."""
-    drv = _build_driver(request.config)
-    request.config.stash[DRIVER_KEY] = drv
+    """The target: a fresh emulated lab per test module, or the shared connections to real devices."""
+    config = request.config
+    shared = config.stash.get(SHARED_KEY, None)
+    if shared is not None and not shared.fresh_per_module:
+        drv = shared
+    else:
+        drv = _build_driver(config, request.module.__name__.rsplit(".", 1)[-1])
+        if not drv.fresh_per_module:
+            config.stash[SHARED_KEY] = drv
+    config.stash[DRIVER_KEY] = drv
     try:
         from pytest_metadata.plugin import metadata_key
-        request.config.stash[metadata_key].update({k.title(): v for k, v in drv.describe().items()})
+        config.stash[metadata_key].update({k.title(): v for k, v in drv.describe().items()})
     except (ImportError, KeyError):
         pass
     yield drv
-    drv.close()
+    if drv.fresh_per_module:
+        drv.close()
 
 
-@pytest.fixture(scope="session")
+def pytest_sessionfinish(session):
+    shared = session.config.stash.get(SHARED_KEY, None)
+    if shared is not None:
+        shared.close()
+
+
+@pytest.fixture(scope="module")
 def scenario(driver):
     """The expected values (scenario file with the lab's or inventory's overrides)."""
     return driver.scenario
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def hub(driver):
     return driver.session("hub")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def remote(driver):
     return driver.session("remote")
 
@@ -129,14 +150,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_runtest_setup(item):
-    drv = item.config.stash.get(DRIVER_KEY, None)
-    item.stash[DRIVER_KEY] = len(drv.transcript) if drv else 0
-    for mark in item.iter_markers("needs"):
-        if drv is None:
-            continue
-        for cap in mark.args:
-            if not drv.has(Capability(cap)):
-                pytest.skip(f"needs the {cap} capability, which the {drv.name} driver does not offer")
+    item.stash[DRIVER_KEY] = exchanges_so_far()
 
 
 def _claims(item) -> list[str]:
@@ -158,7 +172,7 @@ def pytest_runtest_makereport(item, call):
     if drv is None or html_plugin is None:
         return
     start = item.stash.get(DRIVER_KEY, 0)
-    exchanges = drv.transcript[start:]
+    exchanges = [e for e in drv.transcript if e.seq >= start]
     if exchanges:
         text = "\n".join(e.render() for e in exchanges)
         extras = getattr(report, "extras", [])
