@@ -1,0 +1,51 @@
+"""The remote's Serial0 gets its address from the access server by PPP/IPCP."""
+
+from __future__ import annotations
+
+import pytest
+
+from suites.helpers import show, wait
+
+
+def _serial(session, scenario, role):
+    text, records = show(session, f"show interfaces {scenario[f'{role}.wan_interface']}")
+    assert len(records) == 1, f"expected one interface in:\n{text}"
+    return text, records[0]
+
+
+@pytest.mark.claim("IPCP-AFTER")
+def test_remote_serial_has_the_negotiated_address(remote, scenario):
+    text, s0 = _serial(remote, scenario, "remote")
+    expected = f"{scenario['remote.negotiated_address']}/32"
+    assert (s0["link_status"], s0["protocol_status"]) == ("up", "up"), text
+    shown = f"{s0['ip_address']}/{s0['prefix_length']}" if s0["ip_address"] else "no address"
+    assert shown == expected, (
+        f"'Internet address is {expected}' expected; the device shows {shown}"
+        f"{' (will be negotiated using IPCP)' if s0['ip_negotiation'] else ''}")
+    assert s0["encapsulation"] == scenario["remote.wan_encapsulation"]
+    assert (s0["lcp_state"], s0["open_ncps"]) == ("Open", "IPCP"), text
+
+
+@pytest.mark.claim("IPCP-AFTER")
+def test_remote_address_method_is_ipcp(remote, scenario):
+    text, records = show(remote, "show ip interface brief")
+    row = next((r for r in records if r["interface"] == scenario["remote.wan_interface"]), None)
+    assert row is not None, text
+    assert (row["ip_address"], row["status"], row["proto"]) == (scenario["remote.negotiated_address"], "up", "up")
+
+
+@pytest.mark.claim("IPCP-BEFORE", "IPCP-AFTER")
+@pytest.mark.disruptive
+def test_address_is_negotiated_again_after_the_line_goes_down(driver, remote, scenario):
+    iface = scenario["remote.wan_interface"]
+    remote.configure([f"interface {iface}", "shutdown"])
+    try:
+        wait(driver, 2)
+        text, s0 = _serial(remote, scenario, "remote")
+        assert s0["ip_negotiation"] == "IPCP" and not s0["ip_address"], (
+            f"before negotiation the document shows 'Internet address will be negotiated using IPCP':\n{text}")
+    finally:
+        remote.configure([f"interface {iface}", "no shutdown"])
+    wait(driver, 5)
+    text, s0 = _serial(remote, scenario, "remote")
+    assert (s0["ip_address"], s0["prefix_length"]) == (scenario["remote.negotiated_address"], "32"), text
