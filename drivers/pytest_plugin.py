@@ -21,11 +21,13 @@ import pytest
 
 from drivers import DRIVERS, DriverError, driver_class
 from drivers.base import exchanges_so_far
+from drivers.report import ConformanceRecord
 from drivers.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = ROOT / "reports"
 DRIVER_KEY = pytest.StashKey["object"]()
+RECORD_KEY = pytest.StashKey[ConformanceRecord]()
 
 
 def pytest_addoption(parser):
@@ -73,6 +75,7 @@ def pytest_configure(config):
     except DriverError as err:
         raise pytest.UsageError(str(err)) from None
     REPORTS.mkdir(exist_ok=True)
+    config.stash[RECORD_KEY] = ConformanceRecord()
     if getattr(config.option, "htmlpath", None) is None and config.pluginmanager.hasplugin("html"):
         config.option.htmlpath = str(REPORTS / "conformance.html")
         config.option.self_contained_html = True
@@ -108,6 +111,7 @@ def driver(request):
         if not drv.fresh_per_module:
             config.stash[SHARED_KEY] = drv
     config.stash[DRIVER_KEY] = drv
+    _note_facts(config, drv)
     try:
         from pytest_metadata.plugin import metadata_key
         config.stash[metadata_key].update({k.title(): v for k, v in drv.describe().items()})
@@ -116,6 +120,22 @@ def driver(request):
     yield drv
     if drv.fresh_per_module:
         drv.close()
+
+
+def _note_facts(config, drv) -> None:
+    """The run's facts for the report: the target and what each router says it runs."""
+    record = config.stash.get(RECORD_KEY, None)
+    if record is None or record.facts:
+        return
+    record.facts.update({k.title(): v for k, v in drv.describe().items()})
+    for role in ("hub", "remote"):
+        try:
+            text = drv.session(role).send("show version")
+        except DriverError as err:
+            record.facts[f"{role} show version"] = f"unavailable: {err}"
+            continue
+        lines = [l.strip() for l in text.splitlines() if "Version" in l or "uptime is" in l]
+        record.facts[f"{role} show version"] = " / ".join(lines[:2])
 
 
 def pytest_sessionfinish(session):
@@ -157,7 +177,37 @@ def _claims(item) -> list[str]:
     return [c for mark in item.iter_markers("claim") for c in mark.args]
 
 
-@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_logreport(report):
+    record = _record_of(report)
+    if record is None or not getattr(report, "claims", None):
+        return
+    if report.when == "call" or report.failed or report.skipped:
+        outcome = "failed" if report.failed else "skipped" if report.skipped else "passed"
+        record.record(report.nodeid, report.claims, outcome)
+        for code, _ in getattr(report, "diagnoses", []):
+            record.diagnoses.setdefault(report.nodeid, []).append(code)
+
+
+_CURRENT_CONFIG: list = []
+
+
+def _record_of(report):
+    config = _CURRENT_CONFIG[0] if _CURRENT_CONFIG else None
+    return config.stash.get(RECORD_KEY, None) if config is not None else None
+
+
+def pytest_sessionstart(session):
+    _CURRENT_CONFIG[:] = [session.config]
+
+
+def pytest_html_results_summary(prefix, summary, postfix, session):
+    record = session.config.stash.get(RECORD_KEY, None)
+    if record is not None:
+        report_dir = Path(session.config.option.htmlpath or REPORTS).parent
+        prefix.append(record.summary_html(report_dir))
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()

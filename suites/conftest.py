@@ -13,3 +13,26 @@ def running_config():
     def get(session) -> RunningConfig:
         return RunningConfig(session.send("show running-config"))
     return get
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failed claim, name the likely cause from what the routers show."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed or not list(item.iter_markers("claim")):
+        return
+    from drivers.pytest_plugin import DRIVER_KEY
+    from suites.diagnosis import diagnose
+    drv = item.config.stash.get(DRIVER_KEY, None)
+    if drv is None:
+        return
+    try:
+        found = diagnose(drv, drv.scenario)
+    except Exception as err:  # a diagnosis must never hide the failure it explains
+        found = [("diagnosis-error", f"the diagnosis itself failed: {err}")]
+    for code, text in found:
+        item.user_properties.append(("diagnosis", f"{code}: {text}"))
+    report.diagnoses = found
+    if found:
+        report.sections.append(("Diagnosis", "\n".join(f"{code}: {text}" for code, text in found)))

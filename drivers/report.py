@@ -1,0 +1,99 @@
+"""The conformance report's own parts: the claims matrix, the run's facts, diagnoses."""
+
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .scenario import ROOT
+
+CLAIMS_FILE = ROOT / "fixtures" / "doc14131" / "claims.yml"
+
+
+@dataclass
+class Claim:
+    id: str
+    words: str
+    section: str
+    outcomes: dict[str, str] = field(default_factory=dict)   # test node id -> passed|failed|skipped
+
+    @property
+    def verdict(self) -> str:
+        values = set(self.outcomes.values())
+        if not values:
+            return "not tested"
+        if "failed" in values:
+            return "FAIL"
+        if values == {"skipped"}:
+            return "skipped"
+        return "PASS"
+
+
+def load_claims(path: Path = CLAIMS_FILE) -> dict[str, Claim]:
+    data = yaml.safe_load(path.read_text())
+    return {c["id"]: Claim(c["id"], c["words"], c["section"]) for c in data["claims"]}
+
+
+class ConformanceRecord:
+    """Collects what the report shows above the per-test table."""
+
+    def __init__(self):
+        self.claims = load_claims()
+        self.started = time.time()
+        self.facts: dict[str, str] = {}
+        self.diagnoses: dict[str, list[str]] = {}    # test node id -> named outcomes
+        self.unknown_claims: set[str] = set()
+        self.files: list[Path] = []
+
+    def record(self, nodeid: str, claims: list[str], outcome: str) -> None:
+        for cid in claims:
+            claim = self.claims.get(cid)
+            if claim is None:
+                self.unknown_claims.add(cid)
+                continue
+            if claim.outcomes.get(nodeid) != "failed":   # a failed setup or call stays failed
+                claim.outcomes[nodeid] = outcome
+
+    def summary_html(self, report_dir: Path) -> str:
+        duration = time.time() - self.started
+        facts = dict(self.facts)
+        facts["Date"] = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(self.started))
+        facts["Duration"] = f"{duration:.1f} s"
+        rows = []
+        for claim in self.claims.values():
+            tests = "<br>".join(html.escape(n.split("::", 1)[-1]) + f" <i>({o})</i>"
+                                for n, o in claim.outcomes.items())
+            diag = sorted({d for n in claim.outcomes for d in self.diagnoses.get(n, [])})
+            colour = {"PASS": "#2a7", "FAIL": "#c33", "skipped": "#999", "not tested": "#e80"}[claim.verdict]
+            rows.append(
+                f"<tr><td><b>{html.escape(claim.id)}</b></td><td>{html.escape(claim.words)}"
+                f"<br><small>{html.escape(claim.section)}</small></td>"
+                f"<td style='color:{colour};font-weight:bold'>{claim.verdict}</td><td>{tests}</td>"
+                f"<td>{html.escape('; '.join(diag))}</td></tr>")
+        fact_rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in facts.items())
+        files = ""
+        if self.files:
+            links = "".join(f"<li><a href='{html.escape(_relative(p, report_dir))}'>{html.escape(_relative(p, report_dir))}</a></li>"
+                            for p in self.files)
+            files = f"<h3>Captures and keys</h3><ul>{links}</ul>"
+        unknown = ""
+        if self.unknown_claims:
+            unknown = f"<p style='color:#c33'>Tests name unknown claims: {html.escape(', '.join(sorted(self.unknown_claims)))}</p>"
+        return (
+            "<h2>Claims of Cisco Document 14131</h2>"
+            "<table class='claims' border='1' cellpadding='4' style='border-collapse:collapse'>"
+            "<tr><th>Claim</th><th>The document says</th><th>Verdict</th><th>Tests</th><th>Diagnosis</th></tr>"
+            + "".join(rows) + "</table>" + unknown +
+            "<h3>Run</h3><table border='1' cellpadding='4' style='border-collapse:collapse'>" + fact_rows + "</table>"
+            + files)
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path)
