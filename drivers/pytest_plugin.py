@@ -134,7 +134,8 @@ def _note_facts(config, drv) -> None:
         except DriverError as err:
             record.facts[f"{role} show version"] = f"unavailable: {err}"
             continue
-        lines = [l.strip() for l in text.splitlines() if "Version" in l or "uptime is" in l]
+        lines = [l.strip() for l in text.splitlines()
+                 if ("Version" in l and not l.startswith(("ROM", "BOOTLDR"))) or "uptime is" in l]
         record.facts[f"{role} show version"] = " / ".join(lines[:2])
 
 
