@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REPORTS = ROOT / "reports"
 DRIVER_KEY = pytest.StashKey["object"]()
 RECORD_KEY = pytest.StashKey[ConformanceRecord]()
+ALLOW_DISRUPTIVE_KEY = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser):
@@ -71,7 +72,8 @@ def pytest_configure(config):
             except LabError as err:
                 raise pytest.UsageError(str(err)) from None
         elif name == "netmiko":
-            driver_class(name)(config.getoption("--inventory"))
+            probe = driver_class(name)(config.getoption("--inventory"))
+            config.stash[ALLOW_DISRUPTIVE_KEY] = bool(getattr(probe, "allow_disruptive", False))
     except DriverError as err:
         raise pytest.UsageError(str(err)) from None
     REPORTS.mkdir(exist_ok=True)
@@ -162,7 +164,8 @@ def remote(driver):
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--driver") == "emulated" or config.getoption("--allow-disruptive"):
+    if (config.getoption("--driver") == "emulated" or config.getoption("--allow-disruptive")
+            or config.stash.get(ALLOW_DISRUPTIVE_KEY, False)):
         return
     skip = pytest.mark.skip(reason="disruptive: changes device state; on real devices run with --allow-disruptive")
     for item in items:

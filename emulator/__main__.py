@@ -1,4 +1,8 @@
-"""python -m emulator run [--lab PATH] [SCRIPT|-]: run a console script on an emulated lab."""
+"""python -m emulator run [--lab PATH] [SCRIPT|-]: run a console script on an emulated lab.
+
+python -m emulator serve [--lab PATH] [--ssh-port N] [--telnet-port N] [--host 127.0.0.1]
+[--inventory-out FILE]: serve every device over SSH and telnet in real time (emulator/server.py).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,26 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--capture", metavar="DIR", default=None,
                      help="write one pcap file per link into DIR (lab clock as time stamps)")
     run.add_argument("script", nargs="?", default="-", help="script file, or - for standard input")
+    serve = sub.add_parser("serve", help="serve every device over SSH and telnet, in real time")
+    serve.add_argument("--lab", default=str(DEFAULT_LAB), help="lab file (default: the document's lab)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--ssh-port", type=int, default=0, metavar="N",
+                       help="SSH port of the first device, the next device N+1, ... (default 0: free ports)")
+    serve.add_argument("--telnet-port", type=int, default=0, metavar="N",
+                       help="telnet port of the first device, as --ssh-port (default 0: free ports)")
+    serve.add_argument("--inventory-out", metavar="FILE", default=None,
+                       help="write an inventory of the served devices for pytest --driver=netmiko")
+    serve.add_argument("--inventory-transport", choices=("ssh", "telnet"), default="ssh",
+                       help="transport the written inventory uses (default ssh)")
+    serve.add_argument("--speed", type=float, default=1.0,
+                       help="lab seconds per wall-clock second (default 1: real time)")
+    serve.add_argument("--host-key", metavar="FILE", default=None,
+                       help="SSH host key file (created if missing; default: a new key each start)")
+    serve.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                       help="server log on standard error (default INFO)")
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
 
     source = "<stdin>" if args.script == "-" else args.script
     try:
@@ -40,6 +63,56 @@ def main(argv: list[str] | None = None) -> int:
     except (ScriptError, LabError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _serve(args) -> int:
+    import logging
+    import signal
+    import threading
+
+    from .server import LabServer, ServerError, load_host_key
+
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    logging.getLogger("paramiko").setLevel(logging.CRITICAL)   # failed handshakes are logged by the server
+    for name, port in (("--ssh-port", args.ssh_port), ("--telnet-port", args.telnet_port)):
+        if not 0 <= port <= 65535:
+            print(f"error: {name} {port}: not a TCP port (0-65535)", file=sys.stderr)
+            return 2
+    if not args.speed > 0:
+        print(f"error: --speed {args.speed}: must be positive", file=sys.stderr)
+        return 2
+    try:
+        lab = Lab.from_file(args.lab)
+        for err in lab.boot_errors():
+            print(f"boot: {err}", file=sys.stderr)
+        key = load_host_key(args.host_key) if args.host_key else None
+        server = LabServer(lab, host=args.host, ssh_port=args.ssh_port, telnet_port=args.telnet_port,
+                           speed=args.speed, host_key=key)
+        server.start()
+    except (LabError, ServerError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    try:
+        if args.inventory_out:
+            try:
+                server.write_inventory(args.inventory_out, args.inventory_transport)
+            except OSError as err:
+                print(f"error: {args.inventory_out}: cannot write the inventory ({err.strerror})", file=sys.stderr)
+                return 2
+        sys.stdout.write(server.port_map())
+        sys.stdout.flush()
+        if args.host not in ("127.0.0.1", "::1", "localhost"):
+            print(f"warning: listening on {args.host}: the lab's passwords are the document's", file=sys.stderr)
+        print(f"serving {len(server.endpoints)} devices of {args.lab}; Ctrl-C to stop", file=sys.stderr)
+        while not done.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        lab.close()
     return 0
 
 

@@ -17,13 +17,17 @@ from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Interface
 from typing import Callable
 
+import random
+
 from .acl import AclEngine
+from .ike.engine import ISAKMP_PORT
+from .ipsec import DECRYPTED, DROP, PROTECTED, CryptoSubsystem
 from .links import short_name
 from .nat import NatEngine
 from .routing import RoutingTable, build_table
 from .wire import icmp as icmpwire
 from .wire.errors import DecodeError
-from .wire.ipv4 import PROTO_ICMP, PROTO_UDP, IPv4Packet
+from .wire.ipv4 import PROTO_ESP, PROTO_ICMP, PROTO_UDP, IPv4Packet
 from .wire.udp import UDPDatagram
 
 BROADCAST = IPv4Address("255.255.255.255")
@@ -52,6 +56,11 @@ class IPStack:
         self.nat = NatEngine(lambda: self.config, self._nat_global_address, acl=self.acl,
                              now=self.clock.now if self.clock else 0.0)
         self._nat_timer = None
+        self.crypto = CryptoSubsystem(lambda: self.config, self.interface_address, self._rng("crypto"), self.acl,
+                                      log=self.log, debug=self._crypto_debug,
+                                      now=self.clock.now if self.clock else 0.0, next_ip_id=self.next_ip_id)
+        self._crypto_timer = None
+        self.udp_listeners[ISAKMP_PORT] = self._ike_in
 
     # ------------------------------------------------------------ wiring and link events
     def attach_serial(self, iface: str, end) -> None:
@@ -78,6 +87,8 @@ class IPStack:
 
     def boot_links(self) -> None:
         """Bring up every attached interface that is not shut down (the end of booting)."""
+        if any(i.crypto_map for i in self.config.interfaces.values()):
+            self.log(self.crypto.isakmp_on_message())
         for iface, adapter in self.adapters.items():
             if self.interface_enabled(iface):
                 carrier = self.interface_state(iface).carrier
@@ -310,18 +321,91 @@ class IPStack:
         return self._output(out_iface, next_hop, packet)
 
     def _output(self, iface: str, next_hop: IPv4Address | None, packet: IPv4Packet) -> bool:
-        packet = self._crypto_map_out(iface, packet)
-        if packet is None:
-            return False
+        cfg = self.config.interfaces.get(iface)
+        if cfg is not None and cfg.crypto_map:
+            return self._crypto_map_out(iface, next_hop, packet)
+        return self._transmit(iface, next_hop, packet.encode())
+
+    def _transmit(self, iface: str, next_hop: IPv4Address | None, data: bytes) -> bool:
         adapter = self.adapters.get(iface)
         if adapter is None or not self.protocol_up(iface):
             self._drop("interface down")
             return False
-        return adapter.send_ip(packet.encode(), next_hop)
+        return adapter.send_ip(data, next_hop)
 
-    # Stages where NAT and IPsec take part; with neither configured they pass packets through.
+    # Stages where NAT and IPsec take part, in IOS's order of operations.
     def _decrypt(self, iface: str, packet: IPv4Packet) -> IPv4Packet | None:
+        """Inbound IPsec: ESP to us is decapsulated; cleartext the map says must be protected is dropped."""
+        cfg = self.config.interfaces.get(iface)
+        if (cfg is None or not cfg.crypto_map) and packet.protocol != PROTO_ESP:
+            return packet
+        result = self.crypto.inbound(iface, packet.encode(), self.clock.now)
+        self._crypto_pump()
+        if result.action == DROP:
+            self._drop(f"crypto: {result.reason}")
+            return None
+        if result.action == DECRYPTED:
+            try:
+                return IPv4Packet.decode(result.packet)
+            except DecodeError:
+                self._drop("crypto: bad inner packet")
+                return None
         return packet
+
+    def _crypto_map_out(self, iface: str, next_hop: IPv4Address | None, packet: IPv4Packet) -> bool:
+        """The crypto map of the outgoing interface: clear, protected (routed to the peer) or dropped."""
+        result = self.crypto.outbound(iface, packet.encode(), self.clock.now)
+        self._crypto_pump()
+        if result.action == DROP:
+            self._drop(f"crypto: {result.reason}")
+            return False
+        if result.action == PROTECTED:
+            outer = result.packet
+            hop = self.route_for(IPv4Address(outer[16:20]))
+            if hop is None:
+                self._drop("no route to the IPsec peer")
+                return False
+            return self._transmit(hop[0], hop[1], outer)
+        return self._transmit(iface, next_hop, packet.encode())
+
+    def _ike_in(self, packet: IPv4Packet, datagram, iface: str) -> bool:
+        if not self.crypto.isakmp_enabled():
+            return False
+        self.crypto.receive_ike(iface, packet.src, packet.dst, datagram.src_port, datagram.dst_port,
+                                datagram.payload, self.clock.now)
+        self._crypto_pump()
+        return True
+
+    def _crypto_pump(self) -> None:
+        """Send what IKE queued and keep the crypto timer armed at its next deadline."""
+        for src, dst, sport, dport, payload in self.crypto.datagrams_to_send():
+            udp = UDPDatagram(sport, dport, payload).encode(src, dst)
+            self.send_packet(IPv4Packet(src, dst, PROTO_UDP, udp, ttl=DEFAULT_TTL, identification=self.next_ip_id()))
+        if self.clock is None:
+            return
+        when = self.crypto.get_timer()
+        timer = self._crypto_timer
+        if timer is not None and (when is None or timer.when != when):
+            timer.cancel()
+            self._crypto_timer = timer = None
+        if when is not None and timer is None:
+            self._crypto_timer = self.clock.call_at(when, self._crypto_fire)
+
+    def _crypto_fire(self) -> None:
+        self._crypto_timer = None
+        self.crypto.handle_timer(self.clock.now)
+        self._crypto_pump()
+
+    def _crypto_debug(self, category: str, text: str) -> None:
+        if category in self.debugs:
+            first, *rest = text.split("\n")
+            self.debug_log(first)
+            self.log_buffer.extend(rest)
+
+    def _rng(self, purpose: str) -> random.Random:
+        if self.clock is not None and hasattr(self.clock, "rng"):
+            return self.clock.rng(f"{self.name}/{purpose}")
+        return random.Random(f"{self.seed}/{self.name}/{purpose}")
 
     def _nat_outside_to_inside(self, iface: str, packet: IPv4Packet) -> IPv4Packet | None:
         cfg = self.config.interfaces.get(iface)
@@ -365,11 +449,14 @@ class IPStack:
 
     def _nat_expire(self) -> None:
         self._nat_timer = None
+        self.crypto = CryptoSubsystem(lambda: self.config, self.interface_address, self._rng("crypto"), self.acl,
+                                      log=self.log, debug=self._crypto_debug,
+                                      now=self.clock.now if self.clock else 0.0, next_ip_id=self.next_ip_id)
+        self._crypto_timer = None
+        self.udp_listeners[ISAKMP_PORT] = self._ike_in
         self.nat.expire(self.clock.now)
         self._schedule_nat_expiry()
 
-    def _crypto_map_out(self, iface: str, packet: IPv4Packet) -> IPv4Packet | None:
-        return packet
 
     def _drop(self, reason: str) -> None:
         self.ip_drops[reason] = self.ip_drops.get(reason, 0) + 1
@@ -388,9 +475,8 @@ class IPStack:
                 self._drop("bad UDP")
                 return
             listener = self.udp_listeners.get(datagram.dst_port)
-            if listener is not None:
-                listener(packet, datagram, iface)
-            elif not self._is_broadcast(packet.dst):
+            handled = listener is not None and listener(packet, datagram, iface) is not False
+            if not handled and not self._is_broadcast(packet.dst):
                 self._unreachable(packet, icmpwire.UNREACH_PORT)
         elif not self._is_broadcast(packet.dst):
             self._unreachable(packet, icmpwire.UNREACH_PROTOCOL)

@@ -132,6 +132,8 @@ class Router(IPStack):
             self.admin_changed(iface.name, not iface.shutdown)
         elif what in ("keepalive", "encapsulation"):
             self.link_reconfigured(iface.name)
+        elif what == "crypto map" and iface.crypto_map:
+            self.log(self.crypto.isakmp_on_message())
         self.invalidate_routes()
 
     def config_applied(self) -> None:

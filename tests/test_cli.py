@@ -150,7 +150,7 @@ def test_output_filters(cli):
     assert cli.execute("show running-config | begin ^line").startswith("line con 0\n")
 
 
-def test_later_commands_are_not_faked(cli):
+def test_commands_not_emulated_are_refused_not_faked(cli):
     cli.execute("enable")
-    for command in ["show crypto ipsec sa", "show crypto isakmp sa"]:
+    for command in ["show ip bgp", "show crypto pki certificates"]:
         assert "% Invalid input detected at '^' marker." in cli.execute(command)

@@ -23,10 +23,11 @@ def test_unknown_driver_fails_at_start_with_the_list():
     assert "--driver=telepathy: unknown driver (known drivers: emulated, netmiko)" in result.stderr
 
 
-def test_netmiko_driver_says_it_is_not_available_yet():
-    result = pytest_run("--driver=netmiko", "--inventory", "lab.yml")
+def test_netmiko_driver_names_a_missing_inventory():
+    result = pytest_run("--driver=netmiko", "--inventory", "no-such-inventory.yml")
     assert result.returncode == 4
-    assert "the netmiko driver (real routers from an inventory) is not available yet" in result.stderr
+    assert "no-such-inventory.yml: cannot read inventory file (No such file or directory)" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_bad_lab_file_is_one_line(tmp_path):

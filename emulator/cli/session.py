@@ -14,7 +14,7 @@ from typing import Generator
 from ..config.commands import GLOBAL, ConfigApplyError, LeaveConfig, apply_line
 from ..config.grammar import CommandError, tokenize
 from ..router import Router
-from . import exec_commands, nat_commands, ping_command  # noqa: F401  (register their commands)
+from . import crypto_commands, exec_commands, nat_commands, ping_command  # noqa: F401  (register their commands)
 
 CTRL_Z = "\x1a"
 

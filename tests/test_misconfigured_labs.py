@@ -1,0 +1,49 @@
+"""The suites must fail on a non-conforming lab, on exactly the claims the mistake breaks, and say why."""
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+LABS = sorted((ROOT / "fixtures" / "misconfigured").iterdir())
+
+
+def run_suites(lab: Path, out: Path):
+    junit = out / "junit.xml"
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--lab", str(lab / "lab.yml"),
+                             f"--html={out / 'report.html'}", f"--junitxml={junit}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return result, ET.parse(junit).getroot()
+
+
+def claim_verdicts(root) -> dict[str, set[str]]:
+    verdicts: dict[str, set[str]] = {}
+    for case in root.iter("testcase"):
+        outcome = "failed" if case.find("failure") is not None or case.find("error") is not None else (
+            "skipped" if case.find("skipped") is not None else "passed")
+        for prop in case.iter("property"):
+            if prop.get("name") == "claim":
+                verdicts.setdefault(prop.get("value"), set()).add(outcome)
+    return verdicts
+
+
+def diagnoses(root) -> set[str]:
+    return {p.get("value").split(":", 1)[0] for p in root.iter("property") if p.get("name") == "diagnosis"}
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[p.name for p in LABS])
+def test_mistake_fails_exactly_its_claims(lab, tmp_path):
+    expected = yaml.safe_load((lab / "expected.yml").read_text())
+    result, root = run_suites(lab, tmp_path)
+    assert result.returncode == 1, result.stdout[-3000:]
+    verdicts = claim_verdicts(root)
+    failing = {claim for claim, outcomes in verdicts.items() if "failed" in outcomes}
+    assert failing == set(expected["failing_claims"]), (
+        f"{lab.name}: failing claims {sorted(failing)}, expected {sorted(expected['failing_claims'])}")
+    assert expected["diagnosis"] in diagnoses(root), f"{lab.name}: diagnoses {sorted(diagnoses(root))}"
+    report = (tmp_path / "report.html").read_text()
+    assert expected["diagnosis"] in report

@@ -1,0 +1,197 @@
+"""The netmiko driver against the document's lab served over SSH and telnet, and the suites run through it."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+from drivers import driver_class
+from drivers.base import Capability, ConfigurationRejected, DriverError
+from drivers.netmiko_ios import NetmikoDriver, _split
+from emulator.lab import Lab
+from emulator.server import LabServer
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC_LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
+
+
+@pytest.fixture(scope="module")
+def server():
+    lab = Lab.from_file(DOC_LAB)
+    srv = LabServer(lab).start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        lab.close()
+
+
+@pytest.fixture(scope="module")
+def inventory(server, tmp_path_factory):
+    path = tmp_path_factory.mktemp("inv") / "inventory.yml"
+    server.write_inventory(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def driver(inventory):
+    drv = NetmikoDriver(inventory)
+    try:
+        yield drv
+    finally:
+        drv.close()
+
+
+def edited_inventory(inventory: Path, tmp_path: Path, **changes) -> Path:
+    data = yaml.safe_load(inventory.read_text())
+    for key, value in changes.items():
+        if key == "scenario":
+            data["scenario"] = value
+        else:
+            data["devices"]["sam-i-am"][key] = value
+    path = tmp_path / "edited.yml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_registered_with_no_lab_control(driver, inventory):
+    assert driver_class("netmiko") is NetmikoDriver
+    assert not any(driver.has(c) for c in Capability)
+    assert driver.describe() == {"driver": "netmiko", "inventory": str(inventory)}
+    assert {"hub", "remote"} <= set(driver.roles())
+    assert driver.allow_disruptive is True
+    assert driver.scenario["hub.crypto_map"] == "rtptrans"
+
+
+def test_hub_running_config_over_ssh(driver):
+    hub = driver.session("hub")
+    assert driver.session("hub") is hub and hub.prompt == "sam-i-am#"
+    out = hub.send("show running-config")
+    assert out.startswith("Building configuration...\n") and out.endswith("\nend\n")
+    assert "crypto map rtptrans 10 ipsec-isakmp dynamic rtpmap" in out
+    exchange = driver.transcript[-1]
+    assert (exchange.device, exchange.prompt, exchange.command, exchange.output) == \
+        ("sam-i-am", "sam-i-am#", "show running-config", out)
+
+
+def test_output_matches_the_emulated_driver(driver):
+    from drivers.emulated import EmulatedDriver
+    emulated = EmulatedDriver()
+    try:
+        for command in ("show version", "show crypto map", "show ip interface brief"):
+            local = emulated.session("remote").send(command)
+            served = driver.session("remote").send(command)
+            if "uptime" in command or command == "show version":
+                local = "\n".join(l for l in local.splitlines() if " uptime is " not in l)
+                served = "\n".join(l for l in served.splitlines() if " uptime is " not in l)
+            assert served == local, command
+    finally:
+        emulated.close()
+
+
+def test_configure_applies_and_refusals_raise(driver):
+    hub = driver.session("hub")
+    text = hub.configure(["access-list 195 permit ip any any"])
+    assert "sam-i-am(config)#access-list 195 permit ip any any" in text
+    assert hub.send("show running-config | include access-list 195") == "access-list 195 permit ip any any\n"
+    with pytest.raises(ConfigurationRejected, match=r"sam-i-am: configuration refused: % Invalid input detected"):
+        hub.configure(["interface Ethernet0", " ip adress 10.2.2.3 255.255.255.0"])
+    assert hub.send("show running-config | include access-list 195") == "access-list 195 permit ip any any\n"
+    hub.configure(["no access-list 195"])
+
+
+def test_dialogs_take_answers_and_a_question_without_answer_is_an_error(driver):
+    hub = driver.session("hub")
+    out = hub.send("clear counters", answers=[""])
+    assert out == 'Clear "show interface" counters on all interfaces [confirm]\n\n'
+    with pytest.raises(DriverError, match=r"'clear counters' asks .*\[confirm\].*give answers"):
+        hub.send("clear counters")
+    assert hub.send("show clock").endswith("UTC Mon Mar 1 1993\n")      # a new session opened
+
+
+def test_telnet_inventory(inventory, tmp_path, server):
+    hub_telnet = next(e.telnet_port for e in server.endpoints if e.role == "hub")
+    path = edited_inventory(inventory, tmp_path, transport="telnet", port=hub_telnet)
+    drv = NetmikoDriver(path)
+    try:
+        hub = drv.session("hub")
+        assert hub.device.device_type == "cisco_ios_telnet"
+        assert "crypto map rtptrans" in hub.send("show running-config")
+    finally:
+        drv.close()
+
+
+def test_unreachable_device_fails_fast_and_clearly(inventory, tmp_path):
+    port = free_port()
+    drv = NetmikoDriver(edited_inventory(inventory, tmp_path, port=port))
+    start = time.monotonic()
+    with pytest.raises(DriverError) as info:
+        drv.session("hub")
+    assert time.monotonic() - start < 5
+    assert str(info.value) == (f"sam-i-am (hub) at 127.0.0.1:{port} over ssh: cannot connect: "
+                               f"connection refused (nothing listens on that port)")
+
+
+def test_wrong_password_and_unknown_role(inventory, tmp_path):
+    drv = NetmikoDriver(edited_inventory(inventory, tmp_path, password="nope"))
+    with pytest.raises(DriverError, match=r"sam-i-am \(hub\) at 127\.0\.0\.1:\d+ over ssh: cannot log in: "
+                                          r"authentication failed"):
+        drv.session("hub")
+    with pytest.raises(DriverError, match=r"edited\.yml: no device has the role 'core' \(roles: .*hub"):
+        drv.session("core")
+
+
+def test_inventory_scenario_overrides(inventory, tmp_path):
+    drv = NetmikoDriver(edited_inventory(inventory, tmp_path, scenario={"hub.lan_address": "10.9.9.1"}))
+    assert drv.scenario["hub.lan_address"] == "10.9.9.1"
+    assert drv.scenario["remote.lan_address"] == "10.1.1.1"
+
+
+def test_split_takes_off_echo_and_prompt():
+    assert _split("show clock", "show clock\n*00:00:01 UTC\nr1#") == ("*00:00:01 UTC\n", "r1#")
+    assert _split("terminal length 0", "terminal length 0\nr1#") == ("", "r1#")
+
+
+def test_suites_pass_against_the_served_emulator(tmp_path):
+    """The end-to-end run: python -m emulator serve, then the suites with --driver=netmiko."""
+    inventory, html, junit = tmp_path / "inventory.yml", tmp_path / "report.html", tmp_path / "junit.xml"
+    server = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--inventory-out", str(inventory)],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(60, server.kill)
+    watchdog.start()
+    try:
+        assert server.stdout.readline().startswith("sam-i-am ssh 127.0.0.1:"), server.stderr.read()
+        result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                                 "suites/test_running_config.py", "--driver=netmiko", "--inventory", str(inventory),
+                                 f"--html={html}", f"--junitxml={junit}"],
+                                cwd=ROOT, capture_output=True, text=True, timeout=50)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+        suite = ET.parse(junit).getroot().find("testsuite")
+        assert int(suite.get("failures")) == 0 and int(suite.get("errors")) == 0
+        assert int(suite.get("tests")) >= 10 and int(suite.get("skipped")) == 0
+        report = html.read_text()
+        assert "CLI transcript" in report and str(inventory) in report      # the driver's describe()
+        transcripts = "".join(p.read_text() for p in (tmp_path / "assets").glob("*.txt"))
+        assert "sam-i-am#show running-config\nBuilding configuration..." in transcripts
+    finally:
+        watchdog.cancel()
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
