@@ -42,6 +42,11 @@ def diagnose(driver, scenario) -> list[tuple[str, str]]:
         out.append((NO_IPCP_ADDRESS, f"the remote's {wan} has no address from IPCP (is 'peer default ip address' "
                                      "set on the access server, and is its pool free?)"))
         return out
+    # Exercise the tunnel once, as the document does, so that its state shows.
+    try:
+        remote.send(f"ping {scenario['hub.lan_address']} source {scenario['remote.lan_address']}")
+    except DriverError:
+        pass
     route_text = remote.send("show ip route")
     if "0.0.0.0/0" not in route_text:
         out.append((NO_ROUTE, "the remote has no default route to its serial interface"))

@@ -34,9 +34,9 @@ def test_remote_address_method_is_ipcp(remote, scenario):
     assert (row["ip_address"], row["status"], row["proto"]) == (scenario["remote.negotiated_address"], "up", "up")
 
 
-@pytest.mark.claim("IPCP-BEFORE", "IPCP-AFTER")
+@pytest.mark.claim("IPCP-BEFORE")
 @pytest.mark.disruptive
-def test_address_is_negotiated_again_after_the_line_goes_down(driver, remote, scenario):
+def test_before_negotiation_the_address_will_be_negotiated(driver, remote, scenario):
     iface = scenario["remote.wan_interface"]
     remote.configure([f"interface {iface}", "shutdown"])
     try:
@@ -46,6 +46,16 @@ def test_address_is_negotiated_again_after_the_line_goes_down(driver, remote, sc
             f"before negotiation the document shows 'Internet address will be negotiated using IPCP':\n{text}")
     finally:
         remote.configure([f"interface {iface}", "no shutdown"])
+        wait(driver, 5)
+
+
+@pytest.mark.claim("IPCP-AFTER")
+@pytest.mark.disruptive
+def test_address_is_negotiated_again_after_the_line_comes_back(driver, remote, scenario):
+    iface = scenario["remote.wan_interface"]
+    remote.configure([f"interface {iface}", "shutdown"])
+    wait(driver, 2)
+    remote.configure([f"interface {iface}", "no shutdown"])
     wait(driver, 5)
     text, s0 = _serial(remote, scenario, "remote")
     assert (s0["ip_address"], s0["prefix_length"]) == (scenario["remote.negotiated_address"], "32"), text
