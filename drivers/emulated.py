@@ -21,7 +21,7 @@ class EmulatedSession(DeviceSession):
     def __init__(self, name: str, role: str | None, cli: CliSession, transcript: list[Exchange]):
         super().__init__(name, role, transcript)
         self.cli = cli
-        for command in ("terminal width 511", "terminal length 0", "enable"):
+        for command in ("terminal width 511", "terminal length 0"):
             self.send(command)
 
     def send(self, command: str, answers: Iterable[str] = ()) -> str:
@@ -71,7 +71,11 @@ class EmulatedDriver(Driver):
                 raise DriverError(f"{self.lab.spec.path}: no device has the role {role!r} "
                                   f"(roles: {', '.join(self.roles())})")
             router = self.lab.devices[name]
-            self._sessions[role] = EmulatedSession(name, role, CliSession(router, line="vty0"), self.transcript)
+            # In process, the driver is the lab's operator on the console, already in privileged
+            # EXEC (it owns the lab, secrets included); it does not monitor messages.
+            cli = CliSession(router, privileged=True, line="console")
+            cli.monitor = False
+            self._sessions[role] = EmulatedSession(name, role, cli, self.transcript)
         return self._sessions[role]
 
     def advance_clock(self, seconds: float) -> None:

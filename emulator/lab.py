@@ -46,6 +46,7 @@ class DeviceSpec:
     config_path: Path
     role: str | None
     platform: str
+    extra_config: list[str] = field(default_factory=list)   # lines applied after the configuration file
 
 
 @dataclass
@@ -111,9 +112,13 @@ def _devices(path: Path, raw: Any) -> dict[str, DeviceSpec]:
         key = f"devices.{name}"
         if not isinstance(spec, dict):
             raise LabError(path, key, "must be a mapping with at least 'config'")
-        unknown = set(spec) - {"config", "role", "platform"}
+        unknown = set(spec) - {"config", "role", "platform", "extra_config"}
         if unknown:
-            raise LabError(path, f"{key}.{sorted(unknown)[0]}", "unknown key (expected config, role, platform)")
+            raise LabError(path, f"{key}.{sorted(unknown)[0]}",
+                           "unknown key (expected config, role, platform, extra_config)")
+        extra = spec.get("extra_config") or []
+        if not isinstance(extra, list) or not all(isinstance(line, str) for line in extra):
+            raise LabError(path, f"{key}.extra_config", "must be a list of configuration lines")
         if "config" not in spec:
             raise LabError(path, f"{key}.config", "missing: the device's configuration file")
         config_path = (path.parent / str(spec["config"])).resolve()
@@ -129,7 +134,7 @@ def _devices(path: Path, raw: Any) -> dict[str, DeviceSpec]:
         if platform not in PLATFORMS:
             raise LabError(path, f"{key}.platform",
                            f"unknown platform {platform!r} (known: {', '.join(sorted(PLATFORMS))})")
-        devices[str(name)] = DeviceSpec(str(name), config_path, role, platform)
+        devices[str(name)] = DeviceSpec(str(name), config_path, role, platform, list(extra))
     return devices
 
 
@@ -205,8 +210,10 @@ class Lab:
         self.devices: dict[str, Router] = {}
         for name, dev in spec.devices.items():
             text = dev.config_path.read_text()
-            self.devices[name] = Router(name, text, str(dev.config_path.name), PLATFORMS[dev.platform],
-                                        self.sim, spec.seed)
+            router = Router(name, text, str(dev.config_path.name), PLATFORMS[dev.platform], self.sim, spec.seed)
+            if dev.extra_config:
+                router.apply_extra_config(dev.extra_config, f"{spec.path.name}: devices.{name}.extra_config")
+            self.devices[name] = router
         self.links = spec.links
         self.serial_links: list[tuple[LinkSpec, SerialLink]] = []
         self.segments: list[tuple[LinkSpec, EthernetSegment]] = []

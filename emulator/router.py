@@ -140,6 +140,11 @@ class Router(IPStack):
         """A configuration line was taken: derived state (routes) is recomputed when next needed."""
         self.invalidate_routes()
 
+    def apply_extra_config(self, lines: list[str], source: str) -> None:
+        """Configuration a lab adds to the device's file (for automation: enable secret, users)."""
+        _, errors = load_config("\n".join(lines), source, list(self.platform.interfaces), cfg=self.config)
+        self.boot_errors += errors
+
     def replace_startup(self, text: str) -> None:
         self.startup_config = text
 

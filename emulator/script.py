@@ -70,9 +70,8 @@ class ScriptRunner:
     def _session(self, name: str) -> CliSession:
         router = self.lab.device(name)
         if router.name not in self.sessions:
-            session = CliSession(router)
-            session.execute("enable")
-            self.sessions[router.name] = session
+            # The script is the lab's operator at each console, in privileged EXEC.
+            self.sessions[router.name] = CliSession(router, privileged=True)
         return self.sessions[router.name]
 
     def check(self, steps: list[Step], source: str) -> None:

@@ -154,3 +154,23 @@ def test_commands_not_emulated_are_refused_not_faked(cli):
     cli.execute("enable")
     for command in ["show ip bgp", "show crypto pki certificates"]:
         assert "% Invalid input detected at '^' marker." in cli.execute(command)
+
+
+def test_question_mark_lists_the_next_words(cli):
+    cli.execute("enable")
+    assert cli.execute("show crypto ?") == "  engine\n  ipsec\n  isakmp\n  map\n\n"
+    assert cli.execute("show cr?") == "crypto\n\n"
+    assert cli.execute("show ip interface ?") == "  brief\n\n"
+    assert cli.execute("show ip interface brief ?") == "  <cr>\n\n"
+    assert cli.execute("show bogus ?") == "% Unrecognized command\n"
+    cli.execute("configure terminal")
+    cli.execute("crypto isakmp policy 1")
+    assert cli.execute("?").splitlines()[:4] == ["  authentication", "  encryption", "  end", "  exit"]
+    assert cli.execute("lifetime ?") == "  <60-86400>\n\n"
+
+
+def test_tab_completes_a_unique_keyword(cli):
+    cli.execute("enable")
+    assert cli.complete("sh") == "show "
+    assert cli.complete("show ip int") == "show ip interface "
+    assert cli.complete("show i") is None   # interfaces, ip: not unique

@@ -98,8 +98,19 @@ def test_bad_values(labdir):
                          "links:\n  - serial: [r1 Serial0, r2 Serial0]\n    delay_ms: -1\n")
     assert error_of(path) == f"{path}: links[0].delay_ms: must be a number of milliseconds >= 0, not -1"
     path = write(labdir, "devices:\n  r1: {config: sam-i-am.cfg, colour: red}\n")
-    assert error_of(path) == f"{path}: devices.r1.colour: unknown key (expected config, role, platform)"
+    assert error_of(path) == f"{path}: devices.r1.colour: unknown key (expected config, role, platform, extra_config)"
 
 
 def test_unreadable_lab_file(tmp_path):
     assert error_of(tmp_path / "none.yml").startswith(f"{tmp_path / 'none.yml'}: cannot read lab file")
+
+
+def test_extra_config_is_applied_and_shown(labdir):
+    path = write(labdir, "devices:\n  r1: {config: sam-i-am.cfg, extra_config: [enable secret lab, hostnam]}\n")
+    lab = Lab.from_file(path)
+    router = lab.devices["r1"]
+    assert router.config.enable_secret == "lab"
+    assert [str(e) for e in router.boot_errors][-1] == (
+        "lab.yml: devices.r1.extra_config:2: % Incomplete command. (hostnam)")
+    path = write(labdir, "devices:\n  r1: {config: sam-i-am.cfg, extra_config: enable secret lab}\n")
+    assert error_of(path) == f"{path}: devices.r1.extra_config: must be a list of configuration lines"

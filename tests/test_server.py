@@ -198,7 +198,9 @@ def test_telnet_login_prompts_echo_and_exit(served):
         t.send("ww\r\n")
         assert t.read_until(r"sam-i-am>$").endswith("\r\nsam-i-am>")
         t.send("enable\r\n")
-        assert t.read_until(r"sam-i-am#$") == "enable\r\nsam-i-am#"        # echo, CR LF, fresh prompt
+        assert t.read_until(r"Password: $") == "enable\r\nPassword: "      # echo, CR LF, the question
+        t.send("lab\r\n")                                                # the lab's enable secret, not echoed
+        assert t.read_until(r"sam-i-am#$").endswith("\r\nsam-i-am#")
         t.send("show clock\r\n")
         out = t.read_until(r"sam-i-am#$")
         assert re.match(r"show clock\r\n\*\d\d:\d\d:\d\d\.\d{3} UTC Mon Mar 1 1993\r\nsam-i-am#$", out), out
@@ -251,6 +253,8 @@ def test_ssh_prompt_paging_config_mode_and_ctrl_z(served):
     try:
         assert chan_read_until(chan, r"sam-i-am>$").endswith("sam-i-am>")
         chan.send("enable\n")
+        chan_read_until(chan, r"Password: $")
+        chan.send("lab\n")
         chan_read_until(chan, r"sam-i-am#$")
         chan.send("show running-config\n")
         first = chan_read_until(chan, r" --More-- $")
@@ -306,7 +310,7 @@ def test_netmiko_over_ssh_and_telnet(served):
     from netmiko import ConnectHandler
     start = time.monotonic()
     conn = ConnectHandler(device_type="cisco_ios", host="127.0.0.1", port=served.hub.ssh_port,
-                          username="admin", password="ww", secret="", conn_timeout=5)
+                          username="admin", password="ww", secret="lab", conn_timeout=5)
     try:
         conn.enable()
         assert time.monotonic() - start < 5
@@ -319,7 +323,8 @@ def test_netmiko_over_ssh_and_telnet(served):
     finally:
         conn.disconnect()
     conn = ConnectHandler(device_type="cisco_ios_telnet", host="127.0.0.1",
-                          port=served.ep["dr_whoovie"].telnet_port, username="", password="ww", conn_timeout=5)
+                          port=served.ep["dr_whoovie"].telnet_port, username="", password="ww", secret="lab",
+                          conn_timeout=5)
     try:
         conn.enable()
         assert conn.find_prompt() == "dr_whoovie#"
@@ -388,7 +393,9 @@ def test_rude_clients_do_not_break_the_server(served):
     # Gone in the middle of --More--.
     client, chan = ssh_shell(hub.ssh_port)
     chan_read_until(chan, r">$")
-    chan.send("enable\nshow running-config\n")
+    chan.send("enable\n")
+    chan_read_until(chan, r"Password: $")
+    chan.send("lab\nshow running-config\n")
     chan_read_until(chan, r"--More-- $")
     client.get_transport().sock.close()
     # A TCP connection that only connects and closes.
@@ -448,3 +455,15 @@ def test_serve_command_errors_are_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: {tmp_path / 'none.yml'}: cannot read lab file")
     assert "Traceback" not in result.stderr
+
+
+def test_enable_without_a_password_is_refused_on_a_vty(served):
+    t = RawTelnet(served.ep["isp"].telnet_port)     # the access server's configuration sets no enable secret
+    try:
+        t.read_until(r"Password: $")
+        t.send("ww\r\n")
+        t.read_until(r"isp>$")
+        t.send("enable\r\n")
+        assert t.read_until(r"isp>$") == "enable\r\n% No password set\r\nisp>"
+    finally:
+        t.close()

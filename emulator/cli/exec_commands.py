@@ -44,9 +44,12 @@ def unknown_command(session, line: str, err: CommandError, width: int) -> str:
 @exec_command("enable")
 def _enable(session, args):
     secret = session.router.config.enable_secret or session.router.config.enable_password
-    if secret is None or session.line == "console" or session.privileged:
+    if session.privileged or (secret is None and session.line == "console"):
         session.privileged = True
         return ""
+    if secret is None:
+        # IOS refuses enable on a vty line when no enable password is set.
+        return "% No password set\n"
     return _enable_dialog(session, secret)
 
 

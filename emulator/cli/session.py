@@ -73,6 +73,8 @@ class CliSession:
         line = line.rstrip("\r\n")
         if self._dialog is not None:
             return self._answer(line)
+        if line.endswith("?"):
+            return self.help(line[:-1])
         if self.config is not None:
             return self._configure(line)
         if not line.strip():
@@ -99,6 +101,43 @@ class CliSession:
             except CommandError as err:
                 return CommandError(err.kind, line, len(line) + err.column).render(width) + "\n"
         return result or ""
+
+    # ------------------------------------------------------------ help and completion
+    def _grammars(self) -> list:
+        from ..config.commands import GRAMMARS, PARENT
+        if self.config is not None:
+            mode = self.config.mode
+            return [GRAMMARS[mode]] + ([GRAMMARS[PARENT[mode]]] if mode in PARENT else [])
+        return [exec_commands.PRIVILEGED if self.privileged else exec_commands.USER]
+
+    def help(self, line: str) -> str:
+        """What IOS prints for ``line?``: the words that may come next, or those a partial word may become."""
+        from ..config.grammar import help_items
+        partial = bool(line) and not line[-1].isspace()
+        grammars = self._grammars()[:1]   # IOS lists the current mode's commands only
+        negate = self.config is not None and line.lstrip().lower().startswith("no ")
+        body = line.lstrip()[3:] if negate else line
+        found: list = []
+        for grammar in grammars:
+            items = help_items(grammar, body)
+            if items:
+                found += [i for i in items if i not in found]
+        if partial:
+            if not found:
+                return "% Unrecognized command\n"
+            return "  ".join(i.word for i in found) + "\n\n"
+        if not found:
+            return "% Unrecognized command\n"
+        return "".join(f"  {i.word}\n" for i in found) + "\n"
+
+    def complete(self, line: str) -> str | None:
+        """``line`` with its last keyword completed (Tab), or None."""
+        from ..config.grammar import complete_word
+        for grammar in self._grammars():
+            done = complete_word(grammar, line)
+            if done is not None:
+                return done
+        return None
 
     def _start_dialog(self, dialog) -> str:
         self._dialog = dialog

@@ -362,3 +362,59 @@ def _first_terminal(node: Node) -> Node | None:
             return n
         stack.extend(n.children)
     return None
+
+
+# ---------------------------------------------------------------- context help
+
+@dataclass(frozen=True)
+class HelpItem:
+    word: str          # a keyword, a parameter's type name (A.B.C.D, WORD, <1-10000>) or <cr>
+
+
+def _walk(grammar: "Grammar", tokens: list[Token], line: str) -> Node | None:
+    node, args, i = grammar.root, {}, 0
+    try:
+        while i < len(tokens):
+            node, i = grammar._step(node, tokens, i, line, args)
+    except CommandError:
+        return None
+    return node
+
+
+def help_items(grammar: "Grammar", line: str) -> list[HelpItem] | None:
+    """What ``?`` lists after ``line``: the next words, or the keywords a partial word may become.
+
+    None when the line before the ``?`` is already invalid.
+    """
+    tokens = tokenize(line)
+    if line and not line[-1].isspace() and tokens:
+        node = _walk(grammar, tokens[:-1], line)
+        if node is None:
+            return None
+        prefix = tokens[-1].text.lower()
+        words = sorted({c.keyword for c in node.children if c.keyword is not None and c.keyword.startswith(prefix)})
+        return [HelpItem(w) for w in words]
+    node = _walk(grammar, tokens, line)
+    if node is None:
+        return None
+    items = sorted({c.keyword for c in node.children if c.keyword is not None})
+    out = [HelpItem(w) for w in items]
+    out += [HelpItem(c.ptype.name) for c in node.children if c.ptype is not None]
+    if node.action is not None and node is not grammar.root:
+        out.append(HelpItem("<cr>"))
+    return out
+
+
+def complete_word(grammar: "Grammar", line: str) -> str | None:
+    """``line`` with its last, partial keyword completed (Tab), or None when not unique."""
+    tokens = tokenize(line)
+    if not tokens or line[-1].isspace():
+        return None
+    node = _walk(grammar, tokens[:-1], line)
+    if node is None:
+        return None
+    prefix = tokens[-1].text.lower()
+    words = {c.keyword for c in node.children if c.keyword is not None and c.keyword.startswith(prefix)}
+    if len(words) != 1:
+        return None
+    return line[:tokens[-1].start] + words.pop() + " "
