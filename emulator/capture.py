@@ -22,6 +22,7 @@ class LabCapture:
     """One pcap per link; ``close()`` flushes and closes them all."""
 
     def __init__(self, lab, directory: str | Path):
+        self.lab = lab
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.files: list[Path] = []
@@ -46,8 +47,25 @@ class LabCapture:
     def flush(self) -> None:
         for handle in self._handles:
             handle.flush()
+        self.write_keys()
+
+    def write_keys(self) -> None:
+        """The lab's keys in Wireshark's user-table formats, beside the captures:
+        ``esp_sa`` (eight quoted fields per ESP SA) and ``ikev1_decryption_table``
+        (``INITIATOR_COOKIE,ENCRYPTION_KEY`` per phase 1 SA)."""
+        esp, ike = [], []
+        for router in self.lab.devices.values():
+            esp += [row for row in router.crypto.esp_key_rows if row not in esp]
+            ike += [row for row in router.crypto.ike.key_rows if row not in ike]
+        for name, rows in (("esp_sa", esp), ("ikev1_decryption_table", ike)):
+            path = self.directory / name
+            path.write_text("".join(row + "\n" for row in rows))
+            if path not in self.files:
+                self.files.append(path)
 
     def close(self) -> None:
+        if self._handles:
+            self.write_keys()
         for handle in self._handles:
             handle.close()
         self._handles = []

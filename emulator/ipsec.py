@@ -331,6 +331,7 @@ class CryptoSubsystem:
         self._log_times: dict[str, float] = {}
         self.drops: dict[str, int] = {}
         self.errors: list[str] = []
+        self.esp_key_rows: list[str] = []   # Wireshark's esp_sa rows, one per SA ever installed here
         self.now = now
 
     # ================================================================== config helpers
@@ -855,6 +856,7 @@ class CryptoSubsystem:
         sa_in.sibling, sa_out.sibling = sa_out, sa_in
         f.inbound.append(sa_in)
         f.outbound.append(sa_out)
+        self.esp_key_rows += [sa_in.wireshark_row(), sa_out.wireshark_row()]
         self._in_sas[sa_in.spi] = sa_in
         self._reserved_spis.discard(sa_in.spi)
         active = self._active.setdefault(iface, [])

@@ -257,6 +257,7 @@ class IkeEngine:
         self._out: list[tuple[IPv4Address, IPv4Address, int, int, bytes]] = []
         self._next_conn_id = 1
         self.stats: dict[str, int] = {}
+        self.key_rows: list[str] = []     # Wireshark's ikev1_decryption_table rows, one per phase 1 SA
 
     # ------------------------------------------------------------ public
     def sas(self) -> list[IkeSA]:
@@ -569,6 +570,7 @@ class IkeEngine:
         cipher = C.ike_cipher(sa.proposal.encryption, sa.proposal.key_length)
         sa.keys = C.phase1_keys_psk(sa.proposal.hash, cipher, sa.psk, sa.ni, sa.nr, gxy, sa.icookie, sa.rcookie)
         sa.cipher = C.IkeCipherState.from_keys(sa.keys, sa.gxi, sa.gxr)
+        self.key_rows.append(sa.keys.wireshark_row(sa.icookie))
         self._dbg(f"ISAKMP ({sa.tag}): found peer pre-shared key matching {sa.peer}")
         self._engine(f"CryptoEngine0: create ISAKMP SKEYID for conn id {sa.conn_id}")
         self._dbg(f"ISAKMP ({sa.tag}): SKEYID state generated")
