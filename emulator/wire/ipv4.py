@@ -71,6 +71,10 @@ class IPv4Packet:
     fragment_offset: int = 0
     options: bytes = b""
     checksum: int | None = field(default=None, compare=False)
+    # The bytes a decoded packet came from, handed back by encode() while the packet is
+    # unchanged: a router passes a packet through several stages. dataclasses.replace()
+    # leaves it unset (init=False), so a changed packet is encoded anew.
+    _wire: bytes | None = field(default=None, init=False, compare=False, repr=False)
 
     @property
     def header_length(self) -> int:
@@ -95,6 +99,8 @@ class IPv4Packet:
         return bool(self.flags & FLAG_MF) or self.fragment_offset != 0
 
     def encode(self) -> bytes:
+        if self._wire is not None:
+            return self._wire
         opts = self.options
         if len(opts) & 3:
             opts = opts + bytes(4 - (len(opts) & 3))
@@ -142,11 +148,14 @@ class IPv4Packet:
             raise DecodeError("ipv4", f"truncated packet: total length {total}, have {n} bytes")
         if verify and internet_checksum(data[:hl]) != 0:
             raise DecodeError("ipv4", "bad header checksum")
-        return cls(
+        packet = cls(
             IPv4Address(data[12:16]), IPv4Address(data[16:20]), proto,
             bytes(data[hl:total]), ttl, tos, ident, frag >> 13, frag & 0x1FFF,
             bytes(data[HEADER_LEN:hl]), ck,
         )
+        if verify and total <= n:
+            object.__setattr__(packet, "_wire", bytes(data[:total]))
+        return packet
 
 
 def decrement_ttl(packet: bytes) -> bytes:
