@@ -3,8 +3,8 @@
     allow_disruptive: false          # optional: tests that change state may run on these devices
     defaults:                        # optional: applied to every device (a device's own keys win)
       username: lab
-      password: ${ENV:LAB_PASSWORD}  # taken from the environment variable LAB_PASSWORD
-      secret: ${ENV:LAB_ENABLE}
+      password: ${LAB_PASSWORD}      # taken from the environment variable LAB_PASSWORD
+      secret: ${ENV:LAB_ENABLE}      # the same, spelt out
     devices:
       sam-i-am:
         role: hub                    # the suites ask for devices by role (hub, remote, ...)
@@ -17,12 +17,18 @@
       hub.lan_address: 10.9.9.1
     scenario_file: scenario.yml      # optional: the expected values to start from (default: the document's)
 
-Any string value may name environment variables as ``${ENV:NAME}``, so that
-passwords need not be written into the file; a variable that is not set is
-an error. Optional per-device keys: ``conn_timeout`` (seconds to connect,
-default 8) and ``read_timeout`` (longest a command may take, default 60).
+Any string value may name environment variables as ``${NAME}`` or
+``${ENV:NAME}``, so that passwords need not be written into the file; a
+variable that is not set is an error; ``$${`` stands for a literal ``${``.
+Optional per-device keys: ``conn_timeout`` (seconds to connect and log in,
+default 8) and ``read_timeout`` (longest a command may take to answer,
+default 60). Devices with the roles ``hub_host``, ``remote_host`` and
+``internet_host`` (optional) are the hosts on each LAN and on the internet
+side; the suites that need hosts run only when all three are listed.
+``fixtures/inventory.example.yml`` is a commented example.
 
-Every error names the file, the key and what is wrong.
+Every error names the file, the key and what is wrong, and never shows the
+value of a password or secret.
 """
 
 from __future__ import annotations
@@ -44,7 +50,8 @@ DEVICE_KEYS = ("role", "host", "port", "transport", "username", "password", "sec
                "conn_timeout", "read_timeout")
 DEFAULT_KEYS = tuple(k for k in DEVICE_KEYS if k != "role")
 TOP_KEYS = ("devices", "defaults", "scenario", "scenario_file", "allow_disruptive", "description")
-_ENV = re.compile(r"\$\{ENV:([^}]*)\}")
+_ENV = re.compile(r"\$\$\{|\$\{(?:ENV:)?([^}]*)\}")
+SECRET_KEYS = ("password", "secret")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -239,8 +246,11 @@ def _expand(path: Path, key: str, value: Any, env: Mapping[str, str]) -> Any:
 
     def variable(match: re.Match) -> str:
         name = match.group(1)
+        if name is None:                        # $${ : a literal ${
+            return "${"
         if not _ENV_NAME.match(name):
-            raise InventoryError(path, key, f"bad environment variable name {name!r} in {value!r}")
+            shown = "" if _is_secret(key) else f" in {value!r}"
+            raise InventoryError(path, key, f"bad environment variable name {name!r}{shown}")
         if name not in env:
             raise InventoryError(path, key, f"environment variable {name} is not set")
         return env[name]
@@ -248,11 +258,16 @@ def _expand(path: Path, key: str, value: Any, env: Mapping[str, str]) -> Any:
     return _ENV.sub(variable, value)
 
 
+def _is_secret(key: str) -> bool:
+    return key.rsplit(".", 1)[-1] in SECRET_KEYS
+
+
 def _text(path: Path, key: str, value: Any, required: str = "", allow_empty: bool = False) -> str:
     if value is None or (value == "" and not allow_empty):
         raise InventoryError(path, key, f"missing: {required}" if required else "must not be empty")
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise InventoryError(path, key, f"must be a string, not {value!r} (quote it in YAML)")
+        shown = f"a {type(value).__name__}" if _is_secret(key) and not isinstance(value, bool) else repr(value)
+        raise InventoryError(path, key, f"must be a string, not {shown} (quote it in YAML)")
     return str(value)
 
 

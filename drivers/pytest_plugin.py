@@ -15,6 +15,7 @@ reports/junit.xml unless --html / --junitxml say otherwise.
 from __future__ import annotations
 
 import html
+import shutil
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,14 @@ def pytest_configure(config):
     except DriverError as err:
         raise pytest.UsageError(str(err)) from None
     REPORTS.mkdir(exist_ok=True)
-    config.stash[RECORD_KEY] = ConformanceRecord()
+    record = config.stash[RECORD_KEY] = ConformanceRecord()
+    if name == "emulated" and not config.getoption("--pcap-dir"):
+        # Every emulated run keeps its captures and keys beside the report (this run's only).
+        config.option.pcap_dir = str(REPORTS / "captures")
+        if not hasattr(config, "workerinput"):   # the pytest-xdist controller, or a serial run
+            shutil.rmtree(config.option.pcap_dir, ignore_errors=True)
+    if name == "emulated":
+        record.capture_root = Path(config.getoption("--pcap-dir"))
     if getattr(config.option, "htmlpath", None) is None and config.pluginmanager.hasplugin("html"):
         config.option.htmlpath = str(REPORTS / "conformance.html")
         config.option.self_contained_html = True
@@ -181,15 +189,24 @@ def _claims(item) -> list[str]:
     return [c for mark in item.iter_markers("claim") for c in mark.args]
 
 
+def _properties(report, name: str) -> list[str]:
+    """Values of the report's user properties named ``name`` (they survive pytest-xdist's transport)."""
+    return [value for key, value in getattr(report, "user_properties", ()) if key == name]
+
+
 def pytest_runtest_logreport(report):
     record = _record_of(report)
-    if record is None or not getattr(report, "claims", None):
+    claims = _properties(report, "claim")
+    if record is None or not claims:
         return
     if report.when == "call" or report.failed or report.skipped:
         outcome = "failed" if report.failed else "skipped" if report.skipped else "passed"
-        record.record(report.nodeid, report.claims, outcome)
-        for code, _ in getattr(report, "diagnoses", []):
-            record.diagnoses.setdefault(report.nodeid, []).append(code)
+        record.record(report.nodeid, claims, outcome)
+        for value in _properties(report, "diagnosis"):
+            codes = record.diagnoses.setdefault(report.nodeid, [])
+            code = value.split(":", 1)[0]
+            if code not in codes:
+                codes.append(code)
 
 
 _CURRENT_CONFIG: list = []
@@ -243,6 +260,6 @@ def pytest_html_results_table_header(cells):
 
 
 def pytest_html_results_table_row(report, cells):
-    claims = getattr(report, "claims", [])
+    claims = sorted(set(_properties(report, "claim")))
     cells.insert(2, f"<td>{html.escape(', '.join(claims))}</td>")
 

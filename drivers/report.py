@@ -47,7 +47,7 @@ class ConformanceRecord:
         self.facts: dict[str, str] = {}
         self.diagnoses: dict[str, list[str]] = {}    # test node id -> named outcomes
         self.unknown_claims: set[str] = set()
-        self.files: list[Path] = []
+        self.capture_root: Path | None = None   # where the emulated labs wrote pcaps and keys
 
     def record(self, nodeid: str, claims: list[str], outcome: str) -> None:
         for cid in claims:
@@ -76,10 +76,13 @@ class ConformanceRecord:
                 f"<td>{html.escape('; '.join(diag))}</td></tr>")
         fact_rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in facts.items())
         files = ""
-        if self.files:
+        found = sorted(p for p in self.capture_root.rglob("*") if p.is_file()) if self.capture_root else []
+        if found:
             links = "".join(f"<li><a href='{html.escape(_relative(p, report_dir))}'>{html.escape(_relative(p, report_dir))}</a></li>"
-                            for p in self.files)
-            files = f"<h3>Captures and keys</h3><ul>{links}</ul>"
+                            for p in found)
+            files = ("<h3>Captures and keys</h3><p>One pcap per link and test module; <code>esp_sa</code> and "
+                     "<code>ikev1_decryption_table</code> are Wireshark's key tables for them.</p>"
+                     f"<ul>{links}</ul>")
         unknown = ""
         if self.unknown_claims:
             unknown = f"<p style='color:#c33'>Tests name unknown claims: {html.escape(', '.join(sorted(self.unknown_claims)))}</p>"

@@ -76,3 +76,23 @@ def test_project_tests_do_not_touch_the_conformance_report(tmp_path):
     result = pytest_run("--collect-only", "-q", "tests/test_lab.py")
     assert result.returncode == 0
     assert "conformance.html" not in result.stdout
+
+
+def _verdicts(junit):
+    out = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        failed = case.find("failure") is not None or case.find("error") is not None
+        out[f"{case.get('classname')}.{case.get('name')}"] = "failed" if failed else (
+            "skipped" if case.find("skipped") is not None else "passed")
+    return out
+
+
+def test_parallel_run_gives_the_same_verdicts(tmp_path):
+    serial, parallel = tmp_path / "serial.xml", tmp_path / "parallel.xml"
+    a = pytest_run(f"--junitxml={serial}", f"--html={tmp_path / 's.html'}")
+    b = pytest_run("-p", "xdist", "-n", "2", f"--junitxml={parallel}", f"--html={tmp_path / 'p.html'}")
+    assert a.returncode == b.returncode == 0, a.stdout[-2000:] + b.stdout[-2000:]
+    assert _verdicts(serial) == _verdicts(parallel)
+    assert len(_verdicts(serial)) >= 30
+    # The claims matrix is built from what the workers report, so it is complete in both.
+    assert (tmp_path / "p.html").read_text().count(">PASS<") == (tmp_path / "s.html").read_text().count(">PASS<") >= 20
