@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "doc14131"
@@ -96,3 +97,16 @@ def test_parallel_run_gives_the_same_verdicts(tmp_path):
     assert len(_verdicts(serial)) >= 30
     # The claims matrix is built from what the workers report, so it is complete in both.
     assert (tmp_path / "p.html").read_text().count(">PASS<") == (tmp_path / "s.html").read_text().count(">PASS<") >= 20
+
+
+def test_every_claim_has_a_test_and_every_test_a_known_claim(tmp_path):
+    junit = tmp_path / "j.xml"
+    result = pytest_run(f"--junitxml={junit}", f"--html={tmp_path / 'r.html'}")
+    assert result.returncode == 0, result.stdout[-2000:]
+    claims = {c["id"] for c in yaml.safe_load((FIXTURES / "claims.yml").read_text())["claims"]}
+    cases = list(ET.parse(junit).getroot().iter("testcase"))
+    named = [{p.get("value") for p in case.iter("property") if p.get("name") == "claim"} for case in cases]
+    assert all(named), "every conformance test names at least one claim"
+    assert set().union(*named) == claims
+    report = (tmp_path / "r.html").read_text()
+    assert "not tested" not in report and "unknown claims" not in report
