@@ -66,6 +66,27 @@ def _kw(args: dict, word: str) -> bool:
     return word in args.get("_keywords", ())
 
 
+# ---------------------------------------------------------------- on/off statements
+
+def _switch(mode: str, spec: str, attribute: str) -> None:
+    """A statement that is on as written and off with ``no``, kept in one model attribute."""
+    def action(ctx, args, neg):
+        target = ctx.model if mode == GLOBAL else ctx.target
+        setattr(target, attribute, not neg)
+    GRAMMARS[mode].add(spec, action)
+
+
+for _spec, _attribute in (("service password-encryption", "password_encryption"),
+                          ("ip subnet-zero", "subnet_zero"), ("ip classless", "classless"),
+                          ("ip routing", "ip_routing"), ("ip domain-lookup", "domain_lookup"),
+                          ("ip http server", "http_server")):
+    _switch(GLOBAL, _spec, _attribute)
+for _spec, _attribute in (("ip directed-broadcast", "directed_broadcast"), ("mop enabled", "mop_enabled"),
+                          ("ip mroute-cache", "mroute_cache"), ("ip route-cache", "route_cache"),
+                          ("peer neighbor-route", "peer_neighbor_route")):
+    _switch(INTERFACE, _spec, _attribute)
+
+
 # ---------------------------------------------------------------- global
 
 @command(GLOBAL, "version <v:line>")
@@ -83,11 +104,6 @@ def _timestamps(ctx, args, neg):
         fmt = "datetime" if _kw(args, "datetime") or args.get("format") == "datetime" else "uptime"
         ctx.model.timestamps.append(TimestampService(facility, fmt, options))
         ctx.model.timestamps.sort(key=lambda t: t.facility)
-
-
-@command(GLOBAL, "service password-encryption")
-def _password_encryption(ctx, args, neg):
-    ctx.model.password_encryption = not neg
 
 
 @command(GLOBAL, "hostname <name:word>")
@@ -111,34 +127,9 @@ def _username(ctx, args, neg):
         ctx.model.users.append(User(args["name"], args.get("priv"), args["pw"], args["kind"] == "secret"))
 
 
-@command(GLOBAL, "ip subnet-zero")
-def _subnet_zero(ctx, args, neg):
-    ctx.model.subnet_zero = not neg
-
-
-@command(GLOBAL, "ip classless")
-def _classless(ctx, args, neg):
-    ctx.model.classless = not neg
-
-
-@command(GLOBAL, "ip routing")
-def _routing(ctx, args, neg):
-    ctx.model.ip_routing = not neg
-
-
-@command(GLOBAL, "ip domain-lookup")
-def _domain_lookup(ctx, args, neg):
-    ctx.model.domain_lookup = not neg
-
-
 @command(GLOBAL, "ip domain-name <name:word>")
 def _domain_name(ctx, args, neg):
     ctx.model.domain_name = None if neg else args["name"]
-
-
-@command(GLOBAL, "ip http server")
-def _http(ctx, args, neg):
-    ctx.model.http_server = not neg
 
 
 @command(GLOBAL, "ip default-gateway <gw:ip>")
@@ -448,11 +439,6 @@ def _check_mask(mask: IPv4Address) -> None:
         raise ConfigApplyError(f"Bad mask 0x{value:X} for address")
 
 
-@command(INTERFACE, "ip directed-broadcast")
-def _if_directed(ctx, args, neg):
-    _iface(ctx).directed_broadcast = not neg
-
-
 @command(INTERFACE, "ip nat <side:inside|outside>")
 def _if_nat(ctx, args, neg):
     iface = _iface(ctx)
@@ -460,11 +446,6 @@ def _if_nat(ctx, args, neg):
         iface.nat = args["side"]
     elif iface.nat == args["side"]:
         iface.nat = None
-
-
-@command(INTERFACE, "mop enabled")
-def _if_mop(ctx, args, neg):
-    _iface(ctx).mop_enabled = not neg
 
 
 @command(INTERFACE, "encapsulation <encap:ppp|hdlc|arpa>")
@@ -476,16 +457,6 @@ def _if_encap(ctx, args, neg):
         raise ConfigApplyError("invalid", column=-1)
     iface.encapsulation = ("hdlc" if serial else "arpa") if neg else encap
     _changed(ctx, "encapsulation")
-
-
-@command(INTERFACE, "ip mroute-cache")
-def _if_mroute(ctx, args, neg):
-    _iface(ctx).mroute_cache = not neg
-
-
-@command(INTERFACE, "ip route-cache")
-def _if_route_cache(ctx, args, neg):
-    _iface(ctx).route_cache = not neg
 
 
 @command(INTERFACE, "crypto map <name:word>")
@@ -531,11 +502,6 @@ def _if_peer_default(ctx, args, neg):
             iface.peer_pool = args.get("pool", "default")
         else:
             iface.peer_address = args["addr"]
-
-
-@command(INTERFACE, "peer neighbor-route")
-def _if_neighbor_route(ctx, args, neg):
-    _iface(ctx).peer_neighbor_route = not neg
 
 
 @command(INTERFACE, "keepalive [<period:0-32767>]")
