@@ -381,15 +381,7 @@ class IPStack:
         for src, dst, sport, dport, payload in self.crypto.datagrams_to_send():
             udp = UDPDatagram(sport, dport, payload).encode(src, dst)
             self.send_packet(IPv4Packet(src, dst, PROTO_UDP, udp, ttl=DEFAULT_TTL, identification=self.next_ip_id()))
-        if self.clock is None:
-            return
-        when = self.crypto.get_timer()
-        timer = self._crypto_timer
-        if timer is not None and (when is None or timer.when != when):
-            timer.cancel()
-            self._crypto_timer = timer = None
-        if when is not None and timer is None:
-            self._crypto_timer = self.clock.call_at(when, self._crypto_fire)
+        self._crypto_timer = self._rearm(self._crypto_timer, self.crypto.get_timer(), self._crypto_fire)
 
     def _crypto_fire(self) -> None:
         self._crypto_timer = None
@@ -439,21 +431,19 @@ class IPStack:
         return addr.ip if addr is not None else None
 
     def _schedule_nat_expiry(self) -> None:
-        when = self.nat.next_expiry()
-        timer = self._nat_timer
+        self._nat_timer = self._rearm(self._nat_timer, self.nat.next_expiry(), self._nat_expire)
+
+    def _rearm(self, timer, when: float | None, callback):
+        """One simulator timer per engine, kept at the engine's next deadline; returns the timer to keep."""
         if timer is not None and (when is None or timer.when != when):
             timer.cancel()
-            self._nat_timer = timer = None
+            timer = None
         if when is not None and timer is None and self.clock is not None:
-            self._nat_timer = self.clock.call_at(when, self._nat_expire)
+            timer = self.clock.call_at(when, callback)
+        return timer
 
     def _nat_expire(self) -> None:
         self._nat_timer = None
-        self.crypto = CryptoSubsystem(lambda: self.config, self.interface_address, self._rng("crypto"), self.acl,
-                                      log=self.log, debug=self._crypto_debug,
-                                      now=self.clock.now if self.clock else 0.0, next_ip_id=self.next_ip_id)
-        self._crypto_timer = None
-        self.udp_listeners[ISAKMP_PORT] = self._ike_in
         self.nat.expire(self.clock.now)
         self._schedule_nat_expiry()
 

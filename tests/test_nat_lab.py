@@ -179,3 +179,13 @@ def test_nat_rule_naming_a_missing_route_map_translates_nothing(tmp_path):
     assert translations(lab, "dr_whoovie") == []
     assert "route-map nonat interface Serial0 refcount 0" in cli(lab, "dr_whoovie").execute("show ip nat statistics")
     assert cli(lab, "dr_whoovie").execute("show route-map nonat") == ""
+
+
+def test_nat_expiry_leaves_the_tunnel_alone():
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    assert "!!!!" in cli(lab, "dr_whoovie").execute("ping 10.2.2.3 source 10.1.1.1")
+    cli(lab, "remote-host").execute("ping 192.0.2.10 repeat 2")
+    lab.advance(70)   # the ICMP translation times out
+    assert translations(lab, "dr_whoovie") == []
+    assert "!!!!!" in cli(lab, "dr_whoovie").execute("ping 10.2.2.3 source 10.1.1.1")
+    assert "QM_IDLE" in cli(lab, "sam-i-am").execute("show crypto isakmp sa")
