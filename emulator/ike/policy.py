@@ -383,7 +383,7 @@ class ProxyId:
         return IPv4Address(self.mask)
 
     def text(self) -> str:
-        """``10.1.1.0/255.255.255.0/0/0``."""
+        """``192.0.2.0/255.255.255.0/0/0``."""
         return f"{IPv4Address(self.addr)}/{IPv4Address(self.mask)}/{self.proto}/{self.port}"
 
     def to_id_payload(self) -> K.IDPayload:
