@@ -107,6 +107,18 @@ def test_exported_keys_decrypt_the_capture(tmp_path):
             clear = sas[pkt[ESP].spi].decrypt(IP(bytes(pkt)))
             inner.append((clear.src, clear.dst, clear[ICMP].type))
     assert ("10.1.1.1", "10.2.2.3", 8) in inner and ("10.2.2.3", "10.1.1.1", 0) in inner
+    # scapy dissects every ISAKMP message: the clear main mode ones payload by payload.
+    from scapy.layers.inet import UDP
+    from scapy.layers.isakmp import ISAKMP, ISAKMP_payload_KE, ISAKMP_payload_Nonce, ISAKMP_payload_SA
+    messages = [IP(f[4:]) for _, f in records if f[2:4] == b"\x08\x00" and IP(f[4:]).haslayer(UDP)
+                and IP(f[4:])[UDP].dport == 500]
+    assert len(messages) == 9   # main mode 6, quick mode 3
+    cookies = {bytes(m[ISAKMP].init_cookie) for m in messages}
+    assert cookies == {bytes.fromhex(ike_rows[0].split(",")[0])}
+    assert [m[ISAKMP].exch_type for m in messages] == [2] * 6 + [32] * 3
+    clear = [m for m in messages if not m[ISAKMP].flags & 1]
+    assert len(clear) == 4 and clear[0].haslayer(ISAKMP_payload_SA)
+    assert all(m.haslayer(ISAKMP_payload_KE) and m.haslayer(ISAKMP_payload_Nonce) for m in clear[2:4])
     if shutil.which("tshark") is None:
         pytest.skip("tshark is not installed: the Wireshark decryption is not checked here")
     esp_opts = sum((["-o", f"uat:esp_sa:{row}"] for row in esp_rows), [])
