@@ -34,7 +34,8 @@ class EmulatedSession(DeviceSession):
                 self._record(prompt, command, output + question)
                 raise DriverError(f"{self.name}: '{command}' asks {question.strip()!r}: give answers")
             answer = pending.pop(0)
-            output += question + answer + "\n" + self.cli.execute(answer)
+            shown = "********" if "ssword" in question else answer   # a password typed is not echoed
+            output += question + shown + "\n" + self.cli.execute(answer)
         self._record(prompt, command, output)
         return output
 

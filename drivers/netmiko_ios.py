@@ -3,45 +3,82 @@
     pytest --driver=netmiko --inventory lab.yml        (format: drivers/inventory.py)
 
 A device's session is opened when a suite first asks for its role
-(``netmiko.ConnectHandler`` with the inventory's device_type, then
-``enable()``), and opened again on the next command if it was lost.
+(``netmiko.ConnectHandler`` with the inventory's device_type, which turns
+paging off, then ``enable`` with the secret), kept for the whole run, and
+opened again on the next command if it was lost. Hosts (roles ``hub_host``,
+``remote_host``, ``internet_host``) without a secret stay in user EXEC, where
+IOS lets them ping; with all three listed the driver offers the ``hosts``
+capability.
+
 ``send`` returns what the device printed between the echo of the command and
-the next prompt, as the emulated driver does; ``configure`` uses
+the next prompt, as the emulated driver does; a command that asks questions
+(the extended ping, ``[confirm]``) is answered from ``answers`` as each
+question appears, never after a guessed sleep. ``configure`` uses
 ``send_config_set`` and raises ConfigurationRejected when IOS printed an
-error. The expected values are the scenario file (the document's, or the
+error.
+
+Time limits: opening a session (TCP connection, login, enable) must finish
+within the device's ``conn_timeout``; a command must answer within its
+``read_timeout``. Otherwise the driver raises DriverError naming the device,
+its address and transport and what did not happen, and drops the session
+without waiting on it.
+
+Secrets: the inventory's password and secret, and any answer given to a
+password question, appear as ``********`` in transcripts and error messages.
+
+The expected values are the scenario file (the document's, or the
 inventory's ``scenario_file``) with the inventory's ``scenario:`` overrides.
-Real devices offer none of the lab-control capabilities.
+Real devices offer none of the other lab-control capabilities.
 """
 
 from __future__ import annotations
 
 import re
 import socket
+import threading
 from pathlib import Path
 from typing import Iterable
 
-from .base import CLI_ERROR, ConfigurationRejected, DeviceSession, Driver, DriverError, DriverUnavailable, register
+from .base import (CLI_ERROR, Capability, ConfigurationRejected, DeviceSession, Driver, DriverError,
+                   DriverUnavailable, register)
 from .inventory import Inventory, InventoryDevice, load_inventory
 from .scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, load_scenario
 
 # A question IOS asks and waits for a line on: "[confirm]", "Destination filename [startup-config]? ",
 # "Password: ", "Repeat count [5]: ". Only at the very end of what was read (no newline after it).
 QUESTION = r"(?:\[confirm\]|[:?\]])[ \t]*\Z"
+SECRET_QUESTION = re.compile(r"ssword|secret", re.I)
+HOST_ROLES = ("hub_host", "remote_host", "internet_host")
+MASK = "********"
 
 
 class NetmikoSession(DeviceSession):
-    """A CLI session on one device of the inventory, in privileged EXEC mode."""
+    """A CLI session on one device of the inventory, in privileged EXEC mode (user EXEC for hosts)."""
 
     def __init__(self, device: InventoryDevice, transcript: list):
         super().__init__(device.name, device.role, transcript)
         self.device = device
         self.conn = None
         self.prompt = ""
+        self._hidden = [s for s in (device.password, device.secret) if s]
 
     @property
     def where(self) -> str:
         d = self.device
         return f"{d.name} ({d.role}) at {d.address} over {d.transport}"
+
+    # ------------------------------------------------ secrets
+    def hide(self, text: str, also: Iterable[str] = ()) -> str:
+        """``text`` with the device's password and secret (and ``also``) shown as ********."""
+        for secret in sorted({*self._hidden, *(a for a in also if a)}, key=len, reverse=True):
+            text = re.sub(rf"(?<![\w.]){re.escape(secret)}(?![\w.])", MASK, text)
+        return text
+
+    def _record(self, prompt: str, command: str, output: str, also: Iterable[str] = ()) -> None:
+        super()._record(prompt, self.hide(command, also), self.hide(output, also))
+
+    def _error(self, text: str, also: Iterable[str] = ()) -> DriverError:
+        return DriverError(self.hide(text, also))
 
     # ------------------------------------------------ connection
     def connect(self):
@@ -49,39 +86,117 @@ class NetmikoSession(DeviceSession):
             return self.conn
         try:
             from netmiko import ConnectHandler
-            from netmiko.exceptions import NetmikoAuthenticationException
         except ImportError as err:
             raise DriverUnavailable(f"--driver=netmiko needs the netmiko package ({err})") from None
+        device = self.device
         try:
-            conn = ConnectHandler(**self.device.netmiko_params())
-        except NetmikoAuthenticationException:
-            raise DriverError(f"{self.where}: cannot log in: authentication failed "
-                              f"(check username and password)") from None
-        except Exception as err:  # noqa: BLE001 - netmiko and the socket layer raise many kinds
-            raise DriverError(f"{self.where}: cannot connect: {_reason(err, self.device)}") from None
-        try:
-            if not conn.check_enable_mode():
-                conn.enable()
-            self.prompt = conn.find_prompt()
-        except Exception as err:  # noqa: BLE001
-            _disconnect(conn)
-            raise DriverError(f"{self.where}: cannot enter privileged EXEC with enable "
-                              f"(check the secret): {_first_line(err)}") from None
-        if not self.prompt.endswith("#"):
-            _disconnect(conn)
-            raise DriverError(f"{self.where}: enable left the prompt at {self.prompt!r} (check the secret)")
+            conn = ConnectHandler(**device.netmiko_params(), auto_connect=False)
+        except Exception as err:  # noqa: BLE001 - netmiko refusing its parameters
+            raise self._error(f"{self.where}: cannot connect: {_first_line(err)}") from None
+        # The session is opened in a worker so that a device that stops answering half-way through
+        # the login cannot hold the run beyond conn_timeout: the sockets are closed under it.
+        state = {"stage": "connecting"}
+
+        def open_session():
+            try:
+                conn._open()                       # netmiko's connect, login and session preparation
+                state["stage"] = "enable"
+                self._privileged(conn)
+                state["stage"] = "prompt"
+                state["prompt"] = conn.find_prompt()
+            except BaseException as err:  # noqa: BLE001 - reported by the caller
+                state["error"] = err
+            finally:
+                state["done"] = True
+                if state.get("abandoned") and "error" not in state:
+                    _drop(conn)
+
+        worker = threading.Thread(target=open_session, name=f"netmiko-open-{device.name}", daemon=True)
+        worker.start()
+        worker.join(device.conn_timeout)
+        if not state.get("done"):
+            state["abandoned"] = True
+            connected = _tcp_connected(conn)
+            _drop(conn)
+            worker.join(1.0)
+            if state["stage"] == "connecting":
+                what = (f"connected, but the {'SSH handshake and login' if device.transport == 'ssh' else 'telnet login'}"
+                        f" did not complete" if connected else "no TCP connection (host down or filtered?)")
+            else:
+                what = {"enable": "enable did not return to a prompt",
+                        "prompt": "the prompt did not come back"}[state["stage"]]
+            raise self._error(f"{self.where}: cannot connect: no answer within {device.conn_timeout:g} s "
+                              f"({what}; the device stopped answering)")
+        error = state.get("error")
+        if error is not None:
+            _drop(conn)
+            raise self._failure(error, state["stage"]) from None
+        self.prompt = state["prompt"]
+        if not self.prompt.endswith("#") and not self._user_exec_allowed():
+            _drop(conn)
+            raise self._error(f"{self.where}: enable left the prompt at {self.prompt!r} (check the secret)")
+        # netmiko waits a fixed 10 s for a command's echo: keep that within read_timeout too.
+        limit = device.read_timeout
+        echo_read = conn.command_echo_read
+        conn.command_echo_read = lambda cmd, read_timeout: echo_read(cmd, read_timeout=min(read_timeout, limit))
         self.conn = conn
         return conn
+
+    def _user_exec_allowed(self) -> bool:
+        """Hosts without a secret stay in user EXEC (they only ping)."""
+        return self.device.role in HOST_ROLES and not self.device.secret
+
+    def _privileged(self, conn) -> None:
+        """``enable`` with the secret, reading IOS's answers (a refused secret is asked for again)."""
+        if conn.check_enable_mode() or self._user_exec_allowed():
+            return
+        prompt_re, either = self._patterns(conn)
+        timeout = min(self.device.read_timeout, self.device.conn_timeout)
+        raw = conn.send_command("enable", expect_string=either, read_timeout=timeout,
+                                strip_prompt=False, strip_command=False, cmd_verify=True)
+        tries = 0
+        while not re.search(prompt_re, raw) and tries < 3:
+            # "Password:": the secret once; asked again means refused: empty answers until IOS gives up.
+            raw = conn.send_command(self.device.secret if tries == 0 else "", expect_string=either,
+                                    read_timeout=timeout, strip_prompt=False, strip_command=False,
+                                    cmd_verify=False)
+            tries += 1
+        text = raw.strip()
+        if "No password set" in text:
+            raise _EnableRefused("the device has no enable secret and IOS refuses enable on a vty "
+                                 "('% No password set'): configure one and give it as secret")
+        if tries > 1 or not re.search(prompt_re, raw) or not raw.rstrip().endswith("#"):
+            last = next((l.strip() for l in reversed(text.splitlines()) if l.strip().startswith("%")), "")
+            raise _EnableRefused(f"the secret was refused{f' ({last!r})' if last else ''}")
+
+    def _failure(self, err: BaseException, stage: str) -> DriverError:
+        from netmiko.exceptions import NetmikoAuthenticationException
+        if isinstance(err, NetmikoAuthenticationException):
+            text = str(err)
+            why = ("the device asks for a password but has none set" if "none set" in text
+                   else "authentication failed (check username and password)")
+            return self._error(f"{self.where}: cannot log in: {why}")
+        if stage == "enable":
+            return self._error(f"{self.where}: cannot enter privileged EXEC with enable "
+                               f"(check the secret): {_first_line(err)}", [self.device.secret])
+        return self._error(f"{self.where}: cannot connect: {_reason(err, self.device)}")
 
     def close(self) -> None:
         if self.conn is not None:
             _disconnect(self.conn)
             self.conn = None
 
-    def _lost(self, command: str, err: Exception) -> DriverError:
-        self.close()
-        return DriverError(f"{self.where}: '{command}' failed: {_first_line(err)} (the session was closed; "
-                           f"the next command opens a new one)")
+    def _lost(self, command: str, err: Exception, also: Iterable[str] = ()) -> DriverError:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            _drop(conn)             # no goodbye: the device may not be answering
+        if _is_read_timeout(err):
+            what = (f"no answer within {self.device.read_timeout:g} s (the device stopped answering, "
+                    f"or the command needs a longer read_timeout)")
+        else:
+            what = f"the connection was lost ({_first_line(err)})"
+        return self._error(f"{self.where}: '{command}': {what}; the session was closed, the next command "
+                           f"opens a new one", also)
 
     def _patterns(self, conn) -> tuple[str, str]:
         prompt = re.escape(conn.base_prompt) + r"[^\n]*[#>][ \t]*\Z"
@@ -92,6 +207,7 @@ class NetmikoSession(DeviceSession):
         conn = self.connect()
         prompt_re, either = self._patterns(conn)
         pending = list(answers)
+        secret_answers: list[str] = []
         before = self.prompt
         timeout = self.device.read_timeout
         try:
@@ -101,18 +217,21 @@ class NetmikoSession(DeviceSession):
                 question = raw.rsplit("\n", 1)[-1]
                 if not pending:
                     output, _ = _split(command, raw)
-                    self._record(before, command, output + question)
+                    self._record(before, command, output + question, secret_answers)
                     self.close()
-                    raise DriverError(f"{self.name}: '{command}' asks {question.strip()!r}: give answers "
-                                      f"(the session was closed to leave the question)")
-                raw += conn.send_command(pending.pop(0), expect_string=either, read_timeout=timeout,
+                    raise self._error(f"{self.name}: '{command}' asks {question.strip()!r}: give answers "
+                                      f"(the session was closed to leave the question)", secret_answers)
+                answer = pending.pop(0)
+                if SECRET_QUESTION.search(question):
+                    secret_answers.append(answer)
+                raw += conn.send_command(answer, expect_string=either, read_timeout=timeout,
                                          strip_prompt=False, strip_command=False, cmd_verify=False)
         except DriverError:
             raise
         except Exception as err:  # noqa: BLE001 - timeouts, dropped connections
-            raise self._lost(command, err) from None
+            raise self._lost(command, err, secret_answers) from None
         output, self.prompt = _split(command, raw)
-        self._record(before, command, output)
+        self._record(before, command, output, secret_answers)
         return output
 
     def configure(self, lines: Iterable[str]) -> str:
@@ -127,8 +246,12 @@ class NetmikoSession(DeviceSession):
         self._record(before, "configure terminal", text)
         bad = CLI_ERROR.search(text)
         if bad:
-            raise ConfigurationRejected(f"{self.name}: configuration refused: {bad.group(0)}...\n{text}")
+            raise ConfigurationRejected(self.hide(f"{self.name}: configuration refused: {bad.group(0)}...\n{text}"))
         return text
+
+
+class _EnableRefused(Exception):
+    """IOS did not take ``enable``: why, in its words."""
 
 
 def _split(command: str, raw: str) -> tuple[str, str]:
@@ -143,10 +266,47 @@ def _split(command: str, raw: str) -> tuple[str, str]:
 
 
 def _disconnect(conn) -> None:
+    """Leave politely (netmiko's disconnect says exit), bounded: a silent device is dropped."""
+    worker = threading.Thread(target=_quietly, args=(conn.disconnect,), name="netmiko-disconnect", daemon=True)
+    worker.start()
+    worker.join(3.0)
+    if worker.is_alive():
+        _drop(conn)
+
+
+def _quietly(call) -> None:
     try:
-        conn.disconnect()
+        call()
     except Exception:  # noqa: BLE001 - already gone
         pass
+
+
+def _drop(conn) -> None:
+    """Close a connection's sockets without a word to the device (it may not be answering)."""
+    for attr in ("remote_conn", "remote_conn_pre"):
+        part = getattr(conn, attr, None)
+        if part is not None:
+            _quietly(part.close)
+    try:
+        from netmiko.base_connection import log
+        log.removeFilter(conn._secrets_filter)
+    except Exception:  # noqa: BLE001 - netmiko's internals moved: only a log filter is left behind
+        pass
+
+
+def _tcp_connected(conn) -> bool:
+    pre = getattr(conn, "remote_conn_pre", None)
+    if pre is not None and getattr(pre, "get_transport", None) is not None:
+        return pre.get_transport() is not None
+    return getattr(conn, "remote_conn", None) is not None
+
+
+def _is_read_timeout(err: BaseException) -> bool:
+    try:
+        from netmiko.exceptions import ReadTimeout
+    except ImportError:
+        return False
+    return isinstance(err, (ReadTimeout, socket.timeout, TimeoutError))
 
 
 def _first_line(err: BaseException) -> str:
@@ -176,6 +336,8 @@ def _reason(err: BaseException, device: InventoryDevice) -> str:
         return "connection refused (nothing listens on that port)"
     if "timed out" in text or "timeout" in text:
         return f"no answer within {device.conn_timeout:g} s (timed out)"
+    if "closed" in text or "eof" in text:
+        return f"the device closed the connection ({_first_line(err)})"
     return _first_line(err)
 
 
@@ -192,6 +354,8 @@ class NetmikoDriver(Driver):
         except ScenarioError as err:
             raise DriverError(f"{self.inventory.path}: scenario: {err}") from None
         self.allow_disruptive = self.inventory.allow_disruptive
+        if all(self.inventory.device_for_role(role) for role in HOST_ROLES):
+            self.capabilities = frozenset({Capability.HOSTS})
         self._sessions: dict[str, NetmikoSession] = {}
 
     def roles(self) -> list[str]:
@@ -217,4 +381,4 @@ class NetmikoDriver(Driver):
         self._sessions.clear()
 
 
-__all__ = ["NetmikoDriver", "NetmikoSession", "QUESTION"]
+__all__ = ["NetmikoDriver", "NetmikoSession", "QUESTION", "HOST_ROLES"]

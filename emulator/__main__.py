@@ -1,7 +1,10 @@
 """python -m emulator run [--lab PATH] [SCRIPT|-]: run a console script on an emulated lab.
 
 python -m emulator serve [--lab PATH] [--ssh-port N] [--telnet-port N] [--host 127.0.0.1]
-[--inventory-out FILE]: serve every device over SSH and telnet in real time (emulator/server.py).
+[--write-inventory FILE]: serve every device over SSH and telnet in real time (emulator/server.py).
+
+python -m emulator console DEVICE [--lab PATH]: that device's console in this terminal, the lab
+running in real time (emulator/console.py).
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="SSH port of the first device, the next device N+1, ... (default 0: free ports)")
     serve.add_argument("--telnet-port", type=int, default=0, metavar="N",
                        help="telnet port of the first device, as --ssh-port (default 0: free ports)")
-    serve.add_argument("--inventory-out", metavar="FILE", default=None,
-                       help="write an inventory of the served devices for pytest --driver=netmiko")
+    serve.add_argument("--write-inventory", "--inventory-out", dest="inventory_out", metavar="FILE", default=None,
+                       help="write an inventory of the served devices for pytest --driver=netmiko "
+                            "(--inventory-out is the older name)")
     serve.add_argument("--inventory-transport", choices=("ssh", "telnet"), default="ssh",
                        help="transport the written inventory uses (default ssh)")
     serve.add_argument("--speed", type=float, default=1.0,
@@ -41,9 +45,20 @@ def main(argv: list[str] | None = None) -> int:
                        help="SSH host key file (created if missing; default: a new key each start)")
     serve.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                        help="server log on standard error (default INFO)")
+    console = sub.add_parser("console", help="a device's console in this terminal, the lab in real time")
+    console.add_argument("device", help="the device whose console to open")
+    console.add_argument("--lab", default=str(DEFAULT_LAB), help="lab file (default: the document's lab)")
+    console.add_argument("--speed", type=float, default=1.0,
+                         help="lab seconds per wall-clock second (default 1: real time)")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "console":
+        if not args.speed > 0:
+            print(f"error: --speed {args.speed}: must be positive", file=sys.stderr)
+            return 2
+        from .console import run_console
+        return run_console(args.lab, args.device, args.speed)
 
     source = "<stdin>" if args.script == "-" else args.script
     try:

@@ -1,12 +1,14 @@
 """Serve each device of an emulated lab over SSH and telnet, as a vty of a real router.
 
     python -m emulator serve [--lab PATH] [--host 127.0.0.1] [--ssh-port N] [--telnet-port N]
-                             [--inventory-out FILE] [--speed X]
+                             [--write-inventory FILE] [--inventory-transport ssh|telnet] [--speed X]
 
 Every device gets one SSH port and one telnet port (``--ssh-port N`` gives the
 first device N, the next N+1, ...; 0 picks free ports). The port map is
 printed as ``DEVICE ssh HOST:PORT telnet HOST:PORT`` lines and, with
-``--inventory-out``, written as an inventory for ``pytest --driver=netmiko``.
+``--write-inventory`` (or its older name ``--inventory-out``), written as an
+inventory for ``pytest --driver=netmiko``, credentials and enable secrets
+included (the lab's own, from its configurations).
 
 SSH is paramiko's server side: paramiko is already installed (netmiko is
 built on it), so the emulator needs no further dependency, and its
@@ -20,7 +22,8 @@ set"); no ``login`` at all lets everyone in. ``transport input`` limits the
 protocols. Password types 0 and 7 are checked; type 5 secrets cannot be.
 The session starts in user EXEC; ``enable`` asks for the enable secret if
 there is one. Input is echoed (not passwords), lines end in CR LF, output
-longer than ``terminal length`` stops at ``--More--``.
+longer than ``terminal length`` stops at ``--More--``; ``?`` lists what may
+come next and Tab completes a keyword, as on IOS.
 
 Real time: one lock owns the lab. A pacing thread runs the simulator so that
 the lab clock follows the wall clock (``Pacer``), and every CLI line runs
@@ -28,7 +31,9 @@ under the same lock. A command that waits (ping) runs the simulator itself
 and so moves the lab clock ahead of the wall clock; the pacer then does not
 re-anchor (which would leave the lab ahead for good) but lets the wall clock
 catch up, and the command's output is held back until it has, so a ping that
-times out after 2 seconds takes 2 seconds, as on a router.
+times out after 2 seconds takes 2 seconds, as on a router. ``run_lines`` is
+that rule for any CLI session; a LabServer with no ports is a lab on a
+real-time clock (``python -m emulator console``).
 
 Client misbehaviour (dropped connections, binary junk, over-long lines,
 half-finished telnet negotiation, failed SSH handshakes) ends at most that
@@ -400,8 +405,13 @@ class Terminal:
                 raise Disconnected
             self._pending.extend(data.decode("latin-1"))
 
-    def _read_line(self, echo: bool = True, timeout: float | None = None) -> tuple[str, str]:
-        """A line and how it ended: ``enter``, ``ctrl-z`` or ``ctrl-c``."""
+    def _read_line(self, echo: bool = True, timeout: float | None = None,
+                   editing: bool = False) -> tuple[str, str]:
+        """A line and how it ended: ``enter``, ``ctrl-z`` or ``ctrl-c``.
+
+        With ``editing`` (a command line, not a login or a dialog answer) ``?`` lists what may
+        come next and gives the line back, and Tab completes the last keyword, as on IOS.
+        """
         buf: list[str] = []
         overflow = False
         while True:
@@ -420,6 +430,24 @@ class Terminal:
                     buf.pop()
                     if echo:
                         self.channel.send("\b \b")
+            elif editing and ch == "?":
+                text = "".join(buf)
+                with self.server.lock:
+                    shown = self.cli.help(text)
+                    prompt = self.cli.prompt
+                self.channel.send("?\r\n" + shown.replace("\n", "\r\n") + prompt + text)
+            elif editing and ch == "\t":
+                text = "".join(buf)
+                with self.server.lock:
+                    done = self.cli.complete(text)
+                if done is None or done == text:
+                    continue
+                if done.startswith(text):
+                    self.channel.send(done[len(text):])
+                else:                                   # the typed part changes (case): retype it
+                    pad = max(0, len(text) - len(done))
+                    self.channel.send("\b" * len(text) + done + " " * pad + "\b" * pad)
+                buf[:] = list(done)
             elif ch == "\x15":                      # Ctrl-U: erase the line
                 if echo and buf:
                     self.channel.send("\b \b" * len(buf))
@@ -484,7 +512,7 @@ class Terminal:
         while True:
             secret = self.cli.in_dialog and re.search(r"ssword: ?$", self.cli.prompt)
             try:
-                text, how = self._read_line(echo=not secret, timeout=idle)
+                text, how = self._read_line(echo=not secret, timeout=idle, editing=not self.cli.in_dialog)
             except TimeoutError:
                 log.info("%s: exec timeout, disconnecting", self.where)
                 self.channel.send("\r\n")
@@ -506,27 +534,7 @@ class Terminal:
         self.channel.send(output.replace("\r\n", "\n").replace("\n", "\r\n"))
 
     def _execute(self, lines: list[str]) -> tuple[str, str, bool]:
-        out = []
-        with self.server.lock:
-            self.server.pacer.step()            # the command runs at the lab time of now
-            for line in lines:
-                if line == CTRL_Z and self.cli.config is None:
-                    continue
-                try:
-                    out.append(self.cli.execute(line))
-                except SessionClosed:
-                    break
-                except Exception:  # noqa: BLE001 - an emulator bug must not end the server
-                    log.exception("%s: %r failed", self.where, line)
-                    out.append("% Internal error in the emulator (see the server log)\n")
-            prompt, closed = self.cli.prompt, self.cli.closed
-            lead = self.server.pacer.lead()
-        self.server.wake()
-        if lead > 0 and self.server.hold_output:
-            # The command ran the lab clock ahead: show its output when the wall clock gets there.
-            if self.server.stopping.wait(lead / self.server.pacer.speed):
-                raise Disconnected
-        return "".join(out), prompt, closed
+        return self.server.run_lines(self.cli, lines, self.where)
 
     def _run(self, lines: list[str]) -> None:
         output, prompt, closed = self._execute(lines)
@@ -685,7 +693,8 @@ class LabServer:
             raise
         with self.lock:
             self.pacer = Pacer(self.lab.sim, self.pacer.speed)
-        for target, name in ((self._pace_loop, "lab-pacer"), (self._accept_loop, "lab-accept")):
+        loops = [(self._pace_loop, "lab-pacer")] + ([(self._accept_loop, "lab-accept")] if self._listeners else [])
+        for target, name in loops:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -740,6 +749,49 @@ class LabServer:
     def wake(self) -> None:
         """Tell the pacer that a command may have scheduled something sooner."""
         self._wake.set()
+
+    def run_lines(self, cli: CliSession, lines: list[str], where: str = "console") -> tuple[str, str, bool]:
+        """Run typed lines on a CLI session at the lab time of now: (output, next prompt, closed).
+
+        A command that ran the lab clock ahead (a ping waiting for its echoes) returns when the
+        wall clock has caught up, so that it takes as long as on a router. ``CTRL_Z`` leaves
+        configuration mode (and is ignored outside it). Raises Disconnected if the server stops
+        meanwhile.
+        """
+        out = []
+        with self.lock:
+            self.pacer.step()
+            for line in lines:
+                if line == CTRL_Z and cli.config is None:
+                    continue
+                try:
+                    out.append(cli.execute(line))
+                except SessionClosed:
+                    break
+                except Exception:  # noqa: BLE001 - an emulator bug must not end the server
+                    log.exception("%s: %r failed", where, line)
+                    out.append("% Internal error in the emulator (see the server log)\n")
+            prompt, closed = cli.prompt, cli.closed
+            lead = self.pacer.lead()
+        self.wake()
+        if lead > 0 and self.hold_output:
+            if self.stopping.wait(lead / self.pacer.speed):
+                raise Disconnected
+        return "".join(out), prompt, closed
+
+    def new_messages(self, cli: CliSession) -> str:
+        """Messages the device logged since ``cli`` last showed them, for a terminal that monitors.
+
+        What ``CliSession.execute`` appends after a command's output, taken while the terminal is
+        idle at its prompt, as a console prints them when they happen.
+        """
+        with self.lock:
+            buffer = cli.router.log_buffer
+            seen = getattr(cli, "_log_seen", len(buffer))
+            if seen >= len(buffer):
+                return ""
+            cli._log_seen = len(buffer)
+            return "".join(m + "\n" for m in buffer[seen:]) if cli.monitor else ""
 
     # ------------------------------------------------ port map and inventory
     def port_map(self) -> str:

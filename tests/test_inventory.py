@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.base import DriverError
+from drivers.base import Capability, DriverError
 from drivers.inventory import InventoryError, load_inventory
 
 
@@ -104,3 +104,71 @@ def test_file_level_errors(tmp_path):
         load_inventory(write(tmp_path, "- r1\n"))
     with pytest.raises(DriverError, match=r"needs an inventory file"):
         load_inventory(None)
+
+
+# ---------------------------------------------------------------------------- secrets and the example
+
+def test_plain_env_references_and_a_literal_dollar_brace(tmp_path):
+    path = write(tmp_path, """\
+devices:
+  r1:
+    role: hub
+    host: ${LAB_HOST}
+    username: ${LAB_USER}
+    password: ${LAB_PW}
+    secret: $${not-a-variable}-${ENV:LAB_EN}
+""")
+    device = load_inventory(path, environ={"LAB_HOST": "192.0.2.9", "LAB_USER": "ops", "LAB_PW": "pw-9f3",
+                                           "LAB_EN": "en-7c1"}).device_for_role("hub")
+    assert (device.host, device.username, device.password, device.secret) == \
+        ("192.0.2.9", "ops", "pw-9f3", "${not-a-variable}-en-7c1")
+    with pytest.raises(InventoryError) as info:
+        load_inventory(path, environ={"LAB_HOST": "h", "LAB_USER": "u", "LAB_EN": "x"})
+    assert str(info.value) == f"{path}: devices.r1.password: environment variable LAB_PW is not set"
+
+
+@pytest.mark.parametrize("value, reason", [
+    ("[pw-9f3, x]", "must be a string, not a list (quote it in YAML)"),
+    ("{a: pw-9f3}", "must be a string, not a dict (quote it in YAML)"),
+    ("'pw-9f3${bad name}'", "bad environment variable name 'bad name'"),
+])
+def test_errors_never_show_a_password(tmp_path, value, reason):
+    path = write(tmp_path, f"devices:\n  r1: {{role: hub, host: h, username: u, password: {value}}}\n")
+    with pytest.raises(InventoryError) as info:
+        load_inventory(path, environ={})
+    assert info.value.key == "devices.r1.password" and info.value.reason == reason
+    assert "pw-9f3" not in str(info.value)
+
+
+def test_secrets_stay_out_of_reprs_and_describe(tmp_path):
+    from drivers.netmiko_ios import NetmikoDriver
+    path = write(tmp_path, "devices:\n  r1: {role: hub, host: h, username: u, password: '${PW}', secret: '${EN}'}\n")
+    inventory = load_inventory(path, environ={"PW": "pw-9f3", "EN": "en-7c1"})
+    driver = NetmikoDriver(inventory)
+    shown = repr(inventory) + repr(inventory.devices) + repr(driver.describe())
+    assert "pw-9f3" not in shown and "en-7c1" not in shown
+
+
+def test_the_example_inventory_loads(monkeypatch):
+    from drivers.netmiko_ios import NetmikoDriver
+    from drivers.scenario import ROOT
+    for name, value in (("LAB_USERNAME", "ops"), ("LAB_PASSWORD", "pw-9f3"), ("LAB_ENABLE", "en-7c1")):
+        monkeypatch.setenv(name, value)
+    example = ROOT / "fixtures" / "inventory.example.yml"
+    inventory = load_inventory(example)
+    hub, remote = inventory.device_for_role("hub"), inventory.device_for_role("remote")
+    assert (hub.transport, hub.device_type, hub.port, hub.username, hub.password, hub.secret) == \
+        ("ssh", "cisco_ios", 22, "ops", "pw-9f3", "en-7c1")
+    assert (remote.transport, remote.device_type, remote.port, remote.username) == \
+        ("telnet", "cisco_ios_telnet", 2033, "")
+    assert inventory.allow_disruptive is False and set(inventory.roles()) == {"hub", "remote"}
+    driver = NetmikoDriver(inventory)
+    assert driver.scenario["hub.lan_address"] == "172.16.2.1"
+    assert driver.scenario["remote.negotiated_address"] == "203.0.113.10"
+    assert driver.scenario["hosts.internet_host"] == "203.0.113.200"
+    assert driver.scenario["ipsec.transform_set"] == "rtpset"          # the document's, not overridden
+    assert not driver.has(Capability.HOSTS)                              # the hosts are commented out
+    monkeypatch.delenv("LAB_ENABLE")
+    with pytest.raises(InventoryError, match=r"inventory\.example\.yml: defaults\.secret: environment variable "
+                                             r"LAB_ENABLE is not set"):
+        load_inventory(example)

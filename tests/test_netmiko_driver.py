@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -68,9 +69,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_registered_with_no_lab_control(driver, inventory):
+def test_registered_with_no_lab_control_but_hosts(driver, inventory):
     assert driver_class("netmiko") is NetmikoDriver
-    assert not any(driver.has(c) for c in Capability)
+    assert [c for c in Capability if driver.has(c)] == [Capability.HOSTS]    # the inventory lists the hosts
     assert driver.describe() == {"driver": "netmiko", "inventory": str(inventory)}
     assert {"hub", "remote"} <= set(driver.roles())
     assert driver.allow_disruptive is True
@@ -84,8 +85,12 @@ def test_hub_running_config_over_ssh(driver):
     assert out.startswith("Building configuration...\n") and out.endswith("\nend\n")
     assert "crypto map rtptrans 10 ipsec-isakmp dynamic rtpmap" in out
     exchange = driver.transcript[-1]
+    # The transcript shows the inventory's password and secret as ********, the suite gets the real text.
+    assert "enable secret lab\n" in out and " password ww\n" in out
+    masked = out.replace("enable secret lab\n", "enable secret ********\n").replace(" password ww\n",
+                                                                                " password ********\n")
     assert (exchange.device, exchange.prompt, exchange.command, exchange.output) == \
-        ("sam-i-am", "sam-i-am#", "show running-config", out)
+        ("sam-i-am", "sam-i-am#", "show running-config", masked)
 
 
 def test_output_matches_the_emulated_driver(driver):
@@ -195,3 +200,140 @@ def test_suites_pass_against_the_served_emulator(tmp_path):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+# ---------------------------------------------------------------------------- failures within the timeout
+
+@pytest.fixture
+def silent_port():
+    """A port that accepts connections and never says a word."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    held, stop = [], threading.Event()
+
+    def accept():
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(2)
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+@pytest.mark.parametrize("transport", ["ssh", "telnet"])
+def test_a_device_that_accepts_and_never_answers_fails_within_conn_timeout(inventory, tmp_path, silent_port,
+                                                                           transport):
+    drv = NetmikoDriver(edited_inventory(inventory, tmp_path, port=silent_port, transport=transport, conn_timeout=2))
+    start = time.monotonic()
+    with pytest.raises(DriverError) as info:
+        drv.session("hub")
+    elapsed = time.monotonic() - start
+    assert elapsed < 2 + 1.5, elapsed
+    assert str(info.value).startswith(f"sam-i-am (hub) at 127.0.0.1:{silent_port} over {transport}: cannot connect: "
+                                      f"no answer within 2 s")
+
+
+def test_wrong_password_over_telnet(inventory, tmp_path, server):
+    hub_telnet = next(e.telnet_port for e in server.endpoints if e.role == "hub")
+    drv = NetmikoDriver(edited_inventory(inventory, tmp_path, transport="telnet", port=hub_telnet, password="nope"))
+    start = time.monotonic()
+    with pytest.raises(DriverError) as info:
+        drv.session("hub")
+    assert time.monotonic() - start < 8
+    assert str(info.value) == (f"sam-i-am (hub) at 127.0.0.1:{hub_telnet} over telnet: cannot log in: "
+                               f"authentication failed (check username and password)")
+    assert "nope" not in str(info.value)
+
+
+def test_wrong_enable_secret_is_named(inventory, tmp_path):
+    drv = NetmikoDriver(edited_inventory(inventory, tmp_path, secret="not-it"))
+    start = time.monotonic()
+    with pytest.raises(DriverError) as info:
+        drv.session("hub")
+    assert time.monotonic() - start < 5
+    assert re.fullmatch(r"sam-i-am \(hub\) at 127\.0\.0\.1:\d+ over ssh: cannot enter privileged EXEC with enable "
+                        r"\(check the secret\): the secret was refused \('% Bad secrets'\)", str(info.value))
+    assert "not-it" not in str(info.value)
+
+
+def test_enable_without_a_secret_on_the_device_is_explained(inventory, tmp_path, server):
+    isp = next(e.ssh_port for e in server.endpoints if e.role == "isp")
+    data = yaml.safe_load(inventory.read_text())
+    data["devices"]["isp"]["role"] = "hub"
+    data["devices"]["sam-i-am"]["role"] = "old-hub"
+    path = tmp_path / "isp.yml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(DriverError, match=rf"isp \(hub\) at 127\.0\.0\.1:{isp} over ssh: cannot enter privileged "
+                                          r"EXEC .*'% No password set'"):
+        NetmikoDriver(path).session("hub")
+
+
+def test_hosts_without_a_secret_stay_in_user_exec(driver):
+    host = driver.session("hub_host")
+    assert host.prompt == "hub-host>"
+    assert re.search(r"Success rate is [1-9]\d* percent", host.send("ping 10.2.2.3"))
+
+
+# ---------------------------------------------------------------------------- secrets in transcripts
+
+def test_a_secret_answer_stays_out_of_the_transcript(driver):
+    hub = driver.session("hub")
+    start = len(driver.transcript)
+    assert hub.send("disable") == "" and hub.prompt == "sam-i-am>"
+    hub.send("enable", answers=["lab"])
+    assert hub.prompt == "sam-i-am#"
+    text = "\n".join(e.render() for e in driver.transcript[start:])
+    assert "sam-i-am>enable\nPassword: " in text and not re.search(r"\blab\b", text)
+
+
+class _EchoingDevice:
+    """A device that echoes everything, even what is typed at a password question (no IOS does)."""
+
+    base_prompt = "r1"
+
+    def __init__(self):
+        self.sent = []
+
+    def send_command(self, text, **_):
+        self.sent.append(text)
+        if text == "show run":
+            return "show run\nusername ops password pw-9f3\nenable secret en-7c1\nr1#"
+        if text == "copy x y":
+            return "copy x y\nPassword: "
+        if text == "boom":
+            raise OSError("socket closed while typing pw-9f3")
+        return f"{text}\nr1#"
+
+    def disconnect(self):
+        pass
+
+
+def test_transcripts_and_errors_show_secrets_as_stars():
+    from drivers.inventory import InventoryDevice
+    from drivers.netmiko_ios import NetmikoSession
+    transcript = []
+    session = NetmikoSession(InventoryDevice("r1", "hub", "192.0.2.1", 22, "ssh", "ops", "pw-9f3", "en-7c1"),
+                             transcript)
+    session.conn, session.prompt = _EchoingDevice(), "r1#"
+    out = session.send("show run")
+    assert "password pw-9f3" in out                                    # the suites read the real text
+    assert transcript[-1].output == "username ops password ********\nenable secret ********\n"
+    session.send("copy x y", answers=["one-time-7"])
+    assert session.conn.sent[-1] == "one-time-7"
+    assert "one-time-7" not in transcript[-1].render() and "Password: ********" in transcript[-1].render()
+    with pytest.raises(DriverError) as info:
+        session.send("boom")
+    assert "pw-9f3" not in str(info.value) and "********" in str(info.value)
+    assert "r1 (hub) at 192.0.2.1:22 over ssh: 'boom': the connection was lost" in str(info.value)

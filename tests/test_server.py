@@ -88,8 +88,12 @@ class RawTelnet:
 def ssh_shell(port: int, username: str = "admin", password: str = "ww"):
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-    client.connect("127.0.0.1", port=port, username=username, password=password, timeout=5,
-                   look_for_keys=False, allow_agent=False, banner_timeout=5, auth_timeout=5)
+    try:
+        client.connect("127.0.0.1", port=port, username=username, password=password, timeout=5,
+                       look_for_keys=False, allow_agent=False, banner_timeout=5, auth_timeout=5)
+    except BaseException:
+        client.close()              # a refused login must not keep its vty line busy for the next tests
+        raise
     chan = client.invoke_shell()
     chan.settimeout(5)
     return client, chan
@@ -467,3 +471,82 @@ def test_enable_without_a_password_is_refused_on_a_vty(served):
         assert t.read_until(r"isp>$") == "enable\r\n% No password set\r\nisp>"
     finally:
         t.close()
+
+
+def test_written_inventory_has_the_enable_secrets(served, tmp_path):
+    path = tmp_path / "inventory.yml"
+    served.server.write_inventory(path)
+    inventory = load_inventory(path)
+    assert [(d.role, d.username, d.password, d.secret) for d in inventory.devices.values()
+            if d.role in ("hub", "remote")] == [("hub", "admin", "ww", "lab"), ("remote", "admin", "ww", "lab")]
+    assert inventory.device_for_role("isp").secret == ""           # the access server's config sets none
+
+
+def test_serve_write_inventory_and_sigint(tmp_path):
+    inventory = tmp_path / "served.yml"
+    proc = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--write-inventory", str(inventory),
+                             "--inventory-transport", "telnet"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    timer = threading.Timer(20, proc.kill)
+    timer.start()
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith("sam-i-am ssh 127.0.0.1:"), first
+        hub = load_inventory(inventory).device_for_role("hub")
+        assert (hub.transport, hub.device_type, hub.secret) == ("telnet", "cisco_ios_telnet", "lab")
+        assert f"telnet 127.0.0.1:{hub.port}" in first
+        proc.send_signal(2)                                         # Ctrl-C
+        assert proc.wait(timeout=10) == 0
+        assert "Traceback" not in proc.stderr.read()
+    finally:
+        timer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_question_mark_and_tab_on_a_vty(served):
+    t = RawTelnet(served.hub.telnet_port)
+    try:
+        t.read_until(r"Password: $")
+        t.send("ww\r\n")
+        t.read_until(r"sam-i-am>$")
+        t.send("show ?")
+        out = t.read_until(r"sam-i-am>show $")
+        assert out.startswith("show ?\r\n  access-lists\r\n") and "  version\r\n\r\nsam-i-am>show " in out
+        t.send("\x15sh\t")
+        assert t.read_until(r"ow $") == "\b \b" * 5 + "show "        # Ctrl-U erased "show ", Tab completed
+        t.send("cl\tfoo\x7f\x7f\x7f\r\n")                          # "show clock foo", three backspaces
+        assert re.match(r"clock foo(\x08 \x08){3}\r\n\*\d\d:\d\d:\d\d\.\d{3} UTC", t.read_until(r"sam-i-am>$"))
+    finally:
+        t.close()
+
+
+def test_many_sessions_at_once_on_one_device(served):
+    errors, outputs = [], []
+
+    def session(n):
+        try:
+            client, chan = ssh_shell(served.hub.ssh_port)
+            try:
+                chan_read_until(chan, r"sam-i-am>$")
+                for _ in range(3):
+                    chan.send("show clock\n")
+                    outputs.append(chan_read_until(chan, r"UTC[^\n]*\r\nsam-i-am>$", timeout=10))
+                chan.send("exit\n")
+            finally:
+                client.close()
+        except Exception as err:  # noqa: BLE001 - reported below
+            errors.append(f"session {n}: {err!r}")
+
+    deadline = time.monotonic() + 5
+    while served.server._vtys["sam-i-am"] and time.monotonic() < deadline:     # earlier tests' lines let go
+        time.sleep(0.05)
+    threads = [threading.Thread(target=session, args=(n,)) for n in range(5)]     # vty 0 4: all five lines
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == [] and len(outputs) == 15

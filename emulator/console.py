@@ -1,0 +1,296 @@
+"""python -m emulator console DEVICE [--lab PATH] [--speed X]: one device's console in this terminal.
+
+The lab runs on a real-time clock (the server's pacing: ``LabServer`` with no
+ports), and the terminal is the device's console line: it starts in user
+EXEC, ``enable`` asks for the enable secret if there is one, and the messages
+the device logs appear as they happen, followed by the prompt and what was
+typed so far (as with ``logging synchronous``).
+
+Line editing and history come from the standard library's ``readline`` when
+the terminal is a tty. As on IOS:
+
+- ``?`` anywhere in a line lists what may come next for the text before it,
+  then gives the line back for editing;
+- Tab completes the keyword being typed;
+- Ctrl-Z leaves configuration mode (the terminal's suspend key is turned off
+  while the console runs), Ctrl-C abandons the line (and leaves configuration
+  mode);
+- questions (``Password:``, the extended ping's) are answered on their own
+  line, passwords without echo;
+- ``exit`` (or ``logout``, ``quit``) at EXEC level ends the console and the
+  lab; so does end of input (Ctrl-D).
+
+Without a tty (input from a pipe) the lines are read as they come, with the
+same meaning, and ``?`` at the end of a line gives the help.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+from typing import TextIO
+
+from .cli.session import CTRL_Z, CliSession
+from .lab import Lab
+from .server import Disconnected, LabServer
+
+PUMP_INTERVAL = 0.1        # how often idle time looks for messages the device logged
+_SECRET_QUESTION = re.compile(r"ssword: ?$")
+
+
+class Console:
+    """One console session on ``device`` of a served lab, reading ``stdin`` and writing ``stdout``."""
+
+    def __init__(self, server: LabServer, device: str, stdin: TextIO | None = None, stdout: TextIO | None = None):
+        self.server = server
+        self.device = device
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        router = server.lab.devices[device]
+        with server.lock:
+            self.cli = CliSession(router, privileged=False, line="console")
+            self.cli._log_seen = 0          # the console shows what the device logged since it booted
+        self.tty = self._isatty()
+        self.readline = _load_readline() if self.tty else None
+        self._out = threading.Lock()
+        self._reading: str | None = None    # the prompt of the line being read, while one is
+        self._prefill = ""
+        self._stop = threading.Event()
+
+    def _isatty(self) -> bool:
+        try:
+            return self.stdin.isatty() and self.stdout.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+    # ------------------------------------------------ output
+    def write(self, text: str) -> None:
+        if not text:
+            return
+        with self._out:
+            self.stdout.write(text)
+            self.stdout.flush()
+
+    def _pump(self) -> None:
+        """Messages logged on the device while the console waits for a line, as a console shows them."""
+        while not self._stop.wait(PUMP_INTERVAL):
+            with self._out:
+                prompt = self._reading
+                if prompt is None:
+                    continue
+                messages = self.server.new_messages(self.cli)
+                if not messages:
+                    continue
+                typed = self.readline.get_line_buffer() if self.readline else ""
+                self.stdout.write("\n" + messages + prompt + typed)
+                self.stdout.flush()
+
+    # ------------------------------------------------ input
+    def _read(self, prompt: str, secret: bool, command_line: bool) -> str:
+        """One line; EOFError at the end of input, KeyboardInterrupt on Ctrl-C."""
+        if self.readline is not None:
+            self._bind(command_line)
+        self.write(self.server.new_messages(self.cli))
+        with self._out:
+            self._reading = prompt
+        try:
+            if secret:
+                return self._read_secret(prompt)
+            if self.readline is not None:
+                return input(prompt)
+            self.write(prompt)
+            line = self.stdin.readline()
+            if not line:
+                raise EOFError
+            line = line.rstrip("\r\n")
+            if not self.tty:
+                self.write(line + "\n")    # the transcript shows what was typed, as a terminal would
+            return line
+        finally:
+            with self._out:
+                self._reading = None
+
+    def _read_secret(self, prompt: str) -> str:
+        if not self.tty:
+            self.write(prompt)
+            line = self.stdin.readline()
+            if not line:
+                raise EOFError
+            self.write("\n")
+            return line.rstrip("\r\n")
+        import termios
+        fd = self.stdin.fileno()
+        saved = termios.tcgetattr(fd)
+        quiet = termios.tcgetattr(fd)
+        quiet[3] &= ~termios.ECHO
+        termios.tcsetattr(fd, termios.TCSADRAIN, quiet)     # before the question: nothing typed shows
+        try:
+            self.write(prompt)
+            line = self.stdin.readline()
+        finally:
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+            self.write("\n")
+        if not line:
+            raise EOFError
+        return line.rstrip("\r\n")
+
+    def _bind(self, command_line: bool) -> None:
+        rl = self.readline
+        if command_line:
+            # "?" and Ctrl-Z insert themselves literally and end the line at once; run() acts on them.
+            rl.parse_and_bind(r'"?": "\C-v?\C-j"')
+            rl.set_completer(self._complete)
+        else:
+            rl.parse_and_bind(r'"?": self-insert')
+            rl.set_completer(lambda text, state: None)
+        prefill, self._prefill = self._prefill, ""
+        rl.set_pre_input_hook((lambda: (rl.insert_text(prefill), rl.redisplay())) if prefill else None)
+
+    def _complete(self, text: str, state: int) -> str | None:
+        """readline's completer: ``text`` is the whole line up to the cursor (no word delimiters)."""
+        if state:
+            return None
+        with self.server.lock:
+            return self.cli.complete(text)
+
+    def _forget(self, line: str) -> None:
+        """Keep a line that was only a question or an answer out of the history."""
+        rl = self.readline
+        if rl is None or not line:
+            return                                  # empty lines never went in
+        last = rl.get_current_history_length()
+        if last > 0 and rl.get_history_item(last) == line:
+            rl.remove_history_item(last - 1)
+
+    # ------------------------------------------------ the session
+    def run(self) -> int:
+        pump = threading.Thread(target=self._pump, name="console-messages", daemon=True)
+        pump.start()
+        try:
+            while not self.cli.closed:
+                with self.server.lock:
+                    prompt, dialog, config = self.cli.prompt, self.cli.in_dialog, self.cli.config is not None
+                secret = dialog and bool(_SECRET_QUESTION.search(prompt))
+                try:
+                    line = self._read(prompt, secret, command_line=not dialog)
+                except EOFError:
+                    self.write("\n")
+                    break
+                except KeyboardInterrupt:
+                    self.write("^C\n")
+                    if config:
+                        self._run([CTRL_Z])
+                    continue
+                if dialog:
+                    self._forget(line)
+                    self._run([line])
+                elif CTRL_Z in line:            # readline has shown it as ^Z
+                    text = line.replace(CTRL_Z, "")
+                    if config:
+                        self._run(([text] if text.strip() else []) + [CTRL_Z])
+                    self._forget(line)
+                elif "?" in line:
+                    before, _, after = line.partition("?")
+                    with self.server.lock:
+                        shown = self.cli.help(before)
+                    self.write(shown)
+                    self._forget(line)
+                    self._prefill = before + after if self.readline is not None else ""
+                else:
+                    self._run([line])
+        except (Disconnected, KeyboardInterrupt):   # the lab stopped; Ctrl-C while a command ran
+            pass
+        finally:
+            self._stop.set()
+            pump.join(1.0)
+        return 0
+
+    def _run(self, lines: list[str]) -> None:
+        try:
+            output, _, _ = self.server.run_lines(self.cli, lines, f"{self.device} console")
+        except KeyboardInterrupt:           # Ctrl-C while a command's output waited for the wall clock
+            self.write("^C\n")
+            return
+        self.write(output)
+
+
+def _load_readline():
+    try:
+        import readline
+    except ImportError:            # no readline here (Windows): plain lines
+        return None
+    if "libedit" in (readline.__doc__ or ""):
+        return None                # libedit binds keys differently: plain lines rather than odd ones
+    readline.set_completer_delims("")
+    for setting in ("tab: complete", "set enable-bracketed-paste off", r'"\C-z": "\C-v\C-z\C-j"'):
+        readline.parse_and_bind(setting)
+    return readline
+
+
+class _SuspendKeyOff:
+    """Turns the terminal's suspend key (Ctrl-Z) into an ordinary key while the console runs."""
+
+    def __init__(self, stream: TextIO):
+        self.fd = None
+        self.saved = None
+        try:
+            if stream.isatty():
+                self.fd = stream.fileno()
+        except (AttributeError, ValueError, OSError):
+            self.fd = None
+
+    def __enter__(self):
+        if self.fd is None:
+            return self
+        try:
+            import termios
+            self.saved = termios.tcgetattr(self.fd)
+            attrs = termios.tcgetattr(self.fd)
+            attrs[6][termios.VSUSP] = os.fpathconf(self.fd, "PC_VDISABLE") if hasattr(os, "fpathconf") else 0
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, attrs)
+        except (ImportError, OSError, ValueError):
+            self.saved = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.saved is not None:
+            import termios
+            try:
+                termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+            except OSError:
+                pass
+
+
+def run_console(lab_path: str, device: str, speed: float = 1.0) -> int:
+    """The ``console`` command: 0 when the user leaves, 2 (with a one-line error) when it cannot start."""
+    from .lab import LabError
+    from .server import ServerError
+    try:
+        lab = Lab.from_file(lab_path)
+    except LabError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        if device not in lab.devices:
+            print(f"error: {lab_path}: no device {device!r} in the lab (devices: {', '.join(lab.devices)})",
+                  file=sys.stderr)
+            return 2
+        for err in lab.boot_errors():
+            print(f"boot: {err}", file=sys.stderr)
+        try:
+            server = LabServer(lab, ssh_port=None, telnet_port=None, speed=speed, devices=[device]).start()
+        except (ServerError, ValueError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        try:
+            with _SuspendKeyOff(sys.stdin):
+                return Console(server, device).run()
+        finally:
+            server.stop()
+    finally:
+        lab.close()
+
+
+__all__ = ["Console", "run_console"]
