@@ -234,8 +234,9 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     report.claims = _claims(item)
     for claim in report.claims:
-        if ("claim", claim) not in item.user_properties:
-            item.user_properties.append(("claim", claim))
+        for properties in (item.user_properties, report.user_properties):
+            if ("claim", claim) not in properties:
+                properties.append(("claim", claim))
     if report.when != "call" and not (report.when == "setup" and report.failed):
         return
     drv = item.config.stash.get(DRIVER_KEY, None)

@@ -32,7 +32,9 @@ def pytest_runtest_makereport(item, call):
     except Exception as err:  # a diagnosis must never hide the failure it explains
         found = [("diagnosis-error", f"the diagnosis itself failed: {err}")]
     for code, text in found:
+        # On the item for the JUnit file, and on this report, which already holds a copy of the item's list.
         item.user_properties.append(("diagnosis", f"{code}: {text}"))
+        report.user_properties.append(("diagnosis", f"{code}: {text}"))
     report.diagnoses = found
     if found:
         report.sections.append(("Diagnosis", "\n".join(f"{code}: {text}" for code, text in found)))
