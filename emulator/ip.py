@@ -337,8 +337,8 @@ class IPStack:
     def _decrypt(self, iface: str, packet: IPv4Packet) -> IPv4Packet | None:
         """Inbound IPsec: ESP to us is decapsulated; cleartext the map says must be protected is dropped."""
         cfg = self.config.interfaces.get(iface)
-        if (cfg is None or not cfg.crypto_map) and packet.protocol != PROTO_ESP:
-            return packet
+        if (cfg is None or not cfg.crypto_map) and not (packet.protocol == PROTO_ESP and self.is_local(packet.dst)):
+            return packet   # no crypto map here, and no ESP for this device (ESP in transit is just routed)
         result = self.crypto.inbound(iface, packet.encode(), self.clock.now)
         self._crypto_pump()
         if result.action == DROP:

@@ -36,8 +36,18 @@ class RoutingTable:
         self.classless = classless
         # Longest prefix first, then the best distance.
         self._ordered = sorted(routes, key=lambda r: (-r.network.prefixlen, r.distance))
+        self._cache: dict[IPv4Address, Route | None] = {}   # the table is rebuilt, not changed, on any change
 
     def lookup(self, dst: IPv4Address) -> Route | None:
+        try:
+            return self._cache[dst]
+        except KeyError:
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            route = self._cache[dst] = self._lookup(dst)
+            return route
+
+    def _lookup(self, dst: IPv4Address) -> Route | None:
         value = int(dst)
         for route in self._ordered:
             net = route.network
