@@ -828,7 +828,6 @@ class CryptoSubsystem:
         return None
 
     def phase2_established(self, r: Phase2Result, now: float) -> None:
-        cfg = self._config()
         if r.initiator:
             key = r.context
             iface, map_name, seq = key[0], key[1], key[2]

@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from drivers.base import Capability
-from suites.helpers import ping, requires, show
+from suites.helpers import ping, requires
 
 
 def _global_address(role, scenario):

@@ -4,7 +4,6 @@ import shutil
 from ipaddress import IPv4Address
 from pathlib import Path
 
-import pytest
 
 from emulator.cli.session import CliSession
 from emulator.lab import Lab

@@ -169,7 +169,7 @@ def _clear_counters(session, args):
     name = args.get("iface")
     if name is not None and name not in session.router.config.interfaces:
         raise CommandError("invalid", "", -1)
-    question = (f'Clear "show interface" counters on this interface [confirm]' if name
+    question = ('Clear "show interface" counters on this interface [confirm]' if name
                 else 'Clear "show interface" counters on all interfaces [confirm]')
     answer = yield ("", question)
     if answer.strip() and not answer.strip().lower().startswith("y"):
