@@ -1,4 +1,4 @@
-"""Diffie-Hellman timings (not a test): python tests/bench_dh.py
+"""Diffie-Hellman timings (not a test): python benchmarks/bench_dh.py
 
 Prints microseconds per operation (median of several runs) for the paths
 emulator.ike.dh chooses between.  The machines are shared and noisy: compare

@@ -1,4 +1,4 @@
-"""ESP timings (not a test): python tests/bench_esp.py
+"""ESP timings (not a test): python benchmarks/bench_esp.py
 
 Prints microseconds per protect + unprotect of a 100-byte ICMP echo, for the
 tuned EspSA path and, in the same run, a naive per-packet-context version and

@@ -6,7 +6,7 @@ left-padded with zeros to the prime's length (RFC 2409 §5: "the Diffie-Hellman
 public value passed in a KE payload ... MUST be the length of the negotiated
 Diffie-Hellman group").
 
-Backend choice, measured with tests/bench_dh.py (2 vCPU, CPython 3.11,
+Backend choice, measured with benchmarks/bench_dh.py (2 vCPU, CPython 3.11,
 cryptography 50 / OpenSSL 3, medians, µs):
 
     operation                                      group 1   group 2   group 5

@@ -5,7 +5,7 @@ Wire format (RFC 2406 §2): SPI(4) | sequence(4) | IV | ciphertext of
 DES-CBC (RFC 2405), 3DES-CBC (RFC 2451), AES-CBC (RFC 3602), NULL (RFC 2410);
 authenticators HMAC-MD5-96 (RFC 2403) and HMAC-SHA1-96 (RFC 2404), 12-byte ICV.
 
-Speed (see tests/bench_esp.py): one keyed HMAC object per SA, ``.copy()`` per
+Speed (see benchmarks/bench_esp.py): one keyed HMAC object per SA, ``.copy()`` per
 packet; one long-lived CBC context per SA and direction.  Decryption feeds
 IV | ciphertext and drops the first output block.  Encryption keeps a fresh
 IV per packet, drawn from the caller's RNG (RFC 2405 §5 wants unpredictable
