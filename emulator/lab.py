@@ -277,6 +277,7 @@ class Lab:
 
     def _boot(self) -> None:
         for router in self.devices.values():
+            router.start_load_sampling()
             router.admin_listeners.append(self._admin_changed)
             router.boot_links()
 

@@ -7,6 +7,7 @@ Hosts are the same kind of device configured as hosts (``no ip routing`` and
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface
 from typing import Protocol
@@ -41,6 +42,16 @@ class Counters:
     last_input: float | None = None
     last_output: float | None = None
     cleared: float | None = None
+    # "5 minute input/output rate": exponentially decayed averages, sampled every LOAD_INTERVAL.
+    in_bps: float = 0.0
+    in_pps: float = 0.0
+    out_bps: float = 0.0
+    out_pps: float = 0.0
+    sampled: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+
+LOAD_INTERVAL = 5.0                          # IOS samples interface load every 5 seconds
+LOAD_DECAY = math.exp(-LOAD_INTERVAL / 300)  # ... into a 5-minute exponentially weighted average
 
 
 @dataclass
@@ -105,6 +116,23 @@ class Router(IPStack):
 
     def interface_state(self, name: str) -> InterfaceState:
         return self._state(name)
+
+    def start_load_sampling(self) -> None:
+        """Keep the 5-minute rates of ``show interfaces`` on the lab clock."""
+        if self.clock is not None and hasattr(self.clock, "call_later"):
+            self.clock.call_later(LOAD_INTERVAL, self._sample_load)
+
+    def _sample_load(self) -> None:
+        for st in self.state.values():
+            c = st.counters
+            now = (c.bytes_in, c.packets_in, c.bytes_out, c.packets_out)
+            d = [max(0, a - b) for a, b in zip(now, c.sampled)]
+            c.sampled = now
+            c.in_bps = c.in_bps * LOAD_DECAY + d[0] * 8 / LOAD_INTERVAL * (1 - LOAD_DECAY)
+            c.in_pps = c.in_pps * LOAD_DECAY + d[1] / LOAD_INTERVAL * (1 - LOAD_DECAY)
+            c.out_bps = c.out_bps * LOAD_DECAY + d[2] * 8 / LOAD_INTERVAL * (1 - LOAD_DECAY)
+            c.out_pps = c.out_pps * LOAD_DECAY + d[3] / LOAD_INTERVAL * (1 - LOAD_DECAY)
+        self.clock.call_later(LOAD_INTERVAL, self._sample_load)
 
     def clear_counters(self, name: str | None = None) -> None:
         for iface, st in self.state.items():

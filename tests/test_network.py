@@ -253,3 +253,22 @@ def test_capture_decodes_with_scapy_and_tshark(tmp_path):
     out = subprocess.run(["tshark", "-r", str(ppp), "-T", "fields", "-e", "ipcp.opt.ip_address"],
                          capture_output=True, text=True, timeout=60).stdout
     assert "100.100.100.1" in out
+
+
+def test_five_minute_rates_follow_the_traffic():
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    remote = cli(lab, "dr_whoovie")
+    quiet = remote.execute("show interfaces Serial0")
+    assert "  5 minute output rate 0 bits/sec, 0 packets/sec\n" in quiet
+    # 2000 echoes of 1500 bytes in about a minute: about 400 kbit/s each way on a 1544 kbit/s line.
+    remote.execute("ping 99.99.99.1 repeat 2000 size 1500")
+    lab.advance(5)
+    busy = remote.execute("show interfaces Serial0").splitlines()
+    rate = next(l for l in busy if l.startswith("  5 minute output rate"))
+    bits = int(rate.split()[4])
+    assert 50_000 < bits < 1_544_000
+    load = next(l for l in busy if "txload" in l)
+    assert load.split("txload ")[1].split("/")[0] != "1"
+    lab.advance(3600)
+    idle = remote.execute("show interfaces Serial0")
+    assert int(next(l for l in idle.splitlines() if "5 minute output rate" in l).split()[4]) < bits // 100

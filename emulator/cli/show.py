@@ -99,8 +99,10 @@ def _interface(r: Router, name: str) -> str:
         out.append("  Internet address will be negotiated using IPCP")
     bw = iface.bandwidth or (1544 if serial else 10000)
     dly = (iface.delay * 10) if iface.delay is not None else (20000 if serial else 1000)
+    txload = max(1, min(255, round(c.out_bps / (bw * 1000) * 255)))
+    rxload = max(1, min(255, round(c.in_bps / (bw * 1000) * 255)))
     out += [f"  MTU 1500 bytes, BW {bw} Kbit, DLY {dly} usec,",
-            "     reliability 255/255, txload 1/255, rxload 1/255"]
+            f"     reliability 255/255, txload {txload}/255, rxload {rxload}/255"]
     encap = {"ppp": "PPP", "hdlc": "HDLC", "arpa": "ARPA"}[iface.encapsulation]
     out.append(f"  Encapsulation {encap}, loopback not set")
     if iface.keepalive is not None:
@@ -124,8 +126,8 @@ def _interface(r: Router, name: str) -> str:
     else:
         out += ["  Queueing strategy: fifo",
                 f"  Output queue {0}/40, {c.output_drops} drops; input queue 0/75, {c.input_drops} drops"]
-    out += ["  5 minute input rate 0 bits/sec, 0 packets/sec",
-            "  5 minute output rate 0 bits/sec, 0 packets/sec",
+    out += [f"  5 minute input rate {int(c.in_bps)} bits/sec, {int(c.in_pps)} packets/sec",
+            f"  5 minute output rate {int(c.out_bps)} bits/sec, {int(c.out_pps)} packets/sec",
             f"     {c.packets_in} packets input, {c.bytes_in} bytes, 0 no buffer",
             f"     Received {c.broadcasts_in} broadcasts, {c.runts} runts, {c.giants} giants, 0 throttles"]
     if serial:
