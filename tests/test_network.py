@@ -9,6 +9,7 @@ import pytest
 from emulator.cli.session import CliSession
 from emulator.lab import Lab, load_lab
 from emulator.wire.pcap import read_pcap
+from emulator.wire.ppp import fcs16
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "doc14131"
@@ -272,3 +273,34 @@ def test_five_minute_rates_follow_the_traffic():
     lab.advance(3600)
     idle = remote.execute("show interfaces Serial0")
     assert int(next(l for l in idle.splitlines() if "5 minute output rate" in l).split()[4]) < bits // 100
+
+
+def test_the_emulator_never_dies_of_a_packet():
+    import random
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    cli(lab, "dr_whoovie").execute("ping 10.2.2.3 source 10.1.1.1")   # tunnel up: ESP and IKE on the wire
+    seen = []
+    for _, serial in lab.serial_links:
+        serial.taps.append(lambda t, d, frame: seen.append(frame))
+    for _, segment in lab.segments:
+        segment.taps.append(lambda t, p, frame: seen.append(frame))
+    cli(lab, "dr_whoovie").execute("ping 10.2.2.3 source 10.1.1.1 repeat 3")
+    cli(lab, "remote-host").execute("ping 192.0.2.10 repeat 3")
+    rng = random.Random(7)
+    ends = [e for _, s in lab.serial_links for e in s.ends]
+    ports = [p for _, seg in lab.segments for p in seg.ports]
+    for _ in range(3000):
+        frame = bytearray(rng.choice([f for f in seen if f]))
+        for _ in range(rng.randrange(1, 4)):
+            frame[rng.randrange(len(frame))] = rng.randrange(256)
+        if rng.random() < 0.2:
+            frame = frame[:rng.randrange(len(frame) + 1)]
+        target = rng.choice(ends + ports)
+        if target in ends and len(frame) > 2 and rng.random() < 0.8:
+            # A good FCS over bad contents: the frame reaches PPP, HDLC, IP, IKE and ESP.
+            frame = frame[:-2] + fcs16(bytes(frame[:-2])).to_bytes(2, "little")
+        target.send(bytes(frame))
+    lab.advance(5)
+    assert lab.sim.errors == []
+    assert all(not r.crypto.errors for r in lab.devices.values())
+    assert "!!!!!" in cli(lab, "dr_whoovie").execute("ping 10.2.2.3 source 10.1.1.1")

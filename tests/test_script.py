@@ -72,3 +72,15 @@ def test_bad_lab_file(tmp_path):
     result = run_cli("x# show version\n", "--lab", str(bad))
     assert result.returncode == 2
     assert result.stderr.strip() == f"error: {bad}: devices: must be a mapping of device names to their settings"
+
+
+def test_same_seed_same_lab_same_transcript():
+    script = ("dr_whoovie# ping ip 10.2.2.3 source 10.1.1.1\n"
+              "sam-i-am# show crypto ipsec sa\n"
+              "sam-i-am# show crypto isakmp sa\n"
+              "remote-host# ping 192.0.2.10\n"
+              "dr_whoovie# show ip nat translations\n")
+    first, second = run_cli(script), run_cli(script)
+    assert first.returncode == second.returncode == 0
+    assert first.stdout == second.stdout
+    assert "current outbound spi: " in first.stdout and "icmp 100.100.100.1:" in first.stdout
