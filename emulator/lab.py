@@ -288,7 +288,11 @@ class Lab:
     def _admin_changed(self, router: Router, iface: str, up: bool) -> None:
         for link, serial in self.serial_links:
             if (router.name, iface) in link.ports:
-                serial.set_up(self._serial_carrier(link))
+                carrier = self._serial_carrier(link)
+                serial.set_up(carrier)
+                # Both ends see DCD follow at once (the link's own notices then change nothing).
+                for dev, port in link.ports:
+                    self.devices[dev].carrier_changed(port, carrier)
 
     def links_up(self) -> bool:
         """Every link that can carry traffic has its line protocol up at both ends."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
-from .ppp import IPCPClosed, IPCPOpened, IPPacket, LinkClosed, LinkOpened, PPPConfig, PPPSession
+from .ppp import IPCPClosed, IPCPOpened, IPPacket, LinkClosed, LinkOpened, PPPConfig, PPPSession, State
 from .wire import arp as arpwire
 from .wire import chdlc
 from .wire.errors import DecodeError
@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     from .router import Router
 
 ARP_TIMEOUT = 4 * 3600.0       # IOS default "ARP Timeout 04:00:00"
+# How "show interfaces" names the RFC 1661 states ("LCP Open", "LCP REQsent", "LCP Listen"...).
+IOS_LCP_STATE = {State.INITIAL: "Closed", State.STARTING: "Closed", State.CLOSED: "Closed",
+                 State.STOPPED: "Listen", State.CLOSING: "TERMsent", State.STOPPING: "TERMsent",
+                 State.REQ_SENT: "REQsent", State.ACK_RCVD: "ACKrcvd", State.ACK_SENT: "ACKsent",
+                 State.OPENED: "Open"}
 HDLC_MISSED_KEEPALIVES = 3     # IOS takes the line protocol down after three
 
 
@@ -96,7 +101,8 @@ class SerialAdapter(LinkAdapter):
         end.on_carrier = self._carrier_changed
 
     def _carrier_changed(self, up: bool) -> None:
-        self.router.carrier_changed(self.iface, up)
+        # The notice may be older than the line's state (the lab already applied a later change): use the state.
+        self.router.carrier_changed(self.iface, self.end.link.up)
 
     def _transmit(self, frame: bytes) -> bool:
         self._count_out(frame)
@@ -207,7 +213,7 @@ class PPPAdapter(SerialAdapter):
 
     def _update_state(self) -> None:
         st = self.state
-        st.lcp_state = self.session.lcp_state_text.replace("LCP ", "")
+        st.lcp_state = IOS_LCP_STATE.get(self.session.lcp_state, "Closed")
         st.open_ncps = tuple(self.session.open_ncps())
         # IOS shows the line protocol up once LCP and an NCP are open.
         self._set_protocol(self.session.lcp_open and self.session.ipcp_open)

@@ -2,7 +2,8 @@
 
 A script is lines of::
 
-    DEVICE# COMMAND          an EXEC command on that device's console
+    DEVICE# COMMAND          an EXEC command on that device's console (or, while the device
+                             asks a question, such as ping's dialog, the answer; empty for Enter)
     DEVICE(config)# LINE     a configuration line (configure terminal is entered as needed)
     wait SECONDS             let the lab clock run
     # comment
@@ -96,6 +97,8 @@ class ScriptRunner:
             elif step.kind == "exec" and session.config is not None:
                 out.append(self._type(session, "end"))
             out.append(self._type(session, step.text))
+        # A question nobody answered stays on the screen, as on a console.
+        out += [session.prompt for session in self.sessions.values() if session.in_dialog]
         return "".join(out)
 
     @staticmethod

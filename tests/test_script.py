@@ -84,3 +84,29 @@ def test_same_seed_same_lab_same_transcript():
     assert first.returncode == second.returncode == 0
     assert first.stdout == second.stdout
     assert "current outbound spi: " in first.stdout and "icmp 100.100.100.1:" in first.stdout
+
+
+def test_verify_script_reproduces_the_documents_verify_section():
+    from suites.golden import differences
+    result = subprocess.run([sys.executable, "-m", "emulator", "run", "fixtures/doc14131/verify.script"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    before, after = out.split("dr_whoovie#show interface serial0\n")[1:3]
+    assert "  Internet address will be negotiated using IPCP\n" in before
+    assert after.startswith("Serial0 is up, line protocol is up\n  Hardware is HD64570\n"
+                            "  Internet address is 100.100.100.1/32\n")
+    # The extended ping, question by question as the document shows it (its page wraps two long lines).
+    dialog = out.split("dr_whoovie#ping\n")[1].split("sam-i-am#")[0].splitlines()
+    assert dialog[:16] == [
+        "Protocol [ip]: ", "Target IP address: 10.2.2.3", "Repeat count [5]: ", "Datagram size [100]: ",
+        "Timeout in seconds [2]: ", "Extended commands [n]: y", "Source address or interface: 10.1.1.1",
+        "Type of service [0]: ", "Set DF bit in IP header? [no]: ", "Validate reply data? [no]: ",
+        "Data pattern [0xABCD]: ", "Loose, Strict, Record, Timestamp, Verbose[none]: ", "Sweep range of sizes [n]: ",
+        "Type escape sequence to abort.", "Sending 5, 100-byte ICMP Echos to 10.2.2.3, timeout is 2 seconds:",
+        "Packet sent with a source address of 10.1.1.1"]
+    assert dialog[16] == "!!!!!"
+    assert dialog[17].startswith("Success rate is 100 percent (5/5), round-trip min/avg/max = ")
+    sa = out.split("sam-i-am#show crypto ipsec sa\n")[1].split("sam-i-am#show crypto isakmp sa\n")[0]
+    document = (ROOT / "fixtures" / "doc14131" / "hub-show-crypto-ipsec-sa.txt").read_text()
+    assert differences(document, sa) == []
