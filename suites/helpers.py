@@ -58,3 +58,18 @@ def sas(records: list[dict], direction: str | None = None, protocol: str | None 
     return [r for r in records if r["entry"] == "spi"
             and (direction is None or r["sa_direction"] == direction)
             and (protocol is None or r["sa_protocol"] == protocol)]
+
+
+def expect(title: str, expected: dict, observed: dict) -> None:
+    """Compare named values; on a difference, fail with expected and observed side by side."""
+    wrong = [k for k in expected if str(expected[k]) != str(observed.get(k, ""))]
+    if not wrong:
+        return
+    width = max(len(k) for k in expected) + 2
+    col = max([len("expected")] + [len(str(expected[k])) for k in expected]) + 2
+    lines = [f"{title}:", f"  {'':<{width}}{'expected':<{col}}observed"]
+    for k in expected:
+        mark = "≠" if k in wrong else " "
+        got = observed.get(k, "")
+        lines.append(f"{mark} {k:<{width}}{str(expected[k]):<{col}}{got if got != '' else '(nothing)'}")
+    raise AssertionError("\n".join(lines))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from suites.golden import differences
-from suites.helpers import extended_ping, flows, sas, show
+from suites.helpers import expect, extended_ping, flows, sas, show
 from suites.parsing import parse
 from drivers.scenario import ROOT
 
@@ -53,8 +53,7 @@ def test_hub_flow_fields(tunnel, hub, scenario):
         "remote_crypto_endpt": scenario["remote.negotiated_address"],
         "path_mtu": "1500",
     }
-    observed = {k: flow[k] for k in expected}
-    assert observed == expected, f"expected {expected}\nobserved {observed}\n{text}"
+    expect(f"the hub's flow {scenario['hub.lan_network']} <-> {scenario['remote.lan_network']}", expected, flow)
     outbound = sas(records, "outbound", "esp")
     assert outbound and int(flow["current_outbound_spi"], 16) == int(outbound[0]["spi"], 16), (
         "current outbound spi must be the outbound ESP SA's SPI")
@@ -68,11 +67,10 @@ def test_one_inbound_and_one_outbound_esp_sa(tunnel, hub, scenario):
         found = [s for s in sas(records, direction, "esp") if s["local_ident_addr"] == flow["local_ident_addr"]]
         assert len(found) == 1, f"expected one {direction} ESP SA:\n{text}"
         sa = found[0]
-        assert sa["transform"] == transform
-        assert sa["in_use_settings"] == scenario["ipsec.mode"]
-        assert sa["sa_crypto_map"] == scenario["hub.crypto_map"]
-        assert sa["iv_size"] == str(scenario["ipsec.iv_size"])
-        assert sa["replay_detection"] == "Y"
+        expect(f"the hub's {direction} ESP SA", {
+            "transform": transform, "in_use_settings": scenario["ipsec.mode"],
+            "sa_crypto_map": scenario["hub.crypto_map"], "iv_size": scenario["ipsec.iv_size"],
+            "replay_detection": "Y"}, sa)
         kb, sec = int(sa["remaining_key_lifetime_kb"]), int(sa["remaining_key_lifetime_sec"])
         assert 0 < kb <= scenario["ipsec.lifetime_kilobytes"], f"{direction}: {kb} KB left"
         assert 0 < sec <= scenario["ipsec.lifetime_seconds"], f"{direction}: {sec} s left"
@@ -93,11 +91,12 @@ def test_counters_rise_by_the_echoes_and_match_the_peer(tunnel, hub, remote, sce
     ping_text, result = extended_ping(remote, scenario["hub.lan_address"], scenario["remote.lan_address"], count=count)
     assert result["received"] == str(count), ping_text
     text, _, after = _hub_flow(hub, scenario)
+    rise = {k: int(after[k]) - int(before[k]) for k in ("pkts_encaps", "pkts_encrypt", "pkts_digest",
+                                                           "pkts_decaps", "pkts_decrypt", "pkts_verify")}
+    expect(f"the hub's counters after {count} echoes (rise)", {k: count for k in rise}, rise)
+    expect("the hub's error counters", {"send_errors": 0, "recv_errors": 0}, after)
     for a, b, c in (("pkts_encaps", "pkts_encrypt", "pkts_digest"), ("pkts_decaps", "pkts_decrypt", "pkts_verify")):
         assert after[a] == after[b] == after[c], f"{a}, {b} and {c} must be equal:\n{text}"
-    assert int(after["pkts_decaps"]) - int(before["pkts_decaps"]) == count, text
-    assert int(after["pkts_encaps"]) - int(before["pkts_encaps"]) == count, text
-    assert (after["send_errors"], after["recv_errors"]) == ("0", "0"), text
     remote_text = remote.send("show crypto ipsec sa")
     mirror = [f for f in flows(parse("show crypto ipsec sa", remote_text))
               if f["current_peer"] == scenario["hub.wan_address"]]

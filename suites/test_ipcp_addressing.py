@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from suites.helpers import show, wait
+from suites.helpers import expect, show, wait
 
 
 def _serial(session, scenario, role):
@@ -17,13 +17,12 @@ def _serial(session, scenario, role):
 def test_remote_serial_has_the_negotiated_address(remote, scenario):
     text, s0 = _serial(remote, scenario, "remote")
     expected = f"{scenario['remote.negotiated_address']}/32"
-    assert (s0["link_status"], s0["protocol_status"]) == ("up", "up"), text
-    shown = f"{s0['ip_address']}/{s0['prefix_length']}" if s0["ip_address"] else "no address"
-    assert shown == expected, (
-        f"'Internet address is {expected}' expected; the device shows {shown}"
-        f"{' (will be negotiated using IPCP)' if s0['ip_negotiation'] else ''}")
-    assert s0["encapsulation"] == scenario["remote.wan_encapsulation"]
-    assert (s0["lcp_state"], s0["open_ncps"]) == ("Open", "IPCP"), text
+    shown = dict(s0)
+    shown["internet_address"] = (f"{s0['ip_address']}/{s0['prefix_length']}" if s0["ip_address"] else
+                                 "will be negotiated using IPCP" if s0["ip_negotiation"] else "")
+    expect(f"the remote's {scenario['remote.wan_interface']} after IPCP", {
+        "link_status": "up", "protocol_status": "up", "internet_address": expected,
+        "encapsulation": scenario["remote.wan_encapsulation"], "lcp_state": "Open", "open_ncps": "IPCP"}, shown)
 
 
 @pytest.mark.claim("IPCP-AFTER")
