@@ -86,6 +86,7 @@ class Router(IPStack):
         self.config, self.boot_errors = load_config(config_text, source, list(self.platform.interfaces))
         self.state: dict[str, InterfaceState] = {}
         self.debugs: set[str] = set()
+        self.operator_secrets: dict[str, str] = {}
         IPStack.__init__(self)
         for iface in self.config.interfaces.values():
             st = self._state(iface.name)
@@ -169,9 +170,17 @@ class Router(IPStack):
         self.invalidate_routes()
 
     def apply_extra_config(self, lines: list[str], source: str) -> None:
-        """Configuration a lab adds to the device's file (for automation: enable secret, users)."""
+        """Configuration a lab adds to the device's file (for automation: enable secret, users).
+
+        The lab's operator knows the clear text of a secret it types here, which the device
+        keeps only hashed: ``operator_secrets`` holds it for tools such as the served lab's inventory.
+        """
         _, errors = load_config("\n".join(lines), source, list(self.platform.interfaces), cfg=self.config)
         self.boot_errors += errors
+        for line in lines:
+            words = line.split()
+            if words[:2] == ["enable", "secret"] and len(words) in (3, 4) and (len(words) == 3 or words[2] == "0"):
+                self.operator_secrets["enable"] = words[-1]
 
     def replace_startup(self, text: str) -> None:
         self.startup_config = text

@@ -19,7 +19,7 @@ the ``username`` table (``Username:`` then ``Password:`` on telnet);
 ``login`` with a line ``password`` takes any username with that password;
 ``login`` without a password refuses everyone ("Password required, but none
 set"); no ``login`` at all lets everyone in. ``transport input`` limits the
-protocols. Password types 0 and 7 are checked; type 5 secrets cannot be.
+protocols. Passwords of type 0 and 7 and type 5 secrets are checked.
 The session starts in user EXEC; ``enable`` asks for the enable secret if
 there is one. Input is echoed (not passwords), lines end in CR LF, output
 longer than ``terminal length`` stops at ``--More--``; ``?`` lists what may
@@ -58,6 +58,7 @@ import paramiko
 import yaml
 
 from .cli.session import CTRL_Z, CliSession, SessionClosed
+from .config.secrets import secret_matches
 from .lab import Lab
 
 log = logging.getLogger(__name__)
@@ -123,15 +124,16 @@ class LoginPolicy:
         if self.mode == "line":
             return self.password is not None and password == self.password
         if self.mode == "local":
-            return any(name == username and pw is not None and pw == password for name, pw in self.users)
+            return any(name == username and pw is not None and _password_ok(pw, password) for name, pw in self.users)
         return False
 
     def credentials(self) -> tuple[str, str]:
         """A username and password that log in (for the generated inventory)."""
         if self.mode == "local":
             for name, pw in self.users:
-                if pw is not None:
-                    return name, pw
+                clear = clear_password(pw) if pw is not None else None
+                if clear is not None:
+                    return name, clear
             return (self.users[0][0] if self.users else "admin"), ""
         return "admin", self.password or ""
 
@@ -158,7 +160,7 @@ def vty_policy(router, index: int) -> LoginPolicy:
     if line is not None and line.exec_timeout is not None:
         minutes, seconds = line.exec_timeout
         timeout = (minutes * 60 + seconds) or None
-    users = tuple((u.name, clear_password(u.password)) for u in router.config.users)
+    users = tuple((u.name, u.password) for u in router.config.users)   # as configured: clear, type 7 or 5
     if line is None or line.login is None:
         return LoginPolicy("none", transports=transports, exec_timeout=timeout)
     if line.login == "local":
@@ -169,8 +171,19 @@ def vty_policy(router, index: int) -> LoginPolicy:
     return LoginPolicy("line", password=password, transports=transports, exec_timeout=timeout)
 
 
+def _password_ok(stored: str, typed: str) -> bool:
+    """A typed password against a configured one: clear text, type 7, or a type 5 (MD5-crypt) secret."""
+    clear = clear_password(stored)
+    if clear is not None:
+        return typed == clear
+    return secret_matches(stored, typed)
+
+
 def enable_secret(router) -> str:
     """The clear enable secret (or enable password), "" when there is none or it cannot be known."""
+    known = getattr(router, "operator_secrets", {}).get("enable")
+    if known:
+        return known   # typed in clear by the lab file; the device itself keeps only the hash
     config = router.config
     return clear_password(config.enable_secret or config.enable_password) or ""
 

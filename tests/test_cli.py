@@ -174,3 +174,15 @@ def test_tab_completes_a_unique_keyword(cli):
     assert cli.complete("sh") == "show "
     assert cli.complete("show ip int") == "show ip interface "
     assert cli.complete("show i") is None   # interfaces, ip: not unique
+
+
+def test_enable_checks_a_type_5_secret(clock):
+    router = Router("r", (FIXTURES / "dr_whoovie.cfg").read_text(), "x", clock=clock)
+    router.apply_extra_config(["enable secret lab"], "lab")
+    assert router.config.enable_secret.startswith("5 $1$") and router.operator_secrets == {"enable": "lab"}
+    vty = CliSession(router, line="vty0")
+    assert vty.execute("enable") == ""
+    assert vty.prompt == "Password: "
+    vty.execute("wrong")
+    assert vty.execute("lab") == ""
+    assert vty.prompt == "dr_whoovie#"

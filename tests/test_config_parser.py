@@ -148,3 +148,32 @@ def test_unmentioned_hardware_interfaces_are_shut_down():
     cfg, _ = load("sam-i-am.cfg")
     assert cfg.interfaces["Serial1"].shutdown is True
     assert cfg.interfaces["Serial0"].shutdown is False
+
+
+def test_enable_secret_is_kept_as_ios_type_5():
+    from emulator.config.secrets import md5_crypt, secret_matches
+    # The MD5-crypt scheme's published example, checked here with `openssl passwd -1 -salt 3azHgidD password`.
+    assert md5_crypt("password", "3azHgidD") == "$1$3azHgidD$SrJPt7B.9rekpmwJwtON31"
+    cfg, errors = load_config("version 12.2\nhostname r1\nenable secret lab\nusername op secret s3cret\n"
+                              "username ro password ro\n",
+                              "x", HW)
+    assert errors == []
+    kind, hashed = cfg.enable_secret.split(" ", 1)
+    assert kind == "5" and hashed.startswith("$1$") and secret_matches(cfg.enable_secret, "lab")
+    assert not secret_matches(cfg.enable_secret, "lab ")
+    text = running_config(cfg)
+    assert f"enable secret 5 {hashed}\n" in text
+    assert "username ro password 0 ro\n" in text
+    assert "username op secret 5 $1$" in text
+    again, _ = load_config(text, "rendered", HW)
+    assert again == cfg
+
+
+def test_openssl_agrees_on_md5_crypt():
+    import shutil
+    import subprocess
+    from emulator.config.secrets import md5_crypt
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    out = subprocess.run(["openssl", "passwd", "-1", "-salt", "Zq1.aB9x", "ww"], capture_output=True, text=True)
+    assert out.stdout.strip() == md5_crypt("ww", "Zq1.aB9x")

@@ -109,7 +109,7 @@ def test_extra_config_is_applied_and_shown(labdir):
     path = write(labdir, "devices:\n  r1: {config: sam-i-am.cfg, extra_config: [enable secret lab, hostnam]}\n")
     lab = Lab.from_file(path)
     router = lab.devices["r1"]
-    assert router.config.enable_secret == "lab"
+    assert router.config.enable_secret.startswith("5 $1$") and router.operator_secrets == {"enable": "lab"}
     assert [str(e) for e in router.boot_errors][-1] == (
         "lab.yml: devices.r1.extra_config:2: % Incomplete command. (hostnam)")
     path = write(labdir, "devices:\n  r1: {config: sam-i-am.cfg, extra_config: enable secret lab}\n")

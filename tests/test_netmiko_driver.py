@@ -86,9 +86,9 @@ def test_hub_running_config_over_ssh(driver):
     assert "crypto map rtptrans 10 ipsec-isakmp dynamic rtpmap" in out
     exchange = driver.transcript[-1]
     # The transcript shows the inventory's password and secret as ********, the suite gets the real text.
-    assert "enable secret lab\n" in out and " password ww\n" in out
-    masked = out.replace("enable secret lab\n", "enable secret ********\n").replace(" password ww\n",
-                                                                                " password ********\n")
+    # The device keeps its enable secret hashed (type 5); the line password is clear text.
+    assert "enable secret 5 $1$" in out and " password ww\n" in out
+    masked = out.replace(" password ww\n", " password ********\n")
     assert (exchange.device, exchange.prompt, exchange.command, exchange.output) == \
         ("sam-i-am", "sam-i-am#", "show running-config", masked)
 

@@ -6,6 +6,7 @@ from typing import Callable
 
 from ..config.grammar import CommandError, Grammar, tokenize
 from ..config.render import running_config
+from ..config.secrets import secret_matches
 from . import show
 
 USER = Grammar("user-exec")
@@ -54,11 +55,9 @@ def _enable(session, args):
 
 
 def _enable_dialog(session, secret: str):
-    # The secret as configured (a type-0 secret or password); encrypted forms are not checked.
-    expected = secret.split(None, 1)[1] if secret[:2] in ("0 ", "5 ", "7 ") else secret
     for attempt in range(3):
         answer = yield ("", "Password: ")
-        if answer == expected:
+        if secret_matches(secret, answer):
             session.privileged = True
             return ""
     return "% Bad secrets\n\n"

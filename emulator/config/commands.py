@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from . import acl_syntax  # noqa: F401  (registers the access-list entry types)
 from .grammar import CommandError, Grammar, tokenize
+from .secrets import md5_crypt, salt_for
 from .model import (AccessList, CryptoMapEntry, DeviceConfig, DialerList, Interface,
                     IsakmpKey, IsakmpPolicy, Line, LocalPool, NatPool, NatRule,
                     RouteMapEntry, StaticRoute, TimestampService, TransformSet, User)
@@ -115,16 +116,32 @@ def _hostname(ctx, args, neg):
 def _enable(ctx, args, neg):
     value = None if neg else args.get("pw")
     if _kw(args, "secret"):
-        ctx.model.enable_secret = value
+        ctx.model.enable_secret = None if value is None else _type5(value, f"{ctx.model.hostname}/enable")
     else:
         ctx.model.enable_password = value
+
+
+def _typed(value: str) -> str:
+    """A password as IOS keeps it, with its type: ``0 TEXT`` (clear) or ``7 HEX`` (obfuscated)."""
+    return value if value[:2] in ("0 ", "7 ") else f"0 {value}"
+
+
+def _type5(value: str, context: str) -> str:
+    """A secret as IOS keeps it: ``5 $1$salt$hash`` (clear text given plain or as ``0 TEXT`` is hashed)."""
+    kind, _, rest = value.partition(" ")
+    if kind == "5" and rest:
+        return value
+    clear = rest if kind == "0" and rest else value
+    return f"5 {md5_crypt(clear, salt_for(clear, context))}"
 
 
 @command(GLOBAL, "username <name:word> [privilege <priv:0-15>] <kind:password|secret> <pw:line>")
 def _username(ctx, args, neg):
     ctx.model.users = [u for u in ctx.model.users if u.name != args["name"]]
     if not neg:
-        ctx.model.users.append(User(args["name"], args.get("priv"), args["pw"], args["kind"] == "secret"))
+        secret = args["kind"] == "secret"
+        value = _type5(args["pw"], f"{ctx.model.hostname}/{args['name']}") if secret else _typed(args["pw"])
+        ctx.model.users.append(User(args["name"], args.get("priv"), value, secret))
 
 
 @command(GLOBAL, "ip domain-name <name:word>")

@@ -1,0 +1,61 @@
+"""IOS type 5 secrets: MD5-crypt ("$1$salt$hash", the FreeBSD MD5 password scheme IOS uses)."""
+
+from __future__ import annotations
+
+import hashlib
+
+_ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+MAGIC = b"$1$"
+
+
+def _to64(value: int, count: int) -> str:
+    out = []
+    for _ in range(count):
+        out.append(_ITOA64[value & 0x3F])
+        value >>= 6
+    return "".join(out)
+
+
+def md5_crypt(password: str, salt: str) -> str:
+    """``$1$SALT$HASH`` of ``password`` (the salt is cut to 8 characters)."""
+    pw, s = password.encode(), salt.encode()[:8]
+    alternate = hashlib.md5(pw + s + pw).digest()
+    ctx = hashlib.md5(pw + MAGIC + s)
+    for left in range(len(pw), 0, -16):
+        ctx.update(alternate[:min(16, left)])
+    n = len(pw)
+    while n:
+        ctx.update(b"\0" if n & 1 else pw[:1])
+        n >>= 1
+    final = ctx.digest()
+    for i in range(1000):
+        c = hashlib.md5()
+        c.update(pw if i & 1 else final)
+        if i % 3:
+            c.update(s)
+        if i % 7:
+            c.update(pw)
+        c.update(final if i & 1 else pw)
+        final = c.digest()
+    f = final
+    text = (_to64((f[0] << 16) | (f[6] << 8) | f[12], 4) + _to64((f[1] << 16) | (f[7] << 8) | f[13], 4)
+            + _to64((f[2] << 16) | (f[8] << 8) | f[14], 4) + _to64((f[3] << 16) | (f[9] << 8) | f[15], 4)
+            + _to64((f[4] << 16) | (f[10] << 8) | f[5], 4) + _to64(f[11], 2))
+    return f"$1${s.decode()}${text}"
+
+
+def salt_for(password: str, context: str) -> str:
+    """A salt fixed by what is hashed and where (IOS draws a random one; a lab stays reproducible)."""
+    digest = hashlib.sha256(f"{context}/{password}".encode()).digest()
+    return "".join(_ITOA64[b & 0x3F] for b in digest[:4])
+
+
+def secret_matches(stored: str, answer: str) -> bool:
+    """Whether ``answer`` is the password of a configured secret (``5 $1$...``, ``0 text`` or plain text)."""
+    kind, _, rest = stored.partition(" ")
+    if kind == "5" and rest.startswith("$1$"):
+        salt = rest[3:].split("$", 1)[0]
+        return md5_crypt(answer, salt) == rest
+    if kind == "0" and rest:
+        return answer == rest
+    return answer == stored
