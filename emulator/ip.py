@@ -14,7 +14,7 @@ in where IOS has them. Packets the router sends itself start at routing.
 from __future__ import annotations
 
 from dataclasses import replace
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address
 from typing import Callable
 
 import random
@@ -531,6 +531,3 @@ class IPStack:
                 else icmpwire.ICMPMessage.time_exceeded(code, original))
         self.send_packet(IPv4Packet(src, packet.src, PROTO_ICMP, body.encode(), ttl=DEFAULT_TTL,
                                     identification=self.next_ip_id()))
-
-    def interface_network(self, iface: str) -> IPv4Interface | None:
-        return self.interface_address(iface)

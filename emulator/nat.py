@@ -520,13 +520,18 @@ class NatEngine:
         return "timeout"
 
     # ------------------------------------------------------------ packets
-    def inside_to_outside(self, packet: bytes, in_iface: str, out_iface: str, now: float, *,
-                          fast: bool | None = None) -> NatResult:
-        """Translate a packet routed from an ``ip nat inside`` to an ``ip nat outside`` interface."""
+    def _current_config(self, now: float) -> DeviceConfig:
+        """The configuration, with the static translations following any change of its NAT rules."""
         self._now = now
         cfg = self._config()
         if cfg.nat_rules is not self._rules_seen or len(cfg.nat_rules) != self._rules_len:
             self._sync_static(cfg, now)
+        return cfg
+
+    def inside_to_outside(self, packet: bytes, in_iface: str, out_iface: str, now: float, *,
+                          fast: bool | None = None) -> NatResult:
+        """Translate a packet routed from an ``ip nat inside`` to an ``ip nat outside`` interface."""
+        cfg = self._current_config(now)
         ifs = cfg.interfaces
         i, o = ifs.get(in_iface), ifs.get(out_iface)
         if i is None or i.nat != "inside" or o is None or o.nat != "outside":
@@ -580,10 +585,7 @@ class NatEngine:
 
         ``fast`` is for the debug tag only (default: fast-switched, ``NAT*``).
         """
-        self._now = now
-        cfg = self._config()
-        if cfg.nat_rules is not self._rules_seen or len(cfg.nat_rules) != self._rules_len:
-            self._sync_static(cfg, now)
+        cfg = self._current_config(now)
         i = cfg.interfaces.get(in_iface)
         if i is None or i.nat != "outside":
             return NatResult(UNTOUCHED, packet, "not an outside interface")

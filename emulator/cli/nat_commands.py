@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..config.grammar import CommandError
 from .exec_commands import DEBUGS, _set_debug, exec_command
 
 DEBUGS["ip nat"] = "IP NAT debugging is"
@@ -74,5 +73,3 @@ def _debug_nat(session, args):
     name = "ip nat detailed" if "detailed" in args["_keywords"] else "ip nat"
     return _set_debug(session, name, on)
 
-
-__all__ = ["CommandError"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Generator
 
-from ..config.commands import GLOBAL, ConfigApplyError, LeaveConfig, apply_line
+from ..config.commands import ConfigApplyError, LeaveConfig, apply_line
 from ..config.grammar import CommandError, tokenize
 from ..router import Router
 from . import crypto_commands, exec_commands, nat_commands, ping_command  # noqa: F401  (register their commands)
@@ -243,4 +243,4 @@ def _split_pipe(line: str) -> tuple[str, OutputFilter | None]:
     return head, OutputFilter(tail.strip())
 
 
-__all__ = ["CliSession", "SessionClosed", "CTRL_Z", "GLOBAL"]
+__all__ = ["CliSession", "SessionClosed", "CTRL_Z"]
