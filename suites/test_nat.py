@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 
 from drivers.base import Capability
-from suites.helpers import ping, requires
+from suites.helpers import ping, requires, show
 
 
 def _global_address(role, scenario):
@@ -15,9 +15,7 @@ def _global_address(role, scenario):
 
 
 def _translations(session):
-    text = session.send("show ip nat translations")
-    from suites.parsing import parse
-    return text, parse("show ip nat translations", text)
+    return show(session, "show ip nat translations")
 
 
 @pytest.mark.claim("NAT-OVERLOAD")
