@@ -1,7 +1,7 @@
 """Diffie-Hellman timings (not a test): python benchmarks/bench_dh.py
 
 Prints microseconds per operation (median of several runs) for the paths
-emulator.ike.dh chooses between.  The machines are shared and noisy: compare
+emulator.engines.ike.dh chooses between.  The machines are shared and noisy: compare
 numbers from the same run.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emulator.ike import dh  # noqa: E402
+from emulator.engines.ike import dh  # noqa: E402
 
 
 def us(fn, runs: int = 7) -> float:

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from emulator.config.loader import load_config  # noqa: E402
-from emulator.nat import NatEngine  # noqa: E402
+from emulator.engines.nat import NatEngine  # noqa: E402
 from emulator.wire.icmp import ICMPMessage  # noqa: E402
 from emulator.wire.ipv4 import PROTO_ICMP, PROTO_UDP, IPv4Packet  # noqa: E402
 from emulator.wire.udp import UDPDatagram  # noqa: E402

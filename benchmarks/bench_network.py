@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from emulator.cli.session import CliSession  # noqa: E402
-from emulator.lab import Lab  # noqa: E402
+from emulator.lab.labfile import Lab  # noqa: E402
 
 LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
 

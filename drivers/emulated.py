@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Iterable
 
 from emulator.cli.session import CliSession
-from emulator.lab import Lab, LabSpec, load_lab
+from emulator.lab.labfile import Lab, LabSpec, load_lab
 
 from .base import (CLI_ERROR, Capability, ConfigurationRejected, DeviceSession, Driver, DriverError,
                    Exchange, register)

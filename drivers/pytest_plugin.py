@@ -67,7 +67,7 @@ def pytest_configure(config):
         return
     try:
         if name == "emulated":
-            from emulator.lab import LabError, load_lab
+            from emulator.lab.labfile import LabError, load_lab
             try:
                 load_lab(config.getoption("--lab") or ROOT / "fixtures" / "doc14131" / "lab.yml")
             except LabError as err:

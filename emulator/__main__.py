@@ -13,8 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .lab import Lab, LabError
-from .script import ScriptError, ScriptRunner, parse_script
+from emulator.lab.labfile import Lab, LabError
+from emulator.lab.script import ScriptError, ScriptRunner, parse_script
 
 DEFAULT_LAB = Path(__file__).resolve().parent.parent / "fixtures" / "doc14131" / "lab.yml"
 
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.speed > 0:
             print(f"error: --speed {args.speed}: must be positive", file=sys.stderr)
             return 2
-        from .console import run_console
+        from emulator.frontends.console import run_console
         return run_console(args.lab, args.device, args.speed)
 
     source = "<stdin>" if args.script == "-" else args.script
@@ -86,7 +86,7 @@ def _serve(args) -> int:
     import signal
     import threading
 
-    from .server import LabServer, ServerError, load_host_key
+    from emulator.frontends.server import LabServer, ServerError, load_host_key
 
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)   # failed handshakes are logged by the server

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.acl import (
+from emulator.engines.acl import (
     DENY, PERMIT, UNDEFINED_FILTER, AclEngine, Flow, route_map_permits,
 )
 from emulator.config.loader import load_config

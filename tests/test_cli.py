@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from emulator.cli.session import CliSession
-from emulator.router import Router
+from emulator.device.router import Router
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "doc14131"
 

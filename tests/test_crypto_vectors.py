@@ -2,7 +2,7 @@
 
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
-from emulator.ike.crypto import DES_CBC, prf
+from emulator.engines.ike.crypto import DES_CBC, prf
 from emulator.wire import esp as E
 from emulator.wire import isakmp as K
 

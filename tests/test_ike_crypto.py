@@ -16,8 +16,8 @@ import pytest
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from emulator.ike import crypto as C
-from emulator.ike import dh
+from emulator.engines.ike import crypto as C
+from emulator.engines.ike import dh
 from emulator.wire import isakmp as K
 from emulator.wire.errors import DecodeError
 

@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from test_ipsec import HUB_WAN, REMOTE_WAN, Pair, edit, fixture_text, icmp  # noqa: E402
 
-from emulator.ike.engine import MAX_RETRANSMITS, RETRANSMIT_INTERVAL  # noqa: E402
-from emulator.ike.policy import Phase1Proposal, ProxyId  # noqa: E402
-from emulator.ipsec import DECRYPTED, DROP, PROTECTED  # noqa: E402
+from emulator.engines.ike.engine import MAX_RETRANSMITS, RETRANSMIT_INTERVAL  # noqa: E402
+from emulator.engines.ike.policy import Phase1Proposal, ProxyId  # noqa: E402
+from emulator.engines.ipsec import DECRYPTED, DROP, PROTECTED  # noqa: E402
 from emulator.wire import isakmp as K  # noqa: E402
 
 with warnings.catch_warnings():

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from emulator.acl import AclEngine
+from emulator.engines.acl import AclEngine
 from emulator.config.loader import load_config
-from emulator.ipsec import CLEAR, DECRYPTED, DROP, PROTECTED, CryptoSubsystem
+from emulator.engines.ipsec import CLEAR, DECRYPTED, DROP, PROTECTED, CryptoSubsystem
 from emulator.wire.ethernet import ETHERTYPE_IPV4, EthernetFrame
 from emulator.wire.ipv4 import PROTO_UDP, IPv4Packet
 from emulator.wire.pcap import LINKTYPE_ETHERNET, PcapWriter

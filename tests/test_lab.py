@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.lab import Lab, LabError, load_lab
+from emulator.lab.labfile import Lab, LabError, load_lab
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "doc14131"
 

@@ -8,9 +8,9 @@ import pytest
 from scapy.compat import raw
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 
-from emulator.acl import AclEngine
+from emulator.engines.acl import AclEngine
 from emulator.config.loader import load_config
-from emulator.nat import DROP, TRANSLATED, UNTOUCHED, NatEngine, format_nat_time
+from emulator.engines.nat import DROP, TRANSLATED, UNTOUCHED, NatEngine, format_nat_time
 from emulator.wire.checksum import internet_checksum
 from emulator.wire.icmp import ICMPMessage
 from emulator.wire.ipv4 import FLAG_MF, IPv4Packet

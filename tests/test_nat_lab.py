@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 from emulator.cli.session import CliSession
-from emulator.lab import Lab
+from emulator.lab.labfile import Lab
 from emulator.wire.icmp import ICMPMessage
 from emulator.wire.ipv4 import PROTO_ICMP, IPv4Packet
 from emulator.wire.pcap import read_pcap

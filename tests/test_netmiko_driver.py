@@ -17,8 +17,8 @@ import yaml
 from drivers import driver_class
 from drivers.base import Capability, ConfigurationRejected, DriverError
 from drivers.netmiko_ios import NetmikoDriver, _split
-from emulator.lab import Lab
-from emulator.server import LabServer
+from emulator.lab.labfile import Lab
+from emulator.frontends.server import LabServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from emulator.cli.session import CliSession
-from emulator.lab import Lab, load_lab
+from emulator.lab.labfile import Lab, load_lab
 from emulator.wire.pcap import read_pcap
 from emulator.wire.ppp import fcs16
 

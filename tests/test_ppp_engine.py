@@ -7,11 +7,12 @@ import random
 from scapy.layers.inet import ICMP, IP
 from scapy.layers.ppp import HDLC, PPP, PPP_IPCP, PPP_LCP
 
-from emulator.ppp import (Action as A, Automaton, Event as E, IPCPClosed,
+from emulator.engines.ppp import (Action as A, Automaton, Event as E, IPCPClosed,
                           IPCPOpened, IPPacket, LinkClosed, LinkFinished,
                           LinkOpened, LoopDetected, PPPConfig, PPPSession,
                           State as S, TRANSITIONS)
-from emulator.sim import SerialLink, Simulator
+from emulator.sim.clock import Simulator
+from emulator.sim.wires import SerialLink
 from emulator.wire import ppp as w
 
 ip4 = ipaddress.IPv4Address

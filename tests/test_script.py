@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from emulator.lab import Lab
-from emulator.script import ScriptError, ScriptRunner, parse_script
+from emulator.lab.labfile import Lab
+from emulator.lab.script import ScriptError, ScriptRunner, parse_script
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"

@@ -24,8 +24,8 @@ import yaml
 
 from drivers.base import DriverError
 from drivers.netmiko_ios import NetmikoDriver
-from emulator.lab import Lab
-from emulator.server import LabServer
+from emulator.lab.labfile import Lab
+from emulator.frontends.server import LabServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"

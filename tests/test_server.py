@@ -17,10 +17,10 @@ import pytest
 
 from drivers.inventory import load_inventory
 from emulator.config.loader import load_config
-from emulator.lab import Lab
-from emulator.server import (DO, IAC, SB, SE, WILL, WONT, LabServer, Pacer, TelnetParser, clear_password,
+from emulator.lab.labfile import Lab
+from emulator.frontends.server import (DO, IAC, SB, SE, WILL, WONT, LabServer, Pacer, TelnetParser, clear_password,
                              decode_type7, vty_policy)
-from emulator.sim import Simulator
+from emulator.sim.clock import Simulator
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"

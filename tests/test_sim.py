@@ -4,7 +4,9 @@ import time
 
 import pytest
 
-from emulator.sim import EthernetSegment, SerialLink, Simulator
+from emulator.sim.clock import Simulator
+
+from emulator.sim.wires import EthernetSegment, SerialLink
 
 
 def test_clock_and_ordering():

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..config.grammar import CommandError
-from .exec_commands import DEBUGS, _set_debug, exec_command
+from emulator.config.grammar import CommandError
+from emulator.cli.exec_commands import DEBUGS, _set_debug, exec_command
 
 DEBUGS["crypto isakmp"] = "Crypto ISAKMP debugging is"
 DEBUGS["crypto ipsec"] = "Crypto IPSEC debugging is"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..config.grammar import CommandError, Grammar, tokenize
-from ..config.render import running_config
-from ..config.secrets import secret_matches
-from . import show
+from emulator.config.grammar import CommandError, Grammar, tokenize
+from emulator.config.render import running_config
+from emulator.config.secrets import secret_matches
+from emulator.cli import show
 
 USER = Grammar("user-exec")
 PRIVILEGED = Grammar("privileged-exec")
@@ -154,7 +154,7 @@ def _show_clock(session, args):
 
 @exec_command("show ip route")
 def _show_ip_route(session, args):
-    from ..routing import show_ip_route
+    from emulator.device.routing import show_ip_route
     return show_ip_route(session.router)
 
 

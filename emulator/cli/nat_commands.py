@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .exec_commands import DEBUGS, _set_debug, exec_command
+from emulator.cli.exec_commands import DEBUGS, _set_debug, exec_command
 
 DEBUGS["ip nat"] = "IP NAT debugging is"
 DEBUGS["ip nat detailed"] = "IP NAT detailed debugging is"

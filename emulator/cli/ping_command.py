@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from ipaddress import IPv4Address
 
-from ..config.grammar import CommandError, canonical_interface, tokenize
-from ..ping import ping
-from .exec_commands import exec_command
+from emulator.config.grammar import CommandError, canonical_interface, tokenize
+from emulator.device.ping import ping
+from emulator.cli.exec_commands import exec_command
 
 UNRECOGNIZED = "% Unrecognized host or address, or protocol not running.\n"
 _IP = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from typing import Generator
 
-from ..config.commands import ConfigApplyError, LeaveConfig, apply_line
-from ..config.grammar import CommandError, tokenize
-from ..router import Router
-from . import crypto_commands, exec_commands, nat_commands, ping_command  # noqa: F401  (register their commands)
+from emulator.config.commands import ConfigApplyError, LeaveConfig, apply_line
+from emulator.config.grammar import CommandError, tokenize
+from emulator.device.router import Router
+from emulator.cli import crypto_commands, exec_commands, nat_commands, ping_command  # noqa: F401  (register their commands)
 
 CTRL_Z = "\x1a"
 
@@ -104,7 +104,7 @@ class CliSession:
 
     # ------------------------------------------------------------ help and completion
     def _grammars(self) -> list:
-        from ..config.commands import GRAMMARS, PARENT
+        from emulator.config.commands import GRAMMARS, PARENT
         if self.config is not None:
             mode = self.config.mode
             return [GRAMMARS[mode]] + ([GRAMMARS[PARENT[mode]]] if mode in PARENT else [])
@@ -112,7 +112,7 @@ class CliSession:
 
     def help(self, line: str) -> str:
         """What IOS prints for ``line?``: the words that may come next, or those a partial word may become."""
-        from ..config.grammar import help_items
+        from emulator.config.grammar import help_items
         partial = bool(line) and not line[-1].isspace()
         grammars = self._grammars()[:1]   # IOS lists the current mode's commands only
         negate = self.config is not None and line.lstrip().lower().startswith("no ")
@@ -132,7 +132,7 @@ class CliSession:
 
     def complete(self, line: str) -> str | None:
         """``line`` with its last keyword completed (Tab), or None."""
-        from ..config.grammar import complete_word
+        from emulator.config.grammar import complete_word
         for grammar in self._grammars():
             done = complete_word(grammar, line)
             if done is not None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..config.grammar import CommandError
-from ..config.render import interface_sort_key
-from ..router import Router, format_uptime
+from emulator.config.grammar import CommandError
+from emulator.config.render import interface_sort_key
+from emulator.device.router import Router, format_uptime
 
 
 def version(r: Router) -> str:
@@ -170,7 +170,7 @@ def clock(r: Router) -> str:
 
 
 def arp(r: Router) -> str:
-    from ..links import EthernetAdapter
+    from emulator.device.adapters import EthernetAdapter
     out = ["Protocol  Address          Age (min)  Hardware Addr   Type   Interface"]
     for name in sorted(r.adapters, key=interface_sort_key):
         adapter = r.adapters[name]

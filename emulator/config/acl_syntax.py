@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
-from .grammar import ParamType, Reject, Token, register_param_type
-from .model import AccessListEntry, AddressMatch, PortMatch
+from emulator.config.grammar import ParamType, Reject, Token, register_param_type
+from emulator.config.model import AccessListEntry, AddressMatch, PortMatch
 
 ANY = AddressMatch(IPv4Address("0.0.0.0"), IPv4Address("255.255.255.255"))
 

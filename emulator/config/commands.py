@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Any, Callable
 
-from . import acl_syntax  # noqa: F401  (registers the access-list entry types)
-from .grammar import CommandError, Grammar, tokenize
-from .secrets import md5_crypt, salt_for
-from .model import (AccessList, CryptoMapEntry, DeviceConfig, DialerList, Interface,
+from emulator.config import acl_syntax  # noqa: F401  (registers the access-list entry types)
+from emulator.config.grammar import CommandError, Grammar, tokenize
+from emulator.config.secrets import md5_crypt, salt_for
+from emulator.config.model import (AccessList, CryptoMapEntry, DeviceConfig, DialerList, Interface,
                     IsakmpKey, IsakmpPolicy, Line, LocalPool, NatPool, NatRule,
                     RouteMapEntry, StaticRoute, TimestampService, TransformSet, User)
 
@@ -346,8 +346,8 @@ def _acl_order(acl: AccessList):
 
 
 def _append_entry(acl: AccessList, args: dict) -> None:
-    from .model import AccessListEntry
-    from .acl_syntax import ANY
+    from emulator.config.model import AccessListEntry
+    from emulator.config.acl_syntax import ANY
     if "text" in args:
         acl.entries.append(AccessListEntry("remark", None, ANY, remark=args["text"]))
         return

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .commands import ConfigApplyError, ConfigContext, LeaveConfig, apply_line
-from .grammar import CommandError
-from .model import DeviceConfig, Interface
+from emulator.config.commands import ConfigApplyError, ConfigContext, LeaveConfig, apply_line
+from emulator.config.grammar import CommandError
+from emulator.config.model import DeviceConfig, Interface
 
 # Lines a saved ``show running-config`` carries before the configuration proper.
 _HEADER = re.compile(r"^(Building configuration\.\.\.|Current configuration\s*:.*)$")

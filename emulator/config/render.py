@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .acl_syntax import config_entry
-from .model import CryptoMapEntry, DeviceConfig, Interface
+from emulator.config.acl_syntax import config_entry
+from emulator.config.model import CryptoMapEntry, DeviceConfig, Interface
 
 INTERFACE_ORDER = ("Loopback", "Tunnel", "Ethernet", "FastEthernet", "Serial", "BRI", "Async",
                    "Dialer", "Virtual-Template", "Null")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Self
 
-from .errors import DecodeError
+from emulator.wire.errors import DecodeError
 
 __all__ = ["HTYPE_ETHERNET", "PTYPE_IPV4", "OP_REQUEST", "OP_REPLY", "ARP_LEN", "ZERO_MAC", "ARPPacket"]
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Self
 
-from .errors import DecodeError
+from emulator.wire.errors import DecodeError
 
 __all__ = [
     "ADDRESS_UNICAST", "ADDRESS_BROADCAST", "CONTROL", "PROTO_IPV4", "PROTO_SLARP",

@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass
 from typing import Self
 
-from .errors import DecodeError
+from emulator.wire.errors import DecodeError
 
 __all__ = [
     "ETHERTYPE_IPV4", "ETHERTYPE_ARP", "ETHERTYPE_VLAN", "ETHERTYPE_IPV6",

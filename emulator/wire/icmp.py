@@ -11,8 +11,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import Self
 
-from .checksum import internet_checksum
-from .errors import DecodeError
+from emulator.wire.checksum import internet_checksum
+from emulator.wire.errors import DecodeError
 
 __all__ = [
     "ECHO_REPLY", "DEST_UNREACHABLE", "SOURCE_QUENCH", "REDIRECT", "ECHO_REQUEST",

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Self
 
-from .checksum import internet_checksum
-from .errors import DecodeError
+from emulator.wire.checksum import internet_checksum
+from emulator.wire.errors import DecodeError
 
 __all__ = [
     "PROTO_ICMP", "PROTO_IGMP", "PROTO_TCP", "PROTO_UDP", "PROTO_GRE",

@@ -2,7 +2,7 @@
 
 Formats from RFC 2408 §3 (header and payloads), RFC 2407 (IPsec DOI) and
 RFC 2409 Appendix A (phase 1 attribute values).  Sans-I/O: bytes in, objects
-out.  Encrypted bodies are left opaque here; ``emulator.ike.crypto`` decrypts
+out.  Encrypted bodies are left opaque here; ``emulator.engines.ike.crypto`` decrypts
 them and :func:`decode_payloads` parses the result.
 """
 

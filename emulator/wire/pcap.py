@@ -17,7 +17,7 @@ import os
 import struct
 from typing import BinaryIO
 
-from .errors import DecodeError
+from emulator.wire.errors import DecodeError
 
 __all__ = [
     "LINKTYPE_ETHERNET", "LINKTYPE_PPP", "LINKTYPE_C_HDLC",

@@ -17,7 +17,7 @@ import ipaddress
 import struct
 from dataclasses import dataclass
 
-from .errors import DecodeError
+from emulator.wire.errors import DecodeError
 
 __all__ = [
     "PPP_IP", "PPP_LCP", "PPP_IPCP", "PPP_CCP", "PPP_CDPCP",

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Self
 
-from .checksum import internet_checksum, pseudo_header
-from .errors import DecodeError
+from emulator.wire.checksum import internet_checksum, pseudo_header
+from emulator.wire.errors import DecodeError
 
 __all__ = ["HEADER_LEN", "PORT_ISAKMP", "PORT_IPSEC_NAT_T", "UDPDatagram"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .wire.pcap import LINKTYPE_C_HDLC, LINKTYPE_ETHERNET, LINKTYPE_PPP, PcapWriter
+from emulator.wire.pcap import LINKTYPE_C_HDLC, LINKTYPE_ETHERNET, LINKTYPE_PPP, PcapWriter
 
 
 def _file_name(kind: str, ports: list[tuple[str, str]]) -> str:

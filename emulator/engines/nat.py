@@ -30,11 +30,11 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from typing import Callable
 
-from .acl import AclEngine, Flow
-from .config.model import DeviceConfig, NatRule
-from .config.render import interface_sort_key
-from .wire.checksum import internet_checksum
-from .wire.tcp import ACK, FIN, RST, SYN
+from emulator.engines.acl import AclEngine, Flow
+from emulator.config.model import DeviceConfig, NatRule
+from emulator.config.render import interface_sort_key
+from emulator.wire.checksum import internet_checksum
+from emulator.wire.tcp import ACK, FIN, RST, SYN
 
 __all__ = [
     "NatEngine", "NatEntry", "NatResult", "TRANSLATED", "UNTOUCHED", "DROP",

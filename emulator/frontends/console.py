@@ -32,9 +32,9 @@ import sys
 import threading
 from typing import TextIO
 
-from .cli.session import CTRL_Z, CliSession
-from .lab import Lab
-from .server import Disconnected, LabServer
+from emulator.cli.session import CTRL_Z, CliSession
+from emulator.lab.labfile import Lab
+from emulator.frontends.server import Disconnected, LabServer
 
 PUMP_INTERVAL = 0.1        # how often idle time looks for messages the device logged
 _SECRET_QUESTION = re.compile(r"ssword: ?$")
@@ -265,8 +265,8 @@ class _SuspendKeyOff:
 
 def run_console(lab_path: str, device: str, speed: float = 1.0) -> int:
     """The ``console`` command: 0 when the user leaves, 2 (with a one-line error) when it cannot start."""
-    from .lab import LabError
-    from .server import ServerError
+    from emulator.lab.labfile import LabError
+    from emulator.frontends.server import ServerError
     try:
         lab = Lab.from_file(lab_path)
     except LabError as err:

@@ -16,8 +16,8 @@ import random
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .wire.errors import DecodeError
-from .wire.ppp import (
+from emulator.wire.errors import DecodeError
+from emulator.wire.ppp import (
     CODE_NAMES, CODE_REJECT, CONFIGURE_ACK, CONFIGURE_NAK, CONFIGURE_REJECT,
     CONFIGURE_REQUEST, DISCARD_REQUEST, ECHO_REPLY, ECHO_REQUEST,
     IPCP_IP_ADDRESS, LCP_ACCM, LCP_ACFC, LCP_AUTH_PROTOCOL, LCP_MAGIC_NUMBER, LCP_MRU, LCP_PFC,

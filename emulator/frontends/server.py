@@ -57,9 +57,9 @@ from typing import Callable, Protocol
 import paramiko
 import yaml
 
-from .cli.session import CTRL_Z, CliSession, SessionClosed
-from .config.secrets import secret_matches
-from .lab import Lab
+from emulator.cli.session import CTRL_Z, CliSession, SessionClosed
+from emulator.config.secrets import secret_matches
+from emulator.lab.labfile import Lab
 
 log = logging.getLogger(__name__)
 

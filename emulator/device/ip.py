@@ -19,16 +19,16 @@ from typing import Callable
 
 import random
 
-from .acl import AclEngine
-from .ike.engine import ISAKMP_PORT
-from .ipsec import DECRYPTED, DROP, PROTECTED, CryptoSubsystem
-from .links import short_name
-from .nat import NatEngine
-from .routing import RoutingTable, build_table
-from .wire import icmp as icmpwire
-from .wire.errors import DecodeError
-from .wire.ipv4 import PROTO_ESP, PROTO_ICMP, PROTO_UDP, IPv4Packet
-from .wire.udp import UDPDatagram
+from emulator.engines.acl import AclEngine
+from emulator.engines.ike.engine import ISAKMP_PORT
+from emulator.engines.ipsec import DECRYPTED, DROP, PROTECTED, CryptoSubsystem
+from emulator.device.adapters import short_name
+from emulator.engines.nat import NatEngine
+from emulator.device.routing import RoutingTable, build_table
+from emulator.wire import icmp as icmpwire
+from emulator.wire.errors import DecodeError
+from emulator.wire.ipv4 import PROTO_ESP, PROTO_ICMP, PROTO_UDP, IPv4Packet
+from emulator.wire.udp import UDPDatagram
 
 BROADCAST = IPv4Address("255.255.255.255")
 DEFAULT_TTL = 255
@@ -69,11 +69,11 @@ class IPStack:
         self._make_serial_adapter(iface)
 
     def attach_ethernet(self, iface: str, segment) -> None:
-        from .links import EthernetAdapter
+        from emulator.device.adapters import EthernetAdapter
         self.adapters[iface] = EthernetAdapter(self, iface, segment)
 
     def _make_serial_adapter(self, iface: str) -> None:
-        from .links import HDLCAdapter, PPPAdapter
+        from emulator.device.adapters import HDLCAdapter, PPPAdapter
         old = self.adapters.get(iface)
         if old is not None:
             old.close()

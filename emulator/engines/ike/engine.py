@@ -8,7 +8,7 @@ values) comes from the ``random.Random`` given by the owner, so a lab seed
 fixes them.
 
 Policy decisions belong to the owner, an :class:`IkeHost` (the router's
-crypto subsystem, ``emulator.ipsec.CryptoSubsystem``): pre-shared key lookup,
+crypto subsystem, ``emulator.engines.ipsec.CryptoSubsystem``): pre-shared key lookup,
 local ISAKMP policies, which crypto map entry accepts a quick mode offer, SPI
 allocation, and what to do with the negotiated keys.
 
@@ -48,9 +48,9 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Protocol
 
-from emulator.ike import crypto as C
-from emulator.ike import dh as DH
-from emulator.ike.policy import (EspTransform, OfferedEsp, Phase1Proposal, ProxyId, build_phase2_sa, esp_attributes,
+from emulator.engines.ike import crypto as C
+from emulator.engines.ike import dh as DH
+from emulator.engines.ike.policy import (EspTransform, OfferedEsp, Phase1Proposal, ProxyId, build_phase2_sa, esp_attributes,
                                  parse_phase2_sa)
 from emulator.wire import isakmp as K
 from emulator.wire.errors import DecodeError

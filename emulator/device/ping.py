@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
-from .wire.icmp import ICMPMessage
-from .wire.ipv4 import FLAG_DF, PROTO_ICMP, IPv4Packet
+from emulator.wire.icmp import ICMPMessage
+from emulator.wire.ipv4 import FLAG_DF, PROTO_ICMP, IPv4Packet
 
 ICMP_HEADER = 8
 IP_HEADER = 20

@@ -15,11 +15,11 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
 from emulator.config.acl_syntax import render_entry
-from emulator.ike.policy import DEFAULT_POLICY, acl_entry_text, proxies_from_acl_entry
+from emulator.engines.ike.policy import DEFAULT_POLICY, acl_entry_text, proxies_from_acl_entry
 from emulator.wire import esp as E
 
 if TYPE_CHECKING:
-    from emulator.ipsec import CryptoSubsystem, IpsecFlow, IpsecSA
+    from emulator.engines.ipsec import CryptoSubsystem, IpsecFlow, IpsecSA
 
 ZERO = IPv4Address(0)
 PATH_MTU = 1500  # 2500 serial and Ethernet interfaces default to an MTU of 1500
@@ -36,7 +36,7 @@ def flows_for_show(sub: "CryptoSubsystem", iface: str, map_name: str) -> list["I
     entry's ACL permit lines (a flow without SAs still shows, with ``current outbound spi: 0``,
     reference §1.2), then flows of that entry negotiated with narrower proxies, then the flows of
     the temporary entries instantiated from dynamic maps."""
-    from emulator.ipsec import IpsecFlow
+    from emulator.engines.ipsec import IpsecFlow
     cfg = sub.config
     out: list[IpsecFlow] = []
     for entry in sub.map_entries(cfg, map_name):

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface
 from typing import Protocol
 
-from .config.commands import ConfigContext
-from .config.loader import load_config
-from .config.model import Interface
-from .ip import IPStack
-from .platform import PLATFORMS, Platform
+from emulator.config.commands import ConfigContext
+from emulator.config.loader import load_config
+from emulator.config.model import Interface
+from emulator.device.ip import IPStack
+from emulator.device.platform import PLATFORMS, Platform
 
 
 class Clock(Protocol):

@@ -7,7 +7,7 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .router import Router
+    from emulator.device.router import Router
 
 
 @dataclass(frozen=True)

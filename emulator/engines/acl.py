@@ -24,13 +24,13 @@ import operator
 from dataclasses import dataclass
 from typing import Callable
 
-from .config.acl_syntax import PROTOCOLS, render_entry
-from .config.model import AccessList, AccessListEntry, DeviceConfig, PortMatch
-from .wire.errors import DecodeError
-from .wire.icmp import ICMPMessage
-from .wire.ipv4 import PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPv4Packet
-from .wire.tcp import ACK, RST, TCPSegment
-from .wire.udp import UDPDatagram
+from emulator.config.acl_syntax import PROTOCOLS, render_entry
+from emulator.config.model import AccessList, AccessListEntry, DeviceConfig, PortMatch
+from emulator.wire.errors import DecodeError
+from emulator.wire.icmp import ICMPMessage
+from emulator.wire.ipv4 import PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPv4Packet
+from emulator.wire.tcp import ACK, RST, TCPSegment
+from emulator.wire.udp import UDPDatagram
 
 __all__ = [
     "Flow", "AclEngine", "CompiledAcl", "route_map_permits",

@@ -12,15 +12,15 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
-from .ppp import IPCPClosed, IPCPOpened, IPPacket, LinkClosed, LinkOpened, PPPConfig, PPPSession, State
-from .wire import arp as arpwire
-from .wire import chdlc
-from .wire.errors import DecodeError
-from .wire.ethernet import BROADCAST, ETHERTYPE_ARP, ETHERTYPE_IPV4, EthernetFrame
-from .wire.ppp import fcs16
+from emulator.engines.ppp import IPCPClosed, IPCPOpened, IPPacket, LinkClosed, LinkOpened, PPPConfig, PPPSession, State
+from emulator.wire import arp as arpwire
+from emulator.wire import chdlc
+from emulator.wire.errors import DecodeError
+from emulator.wire.ethernet import BROADCAST, ETHERTYPE_ARP, ETHERTYPE_IPV4, EthernetFrame
+from emulator.wire.ppp import fcs16
 
 if TYPE_CHECKING:
-    from .router import Router
+    from emulator.device.router import Router
 
 ARP_TIMEOUT = 4 * 3600.0       # IOS default "ARP Timeout 04:00:00"
 # How "show interfaces" names the RFC 1661 states ("LCP Open", "LCP REQsent", "LCP Listen"...).

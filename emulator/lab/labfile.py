@@ -25,9 +25,10 @@ from typing import Any
 
 import yaml
 
-from .platform import DEFAULT_PLATFORM, PLATFORMS
-from .router import Router
-from .sim import EthernetSegment, SerialLink, Simulator
+from emulator.device.platform import DEFAULT_PLATFORM, PLATFORMS
+from emulator.device.router import Router
+from emulator.sim.clock import Simulator
+from emulator.sim.wires import EthernetSegment, SerialLink
 
 SETTLE_TIMEOUT = 30.0   # virtual seconds a booting lab gets for its links to come up
 
@@ -180,7 +181,7 @@ def _links(path: Path, raw: Any, devices: dict[str, DeviceSpec]) -> list[LinkSpe
 
 
 def _port(path: Path, key: str, port: Any, devices: dict[str, DeviceSpec], kind: str) -> tuple[str, str]:
-    from .config.grammar import canonical_interface
+    from emulator.config.grammar import canonical_interface
     parts = str(port).split()
     if len(parts) != 2:
         raise LabError(path, key, f"port {port!r} must be written 'DEVICE INTERFACE'")
@@ -231,7 +232,7 @@ class Lab:
 
     def start_capture(self, directory: str | Path):
         """Write every link's frames to a pcap file in ``directory`` from now on."""
-        from .capture import LabCapture
+        from emulator.lab.capture import LabCapture
         if self.capture is None:
             self.capture = LabCapture(self, directory)
         return self.capture

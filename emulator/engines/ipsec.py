@@ -109,11 +109,11 @@ from dataclasses import dataclass, replace
 from ipaddress import IPv4Address
 from typing import Callable
 
-from emulator.acl import PERMIT, AclEngine, Flow
+from emulator.engines.acl import PERMIT, AclEngine, Flow
 from emulator.config.model import AccessListEntry, CryptoMapEntry, DeviceConfig
-from emulator.ike.engine import (ENGINE, IPSEC, ISAKMP, IkeEngine, IkeSA, Phase2Offer, Phase2Rejection,
+from emulator.engines.ike.engine import (ENGINE, IPSEC, ISAKMP, IkeEngine, IkeSA, Phase2Offer, Phase2Rejection,
                                  Phase2Request, Phase2Result, Phase2Selection)
-from emulator.ike.policy import (DEFAULT_SA_KILOBYTES, DEFAULT_SA_SECONDS, EspTransform, Phase1Proposal, ProxyId,
+from emulator.engines.ike.policy import (DEFAULT_SA_KILOBYTES, DEFAULT_SA_SECONDS, EspTransform, Phase1Proposal, ProxyId,
                                  esp_transform, pfs_group, phase1_policies, proxies_from_acl_entry)
 from emulator.wire import esp as E
 from emulator.wire import isakmp as K
@@ -991,32 +991,32 @@ class CryptoSubsystem:
     # ================================================================== show (emulator/crypto_show.py)
     def show_crypto_ipsec_sa(self, now: float, address: bool = False, peer: IPv4Address | str | None = None,
                              map: str | None = None, detail: bool = False, interface: str | None = None) -> str:
-        from emulator import crypto_show
+        from emulator.cli import crypto_show
         return crypto_show.show_crypto_ipsec_sa(self, now, address=address, peer=peer, map=map, detail=detail,
                                                 interface=interface)
 
     def show_crypto_isakmp_sa(self, now: float) -> str:
-        from emulator import crypto_show
+        from emulator.cli import crypto_show
         return crypto_show.show_crypto_isakmp_sa(self, now)
 
     def show_crypto_isakmp_policy(self) -> str:
-        from emulator import crypto_show
+        from emulator.cli import crypto_show
         return crypto_show.show_crypto_isakmp_policy(self)
 
     def show_crypto_map(self, interface: str | None = None, tag: str | None = None) -> str:
-        from emulator import crypto_show
+        from emulator.cli import crypto_show
         return crypto_show.show_crypto_map(self, interface=interface, tag=tag)
 
     def show_crypto_ipsec_transform_set(self, name: str | None = None) -> str:
-        from emulator import crypto_show
+        from emulator.cli import crypto_show
         return crypto_show.show_crypto_ipsec_transform_set(self, name)
 
     def show_crypto_engine_connections_active(self) -> str:
-        from emulator import crypto_show
+        from emulator.cli import crypto_show
         return crypto_show.show_crypto_engine_connections_active(self)
 
     def show_crypto_ipsec_sa_lifetime(self) -> str:
-        from emulator import crypto_show
+        from emulator.cli import crypto_show
         return crypto_show.show_crypto_ipsec_sa_lifetime(self)
 
     # ================================================================== misc

@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .cli.session import CliSession
-from .lab import Lab
+from emulator.cli.session import CliSession
+from emulator.lab.labfile import Lab
 
 _LINE = re.compile(r"^(?P<dev>[^\s#()]+)(?P<config>\(config[^)]*\))?#\s?(?P<text>.*)$")
 _WAIT = re.compile(r"^wait\s+(?P<s>\S+)\s*$")

@@ -1,0 +1,181 @@
+"""Simulated wires: point-to-point serial links and shared Ethernet segments.
+
+Frames are bytes; a wire only times their serialisation and delay on the
+lab clock and hands them to the receiving end.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from emulator.sim.clock import Simulator
+
+__all__ = ["SerialLink", "SerialEnd", "EthernetSegment", "EthernetPort"]
+
+
+Tap = Callable[[float, str, bytes], None]
+Filter = Callable[[str, bytes], "bytes | None"]
+
+
+class SerialEnd:
+    """One end of a ``SerialLink``.
+
+    Set ``receiver(frame)`` to get frames and ``on_carrier(up)`` to hear of
+    carrier changes (both called from the simulator loop).
+    """
+
+    __slots__ = ("link", "name", "peer", "receiver", "on_carrier",
+                 "_busy_until", "_direction", "tx_frames", "tx_bytes", "rx_frames", "dropped")
+
+    def __init__(self, link: "SerialLink", name: str):
+        self.link = link
+        self.name = name
+        self.peer: SerialEnd = self  # set by SerialLink
+        self.receiver: Callable[[bytes], None] | None = None
+        self.on_carrier: Callable[[bool], None] | None = None
+        self._busy_until = 0.0
+        self._direction = name
+        self.tx_frames = self.tx_bytes = self.rx_frames = self.dropped = 0
+
+    @property
+    def up(self) -> bool:
+        return self.link.up
+
+    def send(self, frame: bytes) -> bool:
+        """Queue ``frame`` for transmission; False if dropped (link down)."""
+        link = self.link
+        if not link.up:
+            self.dropped += 1
+            return False
+        direction = self._direction
+        if link.filter is not None:
+            frame = link.filter(direction, frame)
+            if frame is None:
+                self.dropped += 1
+                return False
+        sim = link.sim
+        start = self._busy_until if self._busy_until > sim.now else sim.now
+        done = start + len(frame) * 8 / link.bandwidth_bps
+        self._busy_until = done
+        self.tx_frames += 1
+        self.tx_bytes += len(frame)
+        for tap in link.taps:
+            tap(start, direction, frame)
+        sim.call_at(done + link.delay_s, self.peer._deliver, frame, link._generation)
+        return True
+
+    def _deliver(self, frame: bytes, generation: int) -> None:
+        # A frame in flight when the link went down (even if back up) is lost.
+        if generation != self.link._generation or not self.link.up:
+            return
+        self.rx_frames += 1
+        if self.receiver is not None:
+            self.receiver(frame)
+
+
+class SerialLink:
+    """Point-to-point serial line: per-direction serialisation + delay.
+
+    A frame waits for the previous one on the same transmitter, takes
+    ``len*8/bandwidth`` seconds to clock out, then ``delay_s`` to arrive.
+    ``taps`` are called at transmission start with (time, "a->b", frame).
+    ``filter(direction, frame)`` may return a changed frame or None (drop),
+    for fault injection in tests.
+    """
+
+    def __init__(self, sim: Simulator, bandwidth_bps: float = 1_544_000,
+                 delay_s: float = 0.001, names: tuple[str, str] = ("a", "b")):
+        if bandwidth_bps <= 0:
+            raise ValueError("bandwidth_bps must be positive")
+        self.sim = sim
+        self.bandwidth_bps = float(bandwidth_bps)
+        self.delay_s = float(delay_s)
+        self.up = True
+        self.taps: list[Tap] = []
+        self.filter: Filter | None = None
+        self._generation = 0
+        self.a = SerialEnd(self, names[0])
+        self.b = SerialEnd(self, names[1])
+        self.a.peer, self.b.peer = self.b, self.a
+        self.a._direction = f"{names[0]}->{names[1]}"
+        self.b._direction = f"{names[1]}->{names[0]}"
+        self.ends = (self.a, self.b)
+
+    def set_up(self, up: bool) -> None:
+        """Raise or drop carrier; both ends hear ``on_carrier`` (scheduled)."""
+        up = bool(up)
+        if up == self.up:
+            return
+        self.up = up
+        self._generation += 1
+        for end in self.ends:
+            end._busy_until = self.sim.now
+            if end.on_carrier is not None:
+                self.sim.call_soon(end.on_carrier, up)
+
+
+class EthernetPort:
+    """A station's attachment to an ``EthernetSegment``."""
+
+    __slots__ = ("segment", "name", "receiver", "up", "_busy_until",
+                 "tx_frames", "rx_frames", "dropped")
+
+    def __init__(self, segment: "EthernetSegment", name: str,
+                 receiver: Callable[[bytes], None] | None):
+        self.segment = segment
+        self.name = name
+        self.receiver = receiver
+        self.up = True
+        self._busy_until = 0.0
+        self.tx_frames = self.rx_frames = self.dropped = 0
+
+    def send(self, frame: bytes) -> bool:
+        seg = self.segment
+        if not self.up or self not in seg.ports:
+            self.dropped += 1
+            return False
+        sim = seg.sim
+        start = self._busy_until if self._busy_until > sim.now else sim.now
+        done = start + len(frame) * 8 / seg.bandwidth_bps
+        self._busy_until = done
+        self.tx_frames += 1
+        for tap in seg.taps:
+            tap(start, self.name, frame)
+        for port in seg.ports:
+            if port is not self:
+                sim.call_at(done + seg.delay_s, port._deliver, frame)
+        return True
+
+    def _deliver(self, frame: bytes) -> None:
+        if not self.up or self not in self.segment.ports:
+            return
+        self.rx_frames += 1
+        if self.receiver is not None:
+            self.receiver(frame)
+
+    def detach(self) -> None:
+        if self in self.segment.ports:
+            self.segment.ports.remove(self)
+
+
+class EthernetSegment:
+    """A shared segment (think hub): every frame reaches every other port.
+
+    No collisions are modelled; each port serialises its own frames.
+    Receivers filter by destination MAC themselves. Taps get
+    (time, sending port name, frame).
+    """
+
+    def __init__(self, sim: Simulator, bandwidth_bps: float = 10_000_000,
+                 delay_s: float = 0.000_01):
+        self.sim = sim
+        self.bandwidth_bps = float(bandwidth_bps)
+        self.delay_s = float(delay_s)
+        self.ports: list[EthernetPort] = []
+        self.taps: list[Tap] = []
+
+    def attach(self, receiver: Callable[[bytes], None] | None = None,
+               name: str | None = None) -> EthernetPort:
+        port = EthernetPort(self, name or f"port{len(self.ports)}", receiver)
+        self.ports.append(port)
+        return port
