@@ -44,6 +44,21 @@ class ConfigurationRejected(DriverError):
     """A configuration line got an IOS error."""
 
 
+class TransportError(DriverError):
+    """The way to a device failed (session dropped, no answer in time): says nothing of its behaviour."""
+
+
+class EmulatorFaultError(DriverError):
+    """The emulator itself failed (an exception, a stalled clock): a bug of this project, not of the routers.
+
+    ``where`` names the device and command or the lab component, ``detail`` what happened there.
+    """
+
+    def __init__(self, where: str, detail: str):
+        self.where, self.detail = where, detail
+        super().__init__(f"emulator fault in {where}: {detail}")
+
+
 _NEXT = [1]   # the sequence number of the next exchange, across all drivers of the run
 
 
@@ -126,6 +141,10 @@ class Driver(ABC):
     def describe(self) -> dict[str, str]:
         """What the report shows of the target."""
         return {"driver": self.name}
+
+    def boot_rejections(self) -> dict[str, list[str]] | None:
+        """Per device, the configuration lines it rejected when it booted; None when the target cannot tell."""
+        return None
 
     def close(self) -> None:
         """Release sessions and connections."""

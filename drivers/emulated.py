@@ -2,29 +2,71 @@
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, TypeVar
 
 from emulator.cli.session import CliSession
 from emulator.lab.labfile import Lab, LabSpec, load_lab
 
 from .base import (CLI_ERROR, Capability, ConfigurationRejected, DeviceSession, Driver, DriverError,
-                   Exchange, register)
+                   EmulatorFaultError, Exchange, register)
 from .scenario import ROOT, Scenario, load_scenario
 
 DEFAULT_LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
+EMULATOR_DIR = Path(__file__).resolve().parent.parent / "emulator"
+T = TypeVar("T")
+
+
+def _origin(err: BaseException) -> str:
+    """The exception and the innermost emulator line it came from (file:line in function)."""
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if str(EMULATOR_DIR) in f.filename]
+    text = f"{type(err).__name__}: {err}"
+    if frames:
+        last = frames[-1]
+        text += f" (at {Path(last.filename).relative_to(EMULATOR_DIR.parent)}:{last.lineno} in {last.name})"
+    return text
+
+
+def guarded(lab: Lab, where: str, call: Callable[[], T]) -> T:
+    """Run ``call`` on the lab; any exception inside the emulator, or a component failure it logged
+    meanwhile, becomes an EmulatorFaultError naming ``where`` (never a verdict on the routers)."""
+    seen = len(lab.sim.errors)
+    try:
+        result = call()
+    except DriverError:
+        raise
+    except Exception as err:  # noqa: BLE001 - whatever the emulator raised is its own fault
+        raise EmulatorFaultError(where, _origin(err)) from err
+    if len(lab.sim.errors) > seen:
+        when, desc = lab.sim.errors[seen]
+        more = len(lab.sim.errors) - seen - 1
+        raise EmulatorFaultError(f"{where} (lab component at lab time {_lab_time(when)})",
+                                 desc + (f" (and {more} more)" if more else ""))
+    return result
+
+
+def _lab_time(when) -> str:
+    """A lab time as seconds with nanoseconds (integer nanoseconds, or seconds from older clocks)."""
+    if isinstance(when, int):
+        return f"{when // 1_000_000_000}.{when % 1_000_000_000:09d} s"
+    return f"{when:.9f} s"
 
 
 class EmulatedSession(DeviceSession):
     """A CLI session on an emulated device, opened as netmiko opens one on IOS."""
 
-    def __init__(self, name: str, role: str | None, cli: CliSession, transcript: list[Exchange]):
+    def __init__(self, name: str, role: str | None, cli: CliSession, transcript: list[Exchange], lab: Lab):
         super().__init__(name, role, transcript)
         self.cli = cli
+        self.lab = lab
         for command in ("terminal width 511", "terminal length 0"):
             self.send(command)
 
     def send(self, command: str, answers: Iterable[str] = ()) -> str:
+        return guarded(self.lab, f"{self.name}: '{command}'", lambda: self._send(command, answers))
+
+    def _send(self, command: str, answers: Iterable[str]) -> str:
         prompt = self.cli.prompt
         output = self.cli.execute(command)
         pending = list(answers)
@@ -40,7 +82,8 @@ class EmulatedSession(DeviceSession):
         return output
 
     def configure(self, lines: Iterable[str]) -> str:
-        text = self.cli.configure_lines(list(lines))
+        lines = list(lines)
+        text = guarded(self.lab, f"{self.name}: configuration", lambda: self.cli.configure_lines(lines))
         self._record(self.cli.prompt, "configure terminal", text)
         bad = CLI_ERROR.search(text)
         if bad:
@@ -59,7 +102,10 @@ class EmulatedDriver(Driver):
         spec = lab if isinstance(lab, LabSpec) else load_lab(lab or DEFAULT_LAB)
         base = scenario or load_scenario(_scenario_beside(spec.path))
         super().__init__(base.overridden(spec.scenario, str(spec.path)))
-        self.lab = Lab(spec, capture_dir=capture_dir)
+        try:
+            self.lab = Lab(spec, capture_dir=capture_dir)
+        except Exception as err:  # noqa: BLE001 - a lab that cannot boot is the emulator's fault
+            raise EmulatorFaultError(f"boot of {spec.path}", _origin(err)) from err
         self._sessions: dict[str, EmulatedSession] = {}
 
     def roles(self) -> list[str]:
@@ -76,11 +122,17 @@ class EmulatedDriver(Driver):
             # EXEC (it owns the lab, secrets included); it does not monitor messages.
             cli = CliSession(router, privileged=True, line="console")
             cli.monitor = False
-            self._sessions[role] = EmulatedSession(name, role, cli, self.transcript)
+            self._sessions[role] = EmulatedSession(name, role, cli, self.transcript, self.lab)
         return self._sessions[role]
 
     def advance_clock(self, seconds: float) -> None:
-        self.lab.advance(seconds)
+        guarded(self.lab, f"the lab clock moving on {seconds:g} s", lambda: self.lab.advance(seconds))
+
+    def boot_rejections(self) -> dict[str, list[str]]:
+        """Per device, the configuration lines it rejected at boot (IOS's error beside each)."""
+        return {name: [f"{e.source}:{e.line_number}: {e.text.strip()}  ({e.message.strip().splitlines()[-1]})"
+                       for e in router.boot_errors]
+                for name, router in self.lab.devices.items() if router.boot_errors}
 
     def close(self) -> None:
         self.lab.close()

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .base import (CLI_ERROR, Capability, ConfigurationRejected, DeviceSession, Driver, DriverError,
-                   DriverUnavailable, register)
+                   DriverUnavailable, TransportError, register)
 from .inventory import Inventory, InventoryDevice, load_inventory
 from .scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, load_scenario
 
@@ -77,8 +77,8 @@ class NetmikoSession(DeviceSession):
     def _record(self, prompt: str, command: str, output: str, also: Iterable[str] = ()) -> None:
         super()._record(prompt, self.hide(command, also), self.hide(output, also))
 
-    def _error(self, text: str, also: Iterable[str] = ()) -> DriverError:
-        return DriverError(self.hide(text, also))
+    def _error(self, text: str, also: Iterable[str] = (), kind: type[DriverError] = DriverError) -> DriverError:
+        return kind(self.hide(text, also))
 
     # ------------------------------------------------ connection
     def connect(self):
@@ -92,7 +92,7 @@ class NetmikoSession(DeviceSession):
         try:
             conn = ConnectHandler(**device.netmiko_params(), auto_connect=False)
         except Exception as err:  # noqa: BLE001 - netmiko refusing its parameters
-            raise self._error(f"{self.where}: cannot connect: {_first_line(err)}") from None
+            raise self._error(f"{self.where}: cannot connect: {_first_line(err)}", kind=TransportError) from None
         # The session is opened in a worker so that a device that stops answering half-way through
         # the login cannot hold the run beyond conn_timeout: the sockets are closed under it.
         state = {"stage": "connecting"}
@@ -126,7 +126,7 @@ class NetmikoSession(DeviceSession):
                 what = {"enable": "enable did not return to a prompt",
                         "prompt": "the prompt did not come back"}[state["stage"]]
             raise self._error(f"{self.where}: cannot connect: no answer within {device.conn_timeout:g} s "
-                              f"({what}; the device stopped answering)")
+                              f"({what}; the device stopped answering)", kind=TransportError)
         error = state.get("error")
         if error is not None:
             _drop(conn)
@@ -179,14 +179,14 @@ class NetmikoSession(DeviceSession):
         if stage == "enable":
             return self._error(f"{self.where}: cannot enter privileged EXEC with enable "
                                f"(check the secret): {_first_line(err)}", [self.device.secret])
-        return self._error(f"{self.where}: cannot connect: {_reason(err, self.device)}")
+        return self._error(f"{self.where}: cannot connect: {_reason(err, self.device)}", kind=TransportError)
 
     def close(self) -> None:
         if self.conn is not None:
             _disconnect(self.conn)
             self.conn = None
 
-    def _lost(self, command: str, err: Exception, also: Iterable[str] = ()) -> DriverError:
+    def _lost(self, command: str, err: Exception, also: Iterable[str] = ()) -> TransportError:
         conn, self.conn = self.conn, None
         if conn is not None:
             _drop(conn)             # no goodbye: the device may not be answering
@@ -195,8 +195,8 @@ class NetmikoSession(DeviceSession):
                     f"or the command needs a longer read_timeout)")
         else:
             what = f"the connection was lost ({_first_line(err)})"
-        return self._error(f"{self.where}: '{command}': {what}; the session was closed, the next command "
-                           f"opens a new one", also)
+        return TransportError(self.hide(f"{self.where}: '{command}': {what}; the session was closed, the next "
+                                        f"command opens a new one", also))
 
     def _patterns(self, conn) -> tuple[str, str]:
         prompt = re.escape(conn.base_prompt) + r"[^\n]*[#>][ \t]*\Z"

@@ -9,19 +9,25 @@ command line (``--lab /elsewhere/lab.yml`` is then not taken for a test path).
     pytest --driver=netmiko --inventory lab.yml
 
 Every run of the suites writes reports/conformance.html (self-contained) and
-reports/junit.xml unless --html / --junitxml say otherwise.
+reports/junit.xml unless --html / --junitxml say otherwise; runs that only
+collect, show help or run the project's own tests write nothing there. Each run
+of the emulated suites keeps its captures in a folder of its own
+(reports/captures/RUN), so runs at the same time never share one.
 """
 
 from __future__ import annotations
 
+import fcntl
 import html
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
 from drivers import DRIVERS, DriverError, driver_class
-from drivers.base import exchanges_so_far
+from drivers.base import EmulatorFaultError, TransportError, exchanges_so_far
 from drivers.report import ConformanceRecord
 from drivers.scenario import ScenarioError
 
@@ -30,6 +36,8 @@ REPORTS = ROOT / "reports"
 DRIVER_KEY = pytest.StashKey["object"]()
 RECORD_KEY = pytest.StashKey[ConformanceRecord]()
 ALLOW_DISRUPTIVE_KEY = pytest.StashKey[bool]()
+CAPTURE_RUNS_KEPT = 10          # finished runs whose captures stay beside the reports
+WORKER_CAPTURE_KEY = "conformance_capture_dir"
 
 
 def pytest_addoption(parser):
@@ -59,6 +67,88 @@ def _runs_suites(config) -> bool:
 
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    """``pytest --lab /elsewhere/lab.yml`` runs the suites with this project's rootdir and settings.
+
+    pytest picks its rootdir before plugins define their options, so the value of ``--lab`` or
+    ``--inventory`` (space form) is taken for a path and the rootdir moves to its folder; with no
+    test path of their own, such runs are rooted here again (the project's ini settings, testpaths).
+    """
+    ns = early_config.known_args_namespace
+    project_ini = ROOT / "pyproject.toml"
+    if early_config.inipath == project_ini or ns.file_or_dir or ns.rootdir or ns.inifilename:
+        return
+    if not (getattr(ns, "lab", None) or getattr(ns, "inventory", None)):
+        return
+    if Path(early_config.invocation_params.dir).resolve() != ROOT:
+        return
+    from _pytest.config.findpaths import locate_config   # the reader pytest itself uses for ini files
+    rootdir, inipath, inicfg, _ = locate_config(ROOT, [ROOT])
+    early_config._rootpath, early_config._inipath, early_config._inicfg = rootdir, inipath, inicfg
+    early_config._parser.extra_info.update(rootdir=str(rootdir), inifile=str(inipath))
+    ns.confcutdir = str(ROOT)
+
+
+def _only_looks(config) -> bool:
+    """True for runs that run no test: --help, --version, --collect-only, --fixtures, --markers."""
+    option = config.option
+    return any(getattr(option, flag, False) for flag in ("help", "version", "collectonly", "showfixtures",
+                                                          "markers", "show_fixtures_per_test"))
+
+
+def _capture_run_dir(config) -> Path:
+    """This run's own capture folder under reports/captures, held with a lock while the run lasts.
+
+    Folders of finished runs beyond the newest few are removed; a folder whose run still holds its
+    lock is never touched (two runs at the same time each keep theirs).
+    """
+    parent = REPORTS / "captures"
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    run = parent / f"{stamp}-{os.getpid()}"
+    run.mkdir(exist_ok=True)
+    lock = open(run / ".lock", "w")   # noqa: SIM115 - held open until the run ends
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    config.add_cleanup(lock.close)
+    others = [d for d in parent.iterdir() if d.is_dir() and d != run]
+    finished = [d for d in sorted(others, key=_mtime, reverse=True) if not _held(d)]
+    for old in finished[CAPTURE_RUNS_KEPT - 1:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return run
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _held(run: Path) -> bool:
+    """Whether a run may still be using a capture folder: its lock is held, or, without a lock file,
+    the folder is less than a minute old (a run that is just creating it)."""
+    try:
+        with open(run / ".lock") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return False
+    except FileNotFoundError:
+        try:
+            return time.time() - run.stat().st_mtime < 60
+        except OSError:
+            return False
+    except OSError:
+        return True
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist: each worker writes into the controller's capture folder for this run."""
+    capture = node.config.getoption("--pcap-dir")
+    if capture:
+        node.workerinput[WORKER_CAPTURE_KEY] = capture
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     name = config.getoption("--driver")
     if name not in DRIVERS:
@@ -77,13 +167,17 @@ def pytest_configure(config):
             config.stash[ALLOW_DISRUPTIVE_KEY] = bool(getattr(probe, "allow_disruptive", False))
     except DriverError as err:
         raise pytest.UsageError(str(err)) from None
+    if _only_looks(config):
+        return
     REPORTS.mkdir(exist_ok=True)
     record = config.stash[RECORD_KEY] = ConformanceRecord()
     if name == "emulated" and not config.getoption("--pcap-dir"):
-        # Every emulated run keeps its captures and keys beside the report (this run's only).
-        config.option.pcap_dir = str(REPORTS / "captures")
-        if not hasattr(config, "workerinput"):   # the pytest-xdist controller, or a serial run
-            shutil.rmtree(config.option.pcap_dir, ignore_errors=True)
+        # Every emulated run keeps its captures and keys beside the report, in a folder of its own.
+        worker = getattr(config, "workerinput", None)
+        if worker is not None and WORKER_CAPTURE_KEY in worker:
+            config.option.pcap_dir = worker[WORKER_CAPTURE_KEY]
+        else:
+            config.option.pcap_dir = str(_capture_run_dir(config))
     if name == "emulated":
         record.capture_root = Path(config.getoption("--pcap-dir"))
     if getattr(config.option, "htmlpath", None) is None and config.pluginmanager.hasplugin("html"):
@@ -138,6 +232,7 @@ def _note_facts(config, drv) -> None:
     if record is None or record.facts:
         return
     record.facts.update({k.title(): v for k, v in drv.describe().items()})
+    record.rejections = drv.boot_rejections()
     for role in ("hub", "remote"):
         try:
             text = drv.session(role).send("show version")
@@ -200,8 +295,12 @@ def pytest_runtest_logreport(report):
     if record is None or not claims:
         return
     if report.when == "call" or report.failed or report.skipped:
-        outcome = "failed" if report.failed else "skipped" if report.skipped else "passed"
+        faults = _properties(report, "fault")
+        outcome = ("error" if faults and report.failed else "failed" if report.failed
+                   else "skipped" if report.skipped else "passed")
         record.record(report.nodeid, claims, outcome)
+        if faults:
+            record.faults.setdefault(report.nodeid, faults[0])
         for value in _properties(report, "diagnosis"):
             codes = record.diagnoses.setdefault(report.nodeid, [])
             code = value.split(":", 1)[0]
@@ -228,10 +327,43 @@ def pytest_html_results_summary(prefix, summary, postfix, session):
         prefix.append(record.summary_html(report_dir))
 
 
+def tooling_fault(excinfo) -> str | None:
+    """``kind: text`` when a test stopped on the tooling (emulator fault, lost transport), else None."""
+    if excinfo is None:
+        return None
+    err = excinfo.value
+    if isinstance(err, EmulatorFaultError):
+        return f"emulator-fault: {err}"
+    if isinstance(err, TransportError):
+        return f"transport: {err}"
+    return None
+
+
+def pytest_report_teststatus(report, config):
+    """A test stopped by an emulator fault or a lost transport is an error of the tooling, not a failure."""
+    if report.failed and _properties(report, "fault"):
+        kind = _properties(report, "fault")[0].split(":", 1)[0]
+        return "error", "E", "EMULATOR FAULT" if kind == "emulator-fault" else "TRANSPORT ERROR"
+    return None
+
+
+def pytest_terminal_summary(terminalreporter):
+    record = terminalreporter.config.stash.get(RECORD_KEY, None)
+    if record is None or not record.faults:
+        return
+    terminalreporter.section("not checked: failures of the tooling, not of the routers")
+    for nodeid, text in record.faults.items():
+        terminalreporter.line(f"{nodeid}: {text}")
+
+
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
+    fault = tooling_fault(call.excinfo) if report.failed else None
+    if fault is not None:
+        for properties in (item.user_properties, report.user_properties):
+            properties.append(("fault", fault))
     report.claims = _claims(item)
     for claim in report.claims:
         for properties in (item.user_properties, report.user_properties):

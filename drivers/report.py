@@ -12,6 +12,7 @@ import yaml
 from .scenario import ROOT
 
 CLAIMS_FILE = ROOT / "fixtures" / "doc14131" / "claims.yml"
+ERRATA_FILE = ROOT / "fixtures" / "doc14131" / "errata.yml"
 
 
 @dataclass
@@ -19,7 +20,8 @@ class Claim:
     id: str
     words: str
     section: str
-    outcomes: dict[str, str] = field(default_factory=dict)   # test node id -> passed|failed|skipped
+    # test node id -> passed|failed|skipped|error (error: the emulator or the transport failed, not the routers)
+    outcomes: dict[str, str] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str:
@@ -28,9 +30,17 @@ class Claim:
             return "not tested"
         if "failed" in values:
             return "FAIL"
+        if "error" in values:
+            return "NOT CHECKED"
         if values == {"skipped"}:
             return "skipped"
         return "PASS"
+
+
+def load_errata(path: Path = ERRATA_FILE) -> dict[str, str]:
+    """The document's own configuration lines IOS rejects: line text -> why."""
+    data = yaml.safe_load(path.read_text()) if path.is_file() else None
+    return {" ".join(e["line"].split()): e["explanation"] for e in (data or {}).get("errata", [])}
 
 
 def load_claims(path: Path = CLAIMS_FILE) -> dict[str, Claim]:
@@ -48,6 +58,8 @@ class ConformanceRecord:
         self.diagnoses: dict[str, list[str]] = {}    # test node id -> named outcomes
         self.unknown_claims: set[str] = set()
         self.capture_root: Path | None = None   # where the emulated labs wrote pcaps and keys
+        self.faults: dict[str, str] = {}      # test node id -> emulator fault or transport failure
+        self.rejections: dict[str, list[str]] | None = None   # device -> configuration lines refused at boot
 
     def record(self, nodeid: str, claims: list[str], outcome: str) -> None:
         for cid in claims:
@@ -55,7 +67,7 @@ class ConformanceRecord:
             if claim is None:
                 self.unknown_claims.add(cid)
                 continue
-            if claim.outcomes.get(nodeid) != "failed":   # a failed setup or call stays failed
+            if claim.outcomes.get(nodeid) not in ("failed", "error"):   # a failed setup or call stays so
                 claim.outcomes[nodeid] = outcome
 
     def summary_html(self, report_dir: Path) -> str:
@@ -68,7 +80,9 @@ class ConformanceRecord:
             tests = "<br>".join(html.escape(n.split("::", 1)[-1]) + f" <i>({o})</i>"
                                 for n, o in claim.outcomes.items())
             diag = sorted({d for n in claim.outcomes for d in self.diagnoses.get(n, [])})
-            colour = {"PASS": "#2a7", "FAIL": "#c33", "skipped": "#999", "not tested": "#e80"}[claim.verdict]
+            diag += sorted({self.faults[n] for n in claim.outcomes if n in self.faults})
+            colour = {"PASS": "#2a7", "FAIL": "#c33", "NOT CHECKED": "#e80", "skipped": "#999",
+                      "not tested": "#e80"}[claim.verdict]
             rows.append(
                 f"<tr><td><b>{html.escape(claim.id)}</b></td><td>{html.escape(claim.words)}"
                 f"<br><small>{html.escape(claim.section)}</small></td>"
@@ -76,14 +90,15 @@ class ConformanceRecord:
                 f"<td>{html.escape('; '.join(diag))}</td></tr>")
         fact_rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in facts.items())
         files = ""
-        found = sorted(p for p in self.capture_root.rglob("*") if p.is_file()) if self.capture_root else []
+        found = (sorted(p for p in self.capture_root.rglob("*") if p.is_file() and not p.name.startswith("."))
+                 if self.capture_root else [])
         if found:
             links = "".join(f"<li><a href='{html.escape(_relative(p, report_dir))}'>{html.escape(_relative(p, report_dir))}</a></li>"
                             for p in found)
             files = ("<h3>Captures and keys</h3><p>One pcap per link and test module; <code>esp_sa</code> and "
                      "<code>ikev1_decryption_table</code> are Wireshark's key tables for them.</p>"
                      f"<ul>{links}</ul>")
-        unknown = ""
+        unknown = self._rejections_html() + self._faults_html()
         if self.unknown_claims:
             unknown = f"<p style='color:#c33'>Tests name unknown claims: {html.escape(', '.join(sorted(self.unknown_claims)))}</p>"
         return (
@@ -93,6 +108,32 @@ class ConformanceRecord:
             + "".join(rows) + "</table>" + unknown +
             "<h3>Run</h3><table border='1' cellpadding='4' style='border-collapse:collapse'>" + fact_rows + "</table>"
             + files)
+
+
+    def _faults_html(self) -> str:
+        if not self.faults:
+            return ""
+        items = "".join(f"<li><code>{html.escape(n)}</code>: {html.escape(t)}</li>" for n, t in self.faults.items())
+        return ("<h3>Not checked: failures of the test tooling</h3><p>These tests stopped on a fault of the "
+                "emulator or of the way to the devices, not on anything the routers did; their claims are "
+                f"NOT CHECKED.</p><ul>{items}</ul>")
+
+    def _rejections_html(self) -> str:
+        if self.rejections is None:
+            return ""
+        if not self.rejections:
+            return "<h3>Configuration lines rejected at boot</h3><p>None: every device took its whole configuration.</p>"
+        errata = load_errata()
+        rows = []
+        for device, lines in self.rejections.items():
+            for line in lines:
+                text = line.split(": ", 1)[-1].split("  (", 1)[0]
+                why = errata.get(" ".join(text.split()), "")
+                note = f"<br><small>{html.escape(why)}</small>" if why else ""
+                rows.append(f"<tr><td>{html.escape(device)}</td><td><code>{html.escape(line)}</code>{note}</td></tr>")
+        return ("<h3>Configuration lines rejected at boot</h3>"
+                "<table border='1' cellpadding='4' style='border-collapse:collapse'>"
+                "<tr><th>Device</th><th>Line and IOS's error</th></tr>" + "".join(rows) + "</table>")
 
 
 def _relative(path: Path, base: Path) -> str:

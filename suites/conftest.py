@@ -22,7 +22,9 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.when != "call" or not report.failed or not list(item.iter_markers("claim")):
         return
-    from drivers.pytest_plugin import DRIVER_KEY
+    from drivers.pytest_plugin import DRIVER_KEY, tooling_fault
+    if tooling_fault(call.excinfo) is not None:
+        return   # the emulator or the transport failed: nothing to say about the routers
     from suites.diagnosis import diagnose
     drv = item.config.stash.get(DRIVER_KEY, None)
     if drv is None:
