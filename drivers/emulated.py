@@ -7,6 +7,7 @@ from typing import Iterable
 
 from emulator.cli.session import CliSession
 from emulator.lab.labfile import Lab, LabSpec, load_lab
+from emulator.sim.clock import seconds as lab_seconds
 
 from .base import (CLI_ERROR, Capability, ConfigurationRejected, DeviceSession, Driver, DriverError,
                    Exchange, register)
@@ -80,7 +81,7 @@ class EmulatedDriver(Driver):
         return self._sessions[role]
 
     def advance_clock(self, seconds: float) -> None:
-        self.lab.advance(seconds)
+        self.lab.advance(lab_seconds(seconds))
 
     def close(self) -> None:
         self.lab.close()
