@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from emulator.sim.clock import SECOND, MS, US, Simulator
+from emulator.sim.clock import MS, SECOND, US, Simulator
 
 __all__ = ["SerialLink", "SerialEnd", "EthernetSegment", "EthernetPort", "serialisation_ns"]
 
