@@ -117,8 +117,7 @@ class Simulator:
         self.events_run = 0
         self._heap: list[tuple[int, int, Timer]] = []
         self._seq = itertools.count()
-        # Progress guard: the instant the last event ran at, and how many ran at it.
-        self._instant = -1
+        # Progress guard: how many events ran at ``now`` since the clock last moved.
         self._at_instant = 0
         self._rt_anchor: tuple[float, int] | None = None  # (wall seconds, virtual ns)
 
@@ -185,6 +184,12 @@ class Simulator:
         raise EmulatorFault("no progress", entry[2].name(), self.now,
                             f"{self._at_instant} events at the same instant")
 
+    def _move_to(self, when: int) -> None:
+        """Set the clock to a later instant without running anything there yet."""
+        if when != self.now:
+            self.now = when
+            self._at_instant = 0
+
     def step(self) -> bool:
         """Run the next live event; False when there is none."""
         heap = self._heap
@@ -194,13 +199,13 @@ class Simulator:
             cb = timer.callback
             if cb is None:
                 continue
-            if when != self._instant:
-                self._instant = when
-                self._at_instant = 0
+            if when != self.now:
+                self.now = when
+                self._at_instant = 1
             elif self._at_instant >= self.progress_bound:
                 self._no_progress(entry)
-            self._at_instant += 1
-            self.now = when
+            else:
+                self._at_instant += 1
             timer.callback = None  # fired: cancel() afterwards is harmless
             self.events_run += 1
             try:
@@ -227,30 +232,36 @@ class Simulator:
         heap = self._heap
         pop = heapq.heappop
         bound = self.progress_bound
-        while heap and heap[0][0] <= target:
-            entry = pop(heap)
-            when, _, timer = entry
-            cb = timer.callback
-            if cb is None:
-                continue
-            if when != self._instant:
-                self._instant = when
-                self._at_instant = 1
-            elif self._at_instant >= bound:
-                self._no_progress(entry)
-            else:
-                self._at_instant += 1
-            self.now = when
-            timer.callback = None
-            self.events_run += 1
-            try:
-                cb(*timer.args)
-            except EmulatorFault:
-                raise
-            except Exception as exc:  # noqa: BLE001
-                self._failed(cb, exc)
+        at_instant = self._at_instant
+        ran = 0
+        try:
+            while heap and heap[0][0] <= target:
+                entry = pop(heap)
+                when, _, timer = entry
+                cb = timer.callback
+                if cb is None:
+                    continue
+                if when != self.now:
+                    self.now = when
+                    at_instant = 1
+                elif at_instant >= bound:
+                    self._at_instant = at_instant
+                    self._no_progress(entry)
+                else:
+                    at_instant += 1
+                timer.callback = None
+                ran += 1
+                try:
+                    cb(*timer.args)
+                except EmulatorFault:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    self._failed(cb, exc)
+        finally:
+            self._at_instant = at_instant
+            self.events_run += ran
         if target > self.now:
-            self.now = target
+            self._move_to(target)
         return True
 
     def run_for(self, duration: int) -> None:
@@ -273,7 +284,7 @@ class Simulator:
             nxt = self.next_event_time()
             if nxt is None or (deadline is not None and nxt > deadline):
                 if deadline is not None and deadline > self.now:
-                    self.now = deadline
+                    self._move_to(deadline)
                 return False
             self.step()
         return True
@@ -293,7 +304,8 @@ class Simulator:
             if nxt is None:
                 return True
             if deadline is not None and nxt > deadline:
-                self.now = max(self.now, deadline)
+                if deadline > self.now:
+                    self._move_to(deadline)
                 return False
             self.step()
         nxt_timer = self._heap[0][2] if self._heap else None
