@@ -45,9 +45,10 @@ DEFAULT_PROGRESS_BOUND = 10_000
 class EmulatorFault(Exception):
     """The emulator itself is broken (no progress): the run stops.
 
-    ``component`` names what ran last (a callback's qualified name, or the
-    name an ``EngineBinding`` was given); ``lab_time_ns`` is the lab time.
-    Never recorded as a callback error: it propagates out of the run.
+    ``component`` names the event that went over the bound (in a live-lock,
+    the timer that keeps re-arming): a callback's qualified name, or the name
+    an ``EngineBinding`` was given. ``lab_time_ns`` is the lab time. Never
+    recorded as a callback error: it propagates out of the run.
     """
 
     def __init__(self, what: str, component: str, lab_time_ns: int, detail: str):
