@@ -6,6 +6,7 @@ done) at it and after it.
 """
 
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,17 @@ def test_a_lab_idling_after_nat_traffic_finishes():
     assert done.stdout.endswith("dr_whoovie#show clock\n*00:01:05.029 UTC Mon Mar 1 1993\n"
                                 "dr_whoovie#show ip nat translations\n")   # the translation timed out
     assert "Success rate is 60 percent (3/5)" in done.stdout
+
+
+def test_an_engine_that_never_moves_its_deadline_stops_a_script_with_a_fault(monkeypatch, tmp_path, capsys):
+    from emulator.__main__ import main
+    monkeypatch.setattr(NatEngine, "handle_timer", lambda self, now: None)   # broken: nothing expires
+    script = tmp_path / "idle.script"
+    script.write_text(REPRO)
+    assert main(["run", str(script)]) == 3
+    err = capsys.readouterr().err
+    assert re.search(r"^error: emulator fault: no progress at lab time 64\.\d{9} s: 10000 events at the same "
+                     r"instant, last by dr_whoovie NAT$", err, re.M), err
 
 
 # ---------------------------------------------------------------------------- NAT translation timeouts
