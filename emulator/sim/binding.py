@@ -97,19 +97,19 @@ class EngineBinding:
         Call after every input fed to the engine.
         """
         sends, events = self._sends, self._events
-        busy = True
-        while busy:
-            busy = False
+        while True:
             if sends is not None:
                 for item in sends(self.sim.now):
-                    busy = True
                     self._transmit(item)
-            if events is not None:
+            if events is None:
+                break
+            event = events()
+            if event is None:
+                break
+            while event is not None:
+                self._on_event(event)
                 event = events()
-                while event is not None:
-                    busy = True
-                    self._on_event(event)
-                    event = events()
+            # Handling events may have made the engine queue output: flush again.
         if self._on_flushed is not None:
             self._on_flushed()
         self._rearm()
