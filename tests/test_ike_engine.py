@@ -11,8 +11,6 @@ import warnings
 from ipaddress import IPv4Address
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from test_ipsec import HUB_WAN, REMOTE_WAN, Pair, edit, fixture_text, icmp  # noqa: E402
