@@ -84,7 +84,7 @@ class EngineBinding:
         self._on_event = on_event
         self._on_flushed = on_flushed
         self._timer: Timer | None = None
-        self._deadline: int | None = None   # the deadline the timer was set for (it may fire later: past → now)
+        self._deadline: int | None = None   # the deadline the timer was set for (one already past fires now)
 
     @property
     def deadline(self) -> int | None:
