@@ -30,6 +30,7 @@ from emulator.cli.session import CliSession  # noqa: E402
 from emulator.engines.ike import crypto as C  # noqa: E402
 from emulator.engines.ike import dh as DH  # noqa: E402
 from emulator.lab.labfile import Lab  # noqa: E402
+from emulator.sim.clock import SECOND  # noqa: E402
 from emulator.wire import isakmp as K  # noqa: E402
 from emulator.wire.esp import TripleDES  # noqa: E402  (the emulator's own import of it)
 
@@ -47,11 +48,11 @@ def negotiations_per_second(rounds: int = 100) -> float:
         for s in (remote, hub):
             s.execute("clear crypto sa")
             s.execute("clear crypto isakmp")
-        lab.advance(1)
+        lab.advance(1 * SECOND)
         start = time.perf_counter()
         # One echo from the remote's LAN address starts IKE; run until the SAs are up.
         remote.execute("ping 10.2.2.3 source 10.1.1.1 repeat 1 timeout 0")
-        lab.sim.run_until(lambda: any(f.outbound for f in remote_router.crypto.flows()), 30)
+        lab.sim.run_until(lambda: any(f.outbound for f in remote_router.crypto.flows()), 30 * SECOND)
         elapsed += time.perf_counter() - start
         assert any(f.outbound for f in remote_router.crypto.flows())
     return rounds / elapsed

@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from emulator.config.loader import load_config  # noqa: E402
 from emulator.engines.nat import NatEngine  # noqa: E402
+from emulator.labtime import SECOND  # noqa: E402
 from emulator.wire.icmp import ICMPMessage  # noqa: E402
 from emulator.wire.ipv4 import PROTO_ICMP, PROTO_UDP, IPv4Packet  # noqa: E402
 from emulator.wire.udp import UDPDatagram  # noqa: E402
@@ -39,7 +40,7 @@ def new_translations(n: int = 20000) -> float:
     packets = [udp_packet(IPv4Address(int(IPv4Address("10.1.1.2")) + i % 200), 1024 + i // 200) for i in range(n)]
     start = time.perf_counter()
     for p in packets:
-        engine.inside_to_outside(p, "Ethernet0", "Serial0", 1.0)
+        engine.inside_to_outside(p, "Ethernet0", "Serial0", 1 * SECOND)
     elapsed = time.perf_counter() - start
     assert len(engine.entries) == n
     return n / elapsed
@@ -49,10 +50,10 @@ def existing_translation(n: int = 200000) -> float:
     engine = NatEngine(CFG, lambda name: GLOBAL)
     icmp = ICMPMessage.echo_request(7, 1, b"\xab\xcd" * 36).encode()
     packet = IPv4Packet(IPv4Address("10.1.1.10"), INTERNET, PROTO_ICMP, icmp, ttl=64).encode()
-    engine.inside_to_outside(packet, "Ethernet0", "Serial0", 1.0)
+    engine.inside_to_outside(packet, "Ethernet0", "Serial0", 1 * SECOND)
     start = time.perf_counter()
     for _ in range(n):
-        result = engine.inside_to_outside(packet, "Ethernet0", "Serial0", 2.0)
+        result = engine.inside_to_outside(packet, "Ethernet0", "Serial0", 2 * SECOND)
     elapsed = time.perf_counter() - start
     assert result.translated
     return n / elapsed

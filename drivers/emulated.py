@@ -8,6 +8,8 @@ from typing import Callable, Iterable, TypeVar
 
 from emulator.cli.session import CliSession
 from emulator.lab.labfile import Lab, LabSpec, load_lab
+from emulator.labtime import format_seconds
+from emulator.sim.clock import seconds as lab_seconds
 
 from .base import (CLI_ERROR, Capability, ConfigurationRejected, DeviceSession, Driver, DriverError,
                    EmulatorFaultError, Exchange, register)
@@ -46,11 +48,8 @@ def guarded(lab: Lab, where: str, call: Callable[[], T]) -> T:
     return result
 
 
-def _lab_time(when) -> str:
-    """A lab time as seconds with nanoseconds (integer nanoseconds, or seconds from older clocks)."""
-    if isinstance(when, int):
-        return f"{when // 1_000_000_000}.{when % 1_000_000_000:09d} s"
-    return f"{when:.9f} s"
+def _lab_time(when: int) -> str:
+    return f"{format_seconds(when)} s"
 
 
 class EmulatedSession(DeviceSession):
@@ -126,7 +125,7 @@ class EmulatedDriver(Driver):
         return self._sessions[role]
 
     def advance_clock(self, seconds: float) -> None:
-        guarded(self.lab, f"the lab clock moving on {seconds:g} s", lambda: self.lab.advance(seconds))
+        guarded(self.lab, f"the lab clock moving on {seconds:g} s", lambda: self.lab.advance(lab_seconds(seconds)))
 
     def boot_rejections(self) -> dict[str, list[str]]:
         """Per device, the configuration lines it rejected at boot (IOS's error beside each)."""

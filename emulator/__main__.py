@@ -15,6 +15,7 @@ from pathlib import Path
 
 from emulator.lab.labfile import Lab, LabError
 from emulator.lab.script import ScriptError, ScriptRunner, parse_script
+from emulator.sim.clock import EmulatorFault
 
 DEFAULT_LAB = Path(__file__).resolve().parent.parent / "fixtures" / "doc14131" / "lab.yml"
 
@@ -78,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ScriptError, LabError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except EmulatorFault as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 3
     return 0
 
 

@@ -6,12 +6,13 @@ import pytest
 
 from emulator.cli.session import CliSession
 from emulator.device.router import Router
+from emulator.sim.clock import SECOND
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "doc14131"
 
 
 class Clock:
-    now = 0.0
+    now = 0
 
 
 @pytest.fixture
@@ -98,7 +99,7 @@ def test_unknown_word_is_taken_as_host_name(cli):
 
 def test_configuration_takes_effect_and_logs(cli, clock):
     cli.execute("enable")
-    clock.now = 75.0
+    clock.now = 75 * SECOND
     typed(cli, "configure terminal", "hostname edge", "interface Serial1", "ip address 192.0.2.9 255.255.255.252",
           "no shutdown", "end")
     assert cli.prompt == "edge#"
@@ -121,7 +122,7 @@ def test_show_interfaces_before_ipcp(cli):
 
 
 def test_show_version_uptime_follows_the_clock(cli, clock):
-    clock.now = 3 * 86400 + 2 * 3600 + 5 * 60 + 7
+    clock.now = (3 * 86400 + 2 * 3600 + 5 * 60 + 7) * SECOND
     out = cli.execute("show version")
     assert "dr_whoovie uptime is 3 days, 2 hours, 5 minutes\n" in out
     assert "IOS (tm) 2500 Software (C2500-IK9S-L), Version 12.2(24a), RELEASE SOFTWARE (fc2)\n" in out

@@ -8,6 +8,7 @@ import pytest
 
 from emulator.cli.session import CliSession
 from emulator.lab.labfile import Lab, load_lab
+from emulator.sim.clock import SECOND
 from emulator.wire.pcap import read_pcap
 from emulator.wire.ppp import fcs16
 from suites.parsing import parse
@@ -163,7 +164,7 @@ def test_tampered_replayed_and_unknown_esp_are_dropped_and_counted(tunnel):
     # Replay the last good ESP frame: dropped and counted, nothing answered.
     link.filter = None
     link.b.send(seen[-1])  # from the access server's side towards the hub
-    lab.advance(1)
+    lab.advance(1 * SECOND)
     replayed, _ = flow(hub, "100.100.100.1")
     assert int(replayed["recv_errors"]) == int(after["recv_errors"]) + 1
     assert replayed["pkts_decaps"] == after["pkts_decaps"]
@@ -171,7 +172,7 @@ def test_tampered_replayed_and_unknown_esp_are_dropped_and_counted(tunnel):
     forged = bytearray(seen[-1][:-2])
     forged[4 + 20:4 + 24] = b"\x00\x00\x12\x34"
     link.b.send(refcs(bytes(forged)))
-    lab.advance(1)
+    lab.advance(1 * SECOND)
     assert any("%CRYPTO-4-RECVD_PKT_INV_SPI" in m for m in lab.device("sam-i-am").log_buffer)
     assert lab.sim.errors == []
 
@@ -180,9 +181,9 @@ def test_sas_are_renegotiated_before_they_expire(tunnel):
     lab = tunnel
     remote = cli(lab, "dr_whoovie")
     _, old = flow(remote, "99.99.99.1")
-    lab.advance(3600 - 60)
+    lab.advance((3600 - 60) * SECOND)
     assert "!!!!!" in remote.execute("ping 10.2.2.3 source 10.1.1.1")
-    lab.advance(120)
+    lab.advance(120 * SECOND)
     assert "!!!!!" in remote.execute("ping 10.2.2.3 source 10.1.1.1")
     _, new = flow(remote, "99.99.99.1")
     assert new["outbound"] != old["outbound"]

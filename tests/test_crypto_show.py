@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_ipsec import Pair, edit, fixture_text, icmp  # noqa: E402
 
 from suites.parsing import parse  # noqa: E402
+from emulator.labtime import SECOND  # noqa: E402
 
 # The hub's output in Document 14131 ("Sample Output"), verbatim.
 DOC_HUB_SHOW_CRYPTO_IPSEC_SA = """\
@@ -78,7 +79,7 @@ def test_hub_output_reproduces_the_document_layout():
     sa_in, sa_out = f.inbound[0], f.outbound[0]
     # the SPIs are the lab's own (random from the seed); print the document's to compare the text
     sa_in.spi, sa_out.spi = 0x6462305C, 0x52456533
-    text = p.hub.sub.show_crypto_ipsec_sa(sa_in.created + 90)
+    text = p.hub.sub.show_crypto_ipsec_sa(sa_in.created + 90 * SECOND)
     assert text.startswith("\ninterface: Serial0\n")
     assert text.strip("\n") == DOC_HUB_SHOW_CRYPTO_IPSEC_SA.strip("\n")
 
@@ -146,8 +147,8 @@ def test_lifetime_counts_down_in_the_output():
     p = tunnel(1)
     f = p.hub.flow()
     t0 = f.inbound[0].created
-    a = records(p.hub.sub.show_crypto_ipsec_sa(t0 + 10))[1]
-    b = records(p.hub.sub.show_crypto_ipsec_sa(t0 + 1000))[1]
+    a = records(p.hub.sub.show_crypto_ipsec_sa(t0 + 10 * SECOND))[1]
+    b = records(p.hub.sub.show_crypto_ipsec_sa(t0 + 1000 * SECOND))[1]
     assert (a["remaining_key_lifetime_sec"], b["remaining_key_lifetime_sec"]) == ("3590", "2600")
 
 

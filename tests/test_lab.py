@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from emulator.lab.labfile import Lab, LabError, load_lab
+from emulator.sim.clock import MS
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "doc14131"
 
@@ -35,8 +36,8 @@ def test_document_lab_loads():
     assert spec.device_for_role("hub") == "sam-i-am"
     assert spec.device_for_role("remote") == "dr_whoovie"
     serial = [l for l in spec.links if l.kind == "serial"]
-    assert [(l.ports, l.bandwidth_kbps, l.delay_ms) for l in serial][0] == (
-        [("dr_whoovie", "Serial0"), ("isp", "Serial0")], 1544, 2.0)
+    assert [(l.ports, l.bandwidth_bps, l.delay_ns) for l in serial][0] == (
+        [("dr_whoovie", "Serial0"), ("isp", "Serial0")], 1_544_000, 2 * MS)
 
 
 def test_document_lab_boots_every_device():

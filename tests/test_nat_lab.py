@@ -7,6 +7,7 @@ from pathlib import Path
 
 from emulator.cli.session import CliSession
 from emulator.lab.labfile import Lab
+from emulator.sim.clock import MS, SECOND
 from emulator.wire.icmp import ICMPMessage
 from emulator.wire.ipv4 import PROTO_ICMP, IPv4Packet
 from emulator.wire.pcap import read_pcap
@@ -80,7 +81,7 @@ def test_same_identifier_from_two_inside_hosts_gets_two_global_ports(tmp_path):
             echo = ICMPMessage.echo_request(4242, seq, b"\xab\xcd" * 36).encode()
             router.send_packet(IPv4Packet(IPv4Address(address), IPv4Address("192.0.2.10"), PROTO_ICMP, echo,
                                           ttl=255, identification=router.next_ip_id()))
-            lab.advance(0.5)
+            lab.advance(500 * MS)
     rows = translations(lab, "dr_whoovie")
     assert sorted(r[2] for r in rows) == ["10.1.1.10:4242", "10.1.1.11:4242"]
     globals_ = sorted(r[1] for r in rows)
@@ -122,9 +123,9 @@ def test_entries_age_out_and_clear():
     lab = Lab.from_file(FIXTURES / "lab.yml")
     cli(lab, "remote-host").execute("ping 192.0.2.10 repeat 2")
     assert len(translations(lab, "dr_whoovie")) == 1
-    lab.advance(30)
+    lab.advance(30 * SECOND)
     assert len(translations(lab, "dr_whoovie")) == 1
-    lab.advance(31)  # icmp-timeout is 60 s after the last use
+    lab.advance(31 * SECOND)  # icmp-timeout is 60 s after the last use
     assert translations(lab, "dr_whoovie") == []
     stats = cli(lab, "dr_whoovie").execute("show ip nat statistics")
     assert "Expired translations: 1\n" in stats
@@ -139,9 +140,9 @@ def test_new_translations_follow_a_new_ipcp_address():
     cli(lab, "remote-host").execute("ping 192.0.2.10 repeat 2")
     isp = cli(lab, "isp")
     isp.configure_lines(["ip local pool REMOTES 100.100.100.7", "interface Serial0", "shutdown"])
-    lab.advance(3)
+    lab.advance(3 * SECOND)
     isp.configure_lines(["interface Serial0", "no shutdown"])
-    lab.advance(3)
+    lab.advance(3 * SECOND)
     assert str(lab.device("dr_whoovie").interface_address("Serial0")) == "100.100.100.7/32"
     cli(lab, "dr_whoovie").execute("clear ip nat translation *")
     cli(lab, "remote-host").execute("ping 192.0.2.10 repeat 2")
@@ -184,7 +185,7 @@ def test_nat_expiry_leaves_the_tunnel_alone():
     lab = Lab.from_file(FIXTURES / "lab.yml")
     assert "!!!!" in cli(lab, "dr_whoovie").execute("ping 10.2.2.3 source 10.1.1.1")
     cli(lab, "remote-host").execute("ping 192.0.2.10 repeat 2")
-    lab.advance(70)   # the ICMP translation times out
+    lab.advance(70 * SECOND)   # the ICMP translation times out
     assert translations(lab, "dr_whoovie") == []
     assert "!!!!!" in cli(lab, "dr_whoovie").execute("ping 10.2.2.3 source 10.1.1.1")
     assert "QM_IDLE" in cli(lab, "sam-i-am").execute("show crypto isakmp sa")

@@ -8,6 +8,7 @@ import pytest
 
 from emulator.cli.session import CliSession
 from emulator.lab.labfile import Lab, load_lab
+from emulator.sim.clock import SECOND
 from emulator.wire.pcap import read_pcap
 from emulator.wire.ppp import fcs16
 
@@ -55,7 +56,7 @@ def test_hub_serial_runs_hdlc_with_keepalives(lab):
     assert "  Encapsulation HDLC, loopback not set" in lines
     assert "  Keepalive set (10 sec)" in lines
     before = lab.device("sam-i-am").interface_state("Serial0").counters.packets_in
-    lab.advance(30)
+    lab.advance(30 * SECOND)
     after = lab.device("sam-i-am").interface_state("Serial0").counters.packets_in
     assert after - before == 3  # one SLARP keepalive every 10 s from the far end
 
@@ -137,13 +138,13 @@ def test_shutdown_renegotiates_and_the_pool_hands_the_address_again():
     lab = Lab.from_file(FIXTURES / "lab.yml")
     isp = cli(lab, "isp")
     isp.configure_lines(["interface Serial0", "shutdown"])
-    lab.advance(5)
+    lab.advance(5 * SECOND)
     remote = lab.device("dr_whoovie")
     assert remote.link_status("Serial0") == "down"
     assert remote.interface_address("Serial0") is None
     assert lab.device("isp").pools_in_use["REMOTES"] == set()
     isp.configure_lines(["interface Serial0", "no shutdown"])
-    lab.advance(5)
+    lab.advance(5 * SECOND)
     assert str(remote.interface_address("Serial0")) == "100.100.100.1/32"
     assert remote.protocol_up("Serial0")
 
@@ -161,7 +162,7 @@ def test_exhausted_pool_leaves_the_serial_without_address(tmp_path):
         "seed: 7\ndevices:\n  r1: {config: dr_whoovie.cfg}\n  r2: {config: second.cfg}\n  isp: {config: isp.cfg}\n"
         "links:\n  - serial: [r1 Serial0, isp Serial0]\n  - serial: [r2 Serial0, isp Serial1]\n")
     lab = Lab.from_file(d / "lab.yml")
-    lab.advance(5)
+    lab.advance(5 * SECOND)
     addresses = {name: lab.device(name).interface_address("Serial0") for name in ("r1", "r2")}
     assert sorted(str(a) for a in addresses.values() if a) == ["100.100.100.1/32"]
     (loser,) = [name for name, a in addresses.items() if a is None]
@@ -190,7 +191,7 @@ def test_debug_ppp_negotiation_shows_the_ipcp_exchange():
     assert session.execute("debug ppp negotiation") == "PPP protocol negotiation debugging is on\n"
     session.configure_lines(["interface Serial0", "shutdown"])
     out = session.configure_lines(["interface Serial0", "no shutdown"])
-    lab.advance(1)
+    lab.advance(1 * SECOND)
     out += session.execute("show debugging")
     lines = [l.split(": ", 1)[1] for l in out.splitlines() if "IPCP" in l and ": " in l]
     assert "Se0 IPCP:    Address 0.0.0.0 (0x030600000000)" in lines
@@ -222,7 +223,7 @@ def test_bad_frames_are_input_errors_not_crashes():
     for junk in (b"", b"\xff", b"\xff\x03\xc0\x21\x01", bytes(range(40))):
         serial.a.send(junk)
         serial.b.send(junk)
-    lab.advance(1)
+    lab.advance(1 * SECOND)
     assert lab.sim.errors == []
     remote = lab.device("dr_whoovie").interface_state("Serial0").counters
     assert remote.input_errors == 4
@@ -263,14 +264,14 @@ def test_five_minute_rates_follow_the_traffic():
     assert "  5 minute output rate 0 bits/sec, 0 packets/sec\n" in quiet
     # 2000 echoes of 1500 bytes in about a minute: about 400 kbit/s each way on a 1544 kbit/s line.
     remote.execute("ping 99.99.99.1 repeat 2000 size 1500")
-    lab.advance(5)
+    lab.advance(5 * SECOND)
     busy = remote.execute("show interfaces Serial0").splitlines()
     rate = next(l for l in busy if l.startswith("  5 minute output rate"))
     bits = int(rate.split()[4])
     assert 50_000 < bits < 1_544_000
     load = next(l for l in busy if "txload" in l)
     assert load.split("txload ")[1].split("/")[0] != "1"
-    lab.advance(3600)
+    lab.advance(3600 * SECOND)
     idle = remote.execute("show interfaces Serial0")
     assert int(next(l for l in idle.splitlines() if "5 minute output rate" in l).split()[4]) < bits // 100
 
@@ -300,7 +301,7 @@ def test_the_emulator_never_dies_of_a_packet():
             # A good FCS over bad contents: the frame reaches PPP, HDLC, IP, IKE and ESP.
             frame = frame[:-2] + fcs16(bytes(frame[:-2])).to_bytes(2, "little")
         target.send(bytes(frame))
-    lab.advance(5)
+    lab.advance(5 * SECOND)
     assert lab.sim.errors == []
     assert all(not r.crypto.errors for r in lab.devices.values())
     assert "!!!!!" in cli(lab, "dr_whoovie").execute("ping 10.2.2.3 source 10.1.1.1")

@@ -11,7 +11,8 @@ from emulator.engines.ppp import (Action as A, Automaton, Event as E, IPCPClosed
                           IPCPOpened, IPPacket, LinkClosed, LinkFinished,
                           LinkOpened, LoopDetected, PPPConfig, PPPSession,
                           State as S, TRANSITIONS)
-from emulator.sim.clock import Simulator
+from emulator.sim.binding import EngineBinding
+from emulator.sim.clock import MS, SECOND, Simulator
 from emulator.sim.wires import SerialLink
 from emulator.wire import ppp as w
 
@@ -59,23 +60,23 @@ def recorder():
 def test_automaton_max_configure_then_stopped():
     log, perform = recorder()
     fsm = Automaton("LCP", perform)
-    fsm.event(E.OPEN, 0.0)
-    fsm.event(E.UP, 0.0)
-    assert fsm.state == S.REQ_SENT and fsm.get_timer() == 2.0
-    now = 0.0
+    fsm.event(E.OPEN, 0)
+    fsm.event(E.UP, 0)
+    assert fsm.state == S.REQ_SENT and fsm.get_timer() == 2 * SECOND
+    now = 0
     while fsm.get_timer() is not None:
         now = fsm.get_timer()
         fsm.handle_timer(now)
     sent = [t for t, a in log if a is A.SCR]
-    assert sent == [2.0 * i for i in range(10)]  # Max-Configure = 10
-    assert fsm.state == S.STOPPED and log[-1] == (20.0, A.TLF)
+    assert sent == [2 * SECOND * i for i in range(10)]  # Max-Configure = 10
+    assert fsm.state == S.STOPPED and log[-1] == (20 * SECOND, A.TLF)
 
 
 def test_automaton_terminate_and_zrc():
     log, perform = recorder()
     fsm = Automaton("LCP", perform)
     fsm.state = S.OPENED
-    fsm.event(E.CLOSE, 0.0)
+    fsm.event(E.CLOSE, 0)
     assert fsm.state == S.CLOSING
     while fsm.get_timer() is not None:
         fsm.handle_timer(fsm.get_timer())
@@ -84,15 +85,15 @@ def test_automaton_terminate_and_zrc():
 
     log.clear()
     fsm.state = S.OPENED
-    fsm.event(E.RTR, 10.0)
-    assert fsm.state == S.STOPPING and fsm.get_timer() == 12.0  # zrc waits one period
-    fsm.handle_timer(12.0)
+    fsm.event(E.RTR, 10 * SECOND)
+    assert fsm.state == S.STOPPING and fsm.get_timer() == 12 * SECOND  # zrc waits one period
+    fsm.handle_timer(12 * SECOND)
     assert [a for _, a in log] == [A.TLD, A.STA, A.TLF] and fsm.state == S.STOPPED
 
 
 def test_automaton_illegal_event_ignored():
     fsm = Automaton("IPCP")
-    assert fsm.event(E.RCA, 0.0) is False
+    assert fsm.event(E.RCA, 0) is False
     assert fsm.state == S.INITIAL and fsm.illegal_events == 1
 
 
@@ -120,11 +121,11 @@ class Pool:
 class Pair:
     """Two sessions, a fixed one-way delay, a virtual clock, a capture."""
 
-    def __init__(self, cfg_a, cfg_b, delay=0.01):
-        self.a = PPPSession(cfg_a, random.Random(1), 0.0)
-        self.b = PPPSession(cfg_b, random.Random(2), 0.0)
+    def __init__(self, cfg_a, cfg_b, delay=10 * MS):
+        self.a = PPPSession(cfg_a, random.Random(1), 0)
+        self.b = PPPSession(cfg_b, random.Random(2), 0)
         self.delay = delay
-        self.now = 0.0
+        self.now = 0
         self.flight = []
         self.seq = 0
         self.drop = lambda src, frame: False
@@ -192,7 +193,7 @@ def spoke_hub(**kw):
 def test_negotiation_reaches_lcp_and_ipcp_open_with_pool_address():
     pair, pool = spoke_hub()
     pair.start()
-    pair.run(1.0)
+    pair.run(1 * SECOND)
     a, b = pair.a, pair.b
     assert a.lcp_open and b.lcp_open and a.ipcp_open and b.ipcp_open
     assert a.local_address == ip4("10.0.0.2") and a.peer_address == ip4("10.0.0.1")
@@ -213,7 +214,7 @@ def test_ip_packets_pass_only_after_open():
     packet = bytes(IP(src="10.0.0.2", dst="10.0.0.1") / ICMP())
     assert pair.a.send_ip(packet) is None
     pair.start()
-    pair.run(1.0)
+    pair.run(1 * SECOND)
     frame = pair.a.send_ip(packet)
     assert HDLC(w.frame_for_pcap(frame))[IP].dst == "10.0.0.1"
     pair.b.receive_frame(frame, pair.now)
@@ -223,7 +224,7 @@ def test_ip_packets_pass_only_after_open():
 def test_lower_down_releases_and_renegotiation_rehands_address():
     pair, pool = spoke_hub()
     pair.start()
-    pair.run(1.0)
+    pair.run(1 * SECOND)
     for s in (pair.a, pair.b):   # the line drops: both ends lose carrier
         s.lower_down(pair.now)
     pair.flush()
@@ -231,11 +232,11 @@ def test_lower_down_releases_and_renegotiation_rehands_address():
     assert LinkClosed("carrier down") in pair.ev["b"]
     assert IPCPClosed("carrier down") in pair.ev["a"]
     assert not pair.a.ipcp_open and pair.a.local_address is None
-    pair.run(5.0)
+    pair.run(5 * SECOND)
     assert not pair.a.lcp_open  # no carrier, nothing happens
     for s in (pair.a, pair.b):
         s.lower_up(pair.now)
-    pair.run(10.0)
+    pair.run(10 * SECOND)
     assert pair.a.ipcp_open and pair.a.local_address == ip4("10.0.0.2")
     assert pool.given == [ip4("10.0.0.2"), ip4("10.0.0.2")]
 
@@ -243,10 +244,10 @@ def test_lower_down_releases_and_renegotiation_rehands_address():
 def test_one_end_bounces_peer_renegotiates_from_opened():
     pair, pool = spoke_hub()
     pair.start()
-    pair.run(1.0)
+    pair.run(1 * SECOND)
     pair.a.lower_down(pair.now)
     pair.a.lower_up(pair.now)
-    pair.run(3.0)
+    pair.run(3 * SECOND)
     # B saw a Configure-Request while Opened: tld, renegotiate (RFC 1661 §4.1).
     assert LinkClosed("LCP down") in pair.ev["b"]
     assert pool.released == [ip4("10.0.0.2")]
@@ -266,45 +267,45 @@ def test_lost_first_configure_request_is_retransmitted_after_2s():
 
     pair.drop = drop_first_a
     pair.start()
-    pair.run(1.9)
+    pair.run(1900 * MS)
     assert not pair.a.lcp_open
-    pair.run(3.0)
+    pair.run(3 * SECOND)
     assert pair.a.lcp_open and pair.b.lcp_open and pair.a.ipcp_open
     times = [t for t, _ in pair.sent("a", w.PPP_LCP, w.CONFIGURE_REQUEST)]
-    assert times == [0.0, 2.0]
+    assert times == [0, 2 * SECOND]
 
 
 def test_max_configure_exhaustion_ends_in_stopped_then_ios_retry():
     cfg = PPPConfig(lcp_retry_after=None)
     s = PPPSession(cfg, random.Random(5))
-    s.lower_up(0.0)
-    s.admin_open(0.0)
+    s.lower_up(0)
+    s.admin_open(0)
     sent = []
-    now = 0.0
+    now = 0
     while s.get_timer() is not None:
         sent += [(now, f) for f in s.frames_to_send()]
         now = s.get_timer()
         s.handle_timer(now)
     sent += [(now, f) for f in s.frames_to_send()]
-    assert [t for t, _ in sent] == [2.0 * i for i in range(10)]
-    assert s.lcp_state == S.STOPPED and now == 20.0
+    assert [t for t, _ in sent] == [2 * SECOND * i for i in range(10)]
+    assert s.lcp_state == S.STOPPED and now == 20 * SECOND
     assert s.events() == [LinkFinished("LCP finished")]
 
-    s2 = PPPSession(PPPConfig(lcp_retry_after=10.0), random.Random(5))
-    s2.lower_up(0.0)
-    s2.admin_open(0.0)
+    s2 = PPPSession(PPPConfig(lcp_retry_after=10 * SECOND), random.Random(5))
+    s2.lower_up(0)
+    s2.admin_open(0)
     for _ in range(10):
         s2.handle_timer(s2.get_timer())
-    assert s2.lcp_state == S.STOPPED and s2.get_timer() == 30.0
+    assert s2.lcp_state == S.STOPPED and s2.get_timer() == 30 * SECOND
     s2.frames_to_send()
-    s2.handle_timer(30.0)
+    s2.handle_timer(30 * SECOND)
     assert s2.lcp_state == S.REQ_SENT and len(s2.frames_to_send()) == 1
 
 
 def test_bad_frames_are_counted_not_raised():
     pair, _ = spoke_hub()
     pair.start()
-    pair.run(1.0)
+    pair.run(1 * SECOND)
     a = pair.a
     good = w.encode_frame(w.PPP_LCP, w.encode_control(
         w.ControlPacket(w.ECHO_REQUEST, 1, b"\0\0\0\0")))
@@ -325,9 +326,9 @@ def test_bad_frames_are_counted_not_raised():
 def test_terminate_request_handling():
     pair, pool = spoke_hub(lcp_retry_after=None)
     pair.start()
-    pair.run(1.0)
+    pair.run(1 * SECOND)
     pair.b.admin_close(pair.now)
-    pair.run(1.1)
+    pair.run(1100 * MS)
     assert pair.sent("b", w.PPP_IPCP, w.TERMINATE_REQUEST)
     assert pair.sent("b", w.PPP_LCP, w.TERMINATE_REQUEST)
     assert pair.sent("a", w.PPP_LCP, w.TERMINATE_ACK)
@@ -336,17 +337,17 @@ def test_terminate_request_handling():
     assert LinkClosed("LCP down") in pair.ev["a"]
     assert IPCPClosed("administratively closed") in pair.ev["b"]
     assert pool.released == [ip4("10.0.0.2")]
-    pair.run(4.0)
+    pair.run(4 * SECOND)
     assert pair.a.lcp_state == S.STOPPED           # after one restart period
     pair.b.admin_open(pair.now)
-    pair.run(6.0)
+    pair.run(6 * SECOND)
     assert pair.a.ipcp_open and pair.b.ipcp_open   # Stopped + RCR restarts
 
 
 def test_echo_keepalives_and_dead_peer_detection():
-    pair, _ = spoke_hub(keepalive=10.0)
+    pair, _ = spoke_hub(keepalive=10 * SECOND)
     pair.start()
-    pair.run(35.0)
+    pair.run(35 * SECOND)
     assert pair.a.lcp_open
     reqs = pair.sent("a", w.PPP_LCP, w.ECHO_REQUEST)
     reps = pair.sent("b", w.PPP_LCP, w.ECHO_REPLY)
@@ -356,9 +357,9 @@ def test_echo_keepalives_and_dead_peer_detection():
     # B falls silent (its frames are lost): A gives up after 5 missed echoes.
     silenced = pair.now
     pair.drop = lambda src, frame: src == "b"
-    pair.run(silenced + 55)
+    pair.run(silenced + 55 * SECOND)
     assert pair.a.lcp_open
-    pair.run(silenced + 65)
+    pair.run(silenced + 65 * SECOND)
     assert LinkClosed("keepalive timeout") in pair.ev["a"]
     assert not pair.a.lcp_open and pair.a.lcp_state == S.REQ_SENT
 
@@ -366,7 +367,7 @@ def test_echo_keepalives_and_dead_peer_detection():
 def test_unknown_protocol_gets_protocol_reject_and_unknown_code_code_reject():
     pair, _ = spoke_hub()
     pair.start()
-    pair.run(1.0)
+    pair.run(1 * SECOND)
     a = pair.a
     a.receive_frame(w.encode_frame(w.PPP_CDPCP, b"\x01\x01\x00\x04"), pair.now)
     out = [w.decode_frame(f) for f in a.frames_to_send()]
@@ -382,7 +383,7 @@ def test_unknown_protocol_gets_protocol_reject_and_unknown_code_code_reject():
 def test_protocol_reject_of_ipcp_stops_ipcp():
     pair, _ = spoke_hub()
     pair.start()
-    pair.run(1.0)
+    pair.run(1 * SECOND)
     data = w.PPP_IPCP.to_bytes(2, "big") + b"\x01\x01\x00\x04"
     pair.a.receive_frame(w.encode_frame(w.PPP_LCP, w.encode_control(
         w.ControlPacket(w.PROTOCOL_REJECT, 1, data))), pair.now)
@@ -392,7 +393,7 @@ def test_protocol_reject_of_ipcp_stops_ipcp():
 def test_both_fixed_addresses_ack_each_other():
     pair = Pair(PPPConfig(local_address="192.0.2.1"), PPPConfig(local_address="192.0.2.2"))
     pair.start()
-    pair.run(1.0)
+    pair.run(1 * SECOND)
     assert pair.a.local_address == ip4("192.0.2.1") and pair.a.peer_address == ip4("192.0.2.2")
     assert pair.b.peer_address == ip4("192.0.2.1")
     assert not pair.sent("a", w.PPP_IPCP, w.CONFIGURE_NAK)
@@ -401,7 +402,7 @@ def test_both_fixed_addresses_ack_each_other():
 def test_negotiating_end_without_pool_gets_reject_and_opens_without_address():
     pair = Pair(PPPConfig(negotiate_address=True), PPPConfig(local_address="192.0.2.2"))
     pair.start()
-    pair.run(1.0)
+    pair.run(1 * SECOND)
     assert pair.sent("b", w.PPP_IPCP, w.CONFIGURE_REJECT)
     assert pair.a.ipcp_open and pair.a.local_address is None
     assert pair.a.peer_address == ip4("192.0.2.2")
@@ -411,23 +412,23 @@ def test_wrong_address_from_peer_is_naked_with_assigned():
     pool = Pool("10.9.9.9")
     b = PPPSession(PPPConfig(local_address="10.9.9.1", peer_address_provider=pool.take),
                    random.Random(3))
-    b.lower_up(0.0)
-    b.admin_open(0.0)
+    b.lower_up(0)
+    b.admin_open(0)
     b.frames_to_send()
 
     def ask(ident, addr):
         b.receive_frame(w.encode_frame(w.PPP_IPCP, w.encode_control(w.ControlPacket(
-            w.CONFIGURE_REQUEST, ident, options=(w.ip_option(addr),)))), 0.1)
+            w.CONFIGURE_REQUEST, ident, options=(w.ip_option(addr),)))), 100 * MS)
         return [w.decode_control(w.decode_frame(f).information, w.PPP_IPCP)
                 for f in b.frames_to_send()]
 
     # Open B's LCP by hand so IPCP packets are accepted.
     magic = w.u32_option(w.LCP_MAGIC_NUMBER, 0x5555)
     b.receive_frame(w.encode_frame(w.PPP_LCP, w.encode_control(
-        w.ControlPacket(w.CONFIGURE_REQUEST, 1, options=(magic,)))), 0.05)
+        w.ControlPacket(w.CONFIGURE_REQUEST, 1, options=(magic,)))), 50 * MS)
     lcp_req = b.lcp._last_req
     b.receive_frame(w.encode_frame(w.PPP_LCP, w.encode_control(
-        w.ControlPacket(w.CONFIGURE_ACK, b.lcp._req_id, options=lcp_req))), 0.05)
+        w.ControlPacket(w.CONFIGURE_ACK, b.lcp._req_id, options=lcp_req))), 50 * MS)
     assert b.lcp_open
     b.frames_to_send()
     assert [p.code for p in ask(7, "0.0.0.0")] == [w.CONFIGURE_NAK]
@@ -440,13 +441,13 @@ def test_wrong_address_from_peer_is_naked_with_assigned():
 
 def test_max_failure_turns_naks_into_rejects():
     s = PPPSession(PPPConfig(), random.Random(4))
-    s.lower_up(0.0)
-    s.admin_open(0.0)
+    s.lower_up(0)
+    s.admin_open(0)
     s.frames_to_send()
     codes = []
     for ident in range(1, 8):   # a peer insisting on MRU 10
         s.receive_frame(w.encode_frame(w.PPP_LCP, w.encode_control(w.ControlPacket(
-            w.CONFIGURE_REQUEST, ident, options=(w.u16_option(w.LCP_MRU, 10),)))), 0.0)
+            w.CONFIGURE_REQUEST, ident, options=(w.u16_option(w.LCP_MRU, 10),)))), 0)
         for f in s.frames_to_send():
             pkt = w.decode_control(w.decode_frame(f).information)
             if pkt.code != w.CONFIGURE_REQUEST:
@@ -456,15 +457,15 @@ def test_max_failure_turns_naks_into_rejects():
 
 def test_looped_link_is_detected():
     s = PPPSession(PPPConfig(), random.Random(9))
-    s.lower_up(0.0)
-    s.admin_open(0.0)
+    s.lower_up(0)
+    s.admin_open(0)
     events = []
     for _ in range(40):    # everything we send comes straight back
         frames = s.frames_to_send()
         if not frames:
             break
         for f in frames:
-            s.receive_frame(f, 0.0)
+            s.receive_frame(f, 0)
         events += s.events()
     assert s.looped and LoopDetected() in events
 
@@ -472,7 +473,7 @@ def test_looped_link_is_detected():
 def test_frames_decode_with_scapy():
     pair, _ = spoke_hub()
     pair.start()
-    pair.run(15.0)
+    pair.run(15 * SECOND)
     protos = set()
     for _, _, frame in pair.wire:
         pkt = HDLC(w.frame_for_pcap(frame))
@@ -492,7 +493,7 @@ def test_trace_lines_look_like_ios_debug():
     lines = []
     pair = Pair(PPPConfig(name="Se0/0", trace=lines.append), PPPConfig())
     pair.start()
-    pair.run(1.0)
+    pair.run(1 * SECOND)
     headers = [l for l in lines if not l.startswith("Se0/0 LCP:    ")]
     assert headers[:5] == ["Se0/0 LCP: O CONFREQ [Closed] id 1 len 10",
                            "Se0/0 LCP: I CONFREQ [REQsent] id 1 len 10",
@@ -507,7 +508,7 @@ def test_trace_lines_look_like_ios_debug():
 
 def test_sessions_over_simulated_serial_link():
     sim = Simulator(11)
-    link = SerialLink(sim, bandwidth_bps=64_000, delay_s=0.005)
+    link = SerialLink(sim, bandwidth_bps=64_000, delay_ns=5 * MS)
     pool = Pool("172.16.0.2")
     sessions = {
         "a": PPPSession(PPPConfig(negotiate_address=True), sim.rng("a/ppp"), sim.now),
@@ -515,45 +516,30 @@ def test_sessions_over_simulated_serial_link():
                                   peer_address_release=pool.give_back), sim.rng("b/ppp"), sim.now),
     }
     ends = {"a": link.a, "b": link.b}
-    timers = {}
     got = {"a": [], "b": []}
-
-    def service(name):
-        s = sessions[name]
-        for f in s.frames_to_send():
-            ends[name].send(f)
-        got[name] += s.events()
-        if name in timers:
-            timers.pop(name).cancel()
-        t = s.get_timer()
-        if t is not None:
-            timers[name] = sim.call_at(t, fire, name)
-
-    def fire(name):
-        timers.pop(name, None)
-        sessions[name].handle_timer(sim.now)
-        service(name)
+    bindings = {name: EngineBinding(sim, s, transmit=ends[name].send, on_event=got[name].append, name=f"{name} PPP")
+                for name, s in sessions.items()}
 
     for name, end in ends.items():
         def rx(frame, name=name):
             sessions[name].receive_frame(frame, sim.now)
-            service(name)
+            bindings[name].poke()
 
         def carrier(up, name=name):
             (sessions[name].lower_up if up else sessions[name].lower_down)(sim.now)
-            service(name)
+            bindings[name].poke()
         end.receiver, end.on_carrier = rx, carrier
         sessions[name].lower_up(sim.now)
         sessions[name].admin_open(sim.now)
-        service(name)
+        bindings[name].poke()
 
-    assert sim.run_until(lambda: sessions["a"].ipcp_open and sessions["b"].ipcp_open, timeout=5)
+    assert sim.run_until(lambda: sessions["a"].ipcp_open and sessions["b"].ipcp_open, timeout=5 * SECOND)
     assert sessions["a"].local_address == ip4("172.16.0.2")
     link.set_up(False)
-    sim.run_for(1)
+    sim.run_for(1 * SECOND)
     assert pool.released == [ip4("172.16.0.2")] and not sessions["a"].lcp_open
     link.set_up(True)
-    assert sim.run_until(lambda: sessions["a"].ipcp_open, timeout=5)
-    sim.run_for(120)  # keepalives flow; nothing drops
+    assert sim.run_until(lambda: sessions["a"].ipcp_open, timeout=5 * SECOND)
+    sim.run_for(120 * SECOND)  # keepalives flow; nothing drops
     assert sessions["a"].lcp_open and sim.errors == []
     assert LinkClosed("keepalive timeout") not in got["a"]

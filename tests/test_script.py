@@ -8,6 +8,7 @@ import pytest
 
 from emulator.lab.labfile import Lab
 from emulator.lab.script import ScriptError, ScriptRunner, parse_script
+from emulator.sim.clock import SECOND
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
@@ -46,7 +47,7 @@ def test_script_transcript_config_and_wait():
                    "00:02:00: %SYS-5-CONFIG_I: Configured from console by console\n"
                    "dr_whoovie#show version | include uptime\n"
                    "dr_whoovie uptime is 2 minutes\n")
-    assert lab.sim.now == booted + 120.0
+    assert lab.sim.now == booted + 120 * SECOND
 
 
 def test_unknown_device_names_the_line():

@@ -86,7 +86,9 @@ def _processes_mentioning(text: str) -> list[int]:
 
 @pytest.fixture(scope="module")
 def emulated(tmp_path_factory):
-    outcomes, elapsed, result = _run_suites(tmp_path_factory.mktemp("emulated"), "--driver=emulated")
+    tmp = tmp_path_factory.mktemp("emulated")
+    # Captures of its own: the default reports/captures is emptied by every run that uses it.
+    outcomes, elapsed, result = _run_suites(tmp, "--driver=emulated", f"--pcap-dir={tmp / 'captures'}")
     assert result.returncode == 0, result.stdout[-3000:]
     return outcomes
 

@@ -20,7 +20,7 @@ from emulator.config.loader import load_config
 from emulator.lab.labfile import Lab
 from emulator.frontends.server import (DO, IAC, SB, SE, WILL, WONT, LabServer, Pacer, TelnetParser, clear_password,
                              decode_type7, vty_policy)
-from emulator.sim.clock import Simulator
+from emulator.sim.clock import MS, SECOND, Simulator, to_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
@@ -144,21 +144,21 @@ def test_pacer_follows_the_wall_clock_and_lets_it_catch_up():
     wall = [100.0]
     sim = Simulator(1)
     fired = []
-    for t in (0.5, 1.5, 12.0):
+    for t in (500 * MS, 1500 * MS, 12 * SECOND):
         sim.call_at(t, fired.append, t)
     pacer = Pacer(sim, clock=lambda: wall[0])
     assert pacer.step() == pytest.approx(100.5)         # next event due half a second from now
     wall[0] = 101.0
     pacer.step()
-    assert fired == [0.5] and sim.now == pytest.approx(1.0)
-    sim.run_for(10.0)                                   # a command waited 10 lab seconds at once
-    assert fired == [0.5, 1.5] and pacer.lead() == pytest.approx(10.0)
+    assert fired == [500 * MS] and sim.now == 1 * SECOND
+    sim.run_for(10 * SECOND)                            # a command waited 10 lab seconds at once
+    assert fired == [500 * MS, 1500 * MS] and pacer.lead() == pytest.approx(10.0)
     wall[0] = 105.0
     assert pacer.step() == pytest.approx(112.0)         # nothing runs, no re-anchoring
-    assert sim.now == pytest.approx(11.0) and pacer.lead() == pytest.approx(6.0)
+    assert sim.now == 11 * SECOND and pacer.lead() == pytest.approx(6.0)
     wall[0] = 112.5
     pacer.step()
-    assert fired == [0.5, 1.5, 12.0] and sim.now == pytest.approx(12.5) and pacer.lead() == 0.0
+    assert fired == [500 * MS, 1500 * MS, 12 * SECOND] and sim.now == 12500 * MS and pacer.lead() == 0.0
 
 
 def test_telnet_parser_answers_options_once_and_survives_junk():
@@ -359,7 +359,7 @@ def test_lab_clock_runs_in_real_time_and_a_waiting_ping_takes_its_time(served):
     before_virtual, before_wall = served.lab.sim.now, time.monotonic()
     time.sleep(0.5)
     with served.server.lock:
-        advanced = served.lab.sim.now - before_virtual
+        advanced = to_seconds(served.lab.sim.now - before_virtual)
     assert 0.3 < advanced < (time.monotonic() - before_wall) + 0.3
     t = RawTelnet(served.hub.telnet_port)
     try:

@@ -56,7 +56,7 @@ def _clear_sa(session, args):
     r = session.router
     r.crypto.clear_crypto_sa(r.now, peer=args.get("peer"), map=args.get("map"),
                              counters="counters" in args["_keywords"])
-    r._crypto_pump()
+    r.crypto_binding.poke()
     return ""
 
 
@@ -64,7 +64,7 @@ def _clear_sa(session, args):
 def _clear_isakmp(session, args):
     r = session.router
     found = r.crypto.clear_crypto_isakmp(r.now, args.get("conn"))
-    r._crypto_pump()
+    r.crypto_binding.poke()
     if not found:
         raise CommandError("invalid", "", -1)
     return ""

@@ -66,7 +66,7 @@ def flows_for_show(sub: "CryptoSubsystem", iface: str, map_name: str) -> list["I
     return out
 
 
-def _sa_block(sa: "IpsecSA", now: float) -> list[str]:
+def _sa_block(sa: "IpsecSA", now: int) -> list[str]:
     t = sa.transform
     return [f"      spi: 0x{sa.spi:X}({sa.spi})",
             f"        transform: {t.text} ,",
@@ -78,7 +78,7 @@ def _sa_block(sa: "IpsecSA", now: float) -> list[str]:
             ""]
 
 
-def _flow_lines(f: "IpsecFlow", now: float, local_addr: IPv4Address, detail: bool) -> list[str]:
+def _flow_lines(f: "IpsecFlow", now: int, local_addr: IPv4Address, detail: bool) -> list[str]:
     out = f.current_outbound
     peer = f.peer or ZERO
     # flags: the document's hub flow (made from the peer's proposal) prints "{}"; flows made from
@@ -120,7 +120,7 @@ def _flow_lines(f: "IpsecFlow", now: float, local_addr: IPv4Address, detail: boo
 
 # ---------------------------------------------------------------- show crypto ipsec sa
 
-def show_crypto_ipsec_sa(sub: "CryptoSubsystem", now: float, address: bool = False, peer=None, map: str | None = None,
+def show_crypto_ipsec_sa(sub: "CryptoSubsystem", now: int, address: bool = False, peer=None, map: str | None = None,
                          detail: bool = False, interface: str | None = None) -> str:
     """``show crypto ipsec sa [address | peer A | map NAME | interface IF] [detail]``."""
     if address:
@@ -145,7 +145,7 @@ def show_crypto_ipsec_sa(sub: "CryptoSubsystem", now: float, address: bool = Fal
     return "\n".join(lines) + "\n"
 
 
-def _by_address(sub: "CryptoSubsystem", now: float) -> str:
+def _by_address(sub: "CryptoSubsystem", now: int) -> str:
     """``show crypto ipsec sa address``: SAs grouped by destination (12.x layout from memory - choice)."""
     groups: dict[IPv4Address, list] = {}
     for sa in sub.sas():
@@ -161,7 +161,7 @@ def _by_address(sub: "CryptoSubsystem", now: float) -> str:
 
 # ---------------------------------------------------------------- show crypto isakmp sa
 
-def show_crypto_isakmp_sa(sub: "CryptoSubsystem", now: float) -> str:
+def show_crypto_isakmp_sa(sub: "CryptoSubsystem", now: int) -> str:
     """12.2 layout without a status column.  Column widths from a 12.x capture with the
     older debug format (``dst             src             state           conn-id    slot`` /
     ``11.11.11.2      10.10.10.2      MM_SA_SETUP           1       0``, itcertnotes.blogspot.com,

@@ -43,12 +43,14 @@ def _show_nat_stats(session, args):
 @exec_command("clear ip nat translation *", privileged=True)
 def _clear_nat_all(session, args):
     session.router.nat.clear_all()
+    session.router.nat_binding.poke()
     return ""
 
 
 @exec_command("clear ip nat translation inside <g:ip> <l:ip> [outside <ol:ip> <og:ip>]", privileged=True)
 def _clear_nat_inside(session, args):
     session.router.nat.clear_inside(args["g"], args["l"], args.get("ol"), args.get("og"))
+    session.router.nat_binding.poke()
     return ""
 
 
@@ -57,6 +59,7 @@ def _clear_nat_inside(session, args):
 def _clear_nat_extended(session, args):
     session.router.nat.clear_extended(args["proto"], args["g"], args["gp"], args["l"], args["lp"],
                                       args.get("ol"), args.get("olp"), args.get("og"), args.get("ogp"))
+    session.router.nat_binding.poke()
     return ""
 
 

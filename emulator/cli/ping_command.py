@@ -8,6 +8,7 @@ from ipaddress import IPv4Address
 from emulator.config.grammar import CommandError, canonical_interface, tokenize
 from emulator.device.ping import ping
 from emulator.cli.exec_commands import exec_command
+from emulator.labtime import SECOND
 
 UNRECOGNIZED = "% Unrecognized host or address, or protocol not running.\n"
 _IP = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
@@ -46,7 +47,7 @@ def run(session, target: IPv4Address, count: int, size: int, timeout: int, sourc
         out.append(f"Packet sent with a source address of {source}\n")
     if df:
         out.append("Packet sent with the DF bit set\n")
-    result = ping(session.router, target, count, size, float(timeout), source, df, pattern, tos)
+    result = ping(session.router, target, count, size, timeout * SECOND, source, df, pattern, tos)
     chars = "".join(result.chars)
     out += [chars[i:i + 70] + "\n" for i in range(0, len(chars), 70)]
     percent = 100 * result.received // result.sent if result.sent else 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from emulator.config.grammar import CommandError
 from emulator.config.render import interface_sort_key
 from emulator.device.router import Router, format_uptime
+from emulator.labtime import MS, SECOND
 
 
 def version(r: Router) -> str:
@@ -57,10 +58,10 @@ def startup_config(r: Router) -> str:
     return f"Using {len(body.encode())} out of {NVRAM_SIZE} bytes\n{body}"
 
 
-def _hms(r: Router, when: float | None) -> str:
+def _hms(r: Router, when: int | None) -> str:
     if when is None:
         return "never"
-    secs = int(r.now - when)
+    secs = (r.now - when) // SECOND
     if secs >= 86400:
         return f"{secs // 86400}d{secs // 3600 % 24}h"
     return f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}"
@@ -162,10 +163,11 @@ def ip_interface_brief(r: Router) -> str:
 
 def clock(r: Router) -> str:
     # Without a calendar IOS counts from 00:00:00 UTC Mon Mar 1 1993, marked unsynchronised.
-    t = int(r.uptime)
+    uptime = r.uptime
+    t = uptime // SECOND
     days = t // 86400
     weekday = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[days % 7]
-    ms = int(r.uptime * 1000) % 1000
+    ms = uptime // MS % 1000
     return f"*{t // 3600 % 24:02d}:{t // 60 % 60:02d}:{t % 60:02d}.{ms:03d} UTC {weekday} Mar {1 + days} 1993\n"
 
 
@@ -177,7 +179,7 @@ def arp(r: Router) -> str:
         if not isinstance(adapter, EthernetAdapter):
             continue
         for ip, mac, learnt in adapter.arp_table():
-            age = "-" if learnt is None else str(int((r.now - learnt) // 60))
+            age = "-" if learnt is None else str((r.now - learnt) // SECOND // 60)
             out.append(f"Internet  {str(ip):<16}{age:>8}   {_mac(mac)}  ARPA   {name}")
     return "\n".join(out) + "\n"
 

@@ -13,6 +13,8 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
 from emulator.engines.ppp import IPCPClosed, IPCPOpened, IPPacket, LinkClosed, LinkOpened, PPPConfig, PPPSession, State
+from emulator.labtime import SECOND
+from emulator.sim.binding import EngineBinding
 from emulator.wire import arp as arpwire
 from emulator.wire import chdlc
 from emulator.wire.errors import DecodeError
@@ -22,7 +24,7 @@ from emulator.wire.ppp import fcs16
 if TYPE_CHECKING:
     from emulator.device.router import Router
 
-ARP_TIMEOUT = 4 * 3600.0       # IOS default "ARP Timeout 04:00:00"
+ARP_TIMEOUT = 4 * 3600 * SECOND  # IOS default "ARP Timeout 04:00:00"
 # How "show interfaces" names the RFC 1661 states ("LCP Open", "LCP REQsent", "LCP Listen"...).
 IOS_LCP_STATE = {State.INITIAL: "Closed", State.STARTING: "Closed", State.CLOSED: "Closed",
                  State.STOPPED: "Listen", State.CLOSING: "TERMsent", State.STOPPING: "TERMsent",
@@ -123,12 +125,13 @@ class PPPAdapter(SerialAdapter):
 
     def __init__(self, router: "Router", iface: str, end):
         super().__init__(router, iface, end)
-        self._timer = None
         self.session = PPPSession(self._config(), router.clock.rng(f"{router.name}/{iface}/ppp"), self.sim.now)
+        self.binding = EngineBinding(self.sim, self.session, transmit=self._transmit, on_event=self._event,
+                                     on_flushed=self._update_state, name=f"{router.name} {iface} PPP")
 
     def _config(self) -> PPPConfig:
         cfg = self.router.config.interfaces[self.iface]
-        ka = float(cfg.keepalive) if cfg.keepalive else None
+        ka = cfg.keepalive * SECOND if cfg.keepalive else None
         return PPPConfig(local_address=cfg.address, negotiate_address=cfg.negotiated,
                          peer_address_provider=self._assign_peer, peer_address_release=self._release_peer,
                          keepalive=ka, name=short_name(self.iface), trace=self._trace)
@@ -148,9 +151,7 @@ class PPPAdapter(SerialAdapter):
         self.session.config = self._config()
 
     def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self.binding.close()
         self.session.lower_down(self.sim.now)
 
     def carrier(self, up: bool) -> None:
@@ -159,7 +160,7 @@ class PPPAdapter(SerialAdapter):
             self.session.lower_up(now)
         else:
             self.session.lower_down(now)
-        self._pump()
+        self.binding.poke()
 
     def admin(self, up: bool) -> None:
         now = self.sim.now
@@ -167,14 +168,14 @@ class PPPAdapter(SerialAdapter):
             self.session.admin_open(now)
         else:
             self.session.admin_close(now)
-        self._pump()
+        self.binding.poke()
 
     def receive(self, frame: bytes) -> None:
         errors = self.session.input_errors
         self.session.receive_frame(frame, self.sim.now)
         if self.session.input_errors != errors:
             self._input_error(self.session.last_error or "bad frame", crc="FCS" in (self.session.last_error or ""))
-        self._pump()
+        self.binding.poke()
 
     def send_ip(self, packet: bytes, next_hop: IPv4Address | None) -> bool:
         frame = self.session.send_ip(packet)
@@ -182,24 +183,6 @@ class PPPAdapter(SerialAdapter):
             self.state.counters.output_drops += 1
             return False
         return self._transmit(frame)
-
-    def _pump(self) -> None:
-        for frame in self.session.frames_to_send():
-            self._transmit(frame)
-        for event in self.session.events():
-            self._event(event)
-        self._update_state()
-        when = self.session.get_timer()
-        if self._timer is not None and (when is None or self._timer.when != when):
-            self._timer.cancel()
-            self._timer = None
-        if when is not None and self._timer is None:
-            self._timer = self.sim.call_at(when, self._on_timer)
-
-    def _on_timer(self) -> None:
-        self._timer = None
-        self.session.handle_timer(self.sim.now)
-        self._pump()
 
     def _event(self, event) -> None:
         if isinstance(event, IPPacket):
@@ -228,7 +211,7 @@ class HDLCAdapter(SerialAdapter):
         super().__init__(router, iface, end)
         self.my_seq = 0
         self.peer_seq = 0
-        self.last_heard: float | None = None
+        self.last_heard: int | None = None
         self._timer = None
         self._running = False
 
@@ -274,7 +257,7 @@ class HDLCAdapter(SerialAdapter):
         self._timer = None
         if not self._running:
             return
-        period = self._keepalive() or 10
+        period = (self._keepalive() or 10) * SECOND
         if self.last_heard is not None and self.sim.now - self.last_heard > HDLC_MISSED_KEEPALIVES * period:
             self._set_protocol(False)
         self.my_seq = (self.my_seq + 1) & 0xFFFFFFFF
@@ -327,7 +310,7 @@ class EthernetAdapter(LinkAdapter):
     def __init__(self, router: "Router", iface: str, segment):
         super().__init__(router, iface)
         self.port = segment.attach(self._receive, name=f"{router.name} {iface}")
-        self.arp: dict[IPv4Address, tuple[bytes, float]] = {}
+        self.arp: dict[IPv4Address, tuple[bytes, int]] = {}   # -> (MAC, learnt at)
 
     @property
     def mac(self) -> bytes:
@@ -406,7 +389,7 @@ class EthernetAdapter(LinkAdapter):
             return False
         return self._send(mac, ETHERTYPE_IPV4, packet)
 
-    def arp_table(self) -> list[tuple[IPv4Address, bytes, float | None]]:
+    def arp_table(self) -> list[tuple[IPv4Address, bytes, int | None]]:
         """(address, MAC, learnt at or None for the interface's own address)."""
         rows = [(ip, mac, t) for ip, (mac, t) in self.arp.items() if self.sim.now - t < ARP_TIMEOUT]
         mine = self.router.interface_address(self.iface)

@@ -25,6 +25,8 @@ from emulator.engines.ipsec import DECRYPTED, DROP, PROTECTED, CryptoSubsystem
 from emulator.device.adapters import short_name
 from emulator.engines.nat import NatEngine
 from emulator.device.routing import RoutingTable, build_table
+from emulator.labtime import MS
+from emulator.sim.binding import EngineBinding
 from emulator.wire import icmp as icmpwire
 from emulator.wire.errors import DecodeError
 from emulator.wire.ipv4 import PROTO_ESP, PROTO_ICMP, PROTO_UDP, IPv4Packet
@@ -32,7 +34,7 @@ from emulator.wire.udp import UDPDatagram
 
 BROADCAST = IPv4Address("255.255.255.255")
 DEFAULT_TTL = 255
-UNREACHABLE_INTERVAL = 0.5   # IOS sends at most one ICMP unreachable per 500 ms by default
+UNREACHABLE_INTERVAL = 500 * MS   # IOS sends at most one ICMP unreachable per 500 ms by default
 
 
 class IPStack:
@@ -46,20 +48,21 @@ class IPStack:
         self._local: dict[IPv4Address, str] | None = None
         self._broadcasts: frozenset[IPv4Address] | None = None
         self._ip_id = 0
-        self._last_unreachable = -1e9
+        self._last_unreachable: int | None = None
         self.echo_listeners: dict[int, Callable] = {}     # ICMP identifier -> callback(kind, packet, icmp)
         self.udp_listeners: dict[int, Callable] = {}      # UDP port -> callback(packet, datagram, iface)
         self.admin_listeners: list[Callable] = []          # told (router, iface, up) on shutdown/no shutdown
         self.pools_in_use: dict[str, set[IPv4Address]] = {}
         self.ip_drops: dict[str, int] = {}
         self.acl = AclEngine(lambda: self.config)
-        self.nat = NatEngine(lambda: self.config, self._nat_global_address, acl=self.acl,
-                             now=self.clock.now if self.clock else 0.0)
-        self._nat_timer = None
+        now = self.clock.now if self.clock else 0
+        # NAT and crypto run on the lab clock through their bindings: poke one after feeding its engine.
+        self.nat = NatEngine(lambda: self.config, self._nat_global_address, acl=self.acl, now=now)
+        self.nat_binding = EngineBinding(self.clock, self.nat, name=f"{self.name} NAT")
         self.crypto = CryptoSubsystem(lambda: self.config, self.interface_address, self._rng("crypto"), self.acl,
-                                      log=self.log, debug=self._crypto_debug,
-                                      now=self.clock.now if self.clock else 0.0, next_ip_id=self.next_ip_id)
-        self._crypto_timer = None
+                                      log=self.log, debug=self._crypto_debug, now=now, next_ip_id=self.next_ip_id)
+        self.crypto_binding = EngineBinding(self.clock, self.crypto, transmit=self._send_ike,
+                                            name=f"{self.name} crypto")
         self.udp_listeners[ISAKMP_PORT] = self._ike_in
 
     # ------------------------------------------------------------ wiring and link events
@@ -340,7 +343,7 @@ class IPStack:
         if (cfg is None or not cfg.crypto_map) and not (packet.protocol == PROTO_ESP and self.is_local(packet.dst)):
             return packet   # no crypto map here, and no ESP for this device (ESP in transit is just routed)
         result = self.crypto.inbound(iface, packet.encode(), self.clock.now)
-        self._crypto_pump()
+        self.crypto_binding.poke()
         if result.action == DROP:
             self._drop(f"crypto: {result.reason}")
             return None
@@ -355,7 +358,7 @@ class IPStack:
     def _crypto_map_out(self, iface: str, next_hop: IPv4Address | None, packet: IPv4Packet) -> bool:
         """The crypto map of the outgoing interface: clear, protected (routed to the peer) or dropped."""
         result = self.crypto.outbound(iface, packet.encode(), self.clock.now)
-        self._crypto_pump()
+        self.crypto_binding.poke()
         if result.action == DROP:
             self._drop(f"crypto: {result.reason}")
             return False
@@ -373,20 +376,14 @@ class IPStack:
             return False
         self.crypto.receive_ike(iface, packet.src, packet.dst, datagram.src_port, datagram.dst_port,
                                 datagram.payload, self.clock.now)
-        self._crypto_pump()
+        self.crypto_binding.poke()
         return True
 
-    def _crypto_pump(self) -> None:
-        """Send what IKE queued and keep the crypto timer armed at its next deadline."""
-        for src, dst, sport, dport, payload in self.crypto.datagrams_to_send():
-            udp = UDPDatagram(sport, dport, payload).encode(src, dst)
-            self.send_packet(IPv4Packet(src, dst, PROTO_UDP, udp, ttl=DEFAULT_TTL, identification=self.next_ip_id()))
-        self._crypto_timer = self._rearm(self._crypto_timer, self.crypto.get_timer(), self._crypto_fire)
-
-    def _crypto_fire(self) -> None:
-        self._crypto_timer = None
-        self.crypto.handle_timer(self.clock.now)
-        self._crypto_pump()
+    def _send_ike(self, datagram) -> None:
+        """A datagram IKE queued: (src, dst, source port, destination port, payload), sent as UDP."""
+        src, dst, sport, dport, payload = datagram
+        udp = UDPDatagram(sport, dport, payload).encode(src, dst)
+        self.send_packet(IPv4Packet(src, dst, PROTO_UDP, udp, ttl=DEFAULT_TTL, identification=self.next_ip_id()))
 
     def _crypto_debug(self, category: str, text: str) -> None:
         if category in self.debugs:
@@ -418,7 +415,7 @@ class IPStack:
         if "ip nat" in self.debugs or "ip nat detailed" in self.debugs:
             for line in result.debug_lines(detailed="ip nat detailed" in self.debugs):
                 self.debug_log(line)
-        self._schedule_nat_expiry()
+        self.nat_binding.poke()
         if result.dropped:
             self._drop(f"NAT: {result.reason}")
             return None
@@ -429,24 +426,6 @@ class IPStack:
     def _nat_global_address(self, iface: str) -> IPv4Address | None:
         addr = self.interface_address(iface)
         return addr.ip if addr is not None else None
-
-    def _schedule_nat_expiry(self) -> None:
-        self._nat_timer = self._rearm(self._nat_timer, self.nat.next_expiry(), self._nat_expire)
-
-    def _rearm(self, timer, when: float | None, callback):
-        """One simulator timer per engine, kept at the engine's next deadline; returns the timer to keep."""
-        if timer is not None and (when is None or timer.when != when):
-            timer.cancel()
-            timer = None
-        if when is not None and timer is None and self.clock is not None:
-            timer = self.clock.call_at(when, callback)
-        return timer
-
-    def _nat_expire(self) -> None:
-        self._nat_timer = None
-        self.nat.expire(self.clock.now)
-        self._schedule_nat_expiry()
-
 
     def _drop(self, reason: str) -> None:
         self.ip_drops[reason] = self.ip_drops.get(reason, 0) + 1
@@ -507,8 +486,8 @@ class IPStack:
                     listener(kind, packet, inner)
 
     def _unreachable(self, packet: IPv4Packet, code: int) -> None:
-        now = self.clock.now if self.clock else 0.0
-        if now - self._last_unreachable < UNREACHABLE_INTERVAL:
+        now = self.clock.now if self.clock else 0
+        if self._last_unreachable is not None and now - self._last_unreachable < UNREACHABLE_INTERVAL:
             self._drop("unreachable rate limited")
             return
         self._last_unreachable = now

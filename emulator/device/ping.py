@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
+from emulator.labtime import MS, SECOND
 from emulator.wire.icmp import ICMPMessage
 from emulator.wire.ipv4 import FLAG_DF, PROTO_ICMP, IPv4Packet
 
@@ -38,10 +39,11 @@ def echo_data(size: int, pattern: int) -> bytes:
     return (pattern.to_bytes(2, "big") * (length // 2 + 1))[:length]
 
 
-def ping(router, target: IPv4Address, count: int = 5, size: int = 100, timeout: float = 2.0,
+def ping(router, target: IPv4Address, count: int = 5, size: int = 100, timeout: int = 2 * SECOND,
          source: IPv4Address | None = None, df: bool = False, pattern: int = 0xABCD, tos: int = 0,
          on_result=None) -> PingResult:
-    """Send ``count`` echoes and wait for each; ``on_result(char)`` hears each outcome as it happens."""
+    """Send ``count`` echoes and wait up to ``timeout`` ns for each; ``on_result(char)`` hears each
+    outcome as it happens. Round trips are whole milliseconds, truncated."""
     sim = router.clock
     identifier = router.next_echo_identifier()
     result = PingResult()
@@ -77,7 +79,7 @@ def ping(router, target: IPv4Address, count: int = 5, size: int = 100, timeout: 
             sim.run_until(lambda: "outcome" in state, timeout)
             char = state.get("outcome", ".")
             if char == "!":
-                result.rtts_ms.append(int((sim.now - start) * 1000))
+                result.rtts_ms.append((sim.now - start) // MS)
             result.chars.append(char)
             if on_result:
                 on_result(char)

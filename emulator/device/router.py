@@ -17,10 +17,11 @@ from emulator.config.loader import load_config
 from emulator.config.model import Interface
 from emulator.device.ip import IPStack
 from emulator.device.platform import PLATFORMS, Platform
+from emulator.labtime import MS, SECOND
 
 
 class Clock(Protocol):
-    now: float
+    now: int    # lab time, integer nanoseconds
 
 
 @dataclass
@@ -39,9 +40,9 @@ class Counters:
     input_drops: int = 0
     resets: int = 0
     carrier_transitions: int = 0
-    last_input: float | None = None
-    last_output: float | None = None
-    cleared: float | None = None
+    last_input: int | None = None     # lab time (ns)
+    last_output: int | None = None
+    cleared: int | None = None
     # "5 minute input/output rate": exponentially decayed averages, sampled every LOAD_INTERVAL.
     in_bps: float = 0.0
     in_pps: float = 0.0
@@ -50,8 +51,9 @@ class Counters:
     sampled: tuple[int, int, int, int] = (0, 0, 0, 0)
 
 
-LOAD_INTERVAL = 5.0                          # IOS samples interface load every 5 seconds
-LOAD_DECAY = math.exp(-LOAD_INTERVAL / 300)  # ... into a 5-minute exponentially weighted average
+LOAD_SECONDS = 5                              # IOS samples interface load every 5 seconds
+LOAD_INTERVAL = LOAD_SECONDS * SECOND
+LOAD_DECAY = math.exp(-LOAD_SECONDS / 300)    # ... into a 5-minute exponentially weighted average
 
 
 @dataclass
@@ -79,7 +81,7 @@ class Router(IPStack):
         self.name = name
         self.platform = platform or PLATFORMS["2501"]
         self.clock = clock
-        self.boot_time = clock.now if clock else 0.0
+        self.boot_time = clock.now if clock else 0
         self.seed = seed
         self.startup_config = config_text
         self.log_buffer: list[str] = []
@@ -101,11 +103,13 @@ class Router(IPStack):
         return self.config.hostname
 
     @property
-    def now(self) -> float:
-        return self.clock.now if self.clock else 0.0
+    def now(self) -> int:
+        """Lab time, ns."""
+        return self.clock.now if self.clock else 0
 
     @property
-    def uptime(self) -> float:
+    def uptime(self) -> int:
+        """Time since boot, ns."""
         return self.now - self.boot_time
 
     def _state(self, name: str) -> InterfaceState:
@@ -129,10 +133,10 @@ class Router(IPStack):
             now = (c.bytes_in, c.packets_in, c.bytes_out, c.packets_out)
             d = [max(0, a - b) for a, b in zip(now, c.sampled)]
             c.sampled = now
-            c.in_bps = c.in_bps * LOAD_DECAY + d[0] * 8 / LOAD_INTERVAL * (1 - LOAD_DECAY)
-            c.in_pps = c.in_pps * LOAD_DECAY + d[1] / LOAD_INTERVAL * (1 - LOAD_DECAY)
-            c.out_bps = c.out_bps * LOAD_DECAY + d[2] * 8 / LOAD_INTERVAL * (1 - LOAD_DECAY)
-            c.out_pps = c.out_pps * LOAD_DECAY + d[3] / LOAD_INTERVAL * (1 - LOAD_DECAY)
+            c.in_bps = c.in_bps * LOAD_DECAY + d[0] * 8 / LOAD_SECONDS * (1 - LOAD_DECAY)
+            c.in_pps = c.in_pps * LOAD_DECAY + d[1] / LOAD_SECONDS * (1 - LOAD_DECAY)
+            c.out_bps = c.out_bps * LOAD_DECAY + d[2] * 8 / LOAD_SECONDS * (1 - LOAD_DECAY)
+            c.out_pps = c.out_pps * LOAD_DECAY + d[3] / LOAD_SECONDS * (1 - LOAD_DECAY)
         self.clock.call_later(LOAD_INTERVAL, self._sample_load)
 
     def clear_counters(self, name: str | None = None) -> None:
@@ -166,8 +170,11 @@ class Router(IPStack):
         self.invalidate_routes()
 
     def config_applied(self) -> None:
-        """A configuration line was taken: derived state (routes) is recomputed when next needed."""
+        """A configuration line was taken: derived state (routes) is recomputed when next needed,
+        and the NAT timer follows any new translation timeout."""
         self.invalidate_routes()
+        if self.clock is not None:
+            self.nat_binding.poke()
 
     def apply_extra_config(self, lines: list[str], source: str) -> None:
         """Configuration a lab adds to the device's file (for automation: enable secret, users).
@@ -232,18 +239,18 @@ class Router(IPStack):
         t = self.uptime
         if ts.format == "datetime":
             # IOS without a calendar starts at Mar 1 00:00:00 1993.
-            secs = int(t)
+            secs = t // SECOND
             day = 1 + secs // 86400
             text = f"*Mar {day:2d} {secs // 3600 % 24:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}"
             if "msec" in ts.options:
-                text += f".{int(t * 1000) % 1000:03d}"
+                text += f".{t // MS % 1000:03d}"
             return text + ": "
         return format_uptime_stamp(t) + ": "
 
 
-def format_uptime_stamp(seconds: float) -> str:
-    """IOS ``uptime`` time stamps: hh:mm:ss for the first day, then 1d02h, then 1w2d."""
-    s = int(seconds)
+def format_uptime_stamp(ns: int) -> str:
+    """IOS ``uptime`` time stamps of a duration in ns: hh:mm:ss for the first day, then 1d02h, then 1w2d."""
+    s = ns // SECOND
     days, hours = s // 86400, s // 3600 % 24
     if days == 0:
         return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
@@ -252,9 +259,9 @@ def format_uptime_stamp(seconds: float) -> str:
     return f"{days // 7}w{days % 7}d"
 
 
-def format_uptime(seconds: float) -> str:
-    """``show version`` uptime: ``1 week, 2 days, 3 hours, 4 minutes``."""
-    minutes = int(seconds) // 60
+def format_uptime(ns: int) -> str:
+    """``show version`` uptime of a duration in ns: ``1 week, 2 days, 3 hours, 4 minutes``."""
+    minutes = ns // SECOND // 60
     parts = []
     for unit, size in (("year", 525600), ("week", 10080), ("day", 1440), ("hour", 60)):
         if minutes >= size:

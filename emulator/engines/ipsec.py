@@ -1,7 +1,7 @@
 """The crypto subsystem of one router: crypto maps, the IPsec SA database, ESP, and IKE.
 
-Sans-I/O: the router calls in with bytes and the current virtual time and
-gets bytes back; nothing here reads a clock, sleeps or starts a thread, and
+Sans-I/O: the router calls in with bytes and the current virtual time
+(integer nanoseconds, ``emulator.labtime``) and gets bytes back; nothing here reads a clock, sleeps or starts a thread, and
 every random value (IKE cookies and nonces, DH private values, SPIs, ESP IVs)
 comes from the ``random.Random`` it was given.  Bad input (malformed ISAKMP,
 an unknown SPI, an ICV failure, a replay) is dropped, counted and logged as
@@ -28,7 +28,8 @@ How the router uses it
     for src, dst, sport, dport, payload in crypto.datagrams_to_send(): ...send UDP from the router...
 
     # timers: after every call, (re)arm one timer at crypto.get_timer() (None = nothing pending);
-    # when it fires call crypto.handle_timer(now) (then send datagrams and re-arm again)
+    # when it fires call crypto.handle_timer(now) (then send datagrams and re-arm again):
+    # the engine contract that emulator.sim.binding.EngineBinding runs
 
 A PROTECTED packet is a complete IPv4 datagram from the interface's current
 address to the peer (protocol 50, DF and TOS copied from the inner packet,
@@ -115,6 +116,7 @@ from emulator.engines.ike.engine import (ENGINE, IPSEC, ISAKMP, IkeEngine, IkeSA
                                  Phase2Request, Phase2Result, Phase2Selection)
 from emulator.engines.ike.policy import (DEFAULT_SA_KILOBYTES, DEFAULT_SA_SECONDS, EspTransform, Phase1Proposal, ProxyId,
                                  esp_transform, pfs_group, phase1_policies, proxies_from_acl_entry)
+from emulator.labtime import SECOND
 from emulator.wire import esp as E
 from emulator.wire import isakmp as K
 from emulator.wire.checksum import internet_checksum
@@ -133,9 +135,9 @@ DROP = "drop"
 
 TEMPORARY_SEQ_BASE = 65536      # reference §1.3
 FIRST_IPSEC_CONN_ID = 2000      # reference §4.5
-REKEY_BEFORE = 30.0             # reference §4.2: "30 s before the seconds lifetime ends"
+REKEY_BEFORE = 30 * SECOND      # reference §4.2: "30 s before the seconds lifetime ends"
 REKEY_KB_FRACTION = 0.9         # reference §4.2: "~90% of the kB lifetime"
-LOG_INTERVAL = 60.0             # IOS limits these syslogs to one a minute (Cisco tech note 115801 / NANOG 2017)
+LOG_INTERVAL = 60 * SECOND      # IOS limits these syslogs to one a minute (Cisco tech note 115801 / NANOG 2017)
 OUTER_TTL = 255
 
 _OUTER = struct.Struct("!BBHHHBBH4s4s")
@@ -163,7 +165,7 @@ class IpsecSA:
                  "sibling", "peer", "local", "rekeyed", "ike_conn_id")
 
     def __init__(self, esp: E.EspSA, inbound: bool, flow: "IpsecFlow", conn_id: int, flow_id: int,
-                 transform: EspTransform, transform_set: str, created: float, lifetime_s: int, lifetime_kb: int,
+                 transform: EspTransform, transform_set: str, created: int, lifetime_s: int, lifetime_kb: int,
                  peer: IPv4Address, local: IPv4Address, ike_conn_id: int):
         self.esp = esp
         self.spi = esp.spi
@@ -176,9 +178,9 @@ class IpsecSA:
         self.created = created
         self.lifetime_s = lifetime_s
         self.lifetime_kb = lifetime_kb
-        self.expires_at = created + lifetime_s
+        self.expires_at = created + lifetime_s * SECOND
         self.limit_bytes = lifetime_kb * 1024
-        self.soft_at = max(created + lifetime_s / 2, self.expires_at - REKEY_BEFORE)
+        self.soft_at = max(created + lifetime_s * SECOND // 2, self.expires_at - REKEY_BEFORE)
         self.soft_bytes = int(self.limit_bytes * REKEY_KB_FRACTION)
         self.sibling: IpsecSA | None = None
         self.peer = peer
@@ -197,10 +199,11 @@ class IpsecSA:
     def remaining_kb(self) -> int:
         return max(0, self.lifetime_kb - -(-self.esp.octets // 1024))
 
-    def remaining_seconds(self, now: float) -> int:
-        return max(0, int(self.expires_at - now))
+    def remaining_seconds(self, now: int) -> int:
+        """Whole seconds left of the seconds lifetime."""
+        return max(0, (self.expires_at - now) // SECOND)
 
-    def expired(self, now: float) -> bool:
+    def expired(self, now: int) -> bool:
         return now >= self.expires_at or self.esp.octets >= self.limit_bytes
 
     def wireshark_row(self) -> str:
@@ -305,7 +308,7 @@ class CryptoSubsystem:
 
     def __init__(self, config_provider: Callable[[], DeviceConfig],
                  interface_address: Callable[[str], object], rng: random.Random, acl: AclEngine,
-                 log: Callable[[str], None], debug: Callable[[str, str], None], now: float = 0.0, *,
+                 log: Callable[[str], None], debug: Callable[[str, str], None], now: int = 0, *,
                  next_ip_id: Callable[[], int] | None = None):
         self._config = config_provider
         self._ifaddr = interface_address
@@ -326,9 +329,9 @@ class CryptoSubsystem:
         self._pending: dict[tuple, Phase2Request] = {}
         self._next_conn = FIRST_IPSEC_CONN_ID
         self._next_flow_id = 1
-        self._deadline: float | None = None
+        self._deadline: int | None = None
         self._deadline_dirty = True
-        self._log_times: dict[str, float] = {}
+        self._log_times: dict[str, int] = {}
         self.drops: dict[str, int] = {}
         self.errors: list[str] = []
         self.esp_key_rows: list[str] = []   # Wireshark's esp_sa rows, one per SA ever installed here
@@ -387,7 +390,7 @@ class CryptoSubsystem:
     def log(self, text: str) -> None:
         self._log(text)
 
-    def _log_limited(self, mnemonic: str, text: str, now: float) -> None:
+    def _log_limited(self, mnemonic: str, text: str, now: int) -> None:
         last = self._log_times.get(mnemonic)
         if last is None or now - last >= LOG_INTERVAL:
             self._log_times[mnemonic] = now
@@ -398,14 +401,14 @@ class CryptoSubsystem:
         return CryptoResult(DROP, None, reason)
 
     # ================================================================== data path
-    def outbound(self, iface: str, packet: bytes, now: float) -> CryptoResult:
+    def outbound(self, iface: str, packet: bytes, now: int) -> CryptoResult:
         """After routing and NAT, before ``packet`` leaves ``iface``."""
         try:
             return self._outbound(iface, packet, now)
         except Exception as err:  # never raise into the forwarding pipeline
             return self._internal_error("outbound", err)
 
-    def _outbound(self, iface: str, packet: bytes, now: float) -> CryptoResult:
+    def _outbound(self, iface: str, packet: bytes, now: int) -> CryptoResult:
         self.now = now
         cfg = self._config()
         ic = cfg.interfaces.get(iface)
@@ -444,7 +447,7 @@ class CryptoSubsystem:
             return self._no_sa(cfg, iface, map_name, entry, index, now)
         return CryptoResult(CLEAR, packet)
 
-    def _protect(self, f: IpsecFlow, packet: bytes, now: float) -> CryptoResult:
+    def _protect(self, f: IpsecFlow, packet: bytes, now: int) -> CryptoResult:
         sa = f.outbound[-1]
         if now >= sa.expires_at or sa.esp.octets >= sa.limit_bytes:
             self._expire_pair(sa, now)
@@ -481,7 +484,7 @@ class CryptoSubsystem:
         return CryptoResult(PROTECTED, hdr[:10] + ck.to_bytes(2, "big") + hdr[12:] + body)
 
     def _no_sa(self, cfg: DeviceConfig, iface: str, map_name: str, entry: CryptoMapEntry, index: int | None,
-               now: float) -> CryptoResult:
+               now: int) -> CryptoResult:
         acl = cfg.access_lists.get(entry.match_address)
         proxies = proxies_from_acl_entry(acl.entries[index]) if acl is not None and index is not None else None
         if proxies is None:
@@ -502,7 +505,7 @@ class CryptoSubsystem:
         self._entry_flows.setdefault((iface, map_name, seq), []).append(f)
         return f
 
-    def _request(self, cfg: DeviceConfig, f: IpsecFlow, entry: CryptoMapEntry, now: float) -> None:
+    def _request(self, cfg: DeviceConfig, f: IpsecFlow, entry: CryptoMapEntry, now: int) -> None:
         """``IPSEC(sa_request)``: ask IKE for SAs for this flow (static map entries only)."""
         if not entry.peers:
             self._debug(IPSEC, f"IPSEC(sa_request): crypto map {entry.name} {entry.seq} has no peer, no SA requested")
@@ -538,14 +541,14 @@ class CryptoSubsystem:
         self.ike.request_phase2(req, now)
 
     # ------------------------------------------------------------------ inbound
-    def inbound(self, iface: str, packet: bytes, now: float) -> CryptoResult:
+    def inbound(self, iface: str, packet: bytes, now: int) -> CryptoResult:
         """First thing when ``packet`` arrives on ``iface``."""
         try:
             return self._inbound(iface, packet, now)
         except Exception as err:
             return self._internal_error("inbound", err)
 
-    def _inbound(self, iface: str, packet: bytes, now: float) -> CryptoResult:
+    def _inbound(self, iface: str, packet: bytes, now: int) -> CryptoResult:
         self.now = now
         if len(packet) < 20 or packet[0] >> 4 != 4:
             return CryptoResult(CLEAR, packet)
@@ -571,7 +574,7 @@ class CryptoSubsystem:
                 return self._drop("cleartext packet for an IPsec flow")
         return CryptoResult(CLEAR, packet)
 
-    def _decapsulate(self, iface: str, packet: bytes, now: float) -> CryptoResult:
+    def _decapsulate(self, iface: str, packet: bytes, now: int) -> CryptoResult:
         ihl = (packet[0] & 15) << 2
         total = (packet[2] << 8) | packet[3]
         body = packet[ihl:total]
@@ -635,7 +638,7 @@ class CryptoSubsystem:
 
     # ================================================================== IKE transport
     def receive_ike(self, iface: str, src: IPv4Address, dst: IPv4Address, sport: int, dport: int, payload: bytes,
-                    now: float) -> None:
+                    now: int) -> None:
         """A UDP datagram to port 500 of one of the router's addresses."""
         self.now = now
         if dport != 500 or not self.isakmp_enabled():
@@ -648,11 +651,12 @@ class CryptoSubsystem:
             self._internal_error("receive_ike", err)
         self._deadline_dirty = True
 
-    def datagrams_to_send(self) -> list[tuple[IPv4Address, IPv4Address, int, int, bytes]]:
+    def datagrams_to_send(self, now: int | None = None) -> list[tuple[IPv4Address, IPv4Address, int, int, bytes]]:
+        """IKE's queued datagrams (``now`` is accepted for the engine contract)."""
         return self.ike.datagrams_to_send()
 
     # ================================================================== timers
-    def get_timer(self) -> float | None:
+    def get_timer(self) -> int | None:
         ike = self.ike.get_timer()
         if self._deadline_dirty:
             when = None
@@ -671,7 +675,7 @@ class CryptoSubsystem:
             when = ike
         return when
 
-    def handle_timer(self, now: float) -> None:
+    def handle_timer(self, now: int) -> None:
         self.now = now
         try:
             self.ike.handle_timer(now)
@@ -688,7 +692,7 @@ class CryptoSubsystem:
             self._internal_error("handle_timer", err)
         self._deadline_dirty = True
 
-    def _rekey(self, sa: IpsecSA, now: float) -> None:
+    def _rekey(self, sa: IpsecSA, now: int) -> None:
         """Soft lifetime reached: negotiate a new pair for the flow (static entries, used SAs only)."""
         sa.rekeyed = True
         if sa.sibling is not None:
@@ -741,7 +745,7 @@ class CryptoSubsystem:
                 self._reserved_spis.add(spi)
                 return spi
 
-    def select_phase2(self, ike: IkeSA, offer: Phase2Offer, now: float) -> Phase2Selection | Phase2Rejection:
+    def select_phase2(self, ike: IkeSA, offer: Phase2Offer, now: int) -> Phase2Selection | Phase2Rejection:
         cfg = self._config()
         iface = self._iface_with_address(cfg, offer.local) or offer.iface
         ic = cfg.interfaces.get(iface)
@@ -827,7 +831,7 @@ class CryptoSubsystem:
                 return name
         return None
 
-    def phase2_established(self, r: Phase2Result, now: float) -> None:
+    def phase2_established(self, r: Phase2Result, now: int) -> None:
         if r.initiator:
             key = r.context
             iface, map_name, seq = key[0], key[1], key[2]
@@ -876,12 +880,12 @@ class CryptoSubsystem:
                                           f"    sa_spi= 0x{sa.spi:X}({sa.spi}),",
                                           f"    sa_trans= {t.text} , sa_conn_id= {sa.conn_id}"]))
 
-    def phase2_failed(self, request: Phase2Request, reason: str, now: float) -> None:
+    def phase2_failed(self, request: Phase2Request, reason: str, now: int) -> None:
         self._pending.pop(request.context, None)
         self._reserved_spis.discard(request.spi)
         self._deadline_dirty = True
 
-    def delete_notified(self, ike: IkeSA, spis: list[int], now: float) -> None:
+    def delete_notified(self, ike: IkeSA, spis: list[int], now: int) -> None:
         """The peer deleted SAs: its inbound SPIs are our outbound ones."""
         self._debug(IPSEC, "IPSEC(key_engine): got a queue event...")
         self._debug(IPSEC, "IPSEC(key_engine_delete_sas): rec'd delete notify from ISAKMP")
@@ -893,12 +897,12 @@ class CryptoSubsystem:
                     self._delete_pair(sa, now, notify_peer=False)
 
     # ================================================================== SA removal
-    def _expire_pair(self, sa: IpsecSA, now: float) -> None:
+    def _expire_pair(self, sa: IpsecSA, now: int) -> None:
         self._debug(IPSEC, f"IPSEC(sa_aging): lifetime expiring,\n  (sa) sa_dest= "
                            f"{sa.local if sa.inbound else sa.peer}, sa_prot= 50, sa_spi= 0x{sa.spi:X}({sa.spi})")
         self._delete_pair(sa, now, notify_peer=True)
 
-    def _delete_pair(self, sa: IpsecSA, now: float, notify_peer: bool, drop_flow: bool = False) -> None:
+    def _delete_pair(self, sa: IpsecSA, now: int, notify_peer: bool, drop_flow: bool = False) -> None:
         f = sa.flow
         pair = [sa] + ([sa.sibling] if sa.sibling is not None else [])
         for s in pair:
@@ -949,7 +953,7 @@ class CryptoSubsystem:
         return t
 
     # ================================================================== clear
-    def clear_crypto_sa(self, now: float, peer: IPv4Address | str | None = None, map: str | None = None,
+    def clear_crypto_sa(self, now: int, peer: IPv4Address | str | None = None, map: str | None = None,
                         counters: bool = False) -> None:
         """``clear crypto sa [peer A | map NAME | counters]``."""
         self.now = now
@@ -977,7 +981,7 @@ class CryptoSubsystem:
             self.ike.send_delete(p, spis)
         self._deadline_dirty = True
 
-    def clear_crypto_isakmp(self, now: float, conn_id: int | None = None) -> bool:
+    def clear_crypto_isakmp(self, now: int, conn_id: int | None = None) -> bool:
         """``clear crypto isakmp [conn-id]``: IKE SAs only (IPsec SAs stay); False if conn-id is unknown."""
         self.now = now
         found = False
@@ -989,13 +993,13 @@ class CryptoSubsystem:
         return found or conn_id is None
 
     # ================================================================== show (emulator/crypto_show.py)
-    def show_crypto_ipsec_sa(self, now: float, address: bool = False, peer: IPv4Address | str | None = None,
+    def show_crypto_ipsec_sa(self, now: int, address: bool = False, peer: IPv4Address | str | None = None,
                              map: str | None = None, detail: bool = False, interface: str | None = None) -> str:
         from emulator.cli import crypto_show
         return crypto_show.show_crypto_ipsec_sa(self, now, address=address, peer=peer, map=map, detail=detail,
                                                 interface=interface)
 
-    def show_crypto_isakmp_sa(self, now: float) -> str:
+    def show_crypto_isakmp_sa(self, now: int) -> str:
         from emulator.cli import crypto_show
         return crypto_show.show_crypto_isakmp_sa(self, now)
 

@@ -8,7 +8,14 @@ forwarding pipeline (reference §4.7, NAT order of operations):
   ``ip nat outside`` one, before the crypto map check;
 * ``outside_to_inside(packet, in_iface, now)`` for a packet that arrived on an
   ``ip nat outside`` interface (after decryption), before routing it;
-* ``expire(now)`` when ``next_expiry()`` is due (the simulator's timer).
+* ``expire(now)`` when ``next_expiry()`` is due (the simulator's timer; the
+  engine contract's ``handle_timer(now)`` and ``get_timer()`` are the same).
+
+Times are integer nanoseconds of lab time (``emulator.labtime``); the
+``ip nat translation`` timeouts are configured in seconds.  An entry is alive
+while ``now < deadline`` with ``deadline = last_used + timeout``, one value
+computed in one place (``_deadline``) for the packet paths, ``expire`` and
+``next_expiry``: at its deadline an entry is gone.
 
 Both packet calls return a :class:`NatResult`: translated bytes, the packet
 untouched, or a drop with a reason.  Packets the router sends itself are not
@@ -31,6 +38,7 @@ from ipaddress import IPv4Address
 from typing import Callable
 
 from emulator.engines.acl import AclEngine, Flow
+from emulator.labtime import SECOND
 from emulator.config.model import DeviceConfig, NatRule
 from emulator.config.render import interface_sort_key
 from emulator.wire.checksum import internet_checksum
@@ -45,7 +53,7 @@ TRANSLATED = "translated"
 UNTOUCHED = "untouched"
 DROP = "drop"
 
-# IOS defaults of ``ip nat translation ...`` in seconds (reference §4.8).
+# IOS defaults of ``ip nat translation ...`` in seconds, as configured (reference §4.8).
 DEFAULT_TIMEOUTS: dict[str, int] = {
     "timeout": 86400, "udp-timeout": 300, "dns-timeout": 60, "tcp-timeout": 86400,
     "finrst-timeout": 60, "icmp-timeout": 60, "syn-timeout": 60,
@@ -56,7 +64,7 @@ PORT_GROUPS = ((0, 511), (512, 1023), (1024, 65535))
 
 # State kept for non-initial fragments of a translated datagram.  RFC 791 suggests
 # 15 s as the initial reassembly timer; IOS 12.2's own value is not documented.
-FRAGMENT_HOLD = 15.0
+FRAGMENT_HOLD = 15 * SECOND
 
 _TCP, _UDP, _ICMP = 6, 17, 1
 # ICMP queries carrying an identifier (RFC 792: echo, timestamp, information; RFC 950: mask).
@@ -107,9 +115,9 @@ def _patch16(buf: bytearray, off: int, delta: int, udp: bool = False) -> None:
     buf[off + 1] = ck & 0xFF
 
 
-def format_nat_time(seconds: float) -> str:
-    """IOS time stamps: ``hh:mm:ss`` below a day, then ``1d02h``, then ``1w2d``."""
-    s = max(0, int(seconds))
+def format_nat_time(ns: int) -> str:
+    """A duration in ns as IOS stamps it: ``hh:mm:ss`` below a day, then ``1d02h``, then ``1w2d``."""
+    s = max(0, ns // SECOND)
     days = s // 86400
     if days == 0:
         return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
@@ -134,7 +142,7 @@ class NatEntry:
 
     def __init__(self, protocol, inside_local, inside_global, *, inside_local_port=None,
                  inside_global_port=None, outside=None, outside_local_port=None,
-                 outside_global_port=None, static=False, now=0.0, timeout_kind=None,
+                 outside_global_port=None, static=False, now=0, timeout_kind=None,
                  mapping=None, pool=None, parent=None):
         self.protocol = protocol
         self.inside_local = inside_local
@@ -364,6 +372,15 @@ def _rewrite_error(packet: bytes, total: int, ihl: int, inner, outbound: bool,
 ConfigSource = DeviceConfig | Callable[[], DeviceConfig]
 
 
+def _deadline(cfg: DeviceConfig, e: NatEntry) -> int | None:
+    """When ``e`` times out (ns), or None if it never does: its last use plus its timeout."""
+    kind = e.timeout_kind
+    if kind is None:
+        return None
+    t = cfg.nat_timeouts[kind] if kind in cfg.nat_timeouts else DEFAULT_TIMEOUTS[kind]
+    return None if t is None else e.last_used + t * SECOND
+
+
 class NatEngine:
     """The NAT translation table and statistics of one router.
 
@@ -371,11 +388,11 @@ class NatEngine:
     ``interface_address(name)``: the interface's current primary address (an
     ``IPv4Address``, text, int or None when it has none).  ``acl``: the router's
     :class:`AclEngine`, so NAT's ACL evaluations show in ``show access-lists``.
-    ``now``: creation time of the entries of ``ip nat inside source static``.
+    ``now``: creation time (ns) of the entries of ``ip nat inside source static``.
     """
 
     def __init__(self, config: ConfigSource, interface_address: Callable[[str], object],
-                 acl: AclEngine | None = None, now: float = 0.0):
+                 acl: AclEngine | None = None, now: int = 0):
         self._config = config if callable(config) else (lambda: config)
         self._address = interface_address
         self.acl = acl if acl is not None else AclEngine(self._config)
@@ -390,7 +407,7 @@ class NatEngine:
         self._addr_owner: dict[bytes, list] = {}      # non-overload global -> [il, refs]
         self._bindings: dict[tuple, bytes] = {}       # (mapping, il) -> global (non-overload)
         self._refcount: dict[tuple, int] = {}         # mapping -> entries
-        self._frags: dict[tuple, tuple[bytes, float]] = {}
+        self._frags: dict[tuple, tuple[bytes, int]] = {}   # -> (new address, held until)
         self.pool_misses: dict[str, int] = {}
         self.hits = 0
         self.misses = 0
@@ -401,7 +418,7 @@ class NatEngine:
         self._sync_static(self._config(), now)
 
     # ------------------------------------------------------------ table upkeep
-    def _sync_static(self, cfg: DeviceConfig, now: float) -> None:
+    def _sync_static(self, cfg: DeviceConfig, now: int) -> None:
         """Keep one static entry per ``ip nat inside source static`` (checked when the rule list changes)."""
         rules = cfg.nat_rules
         self._rules_seen, self._rules_len = rules, len(rules)
@@ -476,26 +493,17 @@ class NatEngine:
             for child in [c for c in self._entries if c.parent is e]:
                 self._remove(child)
 
-    def _timeout(self, cfg: DeviceConfig, kind: str | None) -> float | None:
-        if kind is None:
-            return None
-        t = cfg.nat_timeouts
-        return t[kind] if kind in t else DEFAULT_TIMEOUTS[kind]
-
-    def _alive(self, cfg: DeviceConfig, e: NatEntry, now: float) -> bool:
-        """False (and the entry removed, counted as expired) when its timeout has run out."""
-        kind = e.timeout_kind
-        if kind is None:
-            return True
-        t = cfg.nat_timeouts[kind] if kind in cfg.nat_timeouts else DEFAULT_TIMEOUTS[kind]
-        if t is None or now - e.last_used < t:
+    def _alive(self, cfg: DeviceConfig, e: NatEntry, now: int) -> bool:
+        """False (and the entry removed, counted as expired) from its deadline on."""
+        deadline = _deadline(cfg, e)
+        if deadline is None or now < deadline:
             return True
         self._remove(e)
         self.expired += 1
         return False
 
     @staticmethod
-    def _touch(e: NatEntry, proto: int, flags: int | None, now: float) -> None:
+    def _touch(e: NatEntry, proto: int, flags: int | None, now: int) -> None:
         e.last_used = now
         e.packets += 1
         if proto == _TCP and flags is not None and e.timeout_kind is not None and not e.timing_out:
@@ -520,7 +528,7 @@ class NatEngine:
         return "timeout"
 
     # ------------------------------------------------------------ packets
-    def _current_config(self, now: float) -> DeviceConfig:
+    def _current_config(self, now: int) -> DeviceConfig:
         """The configuration, with the static translations following any change of its NAT rules."""
         self._now = now
         cfg = self._config()
@@ -528,7 +536,7 @@ class NatEngine:
             self._sync_static(cfg, now)
         return cfg
 
-    def inside_to_outside(self, packet: bytes, in_iface: str, out_iface: str, now: float, *,
+    def inside_to_outside(self, packet: bytes, in_iface: str, out_iface: str, now: int, *,
                           fast: bool | None = None) -> NatResult:
         """Translate a packet routed from an ``ip nat inside`` to an ``ip nat outside`` interface."""
         cfg = self._current_config(now)
@@ -579,7 +587,7 @@ class NatEngine:
         return NatResult(TRANSLATED, out, "", e, created,
                          ("i", proto, src, sport, dst, dport, e.inside_global, ident, fast))
 
-    def outside_to_inside(self, packet: bytes, in_iface: str, now: float, *,
+    def outside_to_inside(self, packet: bytes, in_iface: str, now: int, *,
                           fast: bool | None = None) -> NatResult:
         """Translate the destination of a packet that arrived on an ``ip nat outside`` interface.
 
@@ -821,8 +829,8 @@ class NatEngine:
                           new, ident, fast))
 
     # ------------------------------------------------------------ timers
-    def expire(self, now: float) -> int:
-        """Remove dynamic entries whose timeout has run out; returns how many."""
+    def expire(self, now: int) -> int:
+        """Remove dynamic entries whose deadline is ``now`` or earlier; returns how many."""
         self._now = now
         cfg = self._config()
         n = 0
@@ -833,17 +841,22 @@ class NatEngine:
             del self._frags[key]
         return n
 
-    def next_expiry(self) -> float | None:
-        """The earliest time an entry times out (for the simulator's timer); None if none will."""
+    def next_expiry(self) -> int | None:
+        """The earliest deadline of an entry (for the simulator's timer); None if none will time out."""
         cfg = self._config()
         best = None
         for e in self._entries:
-            t = self._timeout(cfg, e.timeout_kind)
-            if t is not None:
-                when = e.last_used + t
-                if best is None or when < best:
-                    best = when
+            when = _deadline(cfg, e)
+            if when is not None and (best is None or when < best):
+                best = when
         return best
+
+    # The engine contract of ``emulator.sim.binding``.
+    def get_timer(self) -> int | None:
+        return self.next_expiry()
+
+    def handle_timer(self, now: int) -> None:
+        self.expire(now)
 
     # ------------------------------------------------------------ table access and clearing
     @property
@@ -904,7 +917,7 @@ class NatEngine:
         self.pool_misses.clear()
 
     # ------------------------------------------------------------ show
-    def show_translations(self, now: float | None = None, verbose: bool = False) -> str:
+    def show_translations(self, now: int | None = None, verbose: bool = False) -> str:
         """``show ip nat translations [verbose]`` (reference §1.6).
 
         Rows in creation order; the protocol and inside global share a 22-character
@@ -925,9 +938,9 @@ class NatEngine:
             out.append(self._row(*e.row()))
             if verbose:
                 line = f"    create {format_nat_time(now - e.created)}, use {format_nat_time(now - e.last_used)}, "
-                t = self._timeout(cfg, e.timeout_kind)
-                if t is not None:
-                    line += f"left {format_nat_time(e.last_used + t - now)}, "
+                deadline = _deadline(cfg, e)
+                if deadline is not None:
+                    line += f"left {format_nat_time(deadline - now)}, "
                 out.append(line)
                 flags = "static" if e.static else ("extended" if e.extended else "none")
                 if e.timing_out:

@@ -1,11 +1,13 @@
 """PPP engine for a serial interface: RFC 1661 automaton, LCP and IPCP.
 
-Sans-I/O, on a caller-supplied clock: feed ``receive_frame(frame, now)``,
-``lower_up/lower_down`` (carrier), ``admin_open/admin_close`` (shutdown),
-and ``handle_timer(now)`` once ``now >= get_timer()``; after each call
-collect ``frames_to_send()`` (encoded RFC 1662 frames for the wire) and
-``events()`` (LinkOpened, IPCPOpened, IPPacket, ...). Nothing here reads a
-clock, sleeps, or raises for bad input.
+Sans-I/O, on a caller-supplied clock of integer nanoseconds (``emulator.labtime``):
+feed ``receive_frame(frame, now)``, ``lower_up/lower_down`` (carrier),
+``admin_open/admin_close`` (shutdown), and ``handle_timer(now)`` once
+``now >= get_timer()``; after each call collect ``frames_to_send(now)``
+(encoded RFC 1662 frames for the wire) and ``events()`` or, one at a time,
+``next_event()`` (LinkOpened, IPCPOpened, IPPacket, ...): the engine
+contract of ``emulator.sim.binding``. Nothing here reads a clock, sleeps,
+or raises for bad input.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from emulator.labtime import SECOND
 from emulator.wire.errors import DecodeError
 from emulator.wire.ppp import (
     CODE_NAMES, CODE_REJECT, CONFIGURE_ACK, CONFIGURE_NAK, CONFIGURE_REJECT,
@@ -40,7 +43,7 @@ __all__ = [
 ]
 
 # RFC 1661 §4.6 suggests a 3 s Restart timer; IOS uses 2 s.
-DEFAULT_RESTART_INTERVAL = 2.0
+DEFAULT_RESTART_INTERVAL = 2 * SECOND
 MAX_TERMINATE = 2    # RFC 1661 §4.6
 MAX_CONFIGURE = 10   # RFC 1661 §4.6
 MAX_FAILURE = 5      # RFC 1661 §4.6
@@ -164,12 +167,12 @@ class Automaton:
     """
 
     def __init__(self, name: str,
-                 perform: Callable[[Action, float], None] | None = None, *,
-                 restart_interval: float = DEFAULT_RESTART_INTERVAL,
+                 perform: Callable[[Action, int], None] | None = None, *,
+                 restart_interval: int = DEFAULT_RESTART_INTERVAL,
                  max_configure: int = MAX_CONFIGURE,
                  max_terminate: int = MAX_TERMINATE,
                  max_failure: int = MAX_FAILURE,
-                 on_state: Callable[[State, State, float], None] | None = None):
+                 on_state: Callable[[State, State, int], None] | None = None):
         self.name = name
         self.perform = perform or (lambda action, now: None)
         self.on_state = on_state
@@ -180,11 +183,11 @@ class Automaton:
         self.state = State.INITIAL
         self.restart_count = 0
         self.failure_count = max_failure  # Naks we may still send (§4.6)
-        self.deadline: float | None = None
+        self.deadline: int | None = None
         self.illegal_events = 0
         self.acting_from: State | None = None  # state the current event hit
 
-    def event(self, event: Event, now: float) -> bool:
+    def event(self, event: Event, now: int) -> bool:
         """Apply ``event``; False (and nothing done) if illegal in this state."""
         entry = TRANSITIONS.get((self.state, event))
         if entry is None:
@@ -219,10 +222,10 @@ class Automaton:
             self.on_state(old, self.state, now)
         return True
 
-    def get_timer(self) -> float | None:
+    def get_timer(self) -> int | None:
         return self.deadline
 
-    def handle_timer(self, now: float) -> None:
+    def handle_timer(self, now: int) -> None:
         if self.deadline is not None and now >= self.deadline:
             self.deadline = None
             self.event(Event.TO_PLUS if self.restart_count > 0 else Event.TO_MINUS, now)
@@ -293,17 +296,17 @@ class PPPConfig:
     peer_address_provider: Callable[[], Any] | None = None
     peer_address_release: Callable[[IPv4Address], None] | None = None
     mru: int = DEFAULT_MRU
-    restart_interval: float = DEFAULT_RESTART_INTERVAL
+    restart_interval: int = DEFAULT_RESTART_INTERVAL
     max_configure: int = MAX_CONFIGURE
     max_terminate: int = MAX_TERMINATE
     max_failure: int = MAX_FAILURE
     # IOS "keepalive 10": LCP Echo-Request every period; None disables.
-    keepalive: float | None = 10.0
+    keepalive: int | None = 10 * SECOND
     keepalive_max_missed: int = 5
     # IOS keeps retrying a failed link; RFC 1661 leaves it to the
     # implementation (§4.4 tlf). After LCP tlf with carrier up and the
     # interface open, restart LCP after this delay; None = stay Stopped.
-    lcp_retry_after: float | None = 10.0
+    lcp_retry_after: int | None = 10 * SECOND
     ipcp_enabled: bool = True
     name: str = "Serial"
     # Optional sink for "debug ppp negotiation"-style lines.
@@ -366,16 +369,16 @@ class _ControlProtocol:
     def reset_options(self) -> None:
         """Back to configured wishes (on entering a down state)."""
 
-    def this_layer_up(self, now: float) -> None:
+    def this_layer_up(self, now: int) -> None:
         pass
 
-    def this_layer_down(self, now: float) -> None:
+    def this_layer_down(self, now: int) -> None:
         pass
 
-    def this_layer_finished(self, now: float) -> None:
+    def this_layer_finished(self, now: int) -> None:
         pass
 
-    def receive_other(self, pkt: ControlPacket, now: float) -> None:
+    def receive_other(self, pkt: ControlPacket, now: int) -> None:
         """Codes beyond the common 1-7; default: unknown code."""
         self.fsm.event(Event.RUC, now)
 
@@ -387,13 +390,13 @@ class _ControlProtocol:
     def send(self, pkt: ControlPacket) -> None:
         self.session._send_control(self, pkt)
 
-    def _on_state(self, old: State, new: State, now: float) -> None:
+    def _on_state(self, old: State, new: State, now: int) -> None:
         if new in _DOWN_STATES:
             self._awaiting = False
             self.reset_options()
 
     # -- receive -----------------------------------------------------------
-    def receive(self, pkt: ControlPacket, raw: bytes, now: float) -> None:
+    def receive(self, pkt: ControlPacket, raw: bytes, now: int) -> None:
         self._rx, self._rx_raw = pkt, raw
         fsm, code = self.fsm, pkt.code
         if code == CONFIGURE_REQUEST:
@@ -464,7 +467,7 @@ class _ControlProtocol:
         return ControlPacket(CONFIGURE_ACK, req.identifier, options=req.options)
 
     # -- actions -----------------------------------------------------------
-    def _perform(self, action: Action, now: float) -> None:
+    def _perform(self, action: Action, now: int) -> None:
         if action is Action.SCR:
             self._req_id = self.next_id()
             self._last_req = tuple(self.request_options())
@@ -502,7 +505,7 @@ class _ControlProtocol:
         # TLS: the lower layer is the carrier (LCP) or LCP itself (NCP),
         # both driven by the owner; nothing to do.
 
-    def send_echo_reply(self, now: float) -> None:
+    def send_echo_reply(self, now: int) -> None:
         pass
 
 
@@ -573,7 +576,7 @@ class _LCP(_ControlProtocol):
         elif typ == LCP_MRU:
             self._want_mru = None
 
-    def this_layer_up(self, now: float) -> None:
+    def this_layer_up(self, now: int) -> None:
         peer = dict(self.peer_options)
         mine = dict(self.acked_options)
         self.peer_mru = option_u16(peer.get(LCP_MRU, b"")) or DEFAULT_MRU
@@ -582,18 +585,18 @@ class _LCP(_ControlProtocol):
         self.collisions = 0
         self.session._lcp_up(now)
 
-    def this_layer_down(self, now: float) -> None:
+    def this_layer_down(self, now: int) -> None:
         self.session._lcp_down(now)
 
-    def this_layer_finished(self, now: float) -> None:
+    def this_layer_finished(self, now: int) -> None:
         self.session._lcp_finished(now)
 
-    def receive(self, pkt: ControlPacket, raw: bytes, now: float) -> None:
+    def receive(self, pkt: ControlPacket, raw: bytes, now: int) -> None:
         if pkt.code == CODE_REJECT and pkt.data[:1] == bytes((ECHO_REQUEST,)):
             self.session._echo_rejected = True  # peer has no echo: stop keepalives
         super().receive(pkt, raw, now)
 
-    def receive_other(self, pkt: ControlPacket, now: float) -> None:
+    def receive_other(self, pkt: ControlPacket, now: int) -> None:
         code = pkt.code
         if code == PROTOCOL_REJECT:
             self.session._protocol_rejected(int.from_bytes(pkt.data[:2], "big"), now)
@@ -608,7 +611,7 @@ class _LCP(_ControlProtocol):
         else:
             self.fsm.event(Event.RUC, now)
 
-    def send_echo_reply(self, now: float) -> None:
+    def send_echo_reply(self, now: int) -> None:
         rx = self._rx
         if rx is not None and rx.code == ECHO_REQUEST:
             # §5.8: same identifier and data, our Magic-Number.
@@ -689,7 +692,7 @@ class _IPCP(_ControlProtocol):
         if typ == IPCP_IP_ADDRESS:
             self._want_addr = False
 
-    def this_layer_up(self, now: float) -> None:
+    def this_layer_up(self, now: int) -> None:
         mine = dict(self.acked_options).get(IPCP_IP_ADDRESS)
         peer = dict(self.peer_options).get(IPCP_IP_ADDRESS)
         local = option_ip(mine) if mine is not None else None
@@ -699,7 +702,7 @@ class _IPCP(_ControlProtocol):
         self.session.trace_line(f"{self.layer}: State is Open")
         self.session._event(IPCPOpened(self.local_address, self.peer_address))
 
-    def this_layer_down(self, now: float) -> None:
+    def this_layer_down(self, now: int) -> None:
         self.local_address = self.peer_address = None
         self.session._event(IPCPClosed(self.session._down_reason or "IPCP down"))
 
@@ -718,7 +721,7 @@ class PPPSession:
     """
 
     def __init__(self, config: PPPConfig | None = None, rng: Any = None,
-                 now: float = 0.0):
+                 now: int = 0):
         self.config = config or PPPConfig()
         self.rng = rng if rng is not None else random.Random(0)
         self.now = now
@@ -735,13 +738,13 @@ class PPPSession:
         self._down_reason: str | None = None
         self._echo_missed = 0
         self._echo_rejected = False
-        self._ka_deadline: float | None = None
-        self._retry_deadline: float | None = None
+        self._ka_deadline: int | None = None
+        self._retry_deadline: int | None = None
         self.lcp = _LCP(self)
         self.ipcp = _IPCP(self)
 
     # -- owner inputs --------------------------------------------------------
-    def lower_up(self, now: float) -> None:
+    def lower_up(self, now: int) -> None:
         """Carrier up (RFC 1661 §4.3 Up)."""
         self.now = now
         if not self._lower:
@@ -750,7 +753,7 @@ class PPPSession:
             self.lcp.collisions = 0
             self.lcp.fsm.event(Event.UP, now)
 
-    def lower_down(self, now: float) -> None:
+    def lower_down(self, now: int) -> None:
         """Carrier lost (Down)."""
         self.now = now
         if self._lower:
@@ -758,7 +761,7 @@ class PPPSession:
             self._retry_deadline = None
             self._with_reason("carrier down", self.lcp.fsm.event, Event.DOWN, now)
 
-    def admin_open(self, now: float) -> None:
+    def admin_open(self, now: int) -> None:
         """``no shutdown``: Open LCP and IPCP (IPCP waits for LCP)."""
         self.now = now
         self._admin = True
@@ -766,7 +769,7 @@ class PPPSession:
         if self.config.ipcp_enabled:
             self.ipcp.fsm.event(Event.OPEN, now)
 
-    def admin_close(self, now: float) -> None:
+    def admin_close(self, now: int) -> None:
         """``shutdown``: Close IPCP then LCP (Terminate-Requests go out)."""
         self.now = now
         self._admin = False
@@ -775,7 +778,7 @@ class PPPSession:
             self._with_reason("administratively closed", self.ipcp.fsm.event, Event.CLOSE, now)
         self._with_reason("administratively closed", self.lcp.fsm.event, Event.CLOSE, now)
 
-    def receive_frame(self, frame: bytes, now: float) -> None:
+    def receive_frame(self, frame: bytes, now: int) -> None:
         self.now = now
         try:
             f = decode_frame(frame)
@@ -805,7 +808,7 @@ class PPPSession:
             data = proto.to_bytes(2, "big") + info[:self.peer_mru - 6]
             self.lcp.send(ControlPacket(PROTOCOL_REJECT, self.lcp.next_id(), data))
 
-    def handle_timer(self, now: float) -> None:
+    def handle_timer(self, now: int) -> None:
         self.now = now
         self.lcp.fsm.handle_timer(now)
         self.ipcp.fsm.handle_timer(now)
@@ -818,18 +821,23 @@ class PPPSession:
                 self.lcp.fsm.event(Event.UP, now)
 
     # -- owner outputs -------------------------------------------------------
-    def get_timer(self) -> float | None:
+    def get_timer(self) -> int | None:
         times = [t for t in (self.lcp.fsm.deadline, self.ipcp.fsm.deadline,
                              self._ka_deadline, self._retry_deadline) if t is not None]
         return min(times) if times else None
 
-    def frames_to_send(self) -> list[bytes]:
+    def frames_to_send(self, now: int | None = None) -> list[bytes]:
+        """The frames queued since the last call (``now`` is accepted for the engine contract)."""
         out, self._out = self._out, []
         return out
 
     def events(self) -> list[Any]:
         ev, self._events = self._events, []
         return ev
+
+    def next_event(self) -> Any | None:
+        """The oldest event not yet collected, or None."""
+        return self._events.pop(0) if self._events else None
 
     def send_ip(self, packet: bytes) -> bytes | None:
         """The frame carrying an IPv4 packet, or None unless IPCP is Opened."""
@@ -901,7 +909,7 @@ class PPPSession:
         finally:
             self._down_reason = prev
 
-    def _receive_control(self, cp: _ControlProtocol, info: bytes, now: float) -> None:
+    def _receive_control(self, cp: _ControlProtocol, info: bytes, now: int) -> None:
         try:
             pkt = decode_control(info, cp.protocol)
         except DecodeError as exc:
@@ -938,7 +946,7 @@ class PPPSession:
         if self.config.trace is not None:
             self.config.trace(f"{self.config.name} {text}")
 
-    def _lcp_up(self, now: float) -> None:
+    def _lcp_up(self, now: int) -> None:
         self.trace_line("LCP: State is Open")
         self._echo_missed = 0
         self._echo_rejected = False
@@ -948,19 +956,19 @@ class PPPSession:
         if self.config.ipcp_enabled:
             self.ipcp.fsm.event(Event.UP, now)
 
-    def _lcp_down(self, now: float) -> None:
+    def _lcp_down(self, now: int) -> None:
         self._ka_deadline = None
         reason = self._down_reason or "LCP down"
         self._event(LinkClosed(reason))
         if self.config.ipcp_enabled:
             self._with_reason(reason, self.ipcp.fsm.event, Event.DOWN, now)
 
-    def _lcp_finished(self, now: float) -> None:
+    def _lcp_finished(self, now: int) -> None:
         self._event(LinkFinished(self._down_reason or "LCP finished"))
         if self._lower and self._admin and self.config.lcp_retry_after is not None:
             self._retry_deadline = now + self.config.lcp_retry_after
 
-    def _protocol_rejected(self, protocol: int, now: float) -> None:
+    def _protocol_rejected(self, protocol: int, now: int) -> None:
         # RFC 1661 §5.7: stop sending the rejected protocol.
         if protocol == PPP_LCP:
             self.lcp.fsm.event(Event.RXJ_MINUS, now)
@@ -970,7 +978,7 @@ class PPPSession:
             self._with_reason("IPCP protocol-rejected", self.ipcp.fsm.event,
                               Event.RXJ_MINUS, now)
 
-    def _keepalive(self, now: float) -> None:
+    def _keepalive(self, now: int) -> None:
         period = self.config.keepalive
         if not period or self.lcp.fsm.state != State.OPENED:
             self._ka_deadline = None

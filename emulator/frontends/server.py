@@ -60,6 +60,7 @@ import yaml
 from emulator.cli.session import CTRL_Z, CliSession, SessionClosed
 from emulator.config.secrets import secret_matches
 from emulator.lab.labfile import Lab
+from emulator.sim.clock import seconds as lab_seconds, to_seconds
 
 log = logging.getLogger(__name__)
 
@@ -208,16 +209,18 @@ class Pacer:
         self.wall0 = clock()
         self.virt0 = sim.now
 
-    def target(self, wall: float | None = None) -> float:
-        """The lab time the wall clock asks for."""
-        return self.virt0 + ((self.clock() if wall is None else wall) - self.wall0) * self.speed
+    def target(self, wall: float | None = None) -> int:
+        """The lab time (ns) the wall clock (seconds) asks for: the one conversion of wall to lab time."""
+        elapsed = ((self.clock() if wall is None else wall) - self.wall0) * self.speed
+        return self.virt0 + lab_seconds(elapsed, allow_negative=True)
 
-    def wall_at(self, virtual: float) -> float:
-        return self.wall0 + (virtual - self.virt0) / self.speed
+    def wall_at(self, virtual: int) -> float:
+        """The wall time (seconds) at which the lab reaches ``virtual`` ns."""
+        return self.wall0 + to_seconds(virtual - self.virt0) / self.speed
 
     def lead(self, wall: float | None = None) -> float:
-        """Lab seconds the lab clock is ahead of the wall clock (0 when not ahead)."""
-        return max(0.0, self.sim.now - self.target(wall))
+        """Lab seconds the lab clock is ahead of the wall clock (0 when not ahead), for sleeping on."""
+        return max(0.0, to_seconds(self.sim.now - self.target(wall)))
 
     def step(self, wall: float | None = None) -> float | None:
         """Run what is due; returns the wall time when the next event is due (None: idle)."""

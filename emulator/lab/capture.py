@@ -32,10 +32,10 @@ class LabCapture:
             ppp = lab.devices[dev].config.interfaces[iface].encapsulation == "ppp"
             writer = self._open(_file_name("serial", link.ports), LINKTYPE_PPP if ppp else LINKTYPE_C_HDLC)
             # The FCS is checked by the receiving interface, not kept in captures.
-            serial.taps.append(lambda t, direction, frame, w=writer: w.write(t, frame[:-2]))
+            serial.taps.append(lambda t, direction, frame, w=writer: w.write_ns(t, frame[:-2]))
         for link, segment in lab.segments:
             writer = self._open(_file_name("ethernet", link.ports), LINKTYPE_ETHERNET)
-            segment.taps.append(lambda t, port, frame, w=writer: w.write(t, frame))
+            segment.taps.append(lambda t, port, frame, w=writer: w.write_ns(t, frame))
 
     def _open(self, name: str, linktype: int) -> PcapWriter:
         path = self.directory / name

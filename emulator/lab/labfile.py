@@ -19,7 +19,10 @@ Every error names the file, the key and what is wrong.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +30,10 @@ import yaml
 
 from emulator.device.platform import DEFAULT_PLATFORM, PLATFORMS
 from emulator.device.router import Router
-from emulator.sim.clock import Simulator
+from emulator.sim.clock import SECOND, Simulator, seconds
 from emulator.sim.wires import EthernetSegment, SerialLink
 
-SETTLE_TIMEOUT = 30.0   # virtual seconds a booting lab gets for its links to come up
+SETTLE_TIMEOUT = 30 * SECOND   # lab time a booting lab gets for its links to come up
 
 
 class LabError(Exception):
@@ -54,8 +57,8 @@ class DeviceSpec:
 class LinkSpec:
     kind: str                                  # serial | ethernet
     ports: list[tuple[str, str]]               # (device, interface)
-    bandwidth_kbps: int
-    delay_ms: float
+    bandwidth_bps: int                         # the file's bandwidth_kbps, exactly
+    delay_ns: int                              # the file's delay_ms, exactly (to the nanosecond)
     key: str                                   # where it is in the file, for messages
 
 
@@ -172,12 +175,20 @@ def _links(path: Path, raw: Any, devices: dict[str, DeviceSpec]) -> list[LinkSpe
         bw_default, delay_default = DEFAULTS[kind]
         bandwidth = item.get("bandwidth_kbps", bw_default)
         delay = item.get("delay_ms", delay_default)
-        if not isinstance(bandwidth, (int, float)) or isinstance(bandwidth, bool) or bandwidth <= 0:
+        if not isinstance(bandwidth, (int, float)) or isinstance(bandwidth, bool) or not 0 < bandwidth < math.inf:
             raise LabError(path, f"{key}.bandwidth_kbps", f"must be a positive number, not {bandwidth!r}")
-        if not isinstance(delay, (int, float)) or isinstance(delay, bool) or delay < 0:
+        if not isinstance(delay, (int, float)) or isinstance(delay, bool) or not 0 <= delay < math.inf:
             raise LabError(path, f"{key}.delay_ms", f"must be a number of milliseconds >= 0, not {delay!r}")
-        links.append(LinkSpec(kind, ports, int(bandwidth), float(delay), key))
+        bps = round(Fraction(_as_typed(bandwidth)) * 1000)
+        if bps <= 0:
+            raise LabError(path, f"{key}.bandwidth_kbps", f"must be at least 1 bit per second, not {bandwidth!r}")
+        links.append(LinkSpec(kind, ports, bps, seconds(_as_typed(delay) / 1000), key))
     return links
+
+
+def _as_typed(number: int | float) -> Decimal:
+    """A number read from YAML as the decimal written in the file (a float by its shortest repr)."""
+    return Decimal(number) if isinstance(number, int) else Decimal(repr(number))
 
 
 def _port(path: Path, key: str, port: Any, devices: dict[str, DeviceSpec], kind: str) -> tuple[str, str]:
@@ -261,14 +272,14 @@ class Lab:
         for link in self.links:
             if link.kind == "serial":
                 (d1, i1), (d2, i2) = link.ports
-                serial = SerialLink(self.sim, link.bandwidth_kbps * 1000, link.delay_ms / 1000,
+                serial = SerialLink(self.sim, link.bandwidth_bps, link.delay_ns,
                                     names=(f"{d1} {i1}", f"{d2} {i2}"))
                 self.serial_links.append((link, serial))
                 for (dev, iface), end in zip(link.ports, serial.ends):
                     self.devices[dev].attach_serial(iface, end)
                 serial.up = self._serial_carrier(link)
             else:
-                segment = EthernetSegment(self.sim, link.bandwidth_kbps * 1000, link.delay_ms / 1000)
+                segment = EthernetSegment(self.sim, link.bandwidth_bps, link.delay_ns)
                 self.segments.append((link, segment))
                 for dev, iface in link.ports:
                     self.devices[dev].attach_ethernet(iface, segment)
@@ -306,9 +317,10 @@ class Lab:
                     return False
         return True
 
-    def settle(self, timeout: float = SETTLE_TIMEOUT) -> bool:
+    def settle(self, timeout: int = SETTLE_TIMEOUT) -> bool:
+        """Run the lab (at most ``timeout`` ns) until every link that can come up is up."""
         return self.sim.run_until(self.links_up, timeout)
 
-    def advance(self, seconds: float) -> None:
-        """Move the lab clock on, running everything due on the way."""
-        self.sim.run_for(seconds)
+    def advance(self, duration: int) -> None:
+        """Move the lab clock on by ``duration`` ns, running everything due on the way."""
+        self.sim.run_for(duration)

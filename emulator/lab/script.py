@@ -5,7 +5,7 @@ A script is lines of::
     DEVICE# COMMAND          an EXEC command on that device's console (or, while the device
                              asks a question, such as ping's dialog, the answer; empty for Enter)
     DEVICE(config)# LINE     a configuration line (configure terminal is entered as needed)
-    wait SECONDS             let the lab clock run
+    wait SECONDS             let the lab clock run (a decimal number, exact to the nanosecond)
     # comment
 
 DEVICE is a lab device name or a hostname.
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from emulator.cli.session import CliSession
 from emulator.lab.labfile import Lab
+from emulator.sim.clock import seconds
 
 _LINE = re.compile(r"^(?P<dev>[^\s#()]+)(?P<config>\(config[^)]*\))?#\s?(?P<text>.*)$")
 _WAIT = re.compile(r"^wait\s+(?P<s>\S+)\s*$")
@@ -34,7 +35,7 @@ class Step:
     kind: str            # exec | config | wait
     device: str = ""
     text: str = ""
-    seconds: float = 0.0
+    duration: int = 0    # wait: lab time, ns
 
 
 def parse_script(text: str, source: str = "<script>") -> list[Step]:
@@ -45,13 +46,14 @@ def parse_script(text: str, source: str = "<script>") -> list[Step]:
             continue
         wait = _WAIT.match(line)
         if wait:
+            typed = wait.group("s")
             try:
-                seconds = float(wait.group("s"))
+                duration = seconds(typed, allow_negative=True)
             except ValueError:
-                raise ScriptError(source, number, f"wait needs a number of seconds, not {wait.group('s')!r}") from None
-            if seconds < 0:
+                raise ScriptError(source, number, f"wait needs a number of seconds, not {typed!r}") from None
+            if duration < 0:
                 raise ScriptError(source, number, "wait needs a number of seconds >= 0")
-            steps.append(Step(number, "wait", seconds=seconds))
+            steps.append(Step(number, "wait", duration=duration))
             continue
         m = _LINE.match(line)
         if not m:
@@ -89,7 +91,7 @@ class ScriptRunner:
         out: list[str] = []
         for step in steps:
             if step.kind == "wait":
-                self.lab.advance(step.seconds)
+                self.lab.advance(step.duration)
                 continue
             session = self._session(step.device)
             if step.kind == "config" and session.config is None:

@@ -1,13 +1,19 @@
 """Discrete-event simulator: a virtual clock and timers.
 
-Everything runs on ``Simulator.now`` (float seconds from 0.0). Nothing here
-reads the wall clock, sleeps or starts threads, so a run is a pure function
-of its seed and inputs. A real-time front end can still drive it: call
-``run_until(virtual_target)`` (or ``run_realtime_step(wall_now)``) from any
-external loop and sleep until ``next_event_time()``.
+Everything runs on ``Simulator.now``, an ``int`` of nanoseconds from 0 (the
+units and exact conversions are ``NS``, ``US``, ``MS``, ``SECOND``,
+``seconds()`` and ``to_seconds()``, exported here). Nothing here reads the
+wall clock, sleeps or starts threads, so a run is a pure function of its
+seed and inputs. A real-time front end can still drive it: call
+``run_until(virtual_target_ns)`` (or ``run_realtime_step(wall_now)``) from
+any external loop and sleep until ``next_event_time()``.
 
-Engines are sans-I/O: a device owns its protocol engines, feeds them
-``sim.now`` and schedules ``call_at(engine.get_timer(), ...)`` itself.
+The simulator guarantees progress: more than ``progress_bound`` events at
+one instant (a timer re-armed at the time it fires, forever) stop the run
+with ``EmulatorFault`` instead of spinning.
+
+Engines are sans-I/O: a device runs each on the clock through an
+``emulator.sim.binding.EngineBinding``.
 """
 
 from __future__ import annotations
@@ -20,23 +26,53 @@ import random
 import traceback
 from typing import Any, Callable
 
+from emulator.labtime import MS, NS, SECOND, US, format_seconds, seconds, to_seconds
+
 __all__ = [
     "Simulator",
     "Timer",
+    "EmulatorFault",
+    "NS", "US", "MS", "SECOND", "seconds", "to_seconds", "format_seconds",
+    "DEFAULT_PROGRESS_BOUND",
 ]
 
 log = logging.getLogger(__name__)
+
+# Events that may run at one instant before the simulator declares a live-lock.
+DEFAULT_PROGRESS_BOUND = 10_000
+
+
+class EmulatorFault(Exception):
+    """The emulator itself is broken (no progress): the run stops.
+
+    ``component`` names the event that went over the bound (in a live-lock,
+    the timer that keeps re-arming): a callback's qualified name, or the name
+    an ``EngineBinding`` was given. ``lab_time_ns`` is the lab time. Never
+    recorded as a callback error: it propagates out of the run.
+    """
+
+    def __init__(self, what: str, component: str, lab_time_ns: int, detail: str):
+        self.component = component
+        self.lab_time_ns = lab_time_ns
+        super().__init__(f"emulator fault: {what} at lab time {format_seconds(lab_time_ns)} s: "
+                         f"{detail}, last by {component}")
+
+
+def _not_an_int(when: Any, what: str) -> None:
+    """Lab times are ints of nanoseconds: a float here is a unit mistake, reported at once."""
+    raise TypeError(f"{what} must be an int of nanoseconds, not {type(when).__name__} {when!r}")
 
 
 class Timer:
     """Handle for a scheduled callback; ``cancel()`` makes it a no-op."""
 
-    __slots__ = ("when", "callback", "args")
+    __slots__ = ("when", "callback", "args", "component")
 
-    def __init__(self, when: float, callback: Callable[..., Any], args: tuple):
+    def __init__(self, when: int, callback: Callable[..., Any], args: tuple, component: str | None = None):
         self.when = when
         self.callback: Callable[..., Any] | None = callback
         self.args = args
+        self.component = component
 
     def cancel(self) -> None:
         # Lazy deletion: the heap entry stays and is skipped when popped.
@@ -47,31 +83,44 @@ class Timer:
     def cancelled(self) -> bool:
         return self.callback is None
 
+    def name(self) -> str:
+        """What this timer runs, for fault reports: its component, else the callback's qualified name."""
+        if self.component is not None:
+            return self.component
+        cb = self.callback
+        return "(cancelled)" if cb is None else getattr(cb, "__qualname__", None) or repr(cb)
+
     def __repr__(self) -> str:
-        state = "cancelled" if self.callback is None else getattr(
-            self.callback, "__qualname__", repr(self.callback))
-        return f"<Timer at {self.when:.6f} {state}>"
+        state = "cancelled" if self.callback is None else self.name()
+        return f"<Timer at {format_seconds(self.when)} s {state}>"
 
 
 class Simulator:
-    """Event loop on a virtual clock.
+    """Event loop on a virtual clock of integer nanoseconds.
 
     Equal-time events run in the order they were scheduled (a sequence
     number breaks ties in the heap). A callback that raises is recorded in
     ``errors`` as ``(time, description)`` and the loop goes on; with
     ``strict=True`` the exception propagates instead (handy in unit tests).
+    ``EmulatorFault`` always propagates. More than ``progress_bound``
+    events at one instant raise ``EmulatorFault``.
     """
 
-    def __init__(self, seed: int = 0, *, strict: bool = False):
+    def __init__(self, seed: int = 0, *, strict: bool = False, progress_bound: int = DEFAULT_PROGRESS_BOUND):
+        if type(progress_bound) is not int or progress_bound < 1:
+            raise ValueError(f"progress_bound must be a positive int, not {progress_bound!r}")
         self.seed = seed
-        self.now = 0.0
+        self.now = 0
         self.random = random.Random(seed)
         self.strict = strict
-        self.errors: list[tuple[float, str]] = []
+        self.progress_bound = progress_bound
+        self.errors: list[tuple[int, str]] = []
         self.events_run = 0
-        self._heap: list[tuple[float, int, Timer]] = []
+        self._heap: list[tuple[int, int, Timer]] = []
         self._seq = itertools.count()
-        self._rt_anchor: tuple[float, float] | None = None  # (wall, virtual)
+        # Progress guard: how many events ran at ``now`` since the clock last moved.
+        self._at_instant = 0
+        self._rt_anchor: tuple[float, int] | None = None  # (wall seconds, virtual ns)
 
     # -- randomness -------------------------------------------------------
 
@@ -85,22 +134,31 @@ class Simulator:
 
     # -- scheduling -------------------------------------------------------
 
-    def call_at(self, when: float, callback: Callable[..., Any], *args: Any) -> Timer:
-        """Run ``callback(*args)`` at virtual time ``when`` (past → now)."""
+    def call_at(self, when: int, callback: Callable[..., Any], *args: Any, component: str | None = None) -> Timer:
+        """Run ``callback(*args)`` at lab time ``when`` ns (past → now).
+
+        ``component`` names the caller in an ``EmulatorFault`` (default: the
+        callback's qualified name).
+        """
+        if type(when) is not int:
+            _not_an_int(when, "call_at time")
         if when < self.now:
             when = self.now
-        timer = Timer(when, callback, args)
+        timer = Timer(when, callback, args, component)
         heapq.heappush(self._heap, (when, next(self._seq), timer))
         return timer
 
-    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Timer:
-        return self.call_at(self.now + delay, callback, *args)
+    def call_later(self, delay: int, callback: Callable[..., Any], *args: Any, component: str | None = None) -> Timer:
+        """Run ``callback(*args)`` ``delay`` ns from now."""
+        if type(delay) is not int:
+            _not_an_int(delay, "call_later delay")
+        return self.call_at(self.now + delay, callback, *args, component=component)
 
-    def call_soon(self, callback: Callable[..., Any], *args: Any) -> Timer:
-        return self.call_at(self.now, callback, *args)
+    def call_soon(self, callback: Callable[..., Any], *args: Any, component: str | None = None) -> Timer:
+        return self.call_at(self.now, callback, *args, component=component)
 
-    def next_event_time(self) -> float | None:
-        """Time of the earliest live event, or None when idle."""
+    def next_event_time(self) -> int | None:
+        """Time (ns) of the earliest live event, or None when idle."""
         heap = self._heap
         while heap and heap[0][2].callback is None:
             heapq.heappop(heap)
@@ -116,115 +174,163 @@ class Simulator:
         name = getattr(timer_cb, "__qualname__", None) or repr(timer_cb)
         desc = f"{name}: {type(exc).__name__}: {exc}"
         self.errors.append((self.now, desc))
-        log.error("t=%.6f callback failed: %s\n%s", self.now, desc,
+        log.error("t=%s callback failed: %s\n%s", format_seconds(self.now), desc,
                   "".join(traceback.format_exception(exc)))
         if self.strict:
             raise exc
+
+    def _no_progress(self, entry: tuple[int, int, Timer]) -> None:
+        """The progress bound is reached at this instant: put the event back and stop the run."""
+        heapq.heappush(self._heap, entry)
+        raise EmulatorFault("no progress", entry[2].name(), self.now,
+                            f"{self._at_instant} events at the same instant")
+
+    def _move_to(self, when: int) -> None:
+        """Set the clock to a later instant without running anything there yet."""
+        if when != self.now:
+            self.now = when
+            self._at_instant = 0
 
     def step(self) -> bool:
         """Run the next live event; False when there is none."""
         heap = self._heap
         while heap:
-            when, _, timer = heapq.heappop(heap)
+            entry = heapq.heappop(heap)
+            when, _, timer = entry
             cb = timer.callback
             if cb is None:
                 continue
-            self.now = when
+            if when != self.now:
+                self.now = when
+                self._at_instant = 1
+            elif self._at_instant >= self.progress_bound:
+                self._no_progress(entry)
+            else:
+                self._at_instant += 1
             timer.callback = None  # fired: cancel() afterwards is harmless
             self.events_run += 1
             try:
                 cb(*timer.args)
+            except EmulatorFault:
+                raise
             except Exception as exc:  # noqa: BLE001 - recorded, loop goes on
                 self._failed(cb, exc)
             return True
         return False
 
-    def run_until(self, target: float | Callable[[], bool],
-                  timeout: float | None = None) -> bool:
-        """Run events due at or before ``target``, then set ``now = target``.
+    def run_until(self, target: int | Callable[[], bool], timeout: int | None = None) -> bool:
+        """Run events due at or before ``target`` ns, then set ``now = target``.
 
         ``target`` may instead be a predicate: run until it is true or
-        ``timeout`` virtual seconds pass; returns whether it became true.
+        ``timeout`` ns of lab time pass; returns whether it became true.
         With a time target it always returns True.
         """
         if callable(target):
             pred = target
             return self.run_while(lambda: not pred(), timeout)
-        t = float(target)
+        if type(target) is not int:
+            _not_an_int(target, "run_until target")
         heap = self._heap
         pop = heapq.heappop
-        while heap and heap[0][0] <= t:
-            when, _, timer = pop(heap)
-            cb = timer.callback
-            if cb is None:
-                continue
-            self.now = when
-            timer.callback = None
-            self.events_run += 1
-            try:
-                cb(*timer.args)
-            except Exception as exc:  # noqa: BLE001
-                self._failed(cb, exc)
-        if t > self.now:
-            self.now = t
+        bound = self.progress_bound
+        at_instant = self._at_instant
+        ran = 0
+        try:
+            while heap and heap[0][0] <= target:
+                entry = pop(heap)
+                when, _, timer = entry
+                cb = timer.callback
+                if cb is None:
+                    continue
+                if when != self.now:
+                    self.now = when
+                    at_instant = 1
+                elif at_instant >= bound:
+                    self._at_instant = at_instant
+                    self._no_progress(entry)
+                else:
+                    at_instant += 1
+                timer.callback = None
+                ran += 1
+                try:
+                    cb(*timer.args)
+                except EmulatorFault:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    self._failed(cb, exc)
+        finally:
+            self._at_instant = at_instant
+            self.events_run += ran
+        if target > self.now:
+            self._move_to(target)
         return True
 
-    def run_for(self, seconds: float) -> None:
-        self.run_until(self.now + seconds)
+    def run_for(self, duration: int) -> None:
+        """Run the lab for ``duration`` ns."""
+        if type(duration) is not int:
+            _not_an_int(duration, "run_for duration")
+        self.run_until(self.now + duration)
 
-    def run_while(self, condition: Callable[[], bool],
-                  timeout: float | None = None) -> bool:
-        """Run events while ``condition()`` holds, for at most ``timeout``.
+    def run_while(self, condition: Callable[[], bool], timeout: int | None = None) -> bool:
+        """Run events while ``condition()`` holds, for at most ``timeout`` ns.
 
         Returns True if the condition became false (the wait succeeded).
         On timeout (or when idle with no way to change) the clock stops at
         the deadline (or stays put with no deadline) and False is returned.
         """
+        if timeout is not None and type(timeout) is not int:
+            _not_an_int(timeout, "run_while timeout")
         deadline = None if timeout is None else self.now + timeout
         while condition():
             nxt = self.next_event_time()
             if nxt is None or (deadline is not None and nxt > deadline):
                 if deadline is not None and deadline > self.now:
-                    self.now = deadline
+                    self._move_to(deadline)
                 return False
             self.step()
         return True
 
-    def run_until_idle(self, max_time: float | None = None,
-                       max_events: int = 10_000_000) -> bool:
+    def run_until_idle(self, max_time: int | None = None, max_events: int = 10_000_000) -> bool:
         """Run until no events remain; True if idle was reached.
 
-        ``max_time`` bounds the run in virtual seconds from now (periodic
-        timers such as keepalives never let a network go idle).
+        ``max_time`` bounds the run in ns of lab time from now (periodic
+        timers such as keepalives never let a network go idle); more than
+        ``max_events`` events raise ``EmulatorFault``.
         """
+        if max_time is not None and type(max_time) is not int:
+            _not_an_int(max_time, "run_until_idle max_time")
         deadline = None if max_time is None else self.now + max_time
         for _ in range(max_events):
             nxt = self.next_event_time()
             if nxt is None:
                 return True
             if deadline is not None and nxt > deadline:
-                self.now = max(self.now, deadline)
+                if deadline > self.now:
+                    self._move_to(deadline)
                 return False
             self.step()
-        raise RuntimeError(f"run_until_idle: more than {max_events} events")
+        nxt_timer = self._heap[0][2] if self._heap else None
+        raise EmulatorFault("no idle", nxt_timer.name() if nxt_timer else "(none)", self.now,
+                            f"more than {max_events} events")
 
     def run_realtime_step(self, wall_now: float, speed: float = 1.0) -> float | None:
-        """Advance virtual time to match a caller-supplied wall clock.
+        """Advance virtual time to match a caller-supplied wall clock (seconds, float).
 
         The first call anchors ``wall_now`` to the current virtual time;
-        later calls run up to ``anchor + (wall_now - anchor_wall) * speed``.
-        If virtual time was pushed ahead in between (``run_for``), the
-        anchor is moved. Returns the wall time at which the next event is
-        due (for the caller's sleep), or None when idle.
+        later calls run up to ``anchor + (wall_now - anchor_wall) * speed``
+        (the one conversion of wall seconds to lab nanoseconds). If virtual
+        time was pushed ahead in between (``run_for``), the anchor is moved.
+        Returns the wall time at which the next event is due (for the
+        caller's sleep), or None when idle.
         """
         if self._rt_anchor is None:
             self._rt_anchor = (wall_now, self.now)
         wall0, virt0 = self._rt_anchor
-        target = virt0 + (wall_now - wall0) * speed
+        target = virt0 + seconds((wall_now - wall0) * speed, allow_negative=True)
         if target < self.now:
             self._rt_anchor = (wall_now, self.now)
             wall0, virt0 = self._rt_anchor
             target = self.now
         self.run_until(target)
         nxt = self.next_event_time()
-        return None if nxt is None else wall0 + (nxt - virt0) / speed
+        return None if nxt is None else wall0 + to_seconds(nxt - virt0) / speed

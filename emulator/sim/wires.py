@@ -1,20 +1,41 @@
 """Simulated wires: point-to-point serial links and shared Ethernet segments.
 
 Frames are bytes; a wire only times their serialisation and delay on the
-lab clock and hands them to the receiving end.
+lab clock (integer nanoseconds) and hands them to the receiving end.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
-from emulator.sim.clock import Simulator
+from emulator.sim.clock import MS, SECOND, US, Simulator
 
-__all__ = ["SerialLink", "SerialEnd", "EthernetSegment", "EthernetPort"]
+__all__ = ["SerialLink", "SerialEnd", "EthernetSegment", "EthernetPort", "serialisation_ns"]
 
 
-Tap = Callable[[float, str, bytes], None]
+Tap = Callable[[int, str, bytes], None]
 Filter = Callable[[str, bytes], "bytes | None"]
+
+
+def serialisation_ns(octets: int, bandwidth_bps: int) -> int:
+    """Time to clock ``octets`` out at ``bandwidth_bps``, in ns, rounded up."""
+    return -(-octets * 8 * SECOND // bandwidth_bps)
+
+
+def _bandwidth(bps: int) -> int:
+    if type(bps) is not int:
+        raise TypeError(f"bandwidth_bps must be an int of bits per second, not {bps!r}")
+    if bps <= 0:
+        raise ValueError(f"bandwidth_bps must be positive, not {bps!r}")
+    return bps
+
+
+def _delay(ns: int) -> int:
+    if type(ns) is not int:
+        raise TypeError(f"delay_ns must be an int of nanoseconds, not {ns!r}")
+    if ns < 0:
+        raise ValueError(f"delay_ns must be >= 0, not {ns!r}")
+    return ns
 
 
 class SerialEnd:
@@ -33,7 +54,7 @@ class SerialEnd:
         self.peer: SerialEnd = self  # set by SerialLink
         self.receiver: Callable[[bytes], None] | None = None
         self.on_carrier: Callable[[bool], None] | None = None
-        self._busy_until = 0.0
+        self._busy_until = 0
         self._direction = name
         self.tx_frames = self.tx_bytes = self.rx_frames = self.dropped = 0
 
@@ -55,13 +76,13 @@ class SerialEnd:
                 return False
         sim = link.sim
         start = self._busy_until if self._busy_until > sim.now else sim.now
-        done = start + len(frame) * 8 / link.bandwidth_bps
+        done = start + serialisation_ns(len(frame), link.bandwidth_bps)
         self._busy_until = done
         self.tx_frames += 1
         self.tx_bytes += len(frame)
         for tap in link.taps:
             tap(start, direction, frame)
-        sim.call_at(done + link.delay_s, self.peer._deliver, frame, link._generation)
+        sim.call_at(done + link.delay_ns, self.peer._deliver, frame, link._generation)
         return True
 
     def _deliver(self, frame: bytes, generation: int) -> None:
@@ -77,19 +98,18 @@ class SerialLink:
     """Point-to-point serial line: per-direction serialisation + delay.
 
     A frame waits for the previous one on the same transmitter, takes
-    ``len*8/bandwidth`` seconds to clock out, then ``delay_s`` to arrive.
-    ``taps`` are called at transmission start with (time, "a->b", frame).
+    ``len*8/bandwidth`` seconds (rounded up to the nanosecond) to clock out,
+    then ``delay_ns`` to arrive. ``taps`` are called at transmission start
+    with (time ns, "a->b", frame).
     ``filter(direction, frame)`` may return a changed frame or None (drop),
     for fault injection in tests.
     """
 
-    def __init__(self, sim: Simulator, bandwidth_bps: float = 1_544_000,
-                 delay_s: float = 0.001, names: tuple[str, str] = ("a", "b")):
-        if bandwidth_bps <= 0:
-            raise ValueError("bandwidth_bps must be positive")
+    def __init__(self, sim: Simulator, bandwidth_bps: int = 1_544_000,
+                 delay_ns: int = 1 * MS, names: tuple[str, str] = ("a", "b")):
         self.sim = sim
-        self.bandwidth_bps = float(bandwidth_bps)
-        self.delay_s = float(delay_s)
+        self.bandwidth_bps = _bandwidth(bandwidth_bps)
+        self.delay_ns = _delay(delay_ns)
         self.up = True
         self.taps: list[Tap] = []
         self.filter: Filter | None = None
@@ -126,7 +146,7 @@ class EthernetPort:
         self.name = name
         self.receiver = receiver
         self.up = True
-        self._busy_until = 0.0
+        self._busy_until = 0
         self.tx_frames = self.rx_frames = self.dropped = 0
 
     def send(self, frame: bytes) -> bool:
@@ -136,14 +156,15 @@ class EthernetPort:
             return False
         sim = seg.sim
         start = self._busy_until if self._busy_until > sim.now else sim.now
-        done = start + len(frame) * 8 / seg.bandwidth_bps
+        done = start + serialisation_ns(len(frame), seg.bandwidth_bps)
         self._busy_until = done
         self.tx_frames += 1
         for tap in seg.taps:
             tap(start, self.name, frame)
+        arrival = done + seg.delay_ns
         for port in seg.ports:
             if port is not self:
-                sim.call_at(done + seg.delay_s, port._deliver, frame)
+                sim.call_at(arrival, port._deliver, frame)
         return True
 
     def _deliver(self, frame: bytes) -> None:
@@ -163,14 +184,14 @@ class EthernetSegment:
 
     No collisions are modelled; each port serialises its own frames.
     Receivers filter by destination MAC themselves. Taps get
-    (time, sending port name, frame).
+    (time ns, sending port name, frame).
     """
 
-    def __init__(self, sim: Simulator, bandwidth_bps: float = 10_000_000,
-                 delay_s: float = 0.000_01):
+    def __init__(self, sim: Simulator, bandwidth_bps: int = 10_000_000,
+                 delay_ns: int = 10 * US):
         self.sim = sim
-        self.bandwidth_bps = float(bandwidth_bps)
-        self.delay_s = float(delay_s)
+        self.bandwidth_bps = _bandwidth(bandwidth_bps)
+        self.delay_ns = _delay(delay_ns)
         self.ports: list[EthernetPort] = []
         self.taps: list[Tap] = []
 

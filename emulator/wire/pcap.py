@@ -63,6 +63,16 @@ class PcapWriter:
         if usec >= 1_000_000:
             sec += 1
             usec -= 1_000_000
+        self._record(sec, usec, frame)
+
+    def write_ns(self, ts_ns: int, frame: bytes) -> None:
+        """Append one record stamped ``ts_ns`` integer nanoseconds (>= 0), truncated to the microsecond."""
+        if ts_ns < 0:
+            raise ValueError(f"pcap: negative timestamp {ts_ns!r} ns")
+        sec, ns = divmod(ts_ns, 1_000_000_000)
+        self._record(sec, ns // 1_000, frame)
+
+    def _record(self, sec: int, usec: int, frame: bytes) -> None:
         orig = len(frame)
         if orig > self.snaplen:
             frame = frame[:self.snaplen]

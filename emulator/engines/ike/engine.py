@@ -1,7 +1,7 @@
 """IKEv1 for one router: main mode and quick mode with pre-shared keys (RFC 2409).
 
 Sans-I/O in the manner of aioquic: :meth:`IkeEngine.receive` takes one UDP 500
-payload and the current time, :meth:`IkeEngine.datagrams_to_send` hands out
+payload and the current time (integer nanoseconds of lab time), :meth:`IkeEngine.datagrams_to_send` hands out
 what to send, :meth:`get_timer` / :meth:`handle_timer` drive retransmissions
 and lifetimes.  Every random value (cookies, nonces, message IDs, DH private
 values) comes from the ``random.Random`` given by the owner, so a lab seed
@@ -50,6 +50,7 @@ from typing import Protocol
 
 from emulator.engines.ike import crypto as C
 from emulator.engines.ike import dh as DH
+from emulator.labtime import SECOND
 from emulator.engines.ike.policy import (EspTransform, OfferedEsp, Phase1Proposal, ProxyId, build_phase2_sa, esp_attributes,
                                  parse_phase2_sa)
 from emulator.wire import isakmp as K
@@ -59,10 +60,10 @@ __all__ = ["IkeEngine", "IkeHost", "IkeSA", "Phase2Request", "Phase2Offer", "Pha
            "Phase2Result", "RETRANSMIT_INTERVAL", "MAX_RETRANSMITS"]
 
 ISAKMP_PORT = 500
-RETRANSMIT_INTERVAL = 10.0
+RETRANSMIT_INTERVAL = 10 * SECOND
 MAX_RETRANSMITS = 5
 NONCE_SIZE = 20
-DONE_QM_KEEP = 120.0  # how long a finished quick mode still answers duplicates
+DONE_QM_KEEP = 120 * SECOND  # how long a finished quick mode still answers duplicates
 ZERO_COOKIE = bytes(8)
 
 # Main mode states as ``show crypto isakmp sa`` prints them (reference §1.1).
@@ -160,12 +161,12 @@ class Phase2Result:
 class IkeHost(Protocol):
     def psk_for(self, peer: IPv4Address) -> bytes | None: ...
     def isakmp_policies(self) -> list[Phase1Proposal]: ...
-    def select_phase2(self, ike: "IkeSA", offer: Phase2Offer, now: float) -> Phase2Selection | Phase2Rejection: ...
+    def select_phase2(self, ike: "IkeSA", offer: Phase2Offer, now: int) -> Phase2Selection | Phase2Rejection: ...
     def allocate_spi(self, peer: IPv4Address, local: IPv4Address) -> int: ...
     def peek_conn_ids(self) -> tuple[int, int]: ...
-    def phase2_established(self, result: Phase2Result, now: float) -> None: ...
-    def phase2_failed(self, request: Phase2Request, reason: str, now: float) -> None: ...
-    def delete_notified(self, ike: "IkeSA", spis: list[int], now: float) -> None: ...
+    def phase2_established(self, result: Phase2Result, now: int) -> None: ...
+    def phase2_failed(self, request: Phase2Request, reason: str, now: int) -> None: ...
+    def delete_notified(self, ike: "IkeSA", spis: list[int], now: int) -> None: ...
     def debug(self, category: str, text: str) -> None: ...
     def log(self, text: str) -> None: ...
 
@@ -183,8 +184,8 @@ class QuickMode:
     last_sent: bytes | None = None
     last_received: bytes | None = None
     retransmits: int = 0
-    retransmit_at: float | None = None
-    done_at: float | None = None
+    retransmit_at: int | None = None
+    done_at: int | None = None
 
 
 @dataclass
@@ -198,7 +199,7 @@ class IkeSA:
     iface: str
     icookie: bytes
     rcookie: bytes
-    created: float
+    created: int
     state: str = MM_NO_STATE
     psk: bytes = b""
     offered: list[Phase1Proposal] = field(default_factory=list)
@@ -211,14 +212,14 @@ class IkeSA:
     gxr: bytes = b""
     keys: C.Phase1Keys | None = None
     cipher: C.IkeCipherState | None = None
-    established_at: float | None = None
-    expires_at: float | None = None
+    established_at: int | None = None
+    expires_at: int | None = None
     pending: list[Phase2Request] = field(default_factory=list)
     quick: dict[int, QuickMode] = field(default_factory=dict)
     last_sent: bytes | None = None
     last_received: bytes | None = None
     retransmits: int = 0
-    retransmit_at: float | None = None
+    retransmit_at: int | None = None
 
     @property
     def tag(self) -> str:
@@ -273,7 +274,7 @@ class IkeEngine:
         out, self._out = self._out, []
         return out
 
-    def get_timer(self) -> float | None:
+    def get_timer(self) -> int | None:
         when = None
         for sa in self._sas.values():
             for t in (sa.retransmit_at, sa.expires_at):
@@ -285,7 +286,7 @@ class IkeEngine:
                     when = t
         return when
 
-    def handle_timer(self, now: float) -> None:
+    def handle_timer(self, now: int) -> None:
         for sa in list(self._sas.values()):
             if sa.expires_at is not None and now >= sa.expires_at:
                 self._dbg(f"ISAKMP ({sa.tag}): purging SA., lifetime of {sa.proposal.lifetime} seconds expired")
@@ -317,7 +318,7 @@ class IkeEngine:
                     self._send(sa, qm.last_sent, note=False, arm=False)
                     qm.retransmit_at = now + RETRANSMIT_INTERVAL
 
-    def request_phase2(self, req: Phase2Request, now: float) -> None:
+    def request_phase2(self, req: Phase2Request, now: int) -> None:
         """Negotiate SAs for ``req``: quick mode on an IKE SA to the peer, main mode first if none."""
         for sa in self.sas():
             if sa.peer == req.peer and sa.established and sa.local == req.local:
@@ -350,7 +351,7 @@ class IkeEngine:
         msg = K.IsakmpMessage(sa.icookie, sa.rcookie, K.EXCH_MAIN_MODE, [sa_payload])
         self._send(sa, msg.encode(), now=now)
 
-    def delete_sa(self, sa: IkeSA, reason: str, now: float, notify_peer: bool = False) -> None:
+    def delete_sa(self, sa: IkeSA, reason: str, now: int, notify_peer: bool = False) -> None:
         """Remove an IKE SA (its IPsec SAs stay, reference §4.6/§4.11); pending requests fail."""
         if notify_peer and sa.established:
             self._send_informational(sa, K.DeletePayload(K.PROTO_ISAKMP, [sa.icookie + sa.rcookie], K.DOI_IPSEC))
@@ -375,7 +376,7 @@ class IkeEngine:
         return False
 
     # ------------------------------------------------------------ receive
-    def receive(self, iface: str, src: IPv4Address, dst: IPv4Address, data: bytes, now: float) -> None:
+    def receive(self, iface: str, src: IPv4Address, dst: IPv4Address, data: bytes, now: int) -> None:
         try:
             msg = K.IsakmpMessage.decode(data)
         except DecodeError as err:
@@ -420,7 +421,7 @@ class IkeEngine:
 
     # ------------------------------------------------------------ main mode
     def _mm_new_responder(self, iface: str, src: IPv4Address, dst: IPv4Address, msg: K.IsakmpMessage,
-                          data: bytes, now: float) -> None:
+                          data: bytes, now: int) -> None:
         self._dbg(f"ISAKMP (0:0): received packet from {src} (N) NEW SA")
         self._dbg("ISAKMP: local port 500, remote port 500")
         sa = IkeSA(self._conn_id(), False, dst, src, iface, msg.icookie, self.rng.randbytes(8), now)
@@ -490,7 +491,7 @@ class IkeEngine:
         sa.state = MM_SA_SETUP
         self._send(sa, K.IsakmpMessage(sa.icookie, sa.rcookie, K.EXCH_MAIN_MODE, [reply_sa]).encode(), now=now)
 
-    def _mm_receive(self, sa: IkeSA, msg: K.IsakmpMessage, data: bytes, now: float) -> None:
+    def _mm_receive(self, sa: IkeSA, msg: K.IsakmpMessage, data: bytes, now: int) -> None:
         tag = sa.tag
         self._dbg(f"ISAKMP ({tag}): received packet from {sa.peer} ({sa.role}) {sa.state}")
         if data == sa.last_received:
@@ -517,7 +518,7 @@ class IkeEngine:
                 raise _Bad(f"main mode packet in state {sa.state}, ignored")
         sa.last_received = data
 
-    def _mm2(self, sa: IkeSA, msg: K.IsakmpMessage, now: float) -> None:
+    def _mm2(self, sa: IkeSA, msg: K.IsakmpMessage, now: int) -> None:
         tag = sa.tag
         sa_payload = msg.first(K.SAPayload)
         self._dbg(f"ISAKMP ({tag}): processing SA payload. message ID = 0")
@@ -575,7 +576,7 @@ class IkeEngine:
         self._engine(f"CryptoEngine0: create ISAKMP SKEYID for conn id {sa.conn_id}")
         self._dbg(f"ISAKMP ({sa.tag}): SKEYID state generated")
 
-    def _mm3(self, sa: IkeSA, msg: K.IsakmpMessage, now: float) -> None:
+    def _mm3(self, sa: IkeSA, msg: K.IsakmpMessage, now: int) -> None:
         sa.gxi, sa.ni = self._ke_nonce(sa, msg)
         sa.dh = self._dh(sa.proposal.group)
         sa.gxr = sa.dh.public_bytes()
@@ -590,7 +591,7 @@ class IkeEngine:
         # IOS identity: the interface address, protocol 17, port 500 (reference §3.3 "ID payload" dump, §4.9)
         return K.IDPayload.ipv4_address(sa.local, protocol=17, port=ISAKMP_PORT)
 
-    def _mm4(self, sa: IkeSA, msg: K.IsakmpMessage, now: float) -> None:
+    def _mm4(self, sa: IkeSA, msg: K.IsakmpMessage, now: int) -> None:
         sa.gxr, sa.nr = self._ke_nonce(sa, msg)
         self._derive(sa)
         my_id = self._my_id(sa)
@@ -639,7 +640,7 @@ class IkeEngine:
             self._bad_message(sa, "hash of the peer does not verify (pre-shared key mismatch?)")
         self._dbg(f"ISAKMP ({sa.tag}): SA has been authenticated with {sa.peer}")
 
-    def _mm5(self, sa: IkeSA, msg: K.IsakmpMessage, now: float) -> None:
+    def _mm5(self, sa: IkeSA, msg: K.IsakmpMessage, now: int) -> None:
         self._peer_auth(sa, msg)
         my_id = self._my_id(sa)
         h = C.hash_r(sa.proposal.hash, sa.keys.skeyid, sa.gxi, sa.gxr, sa.icookie, sa.rcookie,
@@ -648,7 +649,7 @@ class IkeEngine:
         self._established(sa, now)
         self._send(sa, self._encrypted(sa, K.EXCH_MAIN_MODE, 0, [my_id, K.HashPayload(h)]), now=None)
 
-    def _mm6(self, sa: IkeSA, msg: K.IsakmpMessage, now: float) -> None:
+    def _mm6(self, sa: IkeSA, msg: K.IsakmpMessage, now: int) -> None:
         self._peer_auth(sa, msg)
         self._established(sa, now)
         sa.retransmit_at = None
@@ -656,10 +657,10 @@ class IkeEngine:
         for req in pending:
             self._start_quick_mode(sa, req, now)
 
-    def _established(self, sa: IkeSA, now: float) -> None:
+    def _established(self, sa: IkeSA, now: int) -> None:
         sa.state = QM_IDLE
         sa.established_at = now
-        sa.expires_at = now + sa.proposal.lifetime
+        sa.expires_at = now + sa.proposal.lifetime * SECOND
         sa.retransmit_at = None
         sa.retransmits = 0
         sa.dh = None  # the phase 1 DH secret is not needed any more
@@ -671,7 +672,7 @@ class IkeEngine:
         raise _Bad(why)
 
     # ------------------------------------------------------------ quick mode
-    def _start_quick_mode(self, sa: IkeSA, req: Phase2Request, now: float) -> None:
+    def _start_quick_mode(self, sa: IkeSA, req: Phase2Request, now: int) -> None:
         mid = self._random_mid(sa)
         qm = QuickMode(mid, True, req, ni=self.rng.randbytes(NONCE_SIZE))
         qm.offered = [t for _, t in req.transforms]
@@ -701,7 +702,7 @@ class IkeEngine:
             raise _Bad("quick mode message does not start with a HASH payload")
         return payloads[0].data, payloads[1:]
 
-    def _qm_receive(self, sa: IkeSA, msg: K.IsakmpMessage, data: bytes, now: float) -> None:
+    def _qm_receive(self, sa: IkeSA, msg: K.IsakmpMessage, data: bytes, now: int) -> None:
         tag = sa.tag
         mid = msg.message_id
         self._dbg(f"ISAKMP ({tag}): received packet from {sa.peer} ({sa.role}) QM_IDLE")
@@ -725,7 +726,7 @@ class IkeEngine:
         else:
             self._qm3(sa, qm, msg, data, now)
 
-    def _qm1(self, sa: IkeSA, msg: K.IsakmpMessage, data: bytes, now: float) -> None:
+    def _qm1(self, sa: IkeSA, msg: K.IsakmpMessage, data: bytes, now: int) -> None:
         tag, mid, h = sa.tag, msg.message_id, sa.proposal.hash
         try:
             hash1, rest = self._qm_open(sa, mid, msg)
@@ -832,7 +833,7 @@ class IkeEngine:
         qm.retransmit_at = now + RETRANSMIT_INTERVAL
 
     def _qm_reject(self, sa: IkeSA, mid: int, offers: list[OfferedEsp], notify: int, reason: str,
-                   now: float) -> None:
+                   now: int) -> None:
         tag = sa.tag
         self._dbg(f"ISAKMP ({tag}): IPSec policy invalidated proposal")
         self._dbg(f"ISAKMP ({tag}): SA not acceptable!")
@@ -842,7 +843,7 @@ class IkeEngine:
         self._send_informational(sa, note)
         self._count("phase 2 rejected")
 
-    def _qm2(self, sa: IkeSA, qm: QuickMode, msg: K.IsakmpMessage, data: bytes, now: float) -> None:
+    def _qm2(self, sa: IkeSA, qm: QuickMode, msg: K.IsakmpMessage, data: bytes, now: int) -> None:
         tag, mid, h = sa.tag, msg.message_id, sa.proposal.hash
         req = qm.request
         hash2, rest = self._qm_open(sa, mid, msg)
@@ -921,7 +922,7 @@ class IkeEngine:
         self._qm_done(sa, qm, now, 'reason ""')
         self.host.phase2_established(result, now)
 
-    def _qm3(self, sa: IkeSA, qm: QuickMode, msg: K.IsakmpMessage, data: bytes, now: float) -> None:
+    def _qm3(self, sa: IkeSA, qm: QuickMode, msg: K.IsakmpMessage, data: bytes, now: int) -> None:
         tag, mid = sa.tag, msg.message_id
         hash3, rest = self._qm_open(sa, mid, msg)
         self._dbg(f"ISAKMP ({tag}): processing HASH payload. message ID = {signed_mid(mid)}")
@@ -933,14 +934,14 @@ class IkeEngine:
         self._qm_done(sa, qm, now, 'reason "quick mode done (await()"')
         self.host.phase2_established(qm.result, now)
 
-    def _qm_done(self, sa: IkeSA, qm: QuickMode, now: float, reason: str) -> None:
+    def _qm_done(self, sa: IkeSA, qm: QuickMode, now: int, reason: str) -> None:
         self._dbg(f"ISAKMP ({sa.tag}): deleting node {signed_mid(qm.message_id)} error FALSE {reason}")
         qm.done_at = now
         qm.retransmit_at = None
         qm.dh = None
         sa.cipher.forget(qm.message_id)
 
-    def _qm_abort(self, sa: IkeSA, qm: QuickMode, reason: str, now: float) -> None:
+    def _qm_abort(self, sa: IkeSA, qm: QuickMode, reason: str, now: int) -> None:
         sa.quick.pop(qm.message_id, None)
         sa.cipher.forget(qm.message_id)
         if qm.initiator and qm.request is not None:
@@ -970,7 +971,7 @@ class IkeEngine:
         return k_in, k_out
 
     # ------------------------------------------------------------ informational
-    def _info_receive(self, sa: IkeSA, msg: K.IsakmpMessage, now: float) -> None:
+    def _info_receive(self, sa: IkeSA, msg: K.IsakmpMessage, now: int) -> None:
         tag = sa.tag
         if not msg.encrypted:
             self._dbg(f"ISAKMP ({tag}): received packet from {sa.peer} ({sa.role}) {sa.state}")
@@ -1031,7 +1032,7 @@ class IkeEngine:
                               encrypted_body=ct, first_payload=ptype)
         return msg.encode()
 
-    def _send(self, sa: IkeSA, data: bytes | None, now: float | None = None, note: bool = True,
+    def _send(self, sa: IkeSA, data: bytes | None, now: int | None = None, note: bool = True,
               arm: bool = True) -> None:
         if data is None:
             return

@@ -1,0 +1,142 @@
+"""Running a sans-I/O engine on the lab clock: the one place that does it.
+
+An engine (PPP, NAT, the crypto subsystem...) never sees the simulator. It
+is fed input by its owner and tells, when asked, what it wants to send,
+what happened, and when it next needs the clock (``get_timer()``). An
+``EngineBinding`` does the asking: after any input the owner fed the engine
+it calls ``poke()``, which hands the engine's output to the owner's
+``transmit``, its events to ``on_event``, and keeps one simulator timer at
+the engine's deadline. When that timer fires the binding calls
+``handle_timer(now)`` and pokes again.
+
+The contract (``TimedEngine``; the optional verbs are looked up once):
+
+* ``get_timer() -> int | None``: the next deadline in lab ns, None for none;
+* ``handle_timer(now: int)``: called at (never before) that deadline; the
+  engine must move its deadline past ``now`` or clear it (a deadline left
+  at ``now`` would fire forever: the simulator stops that as an
+  ``EmulatorFault`` naming the binding);
+* optionally ``datagrams_to_send(now)`` or ``frames_to_send(now)``: the
+  output queued since the last call, each item handed to ``transmit``;
+* optionally ``next_event()``: one event, None when there is none left.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Protocol, runtime_checkable
+
+from emulator.sim.clock import Simulator, Timer
+
+__all__ = ["TimedEngine", "SendingEngine", "EventEngine", "EngineBinding"]
+
+
+@runtime_checkable
+class TimedEngine(Protocol):
+    """What every engine run on the clock provides."""
+
+    def get_timer(self) -> int | None: ...
+
+    def handle_timer(self, now: int) -> None: ...
+
+
+@runtime_checkable
+class SendingEngine(TimedEngine, Protocol):
+    """An engine with output (``frames_to_send(now)`` is the same verb under a link layer's name)."""
+
+    def datagrams_to_send(self, now: int) -> Iterable[Any]: ...
+
+
+@runtime_checkable
+class EventEngine(TimedEngine, Protocol):
+    """An engine that reports events, one at a time."""
+
+    def next_event(self) -> Any | None: ...
+
+
+class EngineBinding:
+    """Runs one engine on one simulator; see the module docstring.
+
+    ``transmit(item)`` gets each item the engine wants sent, ``on_event(event)``
+    each event; both may feed the engine again (a nested ``poke`` is safe).
+    ``on_flushed()``, if given, runs at the end of every ``poke``, once
+    output and events are flushed (for owner state derived from the engine).
+    ``name`` names the engine in an ``EmulatorFault``.
+    """
+
+    __slots__ = ("sim", "engine", "name", "_transmit", "_on_event", "_on_flushed", "_sends", "_events",
+                 "_timer", "_deadline")
+
+    def __init__(self, sim: Simulator, engine: TimedEngine, *, transmit: Callable[[Any], Any] | None = None,
+                 on_event: Callable[[Any], Any] | None = None, on_flushed: Callable[[], Any] | None = None,
+                 name: str | None = None):
+        if not isinstance(engine, TimedEngine):
+            raise TypeError(f"{type(engine).__name__} is not an engine: it needs get_timer() and handle_timer(now)")
+        self.sim = sim
+        self.engine = engine
+        self.name = name or type(engine).__name__
+        self._sends = getattr(engine, "datagrams_to_send", None) or getattr(engine, "frames_to_send", None)
+        self._events = getattr(engine, "next_event", None)
+        if self._sends is not None and transmit is None:
+            raise TypeError(f"{self.name}: the engine sends, so the binding needs a transmit callback")
+        if self._events is not None and on_event is None:
+            raise TypeError(f"{self.name}: the engine has events, so the binding needs an on_event callback")
+        self._transmit = transmit
+        self._on_event = on_event
+        self._on_flushed = on_flushed
+        self._timer: Timer | None = None
+        self._deadline: int | None = None   # the deadline the timer was set for (one already past fires now)
+
+    @property
+    def deadline(self) -> int | None:
+        """The engine deadline the binding's timer is armed for (None: no timer)."""
+        return self._deadline if self._timer is not None and not self._timer.cancelled else None
+
+    def poke(self) -> None:
+        """Flush the engine's output and events, then keep the timer at its deadline.
+
+        Call after every input fed to the engine.
+        """
+        sends, events = self._sends, self._events
+        while True:
+            if sends is not None:
+                for item in sends(self.sim.now):
+                    self._transmit(item)
+            if events is None:
+                break
+            event = events()
+            if event is None:
+                break
+            while event is not None:
+                self._on_event(event)
+                event = events()
+            # Handling events may have made the engine queue output: flush again.
+        if self._on_flushed is not None:
+            self._on_flushed()
+        self._rearm()
+
+    def _rearm(self) -> None:
+        when = self.engine.get_timer()
+        timer = self._timer
+        if timer is not None:
+            if when == self._deadline and not timer.cancelled:
+                return
+            timer.cancel()
+            self._timer = None
+        self._deadline = when
+        if when is not None:
+            self._timer = self.sim.call_at(when, self._fire, component=self.name)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self.engine.handle_timer(self.sim.now)
+        self.poke()
+
+    def close(self) -> None:
+        """Stop the timer (the engine is being replaced or shut down)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._deadline = None
+
+    def __repr__(self) -> str:
+        return f"<EngineBinding {self.name} deadline={self.deadline}>"
