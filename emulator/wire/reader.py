@@ -57,7 +57,7 @@ class Reader:
     def _short(self, n: int, field: str | None) -> DecodeError:
         reading = f" reading {field}" if field else ""
         return self.error(f"{self.what} truncated at offset {self.pos}{reading}: "
-                          f"need {n} bytes, have {len(self.data) - self.pos}")
+                          f"need {n} byte{'' if n == 1 else 's'}, have {len(self.data) - self.pos}")
 
     def need(self, n: int, field: str | None = None) -> None:
         """Fail unless at least ``n`` more bytes are present."""
