@@ -115,7 +115,7 @@ from emulator.engines.ike.engine import (ENGINE, IPSEC, ISAKMP, IkeEngine, IkeSA
                                  Phase2Request, Phase2Result, Phase2Selection)
 from emulator.engines.ike.policy import (DEFAULT_SA_KILOBYTES, DEFAULT_SA_SECONDS, EspTransform, Phase1Proposal, ProxyId,
                                  esp_transform, pfs_group, phase1_policies, proxies_from_acl_entry)
-from emulator.wire import esp as E
+from emulator.engines import esp_sa as E
 from emulator.wire import isakmp as K
 from emulator.wire.checksum import internet_checksum
 
