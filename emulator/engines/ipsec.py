@@ -118,6 +118,8 @@ from emulator.engines.ike.policy import (DEFAULT_SA_KILOBYTES, DEFAULT_SA_SECOND
 from emulator.engines import esp_sa as E
 from emulator.wire import isakmp as K
 from emulator.wire.checksum import internet_checksum
+from emulator.wire.ipv4 import PROTO_ESP, PROTO_ICMP, PROTO_TCP, PROTO_UDP
+from emulator.wire.udp import PORT_ISAKMP
 
 __all__ = ["CryptoSubsystem", "CryptoResult", "IpsecSA", "IpsecFlow", "TemporaryEntry",
            "CLEAR", "PROTECTED", "DECRYPTED", "DROP", "TEMPORARY_SEQ_BASE", "DEBUG_CATEGORIES"]
@@ -273,12 +275,12 @@ def _selectors(p: bytes) -> Flow | None:
     dst = int.from_bytes(p[16:20], "big")
     if ((p[6] << 8) | p[7]) & 0x1FFF:
         return Flow(proto, src, dst, fragment=True)
-    if proto == 6 or proto == 17:
+    if proto == PROTO_TCP or proto == PROTO_UDP:
         if len(p) >= ihl + 4:
             sport, dport = struct.unpack_from("!HH", p, ihl)
-            flags = p[ihl + 13] if proto == 6 and len(p) >= ihl + 14 else None
+            flags = p[ihl + 13] if proto == PROTO_TCP and len(p) >= ihl + 14 else None
             return Flow(proto, src, dst, sport, dport, tcp_flags=flags)
-    elif proto == 1 and len(p) >= ihl + 2:
+    elif proto == PROTO_ICMP and len(p) >= ihl + 2:
         return Flow(proto, src, dst, icmp_type=p[ihl], icmp_code=p[ihl + 1])
     return Flow(proto, src, dst)
 
@@ -416,7 +418,7 @@ class CryptoSubsystem:
         if flow is None:
             return CryptoResult(CLEAR, packet)
         proto = flow.protocol
-        if proto == 50 or (proto == 17 and (flow.sport == 500 or flow.dport == 500)):
+        if proto == PROTO_ESP or (proto == PROTO_UDP and (flow.sport == PORT_ISAKMP or flow.dport == PORT_ISAKMP)):
             local = self.local_address(iface)
             if local is not None and flow.src == int(local):
                 return CryptoResult(CLEAR, packet)  # the router's own IKE / ESP
@@ -550,7 +552,7 @@ class CryptoSubsystem:
         if len(packet) < 20 or packet[0] >> 4 != 4:
             return CryptoResult(CLEAR, packet)
         proto = packet[9]
-        if proto == 50:
+        if proto == PROTO_ESP:
             return self._decapsulate(iface, packet, now)
         active = self._active.get(iface)
         if not active:
@@ -559,7 +561,7 @@ class CryptoSubsystem:
         if flow is None:
             return CryptoResult(CLEAR, packet)
         src, dst, sport, dport = flow.src, flow.dst, flow.sport, flow.dport
-        if proto == 17 and (sport == 500 or dport == 500):
+        if proto == PROTO_UDP and (sport == PORT_ISAKMP or dport == PORT_ISAKMP):
             return CryptoResult(CLEAR, packet)
         for f in active:
             if f.remote_proxy.contains(src, proto, sport) and f.local_proxy.contains(dst, proto, dport):
@@ -638,7 +640,7 @@ class CryptoSubsystem:
                     now: float) -> None:
         """A UDP datagram to port 500 of one of the router's addresses."""
         self.now = now
-        if dport != 500 or not self.isakmp_enabled():
+        if dport != PORT_ISAKMP or not self.isakmp_enabled():
             # no crypto map applied: IOS does not run ISAKMP (the router answers port unreachable)
             self.drops["isakmp off"] = self.drops.get("isakmp off", 0) + 1
             return
