@@ -42,9 +42,8 @@ from emulator.wire.reader import Reader
 __all__ = [
     "ChdlcAddress", "SlarpOpcode",
     "ADDRESS_UNICAST", "ADDRESS_BROADCAST", "CONTROL", "PROTO_IPV4", "PROTO_SLARP",
-    "PROTO_IPV6", "PROTO_CDP", "HEADER_LEN",
-    "SLARP_REQUEST", "SLARP_REPLY", "SLARP_KEEPALIVE", "SLARP_LEN", "SLARP_LEN_WITH_UPTIME",
-    "RELIABILITY",
+    "HEADER_LEN",
+    "SLARP_REQUEST", "SLARP_REPLY", "SLARP_KEEPALIVE", "RELIABILITY",
     "CHDLCFrame", "SlarpAddress", "SlarpKeepalive", "decode_slarp",
 ]
 
@@ -66,21 +65,19 @@ CONTROL = 0x00             # always zero (tcpdump, Scapy default, Wikipedia)
 # The protocol field carries an EtherType (tcpdump ``chdlc_print`` switch).
 PROTO_IPV4 = EtherType.IPV4
 PROTO_SLARP = EtherType.SLARP  # Scapy bind_layers(CHDLC, SLARP, proto=0x8035)
-PROTO_IPV6 = EtherType.IPV6
-PROTO_CDP = EtherType.CDP
 HEADER_LEN = 4
 
 SLARP_REQUEST = SlarpOpcode.REQUEST
 SLARP_REPLY = SlarpOpcode.REPLY
 SLARP_KEEPALIVE = SlarpOpcode.KEEPALIVE
-SLARP_LEN = 14              # tcpdump SLARP_MIN_LEN
-SLARP_LEN_WITH_UPTIME = 18  # tcpdump SLARP_MAX_LEN
 RELIABILITY = 0xFFFF        # keepalive reliability (Scapy default; Wireshark: "must be 0xFFFF")
 
 _HDR = struct.Struct("!BBH")
+# Opcode and either body make 14 bytes (tcpdump SLARP_MIN_LEN); the optional
+# uptime stamp after a keepalive makes 18 (SLARP_MAX_LEN).
 _OPCODE = struct.Struct("!I")
-_SLARP_ADDR = struct.Struct("!4s4sH")   # after the opcode
-_SLARP_KEEP = struct.Struct("!IIH")     # after the opcode
+_SLARP_ADDR = struct.Struct("!4s4sH")
+_SLARP_KEEP = struct.Struct("!IIH")
 _UPTIME = struct.Struct("!I")
 _VALID_ADDRESSES = (ADDRESS_UNICAST, ADDRESS_BROADCAST)
 

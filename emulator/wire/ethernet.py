@@ -15,8 +15,7 @@ from typing import Self
 from emulator.wire.reader import Reader
 
 __all__ = [
-    "EtherType", "ETHERTYPE_IPV4", "ETHERTYPE_ARP", "ETHERTYPE_VLAN", "ETHERTYPE_IPV6",
-    "BROADCAST", "HEADER_LEN", "MIN_FRAME_LEN",
+    "EtherType", "ETHERTYPE_IPV4", "ETHERTYPE_ARP", "BROADCAST", "HEADER_LEN", "MIN_FRAME_LEN",
     "EthernetFrame", "mac_to_str", "mac_from_str",
 ]
 
@@ -36,8 +35,6 @@ class EtherType(enum.IntEnum):
 
 ETHERTYPE_IPV4 = EtherType.IPV4
 ETHERTYPE_ARP = EtherType.ARP
-ETHERTYPE_VLAN = EtherType.VLAN
-ETHERTYPE_IPV6 = EtherType.IPV6
 
 BROADCAST = b"\xff" * 6
 HEADER_LEN = 14

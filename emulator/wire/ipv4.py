@@ -24,8 +24,7 @@ from emulator.wire.reader import Reader
 
 __all__ = [
     "IPProto", "IPFlag",
-    "PROTO_ICMP", "PROTO_IGMP", "PROTO_TCP", "PROTO_UDP", "PROTO_GRE",
-    "PROTO_ESP", "PROTO_AH", "PROTO_OSPF",
+    "PROTO_ICMP", "PROTO_TCP", "PROTO_UDP", "PROTO_GRE", "PROTO_ESP", "PROTO_AH",
     "FLAG_DF", "FLAG_MF", "HEADER_LEN", "MAX_OPTIONS_LEN",
     "IPv4Packet", "decrement_ttl",
 ]
@@ -59,13 +58,11 @@ class IPFlag(enum.IntEnum):
 
 # Short names the rest of the emulator imports.
 PROTO_ICMP = IPProto.ICMP
-PROTO_IGMP = IPProto.IGMP
 PROTO_TCP = IPProto.TCP
 PROTO_UDP = IPProto.UDP
 PROTO_GRE = IPProto.GRE
 PROTO_ESP = IPProto.ESP
 PROTO_AH = IPProto.AH
-PROTO_OSPF = IPProto.OSPF
 FLAG_DF = IPFlag.DF
 FLAG_MF = IPFlag.MF
 

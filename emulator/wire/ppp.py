@@ -207,7 +207,7 @@ def decode_frame(frame: bytes, *, accept_acfc: bool = False,
         raise DecodeError("ppp", "bad FCS")
     r = Reader(frame[:-2], "frame", "ppp")
     if frame[:2] == b"\xff\x03":
-        r.pos = 2
+        r.take(2, "address and control")
     elif not accept_acfc:
         if frame[0] != PPP_ADDRESS:
             raise r.error(f"bad address 0x{frame[0]:02x}")

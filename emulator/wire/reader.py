@@ -101,15 +101,8 @@ class Reader:
         self.pos = pos + n
         return bytes(self.data[pos:pos + n])
 
-    def skip(self, n: int, field: str | None = None) -> None:
-        self.take(n, field)
-
     def rest(self) -> bytes:
         """All bytes not read yet (possibly none)."""
         pos = self.pos
         self.pos = len(self.data)
         return bytes(self.data[pos:])
-
-    def sub(self, n: int, what: str, field: str | None = None) -> "Reader":
-        """A reader over the next ``n`` bytes (a nested structure), sharing the error factory."""
-        return Reader(self.take(n, field or what), what, self.layer, self._error)

@@ -17,7 +17,7 @@ from emulator.wire.checksum import internet_checksum, pseudo_header
 from emulator.wire.ipv4 import PROTO_UDP
 from emulator.wire.reader import Reader
 
-__all__ = ["UDPPort", "HEADER_LEN", "PORT_ISAKMP", "PORT_IPSEC_NAT_T", "UDPDatagram"]
+__all__ = ["UDPPort", "HEADER_LEN", "PORT_ISAKMP", "UDPDatagram"]
 
 HEADER_LEN = 8
 
@@ -30,7 +30,6 @@ class UDPPort(enum.IntEnum):
 
 
 PORT_ISAKMP = UDPPort.ISAKMP
-PORT_IPSEC_NAT_T = UDPPort.IPSEC_NAT_T
 
 _HDR = struct.Struct("!HHHH")
 
