@@ -478,7 +478,7 @@ class CryptoSubsystem:
         # Outer header: DF and TOS copied from the inner header (IOS default "crypto ipsec df-bit copy",
         # RFC 2401 §5.1.2.1), a fresh TTL and identification.
         hdr = _OUTER.pack(0x45, packet[1], 20 + len(body), ident, 0x4000 if packet[6] & 0x40 else 0, OUTER_TTL,
-                          50, 0, local.packed, sa.peer.packed)
+                          PROTO_ESP, 0, local.packed, sa.peer.packed)
         ck = internet_checksum(hdr)
         return CryptoResult(PROTECTED, hdr[:10] + ck.to_bytes(2, "big") + hdr[12:] + body)
 
@@ -588,7 +588,7 @@ class CryptoSubsystem:
                 return CryptoResult(CLEAR, packet)  # no crypto configured: the router answers it itself
             self._log_limited("RECVD_PKT_INV_SPI",
                               f"%CRYPTO-4-RECVD_PKT_INV_SPI: decaps: rec'd IPSEC packet has invalid spi for "
-                              f"destaddr={IPv4Address(dst)}, prot=50, spi=0x{spi:X}({spi}), "
+                              f"destaddr={IPv4Address(dst)}, prot={PROTO_ESP}, spi=0x{spi:X}({spi}), "
                               f"srcaddr={IPv4Address(packet[12:16])}", now)
             return self._drop("invalid SPI")
         f = sa.flow
@@ -874,7 +874,7 @@ class CryptoSubsystem:
         self._debug(ENGINE, f"CryptoEngine0: create ipsec SA for conn id {sa_out.conn_id}")
         for sa, dest in ((sa_in, r.local), (sa_out, r.peer)):
             self._debug(IPSEC, "\n".join(["IPSEC(create_sa): sa created,",
-                                          f"  (sa) sa_dest= {dest}, sa_prot= 50, ",
+                                          f"  (sa) sa_dest= {dest}, sa_prot= {PROTO_ESP}, ",
                                           f"    sa_spi= 0x{sa.spi:X}({sa.spi}),",
                                           f"    sa_trans= {t.text} , sa_conn_id= {sa.conn_id}"]))
 
@@ -897,7 +897,7 @@ class CryptoSubsystem:
     # ================================================================== SA removal
     def _expire_pair(self, sa: IpsecSA, now: float) -> None:
         self._debug(IPSEC, f"IPSEC(sa_aging): lifetime expiring,\n  (sa) sa_dest= "
-                           f"{sa.local if sa.inbound else sa.peer}, sa_prot= 50, sa_spi= 0x{sa.spi:X}({sa.spi})")
+                           f"{sa.local if sa.inbound else sa.peer}, sa_prot= {PROTO_ESP}, sa_spi= 0x{sa.spi:X}({sa.spi})")
         self._delete_pair(sa, now, notify_peer=True)
 
     def _delete_pair(self, sa: IpsecSA, now: float, notify_peer: bool, drop_flow: bool = False) -> None:
@@ -911,7 +911,7 @@ class CryptoSubsystem:
             if s.inbound:
                 self._in_sas.pop(s.spi, None)
             self._debug(IPSEC, "\n".join(["IPSEC(delete_sa): deleting SA,",
-                                          f"  (sa) sa_dest= {s.local if s.inbound else s.peer}, sa_prot= 50, ",
+                                          f"  (sa) sa_dest= {s.local if s.inbound else s.peer}, sa_prot= {PROTO_ESP}, ",
                                           f"    sa_spi= 0x{s.spi:X}({s.spi}),",
                                           f"    sa_trans= {s.transform.text} , sa_conn_id= {s.conn_id}"]))
         if notify_peer:
