@@ -49,11 +49,15 @@ __all__ = [
 
 
 class ChdlcAddress(enum.IntEnum):
+    """The address byte of a frame."""
+
     UNICAST = 0x0F     # tcpdump CHDLC_UNICAST; Scapy CHDLC address "unicast"
     BROADCAST = 0x8F   # tcpdump CHDLC_BCAST (0x80) | unicast; Scapy "multicast"
 
 
 class SlarpOpcode(enum.IntEnum):
+    """The first word of a SLARP message."""
+
     REQUEST = 0
     REPLY = 1
     KEEPALIVE = 2

@@ -288,9 +288,11 @@ def attribute_table(protocol_id: int) -> dict[int, AttrSpec]:
     return PHASE1_ATTRIBUTES if protocol_id == ProtocolId.ISAKMP else IPSEC_ATTRIBUTES
 
 
-# --- Identification types (RFC 2407 §4.6.2.1) ------------------------------
+# --- Identification -----------------------------------------------------------
 
 class IdType(enum.IntEnum):
+    """Identification types of the IPsec DOI (RFC 2407 §4.6.2.1)."""
+
     IPV4_ADDR = 1
     FQDN = 2
     USER_FQDN = 3

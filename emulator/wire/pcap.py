@@ -27,6 +27,8 @@ __all__ = [
 
 
 class LinkType(enum.IntEnum):
+    """The file header's LinkType field (tcpdump.org "LINK-LAYER HEADER TYPES")."""
+
     ETHERNET = 1     # IEEE 802.3 Ethernet
     PPP = 9          # PPP in HDLC-like framing, RFC 1662 (address/control present)
     PPP_HDLC = 50    # PPP in HDLC-like framing, flags and FCS removed
