@@ -32,7 +32,7 @@ from emulator.engines.ike import dh as DH  # noqa: E402
 from emulator.lab.labfile import Lab  # noqa: E402
 from emulator.sim.clock import SECOND  # noqa: E402
 from emulator.wire import isakmp as K  # noqa: E402
-from emulator.wire.esp import TripleDES  # noqa: E402  (the emulator's own import of it)
+from emulator.engines.esp_sa import TripleDES  # noqa: E402  (the emulator's own import of it)
 
 LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
 

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES  # noqa: E402
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes  # noqa: E402
 
-from emulator.wire import esp as E  # noqa: E402
+from emulator.engines import esp_sa as E  # noqa: E402
 
 SPI = 0x1001
 CASES = [

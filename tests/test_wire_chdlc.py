@@ -97,12 +97,16 @@ def test_chdlc_every_truncation():
     for cut in range(4):
         with pytest.raises(DecodeError) as ei:
             CHDLCFrame.decode(KEEPALIVE_FRAME[:cut])
-        assert (ei.value.layer, ei.value.reason) == ("chdlc", f"frame too short: {cut} bytes, need at least 4")
+        assert (ei.value.layer, ei.value.reason) == ("chdlc", f"header truncated at offset 0: need 4 bytes, have {cut}")
     payload = KEEPALIVE_FRAME[4:]
     for cut in range(14):
         with pytest.raises(DecodeError) as ei:
             decode_slarp(payload[:cut])
-        assert (ei.value.layer, ei.value.reason) == ("slarp", f"message too short: {cut} bytes, need at least 14")
+        if cut < 4:
+            want = f"message truncated at offset 0 reading opcode: need 4 bytes, have {cut}"
+        else:
+            want = f"message truncated at offset 4 reading keepalive: need 10 bytes, have {cut - 4}"
+        assert (ei.value.layer, ei.value.reason) == ("slarp", want)
     # 15-17 bytes: keepalive without (complete) uptime stamp; trailing bytes ignored.
     for cut in range(14, 18):
         assert decode_slarp(payload + b"\x00" * (cut - 14)).uptime_ms is None

@@ -1,4 +1,5 @@
-"""ESP protection: round trips, scapy as the independent peer, ICV, replay, padding."""
+"""ESP: the packet format (wire) and the SAs that protect with it (engines):
+round trips, scapy as the independent peer, ICV, replay, padding."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
-from emulator.wire import esp as E
+from emulator.engines import esp_sa as E
+from emulator.wire import esp as W
 from emulator.wire.errors import DecodeError
 
 with warnings.catch_warnings():
@@ -208,9 +210,9 @@ def test_sequence_exhaustion_and_config_errors():
         E.EspSA(SPI, E.ESP_DES, bytes(7), E.AUTH_HMAC_MD5, MD5_KEY)
     with pytest.raises(ValueError):
         E.EspSA(SPI, E.ESP_DES, DES_KEY, E.AUTH_HMAC_MD5, bytes(20))
-    assert E.key_sizes(E.ESP_DES, E.AUTH_HMAC_MD5) == (8, 16)
-    assert E.key_sizes(E.ESP_AES, E.AUTH_HMAC_SHA, 256) == (32, 20)
-    assert E.key_sizes(E.ESP_3DES, None) == (24, 0)
+    assert W.key_sizes(E.ESP_DES, E.AUTH_HMAC_MD5) == (8, 16)
+    assert W.key_sizes(E.ESP_AES, E.AUTH_HMAC_SHA, 256) == (32, 20)
+    assert W.key_sizes(E.ESP_3DES, None) == (24, 0)
 
 
 def test_wireshark_sa_row():
@@ -230,3 +232,38 @@ def test_mutated_packets_raise_only_decode_error():
         data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
         with pytest.raises(DecodeError):
             inb.unprotect(bytes(data[: rng.choice([len(data), rng.randrange(len(data))])]))
+
+
+# --- the packet format alone ---------------------------------------------------
+
+def test_pad_and_unpad():
+    for bs in (4, 8, 16):
+        for n in range(40):
+            payload = bytes(range(n))
+            plain = W.pad(payload, bs, 4)
+            assert len(plain) % bs == 0 and len(plain) - n - 2 < bs
+            assert plain[n:-2] == bytes(range(1, len(plain) - n - 1))
+            assert W.unpad(plain) == (4, payload)
+    with pytest.raises(W.EspPaddingError, match="no room"):
+        W.unpad(b"\x04")
+    with pytest.raises(W.EspPaddingError, match="pad length 3 exceeds"):
+        W.unpad(b"\x01\x03\x04")
+    with pytest.raises(W.EspPaddingError, match="not 1, 2, 3"):
+        W.unpad(b"ab\x01\x03\x02\x04")
+
+
+@pytest.mark.parametrize("cipher,key,auth,akey,_c,_a", CASES)
+def test_packet_fields_of_a_protected_packet(cipher, key, auth, akey, _c, _a):
+    out, _ = pair(cipher, key, auth, akey)
+    c, a = W.CIPHERS[cipher], W.AUTHS[auth]
+    data = out.protect(inner_packet(), random.Random(3))
+    pkt = W.EspPacket.decode(data, c.iv_size, a.icv_size, c.block_size)
+    assert (pkt.spi, pkt.seq, len(pkt.iv), len(pkt.icv)) == (SPI, 1, c.iv_size, 12)
+    assert pkt.encode() == data
+    theirs = ESP(data)
+    assert (theirs.spi, theirs.seq) == (pkt.spi, pkt.seq)
+    assert theirs.data == pkt.iv + pkt.ciphertext + pkt.icv
+    with pytest.raises(W.EspError, match="not a multiple"):
+        W.EspPacket.decode(data[:-1], c.iv_size, a.icv_size, c.block_size)
+    with pytest.raises(W.EspError, match="short packet"):
+        W.decode_header(data[:8 + c.iv_size], c.iv_size, a.icv_size, c.block_size)

@@ -103,7 +103,7 @@ def test_ethernet_every_truncation():
         with pytest.raises(DecodeError) as ei:
             EthernetFrame.decode(raw[:cut])
         assert ei.value.layer == "ethernet"
-        assert ei.value.reason == f"frame too short: {cut} bytes, need at least 14"
+        assert ei.value.reason == f"header truncated at offset 0: need 14 bytes, have {cut}"
     assert EthernetFrame.decode(raw[:14]).payload == b""
 
 
@@ -164,7 +164,7 @@ def test_arp_every_truncation():
         with pytest.raises(DecodeError) as ei:
             ARPPacket.decode(REQUEST_BYTES[:cut])
         assert ei.value.layer == "arp"
-        assert ei.value.reason == f"packet too short: {cut} bytes, need 28"
+        assert ei.value.reason == f"packet truncated at offset 0: need 28 bytes, have {cut}"
 
 
 @pytest.mark.parametrize("offset,value,reason", [

@@ -194,9 +194,9 @@ def test_ipv4_every_truncation():
             IPv4Packet.decode(raw_[:cut])
         assert ei.value.layer == "ipv4"
         if cut < 20:
-            assert ei.value.reason == f"packet too short: {cut} bytes, need at least 20"
+            assert ei.value.reason == f"header truncated at offset 0: need 20 bytes, have {cut}"
         elif cut < 24:
-            assert ei.value.reason == f"truncated header: IHL 6 means 24 bytes, have {cut}"
+            assert ei.value.reason == f"header truncated at offset 20 reading options (IHL 6): need 4 bytes, have {cut - 20}"
         else:
             assert ei.value.reason == f"truncated packet: total length 64, have {cut} bytes"
 
@@ -217,7 +217,7 @@ def test_ipv4_bad_fields():
         (_patch(good, 0, b"\x65"), "bad version 6"),
         (_patch(good, 0, b"\x44"), "bad IHL 4 (minimum 5)"),
         (_patch(good, 0, b"\x40"), "bad IHL 0 (minimum 5)"),
-        (_patch(good, 0, b"\x4f"), "truncated header: IHL 15 means 60 bytes, have 28"),
+        (_patch(good, 0, b"\x4f"), "header truncated at offset 20 reading options (IHL 15): need 40 bytes, have 8"),
         (_patch(good, 2, b"\x00\x13"), "total length 19 smaller than header length 20"),
         (_patch(good, 2, b"\xff\xff"), "truncated packet: total length 65535, have 28 bytes"),
         (_patch(good, 8, b"\x3f"), "bad header checksum"),
@@ -340,7 +340,7 @@ def test_icmp_every_truncation_and_bad_checksum():
     for cut in range(8):
         with pytest.raises(DecodeError) as ei:
             ICMPMessage.decode(raw_[:cut])
-        assert (ei.value.layer, ei.value.reason) == ("icmp", f"message too short: {cut} bytes, need at least 8")
+        assert (ei.value.layer, ei.value.reason) == ("icmp", f"message truncated at offset 0: need 8 bytes, have {cut}")
     for cut in range(8, len(raw_)):
         with pytest.raises(DecodeError) as ei:
             ICMPMessage.decode(raw_[:cut])
@@ -415,7 +415,7 @@ def test_udp_every_truncation_and_bad_fields():
             UDPDatagram.decode(raw_[:cut], A, B)
         assert ei.value.layer == "udp"
         if cut < 8:
-            assert ei.value.reason == f"datagram too short: {cut} bytes, need at least 8"
+            assert ei.value.reason == f"header truncated at offset 0: need 8 bytes, have {cut}"
         else:
             assert ei.value.reason == f"truncated datagram: length field 18, have {cut} bytes"
     with pytest.raises(DecodeError) as ei:
@@ -498,9 +498,10 @@ def test_tcp_every_truncation_and_bad_fields():
             TCPSegment.decode(raw_[:cut], A, B)
         assert ei.value.layer == "tcp"
         if cut < 20:
-            assert ei.value.reason == f"segment too short: {cut} bytes, need at least 20"
+            assert ei.value.reason == f"header truncated at offset 0: need 20 bytes, have {cut}"
         elif cut < 24:
-            assert ei.value.reason == f"truncated header: data offset 6 means 24 bytes, have {cut}"
+            assert ei.value.reason == (f"header truncated at offset 20 reading options (data offset 6): "
+                                       f"need 4 bytes, have {cut - 20}")
         else:
             assert ei.value.reason == "bad checksum"
     with pytest.raises(DecodeError) as ei:

@@ -73,7 +73,7 @@ def test_decode_errors():
         w.decode_frame(refcs(b"\xff\x03\x21abcd"))
     with pytest.raises(DecodeError, match="invalid protocol"):
         w.decode_frame(refcs(b"\xff\x03\x00\x20abcd"))
-    with pytest.raises(DecodeError, match="missing protocol"):
+    with pytest.raises(DecodeError, match="reading protocol field: need 1 byte, have 0"):
         w.decode_frame(refcs(b"\xff\x03"))
 
 
@@ -114,13 +114,13 @@ def test_every_truncation_of_a_control_packet_is_a_decode_error():
 def test_control_packet_padding_ignored_and_bad_lengths():
     raw = w.encode_control(w.ControlPacket(w.TERMINATE_REQUEST, 9, b"bye"))
     assert w.decode_control(raw + b"\x00\x00\x00") == w.ControlPacket(5, 9, b"bye")
-    with pytest.raises(DecodeError, match="exceeds"):
+    with pytest.raises(DecodeError, match=r"reading data \(length field 16\): need 12 bytes, have 3"):
         w.decode_control(b"\x05\x09\x00\x10bye")
     with pytest.raises(DecodeError, match="< 4"):
         w.decode_control(b"\x05\x09\x00\x03")
     with pytest.raises(DecodeError, match="length 1 < 2"):
         w.decode_control(b"\x01\x01\x00\x06\x05\x01")
-    with pytest.raises(DecodeError, match="overruns"):
+    with pytest.raises(DecodeError, match="reading option 5 value: need 4 bytes, have 1"):
         w.decode_control(b"\x01\x01\x00\x07\x05\x06\x01")
     with pytest.raises(DecodeError, match="magic"):
         w.decode_control(b"\x09\x01\x00\x06\x00\x00", w.PPP_LCP)
@@ -206,3 +206,35 @@ def test_we_read_scapy_built_frames():
     term = HDLC() / PPP(proto=0xC021) / PPP_LCP(code=5, id=2, data=b"x")
     pkt = w.decode_control(w.decode_frame(_with_fcs(bytes(term))).information)
     assert pkt == w.ControlPacket(w.TERMINATE_REQUEST, 2, b"x")
+
+
+def test_option_table_values_and_names():
+    assert w.make_option(w.PPP_LCP, w.LCP_MRU, 1500) == w.u16_option(w.LCP_MRU, 1500) == (1, b"\x05\xdc")
+    assert w.make_option(w.PPP_IPCP, w.IPCP_IP_ADDRESS, "10.0.0.2") == w.ip_option("10.0.0.2")
+    assert w.make_option(w.PPP_LCP, w.LCP_PFC) == (7, b"")
+    assert w.make_option(w.PPP_LCP, w.LCP_AUTH_PROTOCOL, (w.PPPProtocol.CHAP, b"\x05")) == (3, b"\xc2\x23\x05")
+    assert w.option_value(w.PPP_LCP, w.LCP_MAGIC_NUMBER, b"\x00\x00\x00\x09") == 9
+    assert w.option_value(w.PPP_LCP, w.LCP_MAGIC_NUMBER, b"\x00\x09") is None  # wrong length
+    assert w.option_value(w.PPP_LCP, 99, b"") is None
+    assert w.option_value(w.PPP_IPCP, w.IPCP_IP_ADDRESSES, bytes(range(8))) == (
+        ipaddress.IPv4Address("0.1.2.3"), ipaddress.IPv4Address("4.5.6.7"))
+    with pytest.raises(ValueError):
+        w.make_option(w.PPP_LCP, w.LCP_MRU, 70000)
+    with pytest.raises(ValueError):
+        w.make_option(w.PPP_IPCP, 99, b"")
+
+
+def test_option_text_agrees_with_the_engine_debug_wording():
+    from emulator.engines.ppp import _option_text
+
+    for proto, opt in [
+        (w.PPP_LCP, w.u16_option(w.LCP_MRU, 1500)),
+        (w.PPP_LCP, w.u32_option(w.LCP_ACCM, 0x000A0000)),
+        (w.PPP_LCP, w.u32_option(w.LCP_MAGIC_NUMBER, 0x0ABCDEF1)),
+        (w.PPP_LCP, w.make_option(w.PPP_LCP, w.LCP_AUTH_PROTOCOL, (w.PPPProtocol.CHAP, b"\x05"))),
+        (w.PPP_LCP, w.make_option(w.PPP_LCP, w.LCP_PFC)),
+        (w.PPP_LCP, w.make_option(w.PPP_LCP, w.LCP_ACFC)),
+        (w.PPP_LCP, (99, b"xy")),
+        (w.PPP_IPCP, w.ip_option("10.0.0.2")),
+    ]:
+        assert w.option_text(proto, *opt) == _option_text(proto, *opt)

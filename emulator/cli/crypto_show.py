@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from emulator.config.acl_syntax import render_entry
 from emulator.engines.ike.policy import DEFAULT_POLICY, acl_entry_text, proxies_from_acl_entry
 from emulator.wire import esp as E
+from emulator.wire.isakmp import AttrGroup
 
 if TYPE_CHECKING:
     from emulator.engines.ipsec import CryptoSubsystem, IpsecFlow, IpsecSA
@@ -180,7 +181,8 @@ _ENC_TEXT = {"des": "DES - Data Encryption Standard (56 bit keys).",
 _HASH_TEXT = {"md5": "Message Digest 5", "sha": "Secure Hash Standard"}
 _AUTH_TEXT = {"pre-share": "Pre-Shared Key", "rsa-sig": "Rivest-Shamir-Adleman Signature",
               "rsa-encr": "Rivest-Shamir-Adleman Encryption"}
-_GROUP_TEXT = {1: "#1 (768 bit)", 2: "#2 (1024 bit)", 5: "#5 (1536 bit)"}
+_GROUP_TEXT = {AttrGroup.MODP_768: "#1 (768 bit)", AttrGroup.MODP_1024: "#2 (1024 bit)",
+               AttrGroup.MODP_1536: "#5 (1536 bit)"}
 
 
 def _suite(title: str, p) -> list[str]:

@@ -6,20 +6,26 @@ from ipaddress import IPv4Address
 
 from emulator.config.grammar import ParamType, Reject, Token, register_param_type
 from emulator.config.model import AccessListEntry, AddressMatch, PortMatch
+from emulator.wire.icmp import ICMPType
+from emulator.wire.ipv4 import IPProto
+from emulator.wire.udp import UDPPort
 
 ANY = AddressMatch(IPv4Address("0.0.0.0"), IPv4Address("255.255.255.255"))
 
-# Protocol keywords of extended lists and their IP protocol numbers (IANA).
-PROTOCOLS = {"ip": 0, "icmp": 1, "igmp": 2, "tcp": 6, "udp": 17, "gre": 47,
-             "esp": 50, "ahp": 51, "eigrp": 88, "ospf": 89, "pim": 103}
+# Protocol keywords of extended lists and their IP protocol numbers ("ip": 0, any protocol).
+PROTOCOLS = {"ip": 0, "icmp": IPProto.ICMP, "igmp": IPProto.IGMP, "tcp": IPProto.TCP, "udp": IPProto.UDP,
+             "gre": IPProto.GRE, "esp": IPProto.ESP, "ahp": IPProto.AH, "eigrp": IPProto.EIGRP,
+             "ospf": IPProto.OSPF, "pim": IPProto.PIM}
 
 # Port names IOS accepts and prints instead of numbers (IANA well-known ports).
 TCP_PORTS = {"ftp-data": 20, "ftp": 21, "telnet": 23, "smtp": 25, "domain": 53,
              "www": 80, "pop3": 110, "bgp": 179}
 UDP_PORTS = {"bootps": 67, "bootpc": 68, "domain": 53, "tftp": 69, "ntp": 123,
-             "snmp": 161, "isakmp": 500, "syslog": 514, "rip": 520, "non500-isakmp": 4500}
+             "snmp": 161, "isakmp": UDPPort.ISAKMP, "syslog": 514, "rip": 520,
+             "non500-isakmp": UDPPort.IPSEC_NAT_T}
 PORT_OPS = ("eq", "gt", "lt", "neq", "range")
-ICMP_TYPES = {"echo-reply": 0, "unreachable": 3, "echo": 8, "time-exceeded": 11}
+ICMP_TYPES = {"echo-reply": ICMPType.ECHO_REPLY, "unreachable": ICMPType.DEST_UNREACHABLE,
+              "echo": ICMPType.ECHO_REQUEST, "time-exceeded": ICMPType.TIME_EXCEEDED}
 
 
 def _ip(text: str) -> IPv4Address | None:

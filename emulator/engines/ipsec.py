@@ -116,10 +116,12 @@ from emulator.engines.ike.engine import (ENGINE, IPSEC, ISAKMP, IkeEngine, IkeSA
                                  Phase2Request, Phase2Result, Phase2Selection)
 from emulator.engines.ike.policy import (DEFAULT_SA_KILOBYTES, DEFAULT_SA_SECONDS, EspTransform, Phase1Proposal, ProxyId,
                                  esp_transform, pfs_group, phase1_policies, proxies_from_acl_entry)
+from emulator.engines import esp_sa as E
 from emulator.labtime import SECOND
-from emulator.wire import esp as E
 from emulator.wire import isakmp as K
 from emulator.wire.checksum import internet_checksum
+from emulator.wire.ipv4 import PROTO_ESP, PROTO_ICMP, PROTO_TCP, PROTO_UDP
+from emulator.wire.udp import PORT_ISAKMP
 
 __all__ = ["CryptoSubsystem", "CryptoResult", "IpsecSA", "IpsecFlow", "TemporaryEntry",
            "CLEAR", "PROTECTED", "DECRYPTED", "DROP", "TEMPORARY_SEQ_BASE", "DEBUG_CATEGORIES"]
@@ -276,12 +278,12 @@ def _selectors(p: bytes) -> Flow | None:
     dst = int.from_bytes(p[16:20], "big")
     if ((p[6] << 8) | p[7]) & 0x1FFF:
         return Flow(proto, src, dst, fragment=True)
-    if proto == 6 or proto == 17:
+    if proto == PROTO_TCP or proto == PROTO_UDP:
         if len(p) >= ihl + 4:
             sport, dport = struct.unpack_from("!HH", p, ihl)
-            flags = p[ihl + 13] if proto == 6 and len(p) >= ihl + 14 else None
+            flags = p[ihl + 13] if proto == PROTO_TCP and len(p) >= ihl + 14 else None
             return Flow(proto, src, dst, sport, dport, tcp_flags=flags)
-    elif proto == 1 and len(p) >= ihl + 2:
+    elif proto == PROTO_ICMP and len(p) >= ihl + 2:
         return Flow(proto, src, dst, icmp_type=p[ihl], icmp_code=p[ihl + 1])
     return Flow(proto, src, dst)
 
@@ -419,7 +421,7 @@ class CryptoSubsystem:
         if flow is None:
             return CryptoResult(CLEAR, packet)
         proto = flow.protocol
-        if proto == 50 or (proto == 17 and (flow.sport == 500 or flow.dport == 500)):
+        if proto == PROTO_ESP or (proto == PROTO_UDP and (flow.sport == PORT_ISAKMP or flow.dport == PORT_ISAKMP)):
             local = self.local_address(iface)
             if local is not None and flow.src == int(local):
                 return CryptoResult(CLEAR, packet)  # the router's own IKE / ESP
@@ -479,7 +481,7 @@ class CryptoSubsystem:
         # Outer header: DF and TOS copied from the inner header (IOS default "crypto ipsec df-bit copy",
         # RFC 2401 §5.1.2.1), a fresh TTL and identification.
         hdr = _OUTER.pack(0x45, packet[1], 20 + len(body), ident, 0x4000 if packet[6] & 0x40 else 0, OUTER_TTL,
-                          50, 0, local.packed, sa.peer.packed)
+                          PROTO_ESP, 0, local.packed, sa.peer.packed)
         ck = internet_checksum(hdr)
         return CryptoResult(PROTECTED, hdr[:10] + ck.to_bytes(2, "big") + hdr[12:] + body)
 
@@ -553,7 +555,7 @@ class CryptoSubsystem:
         if len(packet) < 20 or packet[0] >> 4 != 4:
             return CryptoResult(CLEAR, packet)
         proto = packet[9]
-        if proto == 50:
+        if proto == PROTO_ESP:
             return self._decapsulate(iface, packet, now)
         active = self._active.get(iface)
         if not active:
@@ -562,7 +564,7 @@ class CryptoSubsystem:
         if flow is None:
             return CryptoResult(CLEAR, packet)
         src, dst, sport, dport = flow.src, flow.dst, flow.sport, flow.dport
-        if proto == 17 and (sport == 500 or dport == 500):
+        if proto == PROTO_UDP and (sport == PORT_ISAKMP or dport == PORT_ISAKMP):
             return CryptoResult(CLEAR, packet)
         for f in active:
             if f.remote_proxy.contains(src, proto, sport) and f.local_proxy.contains(dst, proto, dport):
@@ -589,7 +591,7 @@ class CryptoSubsystem:
                 return CryptoResult(CLEAR, packet)  # no crypto configured: the router answers it itself
             self._log_limited("RECVD_PKT_INV_SPI",
                               f"%CRYPTO-4-RECVD_PKT_INV_SPI: decaps: rec'd IPSEC packet has invalid spi for "
-                              f"destaddr={IPv4Address(dst)}, prot=50, spi=0x{spi:X}({spi}), "
+                              f"destaddr={IPv4Address(dst)}, prot={PROTO_ESP}, spi=0x{spi:X}({spi}), "
                               f"srcaddr={IPv4Address(packet[12:16])}", now)
             return self._drop("invalid SPI")
         f = sa.flow
@@ -641,7 +643,7 @@ class CryptoSubsystem:
                     now: int) -> None:
         """A UDP datagram to port 500 of one of the router's addresses."""
         self.now = now
-        if dport != 500 or not self.isakmp_enabled():
+        if dport != PORT_ISAKMP or not self.isakmp_enabled():
             # no crypto map applied: IOS does not run ISAKMP (the router answers port unreachable)
             self.drops["isakmp off"] = self.drops.get("isakmp off", 0) + 1
             return
@@ -876,7 +878,7 @@ class CryptoSubsystem:
         self._debug(ENGINE, f"CryptoEngine0: create ipsec SA for conn id {sa_out.conn_id}")
         for sa, dest in ((sa_in, r.local), (sa_out, r.peer)):
             self._debug(IPSEC, "\n".join(["IPSEC(create_sa): sa created,",
-                                          f"  (sa) sa_dest= {dest}, sa_prot= 50, ",
+                                          f"  (sa) sa_dest= {dest}, sa_prot= {PROTO_ESP}, ",
                                           f"    sa_spi= 0x{sa.spi:X}({sa.spi}),",
                                           f"    sa_trans= {t.text} , sa_conn_id= {sa.conn_id}"]))
 
@@ -899,7 +901,7 @@ class CryptoSubsystem:
     # ================================================================== SA removal
     def _expire_pair(self, sa: IpsecSA, now: int) -> None:
         self._debug(IPSEC, f"IPSEC(sa_aging): lifetime expiring,\n  (sa) sa_dest= "
-                           f"{sa.local if sa.inbound else sa.peer}, sa_prot= 50, sa_spi= 0x{sa.spi:X}({sa.spi})")
+                           f"{sa.local if sa.inbound else sa.peer}, sa_prot= {PROTO_ESP}, sa_spi= 0x{sa.spi:X}({sa.spi})")
         self._delete_pair(sa, now, notify_peer=True)
 
     def _delete_pair(self, sa: IpsecSA, now: int, notify_peer: bool, drop_flow: bool = False) -> None:
@@ -913,7 +915,7 @@ class CryptoSubsystem:
             if s.inbound:
                 self._in_sas.pop(s.spi, None)
             self._debug(IPSEC, "\n".join(["IPSEC(delete_sa): deleting SA,",
-                                          f"  (sa) sa_dest= {s.local if s.inbound else s.peer}, sa_prot= 50, ",
+                                          f"  (sa) sa_dest= {s.local if s.inbound else s.peer}, sa_prot= {PROTO_ESP}, ",
                                           f"    sa_spi= 0x{s.spi:X}({s.spi}),",
                                           f"    sa_trans= {s.transform.text} , sa_conn_id= {s.conn_id}"]))
         if notify_peer:

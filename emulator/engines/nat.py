@@ -42,6 +42,8 @@ from emulator.labtime import SECOND
 from emulator.config.model import DeviceConfig, NatRule
 from emulator.config.render import interface_sort_key
 from emulator.wire.checksum import internet_checksum
+from emulator.wire.icmp import ERROR_TYPES as _ICMP_ERRORS, QUERY_TYPES as _ICMP_QUERIES
+from emulator.wire.ipv4 import PROTO_AH, PROTO_ESP, PROTO_GRE, PROTO_ICMP as _ICMP, PROTO_TCP as _TCP, PROTO_UDP as _UDP
 from emulator.wire.tcp import ACK, FIN, RST, SYN
 
 __all__ = [
@@ -66,12 +68,7 @@ PORT_GROUPS = ((0, 511), (512, 1023), (1024, 65535))
 # 15 s as the initial reassembly timer; IOS 12.2's own value is not documented.
 FRAGMENT_HOLD = 15 * SECOND
 
-_TCP, _UDP, _ICMP = 6, 17, 1
-# ICMP queries carrying an identifier (RFC 792: echo, timestamp, information; RFC 950: mask).
-_ICMP_QUERIES = frozenset((0, 8, 13, 14, 15, 16, 17, 18))
-# ICMP errors quoting the offending datagram (RFC 1122 section 3.2.2).
-_ICMP_ERRORS = frozenset((3, 4, 5, 11, 12))
-_PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 47: "gre", 50: "esp", 51: "ahp"}
+_PROTO_NAMES = {_ICMP: "icmp", _TCP: "tcp", _UDP: "udp", PROTO_GRE: "gre", PROTO_ESP: "esp", PROTO_AH: "ahp"}
 
 
 def _pname(proto: int) -> str:

@@ -21,7 +21,7 @@ from typing import Any, Callable
 from emulator.labtime import SECOND
 from emulator.wire.errors import DecodeError
 from emulator.wire.ppp import (
-    CODE_NAMES, CODE_REJECT, CONFIGURE_ACK, CONFIGURE_NAK, CONFIGURE_REJECT,
+    CODE_NAMES, CODE_REJECT, CONFIGURE_ACK, CONFIGURE_CODES, CONFIGURE_NAK, CONFIGURE_REJECT,
     CONFIGURE_REQUEST, DISCARD_REQUEST, ECHO_REPLY, ECHO_REQUEST,
     IPCP_IP_ADDRESS, LCP_ACCM, LCP_ACFC, LCP_AUTH_PROTOCOL, LCP_MAGIC_NUMBER, LCP_MRU, LCP_PFC,
     PPP_IP, PPP_IPCP, PPP_LCP, PROTOCOL_REJECT, TERMINATE_ACK,
@@ -938,7 +938,7 @@ class PPPSession:
             state = cp.fsm.acting_from if cp.fsm.acting_from is not None else cp.fsm.state
             trace(f"{self.config.name} {cp.layer}: {direction} {name} "
                   f"[{STATE_TEXT[state]}] id {pkt.identifier} len {length}")
-            for typ, value in pkt.options if pkt.code in _OPTION_CODES else ():
+            for typ, value in pkt.options if pkt.code in CONFIGURE_CODES else ():
                 raw = bytes([typ, len(value) + 2]) + value
                 trace(f"{self.config.name} {cp.layer}:    {_option_text(cp.protocol, typ, value)} (0x{raw.hex().upper()})")
 
@@ -995,9 +995,6 @@ class PPPSession:
         self._echo_missed += 1
         self.lcp.send(ControlPacket(ECHO_REQUEST, self.lcp.next_id(),
                                     self.lcp.local_magic.to_bytes(4, "big")))
-
-
-_OPTION_CODES = (CONFIGURE_REQUEST, CONFIGURE_ACK, CONFIGURE_NAK, CONFIGURE_REJECT)
 
 
 def _option_text(protocol: int, typ: int, value: bytes) -> str:

@@ -6,19 +6,36 @@ Hardware type 1 (Ethernet), protocol type 0x0800, hlen 6, plen 4; opcodes
 
 from __future__ import annotations
 
+import enum
 import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Self
 
-from emulator.wire.errors import DecodeError
+from emulator.wire.ethernet import EtherType
+from emulator.wire.reader import Reader
 
-__all__ = ["HTYPE_ETHERNET", "PTYPE_IPV4", "OP_REQUEST", "OP_REPLY", "ARP_LEN", "ZERO_MAC", "ARPPacket"]
+__all__ = ["HardwareType", "ArpOp", "HTYPE_ETHERNET", "PTYPE_IPV4", "OP_REQUEST", "OP_REPLY",
+           "ARP_LEN", "ZERO_MAC", "ARPPacket"]
 
-HTYPE_ETHERNET = 1       # RFC 826 ar$hrd, IANA hardware type 1
-PTYPE_IPV4 = 0x0800      # RFC 826 ar$pro = the EtherType of IPv4
-OP_REQUEST = 1           # RFC 826 ares_op$REQUEST
-OP_REPLY = 2             # RFC 826 ares_op$REPLY
+
+class HardwareType(enum.IntEnum):
+    """ar$hrd (RFC 826; IANA "Hardware Types")."""
+
+    ETHERNET = 1
+
+
+class ArpOp(enum.IntEnum):
+    """ar$op (RFC 826; IANA "Operation Codes")."""
+
+    REQUEST = 1   # ares_op$REQUEST
+    REPLY = 2     # ares_op$REPLY
+
+
+HTYPE_ETHERNET = HardwareType.ETHERNET
+PTYPE_IPV4 = EtherType.IPV4   # RFC 826 ar$pro is the EtherType of the protocol
+OP_REQUEST = ArpOp.REQUEST
+OP_REPLY = ArpOp.REPLY
 ARP_LEN = 28             # 8 fixed bytes + 2 * (6 + 4)
 ZERO_MAC = bytes(6)      # target hardware address of a request (RFC 826: "don't care")
 
@@ -61,13 +78,12 @@ class ARPPacket:
     @classmethod
     def decode(cls, data: bytes) -> Self:
         """Parse an ARP packet; trailing bytes (Ethernet padding) are ignored."""
-        if len(data) < ARP_LEN:
-            raise DecodeError("arp", f"packet too short: {len(data)} bytes, need {ARP_LEN}")
-        htype, ptype, hlen, plen, op, sha, spa, tha, tpa = _FMT.unpack_from(data)
+        r = Reader(data, "packet", "arp")
+        htype, ptype, hlen, plen, op, sha, spa, tha, tpa = r.unpack(_FMT)
         if htype != HTYPE_ETHERNET:
-            raise DecodeError("arp", f"unsupported hardware type {htype}")
+            raise r.error(f"unsupported hardware type {htype}")
         if ptype != PTYPE_IPV4:
-            raise DecodeError("arp", f"unsupported protocol type 0x{ptype:04x}")
+            raise r.error(f"unsupported protocol type 0x{ptype:04x}")
         if hlen != 6 or plen != 4:
-            raise DecodeError("arp", f"bad address lengths hlen={hlen} plen={plen}")
+            raise r.error(f"bad address lengths hlen={hlen} plen={plen}")
         return cls(op, sha, IPv4Address(spa), tha, IPv4Address(tpa))

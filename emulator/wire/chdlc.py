@@ -29,41 +29,59 @@ SLARP message (14 bytes, big-endian)::
 
 from __future__ import annotations
 
+import enum
 import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Self
 
 from emulator.wire.errors import DecodeError
+from emulator.wire.ethernet import EtherType
+from emulator.wire.reader import Reader
 
 __all__ = [
+    "ChdlcAddress", "SlarpOpcode",
     "ADDRESS_UNICAST", "ADDRESS_BROADCAST", "CONTROL", "PROTO_IPV4", "PROTO_SLARP",
-    "PROTO_IPV6", "PROTO_CDP", "HEADER_LEN",
-    "SLARP_REQUEST", "SLARP_REPLY", "SLARP_KEEPALIVE", "SLARP_LEN", "SLARP_LEN_WITH_UPTIME",
-    "RELIABILITY",
+    "HEADER_LEN",
+    "SLARP_REQUEST", "SLARP_REPLY", "SLARP_KEEPALIVE", "RELIABILITY",
     "CHDLCFrame", "SlarpAddress", "SlarpKeepalive", "decode_slarp",
 ]
 
-ADDRESS_UNICAST = 0x0F     # tcpdump CHDLC_UNICAST; Scapy CHDLC address "unicast"
-ADDRESS_BROADCAST = 0x8F   # tcpdump CHDLC_BCAST (0x80) | unicast; Scapy "multicast"
+
+class ChdlcAddress(enum.IntEnum):
+    """The address byte of a frame."""
+
+    UNICAST = 0x0F     # tcpdump CHDLC_UNICAST; Scapy CHDLC address "unicast"
+    BROADCAST = 0x8F   # tcpdump CHDLC_BCAST (0x80) | unicast; Scapy "multicast"
+
+
+class SlarpOpcode(enum.IntEnum):
+    """The first word of a SLARP message."""
+
+    REQUEST = 0
+    REPLY = 1
+    KEEPALIVE = 2
+
+
+ADDRESS_UNICAST = ChdlcAddress.UNICAST
+ADDRESS_BROADCAST = ChdlcAddress.BROADCAST
 CONTROL = 0x00             # always zero (tcpdump, Scapy default, Wikipedia)
 # The protocol field carries an EtherType (tcpdump ``chdlc_print`` switch).
-PROTO_IPV4 = 0x0800
-PROTO_SLARP = 0x8035       # tcpdump CHDLC_TYPE_SLARP; Scapy bind_layers(CHDLC, SLARP, proto=0x8035)
-PROTO_IPV6 = 0x86DD
-PROTO_CDP = 0x2000         # tcpdump CHDLC_TYPE_CDP
+PROTO_IPV4 = EtherType.IPV4
+PROTO_SLARP = EtherType.SLARP  # Scapy bind_layers(CHDLC, SLARP, proto=0x8035)
 HEADER_LEN = 4
 
-SLARP_REQUEST = 0
-SLARP_REPLY = 1
-SLARP_KEEPALIVE = 2
-SLARP_LEN = 14              # tcpdump SLARP_MIN_LEN
-SLARP_LEN_WITH_UPTIME = 18  # tcpdump SLARP_MAX_LEN
+SLARP_REQUEST = SlarpOpcode.REQUEST
+SLARP_REPLY = SlarpOpcode.REPLY
+SLARP_KEEPALIVE = SlarpOpcode.KEEPALIVE
 RELIABILITY = 0xFFFF        # keepalive reliability (Scapy default; Wireshark: "must be 0xFFFF")
 
 _HDR = struct.Struct("!BBH")
-_SLARP_ADDR = struct.Struct("!I4s4sH")
-_SLARP_KEEP = struct.Struct("!IIIH")
+# Opcode and either body make 14 bytes (tcpdump SLARP_MIN_LEN); the optional
+# uptime stamp after a keepalive makes 18 (SLARP_MAX_LEN).
+_OPCODE = struct.Struct("!I")
+_SLARP_ADDR = struct.Struct("!4s4sH")
+_SLARP_KEEP = struct.Struct("!IIH")
 _UPTIME = struct.Struct("!I")
 _VALID_ADDRESSES = (ADDRESS_UNICAST, ADDRESS_BROADCAST)
 
@@ -86,14 +104,13 @@ class CHDLCFrame:
     @classmethod
     def decode(cls, data: bytes) -> Self:
         """Parse a frame; address must be 0x0F or 0x8F and control 0x00."""
-        if len(data) < HEADER_LEN:
-            raise DecodeError("chdlc", f"frame too short: {len(data)} bytes, need at least {HEADER_LEN}")
-        address, control, protocol = _HDR.unpack_from(data)
+        r = Reader(data, "header", "chdlc")
+        address, control, protocol = r.unpack(_HDR)
         if address not in _VALID_ADDRESSES:
-            raise DecodeError("chdlc", f"bad address 0x{address:02x}")
+            raise r.error(f"bad address 0x{address:02x}")
         if control != CONTROL:
-            raise DecodeError("chdlc", f"bad control 0x{control:02x}")
-        return cls(protocol, bytes(data[HEADER_LEN:]), address, control)
+            raise r.error(f"bad control 0x{control:02x}")
+        return cls(protocol, r.rest(), address, control)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +126,7 @@ class SlarpAddress:
         if self.opcode not in (SLARP_REQUEST, SLARP_REPLY):
             raise ValueError(f"slarp: opcode {self.opcode} is not an address request/reply")
         try:
-            return _SLARP_ADDR.pack(self.opcode, self.address.packed, self.mask.packed, self.reserved)
+            return _OPCODE.pack(self.opcode) + _SLARP_ADDR.pack(self.address.packed, self.mask.packed, self.reserved)
         except struct.error as exc:
             raise ValueError(f"slarp: cannot encode: {exc}") from None
 
@@ -134,7 +151,8 @@ class SlarpKeepalive:
 
     def encode(self) -> bytes:
         try:
-            body = _SLARP_KEEP.pack(SLARP_KEEPALIVE, self.my_sequence, self.your_sequence, self.reliability)
+            body = _OPCODE.pack(SLARP_KEEPALIVE) + _SLARP_KEEP.pack(self.my_sequence, self.your_sequence,
+                                                                    self.reliability)
             if self.uptime_ms is not None:
                 body += _UPTIME.pack(self.uptime_ms)
         except struct.error as exc:
@@ -151,15 +169,13 @@ class SlarpKeepalive:
 
 def decode_slarp(data: bytes) -> SlarpAddress | SlarpKeepalive:
     """Parse a SLARP message (the payload of a protocol 0x8035 frame)."""
-    n = len(data)
-    if n < SLARP_LEN:
-        raise DecodeError("slarp", f"message too short: {n} bytes, need at least {SLARP_LEN}")
-    opcode = int.from_bytes(data[0:4], "big")
+    r = Reader(data, "message", "slarp")
+    opcode = r.u32("opcode")
     if opcode == SLARP_KEEPALIVE:
-        _, mine, yours, rel = _SLARP_KEEP.unpack_from(data)
-        uptime = _UPTIME.unpack_from(data, SLARP_LEN)[0] if n >= SLARP_LEN_WITH_UPTIME else None
+        mine, yours, rel = r.unpack(_SLARP_KEEP, "keepalive")
+        uptime = r.u32("uptime") if r.remaining >= _UPTIME.size else None
         return SlarpKeepalive(mine, yours, rel, uptime)
     if opcode in (SLARP_REQUEST, SLARP_REPLY):
-        _, addr, mask, reserved = _SLARP_ADDR.unpack_from(data)
+        addr, mask, reserved = r.unpack(_SLARP_ADDR, "address")
         return SlarpAddress(opcode, IPv4Address(addr), IPv4Address(mask), reserved)
-    raise DecodeError("slarp", f"unknown opcode {opcode}")
+    raise r.error(f"unknown opcode {opcode}")

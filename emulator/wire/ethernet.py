@@ -6,25 +6,35 @@ LINKTYPE_ETHERNET capture: destination MAC, source MAC, EtherType, payload.
 
 from __future__ import annotations
 
+import enum
 import re
 import struct
 from dataclasses import dataclass
 from typing import Self
 
-from emulator.wire.errors import DecodeError
+from emulator.wire.reader import Reader
 
 __all__ = [
-    "ETHERTYPE_IPV4", "ETHERTYPE_ARP", "ETHERTYPE_VLAN", "ETHERTYPE_IPV6",
-    "BROADCAST", "HEADER_LEN", "MIN_FRAME_LEN",
+    "EtherType", "ETHERTYPE_IPV4", "ETHERTYPE_ARP", "BROADCAST", "HEADER_LEN", "MIN_FRAME_LEN",
     "EthernetFrame", "mac_to_str", "mac_from_str",
 ]
 
-# EtherType values: IEEE Registration Authority EtherType registry
-# (also listed in RFC 7042 appendix B).
-ETHERTYPE_IPV4 = 0x0800
-ETHERTYPE_ARP = 0x0806   # RFC 826
-ETHERTYPE_VLAN = 0x8100  # IEEE 802.1Q
-ETHERTYPE_IPV6 = 0x86DD  # RFC 8200 / RFC 2464
+
+class EtherType(enum.IntEnum):
+    """EtherType values: IEEE Registration Authority EtherType registry
+    (also listed in RFC 7042 appendix B).  Cisco HDLC carries them in its
+    protocol field too, with two values of its own."""
+
+    CDP = 0x2000    # Cisco HDLC: Cisco Discovery Protocol (tcpdump CHDLC_TYPE_CDP)
+    IPV4 = 0x0800
+    ARP = 0x0806    # RFC 826
+    SLARP = 0x8035  # Cisco HDLC: SLARP (tcpdump CHDLC_TYPE_SLARP); RARP's number on Ethernet
+    VLAN = 0x8100   # IEEE 802.1Q
+    IPV6 = 0x86DD   # RFC 8200 / RFC 2464
+
+
+ETHERTYPE_IPV4 = EtherType.IPV4
+ETHERTYPE_ARP = EtherType.ARP
 
 BROADCAST = b"\xff" * 6
 HEADER_LEN = 14
@@ -63,10 +73,9 @@ class EthernetFrame:
     @classmethod
     def decode(cls, data: bytes) -> Self:
         """Parse a frame; only a frame shorter than the 14-byte header is rejected."""
-        if len(data) < HEADER_LEN:
-            raise DecodeError("ethernet", f"frame too short: {len(data)} bytes, need at least {HEADER_LEN}")
-        dst, src, ethertype = _HDR.unpack_from(data)
-        return cls(dst, src, ethertype, bytes(data[HEADER_LEN:]))
+        r = Reader(data, "header", "ethernet")
+        dst, src, ethertype = r.unpack(_HDR)
+        return cls(dst, src, ethertype, r.rest())
 
     @property
     def is_broadcast(self) -> bool:

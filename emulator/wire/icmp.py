@@ -7,52 +7,87 @@ whole ICMP message (RFC 792, "Checksum").
 
 from __future__ import annotations
 
+import enum
 import struct
 from dataclasses import dataclass, field
 from typing import Self
 
 from emulator.wire.checksum import internet_checksum
-from emulator.wire.errors import DecodeError
+from emulator.wire.reader import Reader
 
 __all__ = [
+    "ICMPType", "UnreachCode", "ExceededCode", "ERROR_TYPES", "QUERY_TYPES",
     "ECHO_REPLY", "DEST_UNREACHABLE", "SOURCE_QUENCH", "REDIRECT", "ECHO_REQUEST",
     "TIME_EXCEEDED", "PARAMETER_PROBLEM", "TIMESTAMP_REQUEST", "TIMESTAMP_REPLY",
-    "UNREACH_NET", "UNREACH_HOST", "UNREACH_PROTOCOL", "UNREACH_PORT",
-    "UNREACH_FRAG_NEEDED", "UNREACH_SOURCE_ROUTE_FAILED", "UNREACH_NET_UNKNOWN",
-    "UNREACH_HOST_UNKNOWN", "UNREACH_NET_PROHIBITED", "UNREACH_HOST_PROHIBITED",
-    "UNREACH_ADMIN_PROHIBITED",
-    "EXCEEDED_TTL", "EXCEEDED_REASSEMBLY",
+    "UNREACH_PROTOCOL", "UNREACH_PORT", "UNREACH_FRAG_NEEDED", "EXCEEDED_TTL",
     "HEADER_LEN", "ICMPMessage", "quote_datagram",
 ]
 
-# Types (RFC 792; IANA "ICMP Type Numbers").
-ECHO_REPLY = 0
-DEST_UNREACHABLE = 3
-SOURCE_QUENCH = 4
-REDIRECT = 5
-ECHO_REQUEST = 8
-TIME_EXCEEDED = 11
-PARAMETER_PROBLEM = 12
-TIMESTAMP_REQUEST = 13
-TIMESTAMP_REPLY = 14
 
-# Destination Unreachable codes: 0-5 RFC 792, 6-12 RFC 1122 section 3.2.2.1,
-# 13 RFC 1812 section 5.2.7.1.
-UNREACH_NET = 0
-UNREACH_HOST = 1
-UNREACH_PROTOCOL = 2
-UNREACH_PORT = 3
-UNREACH_FRAG_NEEDED = 4          # "fragmentation needed and DF set"; MTU per RFC 1191 section 4
-UNREACH_SOURCE_ROUTE_FAILED = 5
-UNREACH_NET_UNKNOWN = 6
-UNREACH_HOST_UNKNOWN = 7
-UNREACH_NET_PROHIBITED = 9
-UNREACH_HOST_PROHIBITED = 10
-UNREACH_ADMIN_PROHIBITED = 13
+class ICMPType(enum.IntEnum):
+    """Types (RFC 792; IANA "ICMP Type Numbers")."""
 
-# Time Exceeded codes (RFC 792).
-EXCEEDED_TTL = 0
-EXCEEDED_REASSEMBLY = 1
+    ECHO_REPLY = 0
+    DEST_UNREACHABLE = 3
+    SOURCE_QUENCH = 4
+    REDIRECT = 5
+    ECHO_REQUEST = 8
+    TIME_EXCEEDED = 11
+    PARAMETER_PROBLEM = 12
+    TIMESTAMP_REQUEST = 13
+    TIMESTAMP_REPLY = 14
+    INFO_REQUEST = 15            # RFC 792 "Information Request"
+    INFO_REPLY = 16
+    ADDRESS_MASK_REQUEST = 17    # RFC 950 appendix I
+    ADDRESS_MASK_REPLY = 18
+
+
+class UnreachCode(enum.IntEnum):
+    """Destination Unreachable codes: 0-5 RFC 792, 6-12 RFC 1122 section 3.2.2.1,
+    13 RFC 1812 section 5.2.7.1."""
+
+    NET = 0
+    HOST = 1
+    PROTOCOL = 2
+    PORT = 3
+    FRAG_NEEDED = 4          # "fragmentation needed and DF set"; MTU per RFC 1191 section 4
+    SOURCE_ROUTE_FAILED = 5
+    NET_UNKNOWN = 6
+    HOST_UNKNOWN = 7
+    NET_PROHIBITED = 9
+    HOST_PROHIBITED = 10
+    ADMIN_PROHIBITED = 13
+
+
+class ExceededCode(enum.IntEnum):
+    """Time Exceeded codes (RFC 792)."""
+
+    TTL = 0
+    REASSEMBLY = 1
+
+
+# Error messages, which quote an offending datagram (RFC 1122 section 3.2.2).
+ERROR_TYPES = frozenset((ICMPType.DEST_UNREACHABLE, ICMPType.SOURCE_QUENCH, ICMPType.REDIRECT,
+                         ICMPType.TIME_EXCEEDED, ICMPType.PARAMETER_PROBLEM))
+# Queries carrying an identifier (RFC 792: echo, timestamp, information; RFC 950: mask).
+QUERY_TYPES = frozenset((ICMPType.ECHO_REPLY, ICMPType.ECHO_REQUEST, ICMPType.TIMESTAMP_REQUEST,
+                         ICMPType.TIMESTAMP_REPLY, ICMPType.INFO_REQUEST, ICMPType.INFO_REPLY,
+                         ICMPType.ADDRESS_MASK_REQUEST, ICMPType.ADDRESS_MASK_REPLY))
+
+# Short names the rest of the emulator imports.
+ECHO_REPLY = ICMPType.ECHO_REPLY
+DEST_UNREACHABLE = ICMPType.DEST_UNREACHABLE
+SOURCE_QUENCH = ICMPType.SOURCE_QUENCH
+REDIRECT = ICMPType.REDIRECT
+ECHO_REQUEST = ICMPType.ECHO_REQUEST
+TIME_EXCEEDED = ICMPType.TIME_EXCEEDED
+PARAMETER_PROBLEM = ICMPType.PARAMETER_PROBLEM
+TIMESTAMP_REQUEST = ICMPType.TIMESTAMP_REQUEST
+TIMESTAMP_REPLY = ICMPType.TIMESTAMP_REPLY
+UNREACH_PROTOCOL = UnreachCode.PROTOCOL
+UNREACH_PORT = UnreachCode.PORT
+UNREACH_FRAG_NEEDED = UnreachCode.FRAG_NEEDED
+EXCEEDED_TTL = ExceededCode.TTL
 
 HEADER_LEN = 8
 _ZERO4 = bytes(4)
@@ -131,7 +166,7 @@ class ICMPMessage:
     @property
     def is_error(self) -> bool:
         """True for error messages, which quote an offending datagram (RFC 1122 section 3.2.2)."""
-        return self.type in (DEST_UNREACHABLE, SOURCE_QUENCH, REDIRECT, TIME_EXCEEDED, PARAMETER_PROBLEM)
+        return self.type in ERROR_TYPES
 
     # --- codec ----------------------------------------------------------
     def encode(self) -> bytes:
@@ -147,9 +182,8 @@ class ICMPMessage:
     @classmethod
     def decode(cls, data: bytes, *, verify: bool = True) -> Self:
         """Parse a message (the IPv4 payload, already trimmed to total length)."""
-        if len(data) < HEADER_LEN:
-            raise DecodeError("icmp", f"message too short: {len(data)} bytes, need at least {HEADER_LEN}")
+        r = Reader(data, "message", "icmp")
+        t, c, ck, rest = r.unpack(_HDR)
         if verify and internet_checksum(data) != 0:
-            raise DecodeError("icmp", "bad checksum")
-        t, c, ck, rest = _HDR.unpack_from(data)
-        return cls(t, c, rest, bytes(data[HEADER_LEN:]), ck)
+            raise r.error("bad checksum")
+        return cls(t, c, rest, r.rest(), ck)

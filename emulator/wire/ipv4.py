@@ -13,40 +13,63 @@
 
 from __future__ import annotations
 
+import enum
 import struct
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Self
 
 from emulator.wire.checksum import internet_checksum
-from emulator.wire.errors import DecodeError
+from emulator.wire.reader import Reader
 
 __all__ = [
-    "PROTO_ICMP", "PROTO_IGMP", "PROTO_TCP", "PROTO_UDP", "PROTO_GRE",
-    "PROTO_ESP", "PROTO_AH", "PROTO_OSPF",
+    "IPProto", "IPFlag",
+    "PROTO_ICMP", "PROTO_TCP", "PROTO_UDP", "PROTO_GRE", "PROTO_ESP", "PROTO_AH",
     "FLAG_DF", "FLAG_MF", "HEADER_LEN", "MAX_OPTIONS_LEN",
     "IPv4Packet", "decrement_ttl",
 ]
 
-# Protocol numbers: IANA "Assigned Internet Protocol Numbers" (RFC 790 / RFC 1700 lineage).
-PROTO_ICMP = 1    # RFC 792
-PROTO_IGMP = 2    # RFC 1112
-PROTO_TCP = 6     # RFC 793
-PROTO_UDP = 17    # RFC 768
-PROTO_GRE = 47    # RFC 2784
-PROTO_ESP = 50    # RFC 4303
-PROTO_AH = 51     # RFC 4302
-PROTO_OSPF = 89   # RFC 2328
 
-# The 3-bit Flags field (RFC 791 section 3.1): bit 0 reserved, bit 1 DF, bit 2 MF.
-FLAG_DF = 0x2
-FLAG_MF = 0x1
+class IPProto(enum.IntEnum):
+    """Protocol numbers: IANA "Assigned Internet Protocol Numbers" (RFC 790 / RFC 1700 lineage)."""
+
+    ICMP = 1      # RFC 792
+    IGMP = 2      # RFC 1112
+    IPIP = 4      # IPv4 in IPv4 (RFC 2003); ESP's next header in tunnel mode (RFC 2406 section 2.6)
+    TCP = 6       # RFC 793
+    UDP = 17      # RFC 768
+    GRE = 47      # RFC 2784
+    ESP = 50      # RFC 4303
+    AH = 51       # RFC 4302
+    EIGRP = 88    # RFC 7868
+    OSPF = 89     # RFC 2328
+    PIM = 103     # RFC 7761
+
+
+class IPFlag(enum.IntEnum):
+    """Bits of the 3-bit Flags field (RFC 791 section 3.1): bit 0 reserved, bit 1 DF, bit 2 MF.
+
+    An IntEnum, not an IntFlag: ``flags & FLAG_DF`` then stays plain int arithmetic.
+    """
+
+    MF = 0x1
+    DF = 0x2
+
+
+# Short names the rest of the emulator imports.
+PROTO_ICMP = IPProto.ICMP
+PROTO_TCP = IPProto.TCP
+PROTO_UDP = IPProto.UDP
+PROTO_GRE = IPProto.GRE
+PROTO_ESP = IPProto.ESP
+PROTO_AH = IPProto.AH
+FLAG_DF = IPFlag.DF
+FLAG_MF = IPFlag.MF
 
 HEADER_LEN = 20
 MAX_OPTIONS_LEN = 40  # IHL is 4 bits: at most 15 * 4 = 60 header bytes
 
 _HDR = struct.Struct("!BBHHHBBH4s4s")
-_FIELDS = struct.Struct("!BHHHBBH")  # TOS .. checksum, unpacked from offset 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,29 +152,25 @@ class IPv4Packet:
         accepts a datagram shorter than its Total Length (e.g. the header and
         8 bytes quoted in an ICMP error); the payload is then what is present.
         """
-        n = len(data)
-        if n < HEADER_LEN:
-            raise DecodeError("ipv4", f"packet too short: {n} bytes, need at least {HEADER_LEN}")
-        vihl = data[0]
+        r = Reader(data, "header", "ipv4")
+        vihl, tos, total, ident, frag, ttl, proto, ck, src, dst = r.unpack(_HDR)
         if vihl >> 4 != 4:
-            raise DecodeError("ipv4", f"bad version {vihl >> 4}")
+            raise r.error(f"bad version {vihl >> 4}")
         ihl = vihl & 0x0F
         if ihl < 5:
-            raise DecodeError("ipv4", f"bad IHL {ihl} (minimum 5)")
+            raise r.error(f"bad IHL {ihl} (minimum 5)")
         hl = ihl << 2
-        if n < hl:
-            raise DecodeError("ipv4", f"truncated header: IHL {ihl} means {hl} bytes, have {n}")
-        tos, total, ident, frag, ttl, proto, ck = _FIELDS.unpack_from(data, 1)
+        options = r.take(hl - HEADER_LEN, f"options (IHL {ihl})")
         if total < hl:
-            raise DecodeError("ipv4", f"total length {total} smaller than header length {hl}")
+            raise r.error(f"total length {total} smaller than header length {hl}")
+        n = len(data)
         if total > n and not allow_truncated:
-            raise DecodeError("ipv4", f"truncated packet: total length {total}, have {n} bytes")
+            raise r.error(f"truncated packet: total length {total}, have {n} bytes")
         if verify and internet_checksum(data[:hl]) != 0:
-            raise DecodeError("ipv4", "bad header checksum")
+            raise r.error("bad header checksum")
         packet = cls(
-            IPv4Address(data[12:16]), IPv4Address(data[16:20]), proto,
-            bytes(data[hl:total]), ttl, tos, ident, frag >> 13, frag & 0x1FFF,
-            bytes(data[HEADER_LEN:hl]), ck,
+            IPv4Address(src), IPv4Address(dst), proto, bytes(data[hl:total]),
+            ttl, tos, ident, frag >> 13, frag & 0x1FFF, options, ck,
         )
         if verify and total <= n:
             object.__setattr__(packet, "_wire", bytes(data[:total]))

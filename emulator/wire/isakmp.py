@@ -8,12 +8,14 @@ them and :func:`decode_payloads` parses the result.
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import struct
 from dataclasses import dataclass, field
 from typing import Callable, ClassVar, Sequence, Union
 
 from emulator.wire.errors import DecodeError
+from emulator.wire.reader import Reader
 
 LAYER = "isakmp"
 
@@ -21,229 +23,424 @@ LAYER = "isakmp"
 HEADER_SIZE = 28
 VERSION = 0x10  # major 1, minor 0
 
-# Exchange types (RFC 2408 §3.1; quick mode and new group mode: RFC 2409 Appendix A)
-EXCH_NONE = 0
-EXCH_BASE = 1
-EXCH_IDENTITY_PROTECTION = 2  # main mode
-EXCH_MAIN_MODE = EXCH_IDENTITY_PROTECTION
-EXCH_AUTH_ONLY = 3
-EXCH_AGGRESSIVE = 4
-EXCH_INFORMATIONAL = 5
-EXCH_QUICK_MODE = 32
-EXCH_NEW_GROUP_MODE = 33
 
-# Flags (RFC 2408 §3.1)
-FLAG_ENCRYPTION = 0x01
-FLAG_COMMIT = 0x02
-FLAG_AUTH_ONLY = 0x04
+class ExchangeType(enum.IntEnum):
+    """Exchange types (RFC 2408 §3.1; quick mode and new group mode: RFC 2409 Appendix A)."""
 
-# --- Payload types (RFC 2408 §3.1) -----------------------------------------
-PT_NONE = 0
-PT_SA = 1
-PT_PROPOSAL = 2
-PT_TRANSFORM = 3
-PT_KE = 4
-PT_ID = 5
-PT_CERT = 6
-PT_CR = 7
-PT_HASH = 8
-PT_SIG = 9
-PT_NONCE = 10
-PT_NOTIFICATION = 11
-PT_DELETE = 12
-PT_VENDOR_ID = 13
+    NONE = 0
+    BASE = 1
+    IDENTITY_PROTECTION = 2
+    MAIN_MODE = 2  # RFC 2409's name for identity protection
+    AUTH_ONLY = 3
+    AGGRESSIVE = 4
+    INFORMATIONAL = 5
+    QUICK_MODE = 32
+    NEW_GROUP_MODE = 33
 
-PAYLOAD_NAMES = {
-    PT_SA: "SA", PT_PROPOSAL: "PROPOSAL", PT_TRANSFORM: "TRANSFORM", PT_KE: "KE",
-    PT_ID: "ID", PT_CERT: "CERT", PT_CR: "CERT_REQ", PT_HASH: "HASH", PT_SIG: "SIG",
-    PT_NONCE: "NONCE", PT_NOTIFICATION: "NOTIFY", PT_DELETE: "DELETE", PT_VENDOR_ID: "VID",
+
+class HeaderFlag(enum.IntEnum):
+    """Flags (RFC 2408 §3.1); an IntEnum so that ``flags & ENCRYPTION`` stays int arithmetic."""
+
+    ENCRYPTION = 0x01
+    COMMIT = 0x02
+    AUTH_ONLY = 0x04
+
+
+class PayloadType(enum.IntEnum):
+    """Next-payload values (RFC 2408 §3.1)."""
+
+    NONE = 0
+    SA = 1
+    PROPOSAL = 2
+    TRANSFORM = 3
+    KE = 4
+    ID = 5
+    CERT = 6
+    CR = 7
+    HASH = 8
+    SIG = 9
+    NONCE = 10
+    NOTIFICATION = 11
+    DELETE = 12
+    VENDOR_ID = 13
+
+
+class Doi(enum.IntEnum):
+    """Domain of interpretation (RFC 2408 §3.4, RFC 2407 §4.2)."""
+
+    ISAKMP = 0
+    IPSEC = 1
+
+
+class Situation(enum.IntEnum):
+    """IPsec DOI situation bits (RFC 2407 §4.2)."""
+
+    IDENTITY_ONLY = 0x01
+    SECRECY = 0x02
+    INTEGRITY = 0x04
+
+
+class ProtocolId(enum.IntEnum):
+    """Protocol identifiers (RFC 2407 §4.4.1)."""
+
+    ISAKMP = 1
+    IPSEC_AH = 2
+    IPSEC_ESP = 3
+    IPCOMP = 4
+
+
+class IsakmpTransformId(enum.IntEnum):
+    """ISAKMP transform identifiers (RFC 2407 §4.4.2)."""
+
+    KEY_IKE = 1
+
+
+class AhTransformId(enum.IntEnum):
+    """AH transform identifiers (RFC 2407 §4.4.3)."""
+
+    MD5 = 2
+    SHA = 3
+    DES = 4
+
+
+class EspTransformId(enum.IntEnum):
+    """ESP transform identifiers (RFC 2407 §4.4.4; AES: RFC 3602 §5, IANA value)."""
+
+    DES_IV64 = 1
+    DES = 2
+    DES3 = 3      # ESP_3DES
+    RC5 = 4
+    IDEA = 5
+    CAST = 6
+    BLOWFISH = 7
+    IDEA3 = 8     # ESP_3IDEA
+    DES_IV32 = 9
+    RC4 = 10
+    NULL = 11
+    AES = 12
+
+
+# --- SA attributes -----------------------------------------------------------
+
+class OakleyAttr(enum.IntEnum):
+    """Phase 1 attribute types (RFC 2409 Appendix A)."""
+
+    ENCRYPTION = 1
+    HASH = 2
+    AUTH_METHOD = 3
+    GROUP_DESCRIPTION = 4
+    GROUP_TYPE = 5
+    GROUP_PRIME = 6
+    GROUP_GENERATOR_ONE = 7
+    GROUP_GENERATOR_TWO = 8
+    GROUP_CURVE_A = 9
+    GROUP_CURVE_B = 10
+    LIFE_TYPE = 11
+    LIFE_DURATION = 12
+    PRF = 13
+    KEY_LENGTH = 14
+    FIELD_SIZE = 15
+    GROUP_ORDER = 16
+
+
+class IPsecAttr(enum.IntEnum):
+    """Phase 2 (IPsec DOI) attribute types (RFC 2407 §4.5)."""
+
+    SA_LIFE_TYPE = 1
+    SA_LIFE_DURATION = 2
+    GROUP_DESCRIPTION = 3
+    ENCAPSULATION_MODE = 4
+    AUTH_ALGORITHM = 5
+    KEY_LENGTH = 6
+    KEY_ROUNDS = 7
+    COMPRESS_DICT_SIZE = 8
+    COMPRESS_PRIVATE_ALG = 9
+
+
+class AttrEncryption(enum.IntEnum):
+    """Phase 1 encryption algorithm (RFC 2409 Appendix A; AES: RFC 3602 §5, IANA value)."""
+
+    DES_CBC = 1
+    IDEA_CBC = 2
+    BLOWFISH_CBC = 3
+    RC5_CBC = 4
+    DES3_CBC = 5   # 3DES-CBC
+    CAST_CBC = 6
+    AES_CBC = 7
+
+
+class AttrHash(enum.IntEnum):
+    """Phase 1 hash algorithm (RFC 2409 Appendix A)."""
+
+    MD5 = 1
+    SHA = 2
+    TIGER = 3
+
+
+class AttrAuthMethod(enum.IntEnum):
+    """Phase 1 authentication method (RFC 2409 Appendix A)."""
+
+    PRE_SHARED = 1
+    DSS_SIG = 2
+    RSA_SIG = 3
+    RSA_ENC = 4
+    RSA_ENC_REVISED = 5
+
+
+class AttrGroup(enum.IntEnum):
+    """Group description, phase 1 and 2 (RFC 2409 Appendix A and §6; group 5: RFC 3526 §2)."""
+
+    MODP_768 = 1
+    MODP_1024 = 2
+    EC2N_155 = 3
+    EC2N_185 = 4
+    MODP_1536 = 5
+
+
+class AttrGroupType(enum.IntEnum):
+    """Phase 1 group type (RFC 2409 Appendix A)."""
+
+    MODP = 1
+    ECP = 2
+    EC2N = 3
+
+
+class AttrLifeType(enum.IntEnum):
+    """Life type, phase 1 (RFC 2409 Appendix A) and SA life type, phase 2 (RFC 2407 §4.5)."""
+
+    SECONDS = 1
+    KILOBYTES = 2
+
+
+class AttrEncapsulation(enum.IntEnum):
+    """Encapsulation mode (RFC 2407 §4.5)."""
+
+    TUNNEL = 1
+    TRANSPORT = 2
+
+
+class AttrAuthAlgorithm(enum.IntEnum):
+    """Authentication algorithm (RFC 2407 §4.5).  0 is reserved in the
+    registry; an SA without authentication uses it as "none"."""
+
+    NONE = 0
+    HMAC_MD5 = 1
+    HMAC_SHA = 2
+    DES_MAC = 3
+    KPDK = 4
+
+
+class AttrFormat(enum.Enum):
+    """Attribute classes of RFC 2409 Appendix A and RFC 2407 §4.5.
+
+    Basic attributes always travel as type/value (AF=1) and never in the
+    variable form; a variable attribute whose value fits 16 bits may travel
+    as basic (RFC 2408 §3.3).
+    """
+
+    BASIC = "B"
+    VARIABLE = "V"
+
+
+@dataclass(frozen=True, slots=True)
+class AttrSpec:
+    format: AttrFormat
+    values: type[enum.IntEnum] | None = None  # the value's enum, when the value is an identifier
+
+
+_B, _V = AttrFormat.BASIC, AttrFormat.VARIABLE
+
+# The table both Attribute.encode and Attribute.decode_all consult.
+PHASE1_ATTRIBUTES: dict[int, AttrSpec] = {
+    OakleyAttr.ENCRYPTION: AttrSpec(_B, AttrEncryption),
+    OakleyAttr.HASH: AttrSpec(_B, AttrHash),
+    OakleyAttr.AUTH_METHOD: AttrSpec(_B, AttrAuthMethod),
+    OakleyAttr.GROUP_DESCRIPTION: AttrSpec(_B, AttrGroup),
+    OakleyAttr.GROUP_TYPE: AttrSpec(_B, AttrGroupType),
+    OakleyAttr.GROUP_PRIME: AttrSpec(_V),
+    OakleyAttr.GROUP_GENERATOR_ONE: AttrSpec(_V),
+    OakleyAttr.GROUP_GENERATOR_TWO: AttrSpec(_V),
+    OakleyAttr.GROUP_CURVE_A: AttrSpec(_V),
+    OakleyAttr.GROUP_CURVE_B: AttrSpec(_V),
+    OakleyAttr.LIFE_TYPE: AttrSpec(_B, AttrLifeType),
+    OakleyAttr.LIFE_DURATION: AttrSpec(_V),
+    OakleyAttr.PRF: AttrSpec(_B),
+    OakleyAttr.KEY_LENGTH: AttrSpec(_B),
+    OakleyAttr.FIELD_SIZE: AttrSpec(_B),
+    OakleyAttr.GROUP_ORDER: AttrSpec(_V),
+}
+IPSEC_ATTRIBUTES: dict[int, AttrSpec] = {
+    IPsecAttr.SA_LIFE_TYPE: AttrSpec(_B, AttrLifeType),
+    IPsecAttr.SA_LIFE_DURATION: AttrSpec(_V),
+    IPsecAttr.GROUP_DESCRIPTION: AttrSpec(_B, AttrGroup),
+    IPsecAttr.ENCAPSULATION_MODE: AttrSpec(_B, AttrEncapsulation),
+    IPsecAttr.AUTH_ALGORITHM: AttrSpec(_B, AttrAuthAlgorithm),
+    IPsecAttr.KEY_LENGTH: AttrSpec(_B),
+    IPsecAttr.KEY_ROUNDS: AttrSpec(_B),
+    IPsecAttr.COMPRESS_DICT_SIZE: AttrSpec(_B),
+    IPsecAttr.COMPRESS_PRIVATE_ALG: AttrSpec(_V),
 }
 
-# --- DOI and situation (RFC 2408 §3.4, RFC 2407 §4.2) ----------------------
-DOI_ISAKMP = 0
-DOI_IPSEC = 1
-SIT_IDENTITY_ONLY = 0x01
-SIT_SECRECY = 0x02
-SIT_INTEGRITY = 0x04
 
-# Protocol identifiers (RFC 2407 §4.4.1)
-PROTO_ISAKMP = 1
-PROTO_IPSEC_AH = 2
-PROTO_IPSEC_ESP = 3
-PROTO_IPCOMP = 4
+def attribute_table(protocol_id: int) -> dict[int, AttrSpec]:
+    """The attributes a transform of this proposal protocol carries: phase 1
+    (Oakley) for ISAKMP, the IPsec DOI's for AH, ESP and IPComp."""
+    return PHASE1_ATTRIBUTES if protocol_id == ProtocolId.ISAKMP else IPSEC_ATTRIBUTES
 
-# Transform identifiers: ISAKMP (RFC 2407 §4.4.2), AH (§4.4.3), ESP (§4.4.4)
-KEY_IKE = 1
-AH_MD5 = 2
-AH_SHA = 3
-AH_DES = 4
-ESP_DES_IV64 = 1
-ESP_DES = 2
-ESP_3DES = 3
-ESP_RC5 = 4
-ESP_IDEA = 5
-ESP_CAST = 6
-ESP_BLOWFISH = 7
-ESP_3IDEA = 8
-ESP_DES_IV32 = 9
-ESP_RC4 = 10
-ESP_NULL = 11
-ESP_AES = 12  # RFC 3602 §5 (IANA value)
 
-# --- Phase 1 attributes (RFC 2409 Appendix A) ------------------------------
-OAKLEY_ENCRYPTION = 1
-OAKLEY_HASH = 2
-OAKLEY_AUTH_METHOD = 3
-OAKLEY_GROUP_DESCRIPTION = 4
-OAKLEY_GROUP_TYPE = 5
-OAKLEY_GROUP_PRIME = 6
-OAKLEY_GROUP_GENERATOR_ONE = 7
-OAKLEY_GROUP_GENERATOR_TWO = 8
-OAKLEY_GROUP_CURVE_A = 9
-OAKLEY_GROUP_CURVE_B = 10
-OAKLEY_LIFE_TYPE = 11
-OAKLEY_LIFE_DURATION = 12
-OAKLEY_PRF = 13
-OAKLEY_KEY_LENGTH = 14
-OAKLEY_FIELD_SIZE = 15
-OAKLEY_GROUP_ORDER = 16
+# --- Identification -----------------------------------------------------------
 
-ENC_DES_CBC = 1
-ENC_IDEA_CBC = 2
-ENC_BLOWFISH_CBC = 3
-ENC_RC5_CBC = 4
-ENC_3DES_CBC = 5
-ENC_CAST_CBC = 6
-ENC_AES_CBC = 7  # RFC 3602 §5 (IANA value)
+class IdType(enum.IntEnum):
+    """Identification types of the IPsec DOI (RFC 2407 §4.6.2.1)."""
 
-HASH_MD5 = 1
-HASH_SHA = 2
-HASH_TIGER = 3
+    IPV4_ADDR = 1
+    FQDN = 2
+    USER_FQDN = 3
+    IPV4_ADDR_SUBNET = 4
+    IPV6_ADDR = 5
+    IPV6_ADDR_SUBNET = 6
+    IPV4_ADDR_RANGE = 7
+    IPV6_ADDR_RANGE = 8
+    DER_ASN1_DN = 9
+    DER_ASN1_GN = 10
+    KEY_ID = 11
 
-AUTH_PRE_SHARED = 1
-AUTH_DSS_SIG = 2
-AUTH_RSA_SIG = 3
-AUTH_RSA_ENC = 4
-AUTH_RSA_ENC_REVISED = 5
 
-GROUP_MODP_768 = 1
-GROUP_MODP_1024 = 2
-GROUP_EC2N_155 = 3
-GROUP_EC2N_185 = 4
-GROUP_MODP_1536 = 5  # RFC 3526 §2
+# --- Notify message types ------------------------------------------------------
 
-LIFE_SECONDS = 1
-LIFE_KILOBYTES = 2
+class NotifyType(enum.IntEnum):
+    """Errors 1-30 and status 16384 (RFC 2408 §3.14.1), IPsec DOI status
+    (RFC 2407 §4.6.3) and dead peer detection (RFC 3706 §5)."""
 
-# --- Phase 2 IPsec attributes (RFC 2407 §4.5) ------------------------------
-IPSEC_SA_LIFE_TYPE = 1
-IPSEC_SA_LIFE_DURATION = 2
-IPSEC_GROUP_DESCRIPTION = 3
-IPSEC_ENCAPSULATION_MODE = 4
-IPSEC_AUTH_ALGORITHM = 5
-IPSEC_KEY_LENGTH = 6
-IPSEC_KEY_ROUNDS = 7
-IPSEC_COMPRESS_DICT_SIZE = 8
-IPSEC_COMPRESS_PRIVATE_ALG = 9
+    INVALID_PAYLOAD_TYPE = 1
+    DOI_NOT_SUPPORTED = 2
+    SITUATION_NOT_SUPPORTED = 3
+    INVALID_COOKIE = 4
+    INVALID_MAJOR_VERSION = 5
+    INVALID_MINOR_VERSION = 6
+    INVALID_EXCHANGE_TYPE = 7
+    INVALID_FLAGS = 8
+    INVALID_MESSAGE_ID = 9
+    INVALID_PROTOCOL_ID = 10
+    INVALID_SPI = 11
+    INVALID_TRANSFORM_ID = 12
+    ATTRIBUTES_NOT_SUPPORTED = 13
+    NO_PROPOSAL_CHOSEN = 14
+    BAD_PROPOSAL_SYNTAX = 15
+    PAYLOAD_MALFORMED = 16
+    INVALID_KEY_INFORMATION = 17
+    INVALID_ID_INFORMATION = 18
+    INVALID_CERT_ENCODING = 19
+    INVALID_CERTIFICATE = 20
+    CERT_TYPE_UNSUPPORTED = 21
+    INVALID_CERT_AUTHORITY = 22
+    INVALID_HASH_INFORMATION = 23
+    AUTHENTICATION_FAILED = 24
+    INVALID_SIGNATURE = 25
+    ADDRESS_NOTIFICATION = 26
+    NOTIFY_SA_LIFETIME = 27
+    CERTIFICATE_UNAVAILABLE = 28
+    UNSUPPORTED_EXCHANGE_TYPE = 29
+    UNEQUAL_PAYLOAD_LENGTHS = 30
+    CONNECTED = 16384
+    RESPONDER_LIFETIME = 24576
+    REPLAY_STATUS = 24577
+    INITIAL_CONTACT = 24578
+    R_U_THERE = 36136
+    R_U_THERE_ACK = 36137
 
-ENCAP_TUNNEL = 1
-ENCAP_TRANSPORT = 2
 
-AUTH_HMAC_MD5 = 1
-AUTH_HMAC_SHA = 2
-AUTH_DES_MAC = 3
-AUTH_KPDK = 4
+# --- Short names the engines and tests use -------------------------------------
+EXCH_MAIN_MODE = ExchangeType.MAIN_MODE
+EXCH_INFORMATIONAL = ExchangeType.INFORMATIONAL
+EXCH_QUICK_MODE = ExchangeType.QUICK_MODE
+FLAG_ENCRYPTION = HeaderFlag.ENCRYPTION
 
-# --- Identification types (RFC 2407 §4.6.2.1) ------------------------------
-ID_IPV4_ADDR = 1
-ID_FQDN = 2
-ID_USER_FQDN = 3
-ID_IPV4_ADDR_SUBNET = 4
-ID_IPV6_ADDR = 5
-ID_IPV6_ADDR_SUBNET = 6
-ID_IPV4_ADDR_RANGE = 7
-ID_IPV6_ADDR_RANGE = 8
-ID_DER_ASN1_DN = 9
-ID_DER_ASN1_GN = 10
-ID_KEY_ID = 11
+PT_SA = PayloadType.SA
+PT_TRANSFORM = PayloadType.TRANSFORM
+PT_KE = PayloadType.KE
+PT_ID = PayloadType.ID
+PT_HASH = PayloadType.HASH
+PT_NONCE = PayloadType.NONCE
+PT_DELETE = PayloadType.DELETE
 
-# --- Notify message types --------------------------------------------------
-# Errors (RFC 2408 §3.14.1)
-INVALID_PAYLOAD_TYPE = 1
-DOI_NOT_SUPPORTED = 2
-SITUATION_NOT_SUPPORTED = 3
-INVALID_COOKIE = 4
-INVALID_MAJOR_VERSION = 5
-INVALID_MINOR_VERSION = 6
-INVALID_EXCHANGE_TYPE = 7
-INVALID_FLAGS = 8
-INVALID_MESSAGE_ID = 9
-INVALID_PROTOCOL_ID = 10
-INVALID_SPI = 11
-INVALID_TRANSFORM_ID = 12
-ATTRIBUTES_NOT_SUPPORTED = 13
-NO_PROPOSAL_CHOSEN = 14
-BAD_PROPOSAL_SYNTAX = 15
-PAYLOAD_MALFORMED = 16
-INVALID_KEY_INFORMATION = 17
-INVALID_ID_INFORMATION = 18
-INVALID_CERT_ENCODING = 19
-INVALID_CERTIFICATE = 20
-CERT_TYPE_UNSUPPORTED = 21
-INVALID_CERT_AUTHORITY = 22
-INVALID_HASH_INFORMATION = 23
-AUTHENTICATION_FAILED = 24
-INVALID_SIGNATURE = 25
-ADDRESS_NOTIFICATION = 26
-NOTIFY_SA_LIFETIME = 27
-CERTIFICATE_UNAVAILABLE = 28
-UNSUPPORTED_EXCHANGE_TYPE = 29
-UNEQUAL_PAYLOAD_LENGTHS = 30
-# Status (RFC 2408 §3.14.1)
-CONNECTED = 16384
-# IPsec DOI status (RFC 2407 §4.6.3)
-RESPONDER_LIFETIME = 24576
-REPLAY_STATUS = 24577
-INITIAL_CONTACT = 24578
-# Dead peer detection (RFC 3706 §5)
-R_U_THERE = 36136
-R_U_THERE_ACK = 36137
+DOI_IPSEC = Doi.IPSEC
+SIT_IDENTITY_ONLY = Situation.IDENTITY_ONLY
+PROTO_ISAKMP = ProtocolId.ISAKMP
+PROTO_IPSEC_ESP = ProtocolId.IPSEC_ESP
+KEY_IKE = IsakmpTransformId.KEY_IKE
+ESP_DES = EspTransformId.DES
 
-NOTIFY_NAMES = {
-    INVALID_PAYLOAD_TYPE: "INVALID_PAYLOAD_TYPE", DOI_NOT_SUPPORTED: "DOI_NOT_SUPPORTED",
-    SITUATION_NOT_SUPPORTED: "SITUATION_NOT_SUPPORTED", INVALID_COOKIE: "INVALID_COOKIE",
-    INVALID_MAJOR_VERSION: "INVALID_MAJOR_VERSION", INVALID_MINOR_VERSION: "INVALID_MINOR_VERSION",
-    INVALID_EXCHANGE_TYPE: "INVALID_EXCHANGE_TYPE", INVALID_FLAGS: "INVALID_FLAGS",
-    INVALID_MESSAGE_ID: "INVALID_MESSAGE_ID", INVALID_PROTOCOL_ID: "INVALID_PROTOCOL_ID",
-    INVALID_SPI: "INVALID_SPI", INVALID_TRANSFORM_ID: "INVALID_TRANSFORM_ID",
-    ATTRIBUTES_NOT_SUPPORTED: "ATTRIBUTES_NOT_SUPPORTED", NO_PROPOSAL_CHOSEN: "NO_PROPOSAL_CHOSEN",
-    BAD_PROPOSAL_SYNTAX: "BAD_PROPOSAL_SYNTAX", PAYLOAD_MALFORMED: "PAYLOAD_MALFORMED",
-    INVALID_KEY_INFORMATION: "INVALID_KEY_INFORMATION", INVALID_ID_INFORMATION: "INVALID_ID_INFORMATION",
-    INVALID_CERT_ENCODING: "INVALID_CERT_ENCODING", INVALID_CERTIFICATE: "INVALID_CERTIFICATE",
-    CERT_TYPE_UNSUPPORTED: "CERT_TYPE_UNSUPPORTED", INVALID_CERT_AUTHORITY: "INVALID_CERT_AUTHORITY",
-    INVALID_HASH_INFORMATION: "INVALID_HASH_INFORMATION", AUTHENTICATION_FAILED: "AUTHENTICATION_FAILED",
-    INVALID_SIGNATURE: "INVALID_SIGNATURE", ADDRESS_NOTIFICATION: "ADDRESS_NOTIFICATION",
-    NOTIFY_SA_LIFETIME: "NOTIFY_SA_LIFETIME", CERTIFICATE_UNAVAILABLE: "CERTIFICATE_UNAVAILABLE",
-    UNSUPPORTED_EXCHANGE_TYPE: "UNSUPPORTED_EXCHANGE_TYPE", UNEQUAL_PAYLOAD_LENGTHS: "UNEQUAL_PAYLOAD_LENGTHS",
-    CONNECTED: "CONNECTED", RESPONDER_LIFETIME: "RESPONDER_LIFETIME", REPLAY_STATUS: "REPLAY_STATUS",
-    INITIAL_CONTACT: "INITIAL_CONTACT", R_U_THERE: "R_U_THERE", R_U_THERE_ACK: "R_U_THERE_ACK",
-}
+OAKLEY_ENCRYPTION = OakleyAttr.ENCRYPTION
+OAKLEY_HASH = OakleyAttr.HASH
+OAKLEY_AUTH_METHOD = OakleyAttr.AUTH_METHOD
+OAKLEY_GROUP_DESCRIPTION = OakleyAttr.GROUP_DESCRIPTION
+OAKLEY_LIFE_TYPE = OakleyAttr.LIFE_TYPE
+OAKLEY_LIFE_DURATION = OakleyAttr.LIFE_DURATION
+OAKLEY_KEY_LENGTH = OakleyAttr.KEY_LENGTH
+ENC_DES_CBC = AttrEncryption.DES_CBC
+ENC_IDEA_CBC = AttrEncryption.IDEA_CBC
+ENC_3DES_CBC = AttrEncryption.DES3_CBC
+ENC_AES_CBC = AttrEncryption.AES_CBC
+HASH_MD5 = AttrHash.MD5
+HASH_SHA = AttrHash.SHA
+AUTH_PRE_SHARED = AttrAuthMethod.PRE_SHARED
+AUTH_RSA_SIG = AttrAuthMethod.RSA_SIG
+AUTH_RSA_ENC = AttrAuthMethod.RSA_ENC
+GROUP_MODP_768 = AttrGroup.MODP_768
+LIFE_SECONDS = AttrLifeType.SECONDS
+LIFE_KILOBYTES = AttrLifeType.KILOBYTES
+
+IPSEC_SA_LIFE_TYPE = IPsecAttr.SA_LIFE_TYPE
+IPSEC_SA_LIFE_DURATION = IPsecAttr.SA_LIFE_DURATION
+IPSEC_GROUP_DESCRIPTION = IPsecAttr.GROUP_DESCRIPTION
+IPSEC_ENCAPSULATION_MODE = IPsecAttr.ENCAPSULATION_MODE
+IPSEC_AUTH_ALGORITHM = IPsecAttr.AUTH_ALGORITHM
+IPSEC_KEY_LENGTH = IPsecAttr.KEY_LENGTH
+ENCAP_TUNNEL = AttrEncapsulation.TUNNEL
+ENCAP_TRANSPORT = AttrEncapsulation.TRANSPORT
+AUTH_HMAC_MD5 = AttrAuthAlgorithm.HMAC_MD5
+
+ID_IPV4_ADDR = IdType.IPV4_ADDR
+ID_FQDN = IdType.FQDN
+ID_IPV4_ADDR_SUBNET = IdType.IPV4_ADDR_SUBNET
+ID_IPV4_ADDR_RANGE = IdType.IPV4_ADDR_RANGE
+
+INVALID_PAYLOAD_TYPE = NotifyType.INVALID_PAYLOAD_TYPE
+INVALID_MAJOR_VERSION = NotifyType.INVALID_MAJOR_VERSION
+NO_PROPOSAL_CHOSEN = NotifyType.NO_PROPOSAL_CHOSEN
+INVALID_ID_INFORMATION = NotifyType.INVALID_ID_INFORMATION
+CONNECTED = NotifyType.CONNECTED
+RESPONDER_LIFETIME = NotifyType.RESPONDER_LIFETIME
+INITIAL_CONTACT = NotifyType.INITIAL_CONTACT
 
 _GENERIC = struct.Struct("!BBH")  # next payload, reserved, length (RFC 2408 §3.2)
 _HEADER = struct.Struct("!8s8sBBBBII")
+_ATTR = struct.Struct("!HH")      # type (with AF bit), value or length (RFC 2408 §3.3)
+_DOI_SIT = struct.Struct("!II")
+_PROPOSAL = struct.Struct("!BBBB")
+_TRANSFORM = struct.Struct("!BBH")
+_ID = struct.Struct("!BBH")
+_NOTIFY = struct.Struct("!IBBH")  # also the Delete payload's fixed part
 
 
 class IsakmpDecodeError(DecodeError):
     """DecodeError carrying the notify type a receiver would answer with."""
 
-    def __init__(self, reason: str, notify: int = PAYLOAD_MALFORMED, payload_type: int | None = None):
+    def __init__(self, reason: str, notify: int = NotifyType.PAYLOAD_MALFORMED, payload_type: int | None = None):
         super().__init__(LAYER, reason)
         self.notify = notify
         self.payload_type = payload_type
 
 
-def _err(reason: str, notify: int = PAYLOAD_MALFORMED, payload_type: int | None = None) -> IsakmpDecodeError:
+def _err(reason: str, notify: int = NotifyType.PAYLOAD_MALFORMED,
+         payload_type: int | None = None) -> IsakmpDecodeError:
     return IsakmpDecodeError(reason, notify, payload_type)
+
+
+def _reader(data: bytes, what: str, notify: int = NotifyType.PAYLOAD_MALFORMED) -> Reader:
+    """A Reader whose errors carry ``notify``."""
+    return Reader(data, what, LAYER, lambda reason: IsakmpDecodeError(reason, notify))
 
 
 def _check_u(name: str, value: int, bits: int) -> None:
@@ -265,21 +462,18 @@ def _split_chain(first: int, data: bytes, what: str, allow_trailing: bool = Fals
     (IKE encryption padding after the last payload, RFC 2409 Appendix B).
     """
     out: list[tuple[int, bytes, bytes]] = []
-    ptype, pos, end = first, 0, len(data)
-    while ptype != PT_NONE:
-        if end - pos < 4:
-            raise _err(f"truncated generic header of {what} payload type {ptype} at offset {pos}")
-        nxt, _res, length = _GENERIC.unpack_from(data, pos)
+    r = _reader(data, f"{what} chain")
+    ptype = first
+    while ptype != PayloadType.NONE:
+        start = r.pos
+        nxt, _res, length = r.unpack(_GENERIC, f"generic header of payload type {ptype}")
         if length < 4:
             raise _err(f"payload length {length} shorter than the generic header ({what}, type {ptype})")
-        if pos + length > end:
-            raise _err(f"payload length {length} overruns {what} ({end - pos} bytes left, type {ptype})")
-        raw = data[pos:pos + length]
-        out.append((ptype, raw[4:], raw))
-        pos += length
+        body = r.take(length - 4, f"payload type {ptype} (length {length})")
+        out.append((ptype, body, bytes(data[start:r.pos])))
         ptype = nxt
-    if pos != end and not allow_trailing:
-        raise _err(f"{end - pos} bytes after the last {what} payload")
+    if r.remaining and not allow_trailing:
+        raise _err(f"{r.remaining} bytes after the last {what} payload")
     return out
 
 
@@ -291,7 +485,12 @@ class Attribute:
     attributes; larger ``int`` values as variable ones in at least 4 bytes
     (IOS sends e.g. life 86400 s as 0x00015180); ``bytes`` values always as
     variable attributes.  Decoding gives ``int`` for basic, ``bytes`` for
-    variable attributes: use :attr:`int_value` to read either as a number."""
+    variable attributes: use :attr:`int_value` to read either as a number.
+
+    With an attribute table (:func:`attribute_table`) encoding refuses a
+    basic attribute that cannot travel basic, and decoding refuses a basic
+    attribute in variable form and gives identifier values as enum members.
+    """
 
     type: int
     value: Union[int, bytes]
@@ -306,35 +505,42 @@ class Attribute:
             return self.value
         return int.from_bytes(self.value, "big")
 
-    def encode(self) -> bytes:
+    def encode(self, table: dict[int, AttrSpec] | None = None) -> bytes:
         _check_u("attribute type", self.type, 15)
+        spec = table.get(self.type) if table is not None else None
         v = self.value
         if isinstance(v, int):
             if v < 0:
                 raise ValueError(f"negative attribute value {v}")
             if v <= 0xFFFF:
-                return struct.pack("!HH", 0x8000 | self.type, v)
+                return _ATTR.pack(0x8000 | self.type, v)
             v = v.to_bytes(max(4, (v.bit_length() + 7) // 8), "big")
+        if spec is not None and spec.format is AttrFormat.BASIC:
+            raise ValueError(f"attribute {self.type} is basic: its value must fit 16 bits, got {self.value!r}")
         if len(v) > 0xFFFF:
             raise ValueError("variable attribute longer than 65535 bytes")
-        return struct.pack("!HH", self.type, len(v)) + bytes(v)
+        return _ATTR.pack(self.type, len(v)) + bytes(v)
 
     @staticmethod
-    def decode_all(data: bytes) -> list["Attribute"]:
+    def decode_all(data: bytes, table: dict[int, AttrSpec] | None = None) -> list["Attribute"]:
         out: list[Attribute] = []
-        pos, end = 0, len(data)
-        while pos < end:
-            if end - pos < 4:
-                raise _err(f"truncated attribute header ({end - pos} bytes)", ATTRIBUTES_NOT_SUPPORTED)
-            t, v = struct.unpack_from("!HH", data, pos)
-            pos += 4
+        r = _reader(data, "attributes")
+        while r.remaining:
+            t, v = r.unpack(_ATTR, "attribute header")
             if t & 0x8000:
-                out.append(Attribute(t & 0x7FFF, v))
+                t &= 0x7FFF
+                spec = table.get(t) if table is not None else None
+                if spec is not None and spec.values is not None:
+                    try:
+                        v = spec.values(v)
+                    except ValueError:
+                        pass  # a value this table does not name stays a plain int
+                out.append(Attribute(t, v))
             else:
-                if pos + v > end:
-                    raise _err(f"attribute {t} length {v} overruns the transform ({end - pos} bytes left)")
-                out.append(Attribute(t, bytes(data[pos:pos + v])))
-                pos += v
+                spec = table.get(t) if table is not None else None
+                if spec is not None and spec.format is AttrFormat.BASIC:
+                    raise _err(f"basic attribute {t} in variable form", NotifyType.ATTRIBUTES_NOT_SUPPORTED)
+                out.append(Attribute(t, r.take(v, f"attribute {t} value")))
         return out
 
 
@@ -349,7 +555,7 @@ class Payload:
     """Base of the message-level payloads.  ``raw`` holds the payload as
     received (generic header included), for hashes over received bytes."""
 
-    payload_type: ClassVar[int] = PT_NONE
+    payload_type: ClassVar[int] = PayloadType.NONE
     raw: bytes = field(default=b"", compare=False, repr=False, kw_only=True)
 
     def encode_body(self) -> bytes:  # pragma: no cover - abstract
@@ -359,7 +565,7 @@ class Payload:
     def decode_body(cls, body: bytes) -> "Payload":  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def encode(self, next_payload: int = PT_NONE) -> bytes:
+    def encode(self, next_payload: int = PayloadType.NONE) -> bytes:
         """Generic header + body."""
         return _generic(next_payload, self.encode_body())
 
@@ -383,33 +589,33 @@ class _Opaque(Payload):
 @dataclass
 class KEPayload(_Opaque):
     """Key exchange data: g^x padded to the prime length (RFC 2408 §3.7, RFC 2409 §5)."""
-    payload_type: ClassVar[int] = PT_KE
+    payload_type: ClassVar[int] = PayloadType.KE
 
 
 @dataclass
 class HashPayload(_Opaque):
-    payload_type: ClassVar[int] = PT_HASH  # RFC 2408 §3.11
+    payload_type: ClassVar[int] = PayloadType.HASH  # RFC 2408 §3.11
 
 
 @dataclass
 class SignaturePayload(_Opaque):
-    payload_type: ClassVar[int] = PT_SIG  # RFC 2408 §3.12
+    payload_type: ClassVar[int] = PayloadType.SIG  # RFC 2408 §3.12
 
 
 @dataclass
 class NoncePayload(_Opaque):
-    payload_type: ClassVar[int] = PT_NONCE  # RFC 2408 §3.13
+    payload_type: ClassVar[int] = PayloadType.NONCE  # RFC 2408 §3.13
 
 
 @dataclass
 class VendorIDPayload(_Opaque):
-    payload_type: ClassVar[int] = PT_VENDOR_ID  # RFC 2408 §3.16
+    payload_type: ClassVar[int] = PayloadType.VENDOR_ID  # RFC 2408 §3.16
 
 
 @dataclass
 class CertPayload(Payload):
     """RFC 2408 §3.9: certificate encoding (1 byte) + data."""
-    payload_type: ClassVar[int] = PT_CERT
+    payload_type: ClassVar[int] = PayloadType.CERT
     encoding: int = 0
     data: bytes = b""
 
@@ -419,15 +625,14 @@ class CertPayload(Payload):
 
     @classmethod
     def decode_body(cls, body: bytes) -> "CertPayload":
-        if len(body) < 1:
-            raise _err("truncated CERT payload")
-        return cls(body[0], bytes(body[1:]))
+        r = _reader(body, "CERT payload")
+        return cls(r.u8("certificate encoding"), r.rest())
 
 
 @dataclass
 class CertRequestPayload(Payload):
     """RFC 2408 §3.10: certificate type (1 byte) + certificate authority."""
-    payload_type: ClassVar[int] = PT_CR
+    payload_type: ClassVar[int] = PayloadType.CR
     cert_type: int = 0
     authority: bytes = b""
 
@@ -437,31 +642,34 @@ class CertRequestPayload(Payload):
 
     @classmethod
     def decode_body(cls, body: bytes) -> "CertRequestPayload":
-        if len(body) < 1:
-            raise _err("truncated CR payload")
-        return cls(body[0], bytes(body[1:]))
+        r = _reader(body, "CR payload")
+        return cls(r.u8("certificate type"), r.rest())
 
 
 @dataclass
 class Transform:
-    """Transform payload (RFC 2408 §3.6): number, id, reserved(2), attributes."""
+    """Transform payload (RFC 2408 §3.6): number, id, reserved(2), attributes.
+
+    ``table`` (from :func:`attribute_table`, which the enclosing proposal's
+    protocol selects) governs how the attributes travel."""
     number: int
     transform_id: int
     attributes: list[Attribute] = field(default_factory=list)
     raw: bytes = field(default=b"", compare=False, repr=False, kw_only=True)
 
-    payload_type: ClassVar[int] = PT_TRANSFORM
+    payload_type: ClassVar[int] = PayloadType.TRANSFORM
 
-    def encode_body(self) -> bytes:
+    def encode_body(self, table: dict[int, AttrSpec] | None = None) -> bytes:
         _check_u("transform number", self.number, 8)
         _check_u("transform id", self.transform_id, 8)
-        return struct.pack("!BBH", self.number, self.transform_id, 0) + b"".join(a.encode() for a in self.attributes)
+        return _TRANSFORM.pack(self.number, self.transform_id, 0) + b"".join(
+            a.encode(table) for a in self.attributes)
 
     @classmethod
-    def decode_body(cls, body: bytes) -> "Transform":
-        if len(body) < 4:
-            raise _err(f"truncated transform payload ({len(body)} bytes)", BAD_PROPOSAL_SYNTAX)
-        return cls(body[0], body[1], Attribute.decode_all(body[4:]))
+    def decode_body(cls, body: bytes, table: dict[int, AttrSpec] | None = None) -> "Transform":
+        r = _reader(body, "transform payload", NotifyType.BAD_PROPOSAL_SYNTAX)
+        number, transform_id, _reserved = r.unpack(_TRANSFORM)
+        return cls(number, transform_id, Attribute.decode_all(r.rest(), table))
 
     def attrs(self) -> dict[int, int | bytes]:
         """{attribute type: value} (last one wins if repeated)."""
@@ -484,71 +692,70 @@ class Proposal:
     transforms: list[Transform] = field(default_factory=list)
     raw: bytes = field(default=b"", compare=False, repr=False, kw_only=True)
 
-    payload_type: ClassVar[int] = PT_PROPOSAL
+    payload_type: ClassVar[int] = PayloadType.PROPOSAL
 
     def encode_body(self) -> bytes:
         _check_u("proposal number", self.number, 8)
         _check_u("protocol id", self.protocol_id, 8)
         _check_u("SPI size", len(self.spi), 8)
         _check_u("transform count", len(self.transforms), 8)
-        out = [struct.pack("!BBBB", self.number, self.protocol_id, len(self.spi), len(self.transforms)), bytes(self.spi)]
+        table = attribute_table(self.protocol_id)
+        out = [_PROPOSAL.pack(self.number, self.protocol_id, len(self.spi), len(self.transforms)), bytes(self.spi)]
         n = len(self.transforms)
         for i, t in enumerate(self.transforms):
-            out.append(_generic(PT_TRANSFORM if i < n - 1 else PT_NONE, t.encode_body()))
+            out.append(_generic(PayloadType.TRANSFORM if i < n - 1 else PayloadType.NONE, t.encode_body(table)))
         return b"".join(out)
 
     @classmethod
     def decode_body(cls, body: bytes) -> "Proposal":
-        if len(body) < 4:
-            raise _err(f"truncated proposal payload ({len(body)} bytes)", BAD_PROPOSAL_SYNTAX)
-        number, proto, spi_size, count = body[0], body[1], body[2], body[3]
-        if 4 + spi_size > len(body):
-            raise _err(f"SPI size {spi_size} overruns the proposal", BAD_PROPOSAL_SYNTAX)
-        spi = bytes(body[4:4 + spi_size])
-        chain = _split_chain(PT_TRANSFORM if count else PT_NONE, body[4 + spi_size:], "transform")
+        r = _reader(body, "proposal payload", NotifyType.BAD_PROPOSAL_SYNTAX)
+        number, proto, spi_size, count = r.unpack(_PROPOSAL)
+        spi = r.take(spi_size, f"SPI (size {spi_size})")
+        chain = _split_chain(PayloadType.TRANSFORM if count else PayloadType.NONE, r.rest(), "transform")
+        table = attribute_table(proto)
         transforms = []
         for ptype, tbody, raw in chain:
-            if ptype != PT_TRANSFORM:
-                raise _err(f"payload type {ptype} inside a proposal", BAD_PROPOSAL_SYNTAX, ptype)
-            t = Transform.decode_body(tbody)
+            if ptype != PayloadType.TRANSFORM:
+                raise _err(f"payload type {ptype} inside a proposal", NotifyType.BAD_PROPOSAL_SYNTAX, ptype)
+            t = Transform.decode_body(tbody, table)
             t.raw = raw
             transforms.append(t)
         if len(transforms) != count:
-            raise _err(f"proposal announces {count} transforms, holds {len(transforms)}", BAD_PROPOSAL_SYNTAX)
+            raise _err(f"proposal announces {count} transforms, holds {len(transforms)}",
+                       NotifyType.BAD_PROPOSAL_SYNTAX)
         return cls(number, proto, spi, transforms)
 
 
 @dataclass
 class SAPayload(Payload):
     """SA payload (RFC 2408 §3.4): DOI, situation (RFC 2407 §4.2), proposals."""
-    payload_type: ClassVar[int] = PT_SA
+    payload_type: ClassVar[int] = PayloadType.SA
     proposals: list[Proposal] = field(default_factory=list)
-    doi: int = DOI_IPSEC
-    situation: int = SIT_IDENTITY_ONLY
+    doi: int = Doi.IPSEC
+    situation: int = Situation.IDENTITY_ONLY
 
     def encode_body(self) -> bytes:
-        out = [struct.pack("!II", self.doi, self.situation)]
+        out = [_DOI_SIT.pack(self.doi, self.situation)]
         n = len(self.proposals)
         for i, p in enumerate(self.proposals):
-            out.append(_generic(PT_PROPOSAL if i < n - 1 else PT_NONE, p.encode_body()))
+            out.append(_generic(PayloadType.PROPOSAL if i < n - 1 else PayloadType.NONE, p.encode_body()))
         return b"".join(out)
 
     @classmethod
     def decode_body(cls, body: bytes) -> "SAPayload":
-        if len(body) < 8:
-            raise _err(f"truncated SA payload ({len(body)} bytes)")
-        doi, situation = struct.unpack_from("!II", body, 0)
-        if doi not in (DOI_ISAKMP, DOI_IPSEC):
-            raise _err(f"DOI {doi} not supported", DOI_NOT_SUPPORTED)
-        if situation & ~SIT_IDENTITY_ONLY:
+        r = _reader(body, "SA payload")
+        doi, situation = r.unpack(_DOI_SIT, "DOI and situation")
+        if doi not in (Doi.ISAKMP, Doi.IPSEC):
+            raise _err(f"DOI {doi} not supported", NotifyType.DOI_NOT_SUPPORTED)
+        if situation & ~Situation.IDENTITY_ONLY:
             # Secrecy/integrity situations add labeled-domain fields (RFC 2407 §4.6.1).
-            raise _err(f"situation {situation:#x} not supported", SITUATION_NOT_SUPPORTED)
-        rest = body[8:]
-        chain = _split_chain(PT_PROPOSAL if rest else PT_NONE, rest, "proposal")
+            raise _err(f"situation {situation:#x} not supported", NotifyType.SITUATION_NOT_SUPPORTED)
+        rest = r.rest()
+        chain = _split_chain(PayloadType.PROPOSAL if rest else PayloadType.NONE, rest, "proposal")
         proposals = []
         for ptype, pbody, raw in chain:
-            if ptype != PT_PROPOSAL:
-                raise _err(f"payload type {ptype} inside an SA payload", BAD_PROPOSAL_SYNTAX, ptype)
+            if ptype != PayloadType.PROPOSAL:
+                raise _err(f"payload type {ptype} inside an SA payload", NotifyType.BAD_PROPOSAL_SYNTAX, ptype)
             p = Proposal.decode_body(pbody)
             p.raw = raw
             proposals.append(p)
@@ -559,30 +766,30 @@ class SAPayload(Payload):
 class IDPayload(Payload):
     """Identification payload, IPsec DOI form (RFC 2407 §4.6.2):
     ID type, protocol id, port, identification data."""
-    payload_type: ClassVar[int] = PT_ID
-    id_type: int = ID_IPV4_ADDR
+    payload_type: ClassVar[int] = PayloadType.ID
+    id_type: int = IdType.IPV4_ADDR
     protocol: int = 0
     port: int = 0
     data: bytes = b""
 
     # Identification data lengths the decoder enforces (RFC 2407 §4.6.2.2 ff.)
     _FIXED: ClassVar[dict[int, int]] = {
-        ID_IPV4_ADDR: 4, ID_IPV4_ADDR_SUBNET: 8, ID_IPV4_ADDR_RANGE: 8,
-        ID_IPV6_ADDR: 16, ID_IPV6_ADDR_SUBNET: 32, ID_IPV6_ADDR_RANGE: 32,
+        IdType.IPV4_ADDR: 4, IdType.IPV4_ADDR_SUBNET: 8, IdType.IPV4_ADDR_RANGE: 8,
+        IdType.IPV6_ADDR: 16, IdType.IPV6_ADDR_SUBNET: 32, IdType.IPV6_ADDR_RANGE: 32,
     }
 
     @classmethod
     def ipv4_address(cls, address: str | ipaddress.IPv4Address, protocol: int = 0, port: int = 0) -> "IDPayload":
-        return cls(ID_IPV4_ADDR, protocol, port, ipaddress.IPv4Address(address).packed)
+        return cls(IdType.IPV4_ADDR, protocol, port, ipaddress.IPv4Address(address).packed)
 
     @classmethod
     def ipv4_subnet(cls, network: str | ipaddress.IPv4Network, protocol: int = 0, port: int = 0) -> "IDPayload":
         net = ipaddress.IPv4Network(network)
-        return cls(ID_IPV4_ADDR_SUBNET, protocol, port, net.network_address.packed + net.netmask.packed)
+        return cls(IdType.IPV4_ADDR_SUBNET, protocol, port, net.network_address.packed + net.netmask.packed)
 
     @classmethod
     def ipv4_range(cls, first: str, last: str, protocol: int = 0, port: int = 0) -> "IDPayload":
-        return cls(ID_IPV4_ADDR_RANGE, protocol, port,
+        return cls(IdType.IPV4_ADDR_RANGE, protocol, port,
                    ipaddress.IPv4Address(first).packed + ipaddress.IPv4Address(last).packed)
 
     @classmethod
@@ -595,16 +802,16 @@ class IDPayload(Payload):
 
     @property
     def address(self) -> ipaddress.IPv4Address:
-        if self.id_type != ID_IPV4_ADDR:
+        if self.id_type != IdType.IPV4_ADDR:
             raise ValueError(f"ID type {self.id_type} is not ID_IPV4_ADDR")
         return ipaddress.IPv4Address(self.data)
 
     @property
     def network(self) -> ipaddress.IPv4Network:
         """The IPv4 address or subnet as a network (ValueError for other types or a non-contiguous mask)."""
-        if self.id_type == ID_IPV4_ADDR:
+        if self.id_type == IdType.IPV4_ADDR:
             return ipaddress.IPv4Network(ipaddress.IPv4Address(self.data))
-        if self.id_type == ID_IPV4_ADDR_SUBNET:
+        if self.id_type == IdType.IPV4_ADDR_SUBNET:
             addr = ipaddress.IPv4Address(self.data[:4])
             mask = ipaddress.IPv4Address(self.data[4:8])
             return ipaddress.IPv4Network(f"{addr}/{mask}", strict=False)
@@ -614,58 +821,58 @@ class IDPayload(Payload):
         _check_u("ID type", self.id_type, 8)
         _check_u("ID protocol", self.protocol, 8)
         _check_u("ID port", self.port, 16)
-        return struct.pack("!BBH", self.id_type, self.protocol, self.port) + bytes(self.data)
+        return _ID.pack(self.id_type, self.protocol, self.port) + bytes(self.data)
 
     @classmethod
     def decode_body(cls, body: bytes) -> "IDPayload":
-        if len(body) < 4:
-            raise _err(f"truncated ID payload ({len(body)} bytes)", INVALID_ID_INFORMATION)
-        id_type, proto, port = struct.unpack_from("!BBH", body, 0)
-        data = bytes(body[4:])
+        r = _reader(body, "ID payload", NotifyType.INVALID_ID_INFORMATION)
+        id_type, proto, port = r.unpack(_ID)
+        data = r.rest()
         want = cls._FIXED.get(id_type)
         if want is not None and len(data) != want:
-            raise _err(f"ID type {id_type} with {len(data)} bytes of data (expected {want})", INVALID_ID_INFORMATION)
+            raise r.error(f"ID type {id_type} with {len(data)} bytes of data (expected {want})")
         return cls(id_type, proto, port, data)
 
 
 @dataclass
 class NotificationPayload(Payload):
     """Notification (RFC 2408 §3.14): DOI, protocol, SPI size, type, SPI, data."""
-    payload_type: ClassVar[int] = PT_NOTIFICATION
+    payload_type: ClassVar[int] = PayloadType.NOTIFICATION
     notify_type: int = 0
-    protocol_id: int = PROTO_ISAKMP
+    protocol_id: int = ProtocolId.ISAKMP
     spi: bytes = b""
     data: bytes = b""
-    doi: int = DOI_IPSEC
+    doi: int = Doi.IPSEC
 
     def encode_body(self) -> bytes:
         _check_u("protocol id", self.protocol_id, 8)
         _check_u("SPI size", len(self.spi), 8)
         _check_u("notify type", self.notify_type, 16)
-        return struct.pack("!IBBH", self.doi, self.protocol_id, len(self.spi), self.notify_type) + self.spi + self.data
+        return _NOTIFY.pack(self.doi, self.protocol_id, len(self.spi), self.notify_type) + self.spi + self.data
 
     @classmethod
     def decode_body(cls, body: bytes) -> "NotificationPayload":
-        if len(body) < 8:
-            raise _err(f"truncated notification payload ({len(body)} bytes)")
-        doi, proto, spi_size, ntype = struct.unpack_from("!IBBH", body, 0)
-        if 8 + spi_size > len(body):
-            raise _err(f"notification SPI size {spi_size} overruns the payload")
-        return cls(ntype, proto, bytes(body[8:8 + spi_size]), bytes(body[8 + spi_size:]), doi)
+        r = _reader(body, "notification payload")
+        doi, proto, spi_size, ntype = r.unpack(_NOTIFY)
+        spi = r.take(spi_size, f"SPI (size {spi_size})")
+        return cls(ntype, proto, spi, r.rest(), doi)
 
     @property
     def name(self) -> str:
-        return NOTIFY_NAMES.get(self.notify_type, str(self.notify_type))
+        try:
+            return NotifyType(self.notify_type).name
+        except ValueError:
+            return str(self.notify_type)
 
 
 @dataclass
 class DeletePayload(Payload):
     """Delete (RFC 2408 §3.15): DOI, protocol, SPI size, count, SPIs.
     For an ISAKMP SA the SPI is the 16-byte cookie pair."""
-    payload_type: ClassVar[int] = PT_DELETE
-    protocol_id: int = PROTO_IPSEC_ESP
+    payload_type: ClassVar[int] = PayloadType.DELETE
+    protocol_id: int = ProtocolId.IPSEC_ESP
     spis: list[bytes] = field(default_factory=list)
-    doi: int = DOI_IPSEC
+    doi: int = Doi.IPSEC
 
     def encode_body(self) -> bytes:
         size = len(self.spis[0]) if self.spis else 0
@@ -673,17 +880,15 @@ class DeletePayload(Payload):
             raise ValueError("all SPIs of a delete payload must have the same size")
         _check_u("SPI size", size, 8)
         _check_u("SPI count", len(self.spis), 16)
-        return struct.pack("!IBBH", self.doi, self.protocol_id, size, len(self.spis)) + b"".join(self.spis)
+        return _NOTIFY.pack(self.doi, self.protocol_id, size, len(self.spis)) + b"".join(self.spis)
 
     @classmethod
     def decode_body(cls, body: bytes) -> "DeletePayload":
-        if len(body) < 8:
-            raise _err(f"truncated delete payload ({len(body)} bytes)")
-        doi, proto, size, count = struct.unpack_from("!IBBH", body, 0)
-        rest = body[8:]
-        if size * count != len(rest):
-            raise _err(f"delete payload: {count} SPIs of {size} bytes in {len(rest)} bytes")
-        return cls(proto, [bytes(rest[i * size:(i + 1) * size]) for i in range(count)], doi)
+        r = _reader(body, "delete payload")
+        doi, proto, size, count = r.unpack(_NOTIFY)
+        if size * count != r.remaining:
+            raise r.error(f"delete payload: {count} SPIs of {size} bytes in {r.remaining} bytes")
+        return cls(proto, [r.take(size) for _ in range(count)], doi)
 
 
 PAYLOAD_CLASSES: dict[int, type[Payload]] = {
@@ -698,7 +903,7 @@ def encode_payloads(payloads: Sequence[Payload]) -> bytes:
     out = []
     n = len(payloads)
     for i, p in enumerate(payloads):
-        out.append(p.encode(payloads[i + 1].payload_type if i < n - 1 else PT_NONE))
+        out.append(p.encode(payloads[i + 1].payload_type if i < n - 1 else PayloadType.NONE))
     return b"".join(out)
 
 
@@ -718,7 +923,7 @@ def decode_payloads(first_payload_type: int, body: bytes, allow_padding: bool = 
     for ptype, pbody, raw in _split_chain(first_payload_type, body, "message", allow_trailing=allow_padding):
         cls = PAYLOAD_CLASSES.get(ptype)
         if cls is None:
-            raise _err(f"unknown next payload type {ptype} in the chain", INVALID_PAYLOAD_TYPE, ptype)
+            raise _err(f"unknown next payload type {ptype} in the chain", NotifyType.INVALID_PAYLOAD_TYPE, ptype)
         p = cls.decode_body(pbody)
         p.raw = raw
         out.append(p)
@@ -747,19 +952,18 @@ class IsakmpHeader:
 
     @classmethod
     def decode(cls, data: bytes) -> "IsakmpHeader":
-        if len(data) < HEADER_SIZE:
-            raise _err(f"truncated header ({len(data)} of {HEADER_SIZE} bytes)")
-        icky, rcky, nxt, ver, exch, flags, mid, length = _HEADER.unpack_from(data, 0)
+        r = _reader(data, "header")
+        icky, rcky, nxt, ver, exch, flags, mid, length = r.unpack(_HEADER)
         if ver >> 4 != 1:
-            raise _err(f"major version {ver >> 4} not supported", INVALID_MAJOR_VERSION)
+            raise _err(f"major version {ver >> 4} not supported", NotifyType.INVALID_MAJOR_VERSION)
         if length < HEADER_SIZE:
-            raise _err(f"length field {length} shorter than the header")
+            raise r.error(f"length field {length} shorter than the header")
         return cls(icky, rcky, nxt, exch, flags, mid, length, ver)
 
 
 @dataclass
 class IsakmpMessage:
-    """Header + payload chain.  With ``FLAG_ENCRYPTION`` the body travels as
+    """Header + payload chain.  With ``HeaderFlag.ENCRYPTION`` the body travels as
     ``encrypted_body`` (opaque here) and ``first_payload`` is the header's
     next-payload field; :meth:`open` decrypts and parses it."""
     icookie: bytes
@@ -770,12 +974,12 @@ class IsakmpMessage:
     message_id: int = 0
     version: int = VERSION
     encrypted_body: bytes | None = None
-    first_payload: int = PT_NONE
+    first_payload: int = PayloadType.NONE
     header: IsakmpHeader | None = field(default=None, compare=False, repr=False)  # as received
 
     @property
     def encrypted(self) -> bool:
-        return bool(self.flags & FLAG_ENCRYPTION)
+        return bool(self.flags & HeaderFlag.ENCRYPTION)
 
     def encode(self, encrypt: Callable[[bytes], bytes] | None = None) -> bytes:
         """Bytes for the wire.  An encrypted message needs ``encrypted_body``
@@ -789,7 +993,7 @@ class IsakmpMessage:
                 raise ValueError("encrypted message needs encrypted_body or an encrypt function")
         else:
             body = encode_payloads(self.payloads)
-            first = self.payloads[0].payload_type if self.payloads else PT_NONE
+            first = self.payloads[0].payload_type if self.payloads else PayloadType.NONE
         hdr = IsakmpHeader(self.icookie, self.rcookie, first, self.exchange, self.flags,
                            self.message_id, HEADER_SIZE + len(body), self.version)
         return hdr.encode() + body
@@ -798,7 +1002,7 @@ class IsakmpMessage:
     def decode(cls, data: bytes) -> "IsakmpMessage":
         hdr = IsakmpHeader.decode(data)
         if hdr.length != len(data):
-            raise _err(f"length field {hdr.length} inconsistent with {len(data)} bytes of data", UNEQUAL_PAYLOAD_LENGTHS)
+            raise _err(f"length field {hdr.length} inconsistent with {len(data)} bytes of data", NotifyType.UNEQUAL_PAYLOAD_LENGTHS)
         body = bytes(data[HEADER_SIZE:])
         msg = cls(hdr.icookie, hdr.rcookie, hdr.exchange, [], hdr.flags, hdr.message_id, hdr.version,
                   None, hdr.next_payload, hdr)

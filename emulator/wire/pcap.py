@@ -13,20 +13,32 @@ and the nanosecond magic 0xA1B23C4D.
 
 from __future__ import annotations
 
+import enum
 import os
 import struct
 from typing import BinaryIO
 
-from emulator.wire.errors import DecodeError
+from emulator.wire.reader import Reader
 
 __all__ = [
-    "LINKTYPE_ETHERNET", "LINKTYPE_PPP", "LINKTYPE_C_HDLC",
-    "MAGIC", "MAGIC_NSEC", "DEFAULT_SNAPLEN", "PcapWriter", "read_pcap",
+    "LinkType", "LINKTYPE_ETHERNET", "LINKTYPE_PPP", "LINKTYPE_PPP_HDLC", "LINKTYPE_C_HDLC",
+    "MAGIC", "MAGIC_NSEC", "DEFAULT_SNAPLEN", "PcapWriter", "read_pcap", "parse_pcap",
 ]
 
-LINKTYPE_ETHERNET = 1    # IEEE 802.3 Ethernet
-LINKTYPE_PPP = 9         # PPP in HDLC-like framing, RFC 1662 (address/control present)
-LINKTYPE_C_HDLC = 104    # Cisco HDLC
+
+class LinkType(enum.IntEnum):
+    """The file header's LinkType field (tcpdump.org "LINK-LAYER HEADER TYPES")."""
+
+    ETHERNET = 1     # IEEE 802.3 Ethernet
+    PPP = 9          # PPP in HDLC-like framing, RFC 1662 (address/control present)
+    PPP_HDLC = 50    # PPP in HDLC-like framing, flags and FCS removed
+    C_HDLC = 104     # Cisco HDLC
+
+
+LINKTYPE_ETHERNET = LinkType.ETHERNET
+LINKTYPE_PPP = LinkType.PPP
+LINKTYPE_PPP_HDLC = LinkType.PPP_HDLC
+LINKTYPE_C_HDLC = LinkType.C_HDLC
 
 MAGIC = 0xA1B2C3D4       # microsecond timestamps
 MAGIC_NSEC = 0xA1B23C4D  # nanosecond timestamps (read only)
@@ -89,12 +101,15 @@ def read_pcap(source: bytes | bytearray | str | os.PathLike) -> tuple[int, list[
     ``DecodeError`` (layer ``"pcap"``) for a malformed or truncated file.
     """
     if isinstance(source, (bytes, bytearray)):
-        data = bytes(source)
-    else:
-        with open(source, "rb") as f:
-            data = f.read()
-    if len(data) < _FILE_HDR.size:
-        raise DecodeError("pcap", f"file too short: {len(data)} bytes, need {_FILE_HDR.size} for the header")
+        return parse_pcap(bytes(source))
+    with open(source, "rb") as f:
+        return parse_pcap(f.read())
+
+
+def parse_pcap(data: bytes) -> tuple[int, list[tuple[float, bytes]]]:
+    """The decoder behind :func:`read_pcap`, for file contents."""
+    r = Reader(data, "file", "pcap")
+    r.need(_FILE_HDR.size, "file header")
     magic_le = int.from_bytes(data[:4], "little")
     magic_be = int.from_bytes(data[:4], "big")
     if magic_le in (MAGIC, MAGIC_NSEC):
@@ -102,25 +117,16 @@ def read_pcap(source: bytes | bytearray | str | os.PathLike) -> tuple[int, list[
     elif magic_be in (MAGIC, MAGIC_NSEC):
         order, magic = ">", magic_be
     else:
-        raise DecodeError("pcap", f"bad magic 0x{magic_le:08x}")
+        raise r.error(f"bad magic 0x{magic_le:08x}")
     file_hdr = struct.Struct(order + "IHHiIII")
     rec_hdr = struct.Struct(order + "IIII")
-    _, major, _minor, _zone, _sigfigs, _snaplen, linktype = file_hdr.unpack_from(data)
+    _, major, _minor, _zone, _sigfigs, _snaplen, linktype = r.unpack(file_hdr, "file header")
     if major != VERSION_MAJOR:
-        raise DecodeError("pcap", f"unsupported version {major}.{_minor}")
+        raise r.error(f"unsupported version {major}.{_minor}")
     linktype &= 0x0FFFFFFF  # upper bits may carry FCS information (pcap draft section 4)
     scale = 1e-9 if magic == MAGIC_NSEC else 1e-6
     records: list[tuple[float, bytes]] = []
-    pos = file_hdr.size
-    n = len(data)
-    while pos < n:
-        if n - pos < rec_hdr.size:
-            raise DecodeError("pcap", f"truncated record header at offset {pos}")
-        sec, frac, incl, _orig = rec_hdr.unpack_from(data, pos)
-        pos += rec_hdr.size
-        if n - pos < incl:
-            raise DecodeError("pcap", f"truncated record at offset {pos - rec_hdr.size}: "
-                                      f"captured length {incl}, have {n - pos} bytes")
-        records.append((sec + frac * scale, data[pos:pos + incl]))
-        pos += incl
+    while r.remaining:
+        sec, frac, incl, _orig = r.unpack(rec_hdr, "record header")
+        records.append((sec + frac * scale, r.take(incl, "captured bytes")))
     return linktype, records

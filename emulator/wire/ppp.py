@@ -13,18 +13,23 @@ uncompressed; ACFC/PFC forms are accepted on decode only when asked for.
 from __future__ import annotations
 
 import binascii
+import enum
 import ipaddress
 import struct
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from emulator.wire.errors import DecodeError
+from emulator.wire.pcap import LINKTYPE_PPP, LINKTYPE_PPP_HDLC
+from emulator.wire.reader import Reader
 
 __all__ = [
+    "PPPProtocol", "ControlCode", "LCPOption", "IPCPOption",
     "PPP_IP", "PPP_LCP", "PPP_IPCP", "PPP_CCP", "PPP_CDPCP",
     "PPP_ADDRESS", "PPP_CONTROL", "LINKTYPE_PPP", "LINKTYPE_PPP_HDLC",
     "CONFIGURE_REQUEST", "CONFIGURE_ACK", "CONFIGURE_NAK", "CONFIGURE_REJECT",
     "TERMINATE_REQUEST", "TERMINATE_ACK", "CODE_REJECT", "PROTOCOL_REJECT",
-    "ECHO_REQUEST", "ECHO_REPLY", "DISCARD_REQUEST", "CODE_NAMES",
+    "ECHO_REQUEST", "ECHO_REPLY", "DISCARD_REQUEST", "CODE_NAMES", "CONFIGURE_CODES",
     "LCP_MRU", "LCP_ACCM", "LCP_AUTH_PROTOCOL", "LCP_QUALITY_PROTOCOL",
     "LCP_MAGIC_NUMBER", "LCP_PFC", "LCP_ACFC",
     "IPCP_IP_ADDRESSES", "IPCP_IP_COMPRESSION", "IPCP_IP_ADDRESS",
@@ -33,60 +38,116 @@ __all__ = [
     "encode_frame", "decode_frame", "frame_for_pcap",
     "ahdlc_encode", "ahdlc_decode",
     "encode_options", "decode_options", "encode_control", "decode_control",
+    "OptionCodec", "OptionSpec", "OPTIONS", "option_spec", "make_option", "option_value", "option_text",
     "u16_option", "u32_option", "ip_option", "option_u16", "option_u32",
     "option_ip",
 ]
 
-# Protocol field values (RFC 1661 §2 and the IANA "PPP DLL Protocol Numbers").
-PPP_IP = 0x0021      # RFC 1332 §2 (IPv4 datagrams)
-PPP_LCP = 0xC021     # RFC 1661 §5
-PPP_IPCP = 0x8021    # RFC 1332 §2
-PPP_CCP = 0x80FD     # RFC 1962 §2
-PPP_CDPCP = 0x8207   # IANA registry: Cisco Discovery Protocol Control
 
-PPP_ADDRESS = 0xFF   # All-Stations address, RFC 1662 §3.1
-PPP_CONTROL = 0x03   # Unnumbered Information, RFC 1662 §3.1
+class PPPProtocol(enum.IntEnum):
+    """Protocol field values (RFC 1661 section 2 and the IANA "PPP DLL Protocol Numbers")."""
 
-# pcap link types (tcpdump.org link-layer header types): LINKTYPE_PPP (9)
-# carries address/control + protocol (RFC 1662 framing minus flags and FCS).
-LINKTYPE_PPP = 9
-LINKTYPE_PPP_HDLC = 50
+    IP = 0x0021      # RFC 1332 section 2 (IPv4 datagrams)
+    IPCP = 0x8021    # RFC 1332 section 2
+    CCP = 0x80FD     # RFC 1962 section 2
+    CDPCP = 0x8207   # IANA registry: Cisco Discovery Protocol Control
+    LCP = 0xC021     # RFC 1661 section 5
+    PAP = 0xC023     # RFC 1334 section 2 (an LCP Authentication-Protocol value)
+    LQR = 0xC025     # RFC 1989 (an LCP Quality-Protocol value)
+    CHAP = 0xC223    # RFC 1994 section 3 (an LCP Authentication-Protocol value)
 
-# Control packet codes, RFC 1661 §5 (Protocol-Reject and the echo/discard
-# codes are LCP-only; RFC 1332 §2 lists codes 1-7 for IPCP).
-CONFIGURE_REQUEST = 1
-CONFIGURE_ACK = 2
-CONFIGURE_NAK = 3
-CONFIGURE_REJECT = 4
-TERMINATE_REQUEST = 5
-TERMINATE_ACK = 6
-CODE_REJECT = 7
-PROTOCOL_REJECT = 8
-ECHO_REQUEST = 9
-ECHO_REPLY = 10
-DISCARD_REQUEST = 11
 
+class ControlCode(enum.IntEnum):
+    """Control packet codes, RFC 1661 section 5 (Protocol-Reject and the
+    echo/discard codes are LCP-only; RFC 1332 section 2 lists codes 1-7 for IPCP)."""
+
+    CONFIGURE_REQUEST = 1
+    CONFIGURE_ACK = 2
+    CONFIGURE_NAK = 3
+    CONFIGURE_REJECT = 4
+    TERMINATE_REQUEST = 5
+    TERMINATE_ACK = 6
+    CODE_REJECT = 7
+    PROTOCOL_REJECT = 8
+    ECHO_REQUEST = 9
+    ECHO_REPLY = 10
+    DISCARD_REQUEST = 11
+
+
+class LCPOption(enum.IntEnum):
+    """LCP Configuration Options, RFC 1661 section 6 (ACCM: RFC 1662 section 7.1)."""
+
+    MRU = 1
+    ACCM = 2
+    AUTH_PROTOCOL = 3
+    QUALITY_PROTOCOL = 4
+    MAGIC_NUMBER = 5
+    PFC = 7
+    ACFC = 8
+
+
+class IPCPOption(enum.IntEnum):
+    """IPCP Configuration Options, RFC 1332 section 3."""
+
+    IP_ADDRESSES = 1     # deprecated, RFC 1332 section 3.1
+    IP_COMPRESSION = 2   # RFC 1332 section 3.2
+    IP_ADDRESS = 3       # RFC 1332 section 3.3
+
+
+# Short names the rest of the emulator imports.
+PPP_IP = PPPProtocol.IP
+PPP_LCP = PPPProtocol.LCP
+PPP_IPCP = PPPProtocol.IPCP
+PPP_CCP = PPPProtocol.CCP
+PPP_CDPCP = PPPProtocol.CDPCP
+
+CONFIGURE_REQUEST = ControlCode.CONFIGURE_REQUEST
+CONFIGURE_ACK = ControlCode.CONFIGURE_ACK
+CONFIGURE_NAK = ControlCode.CONFIGURE_NAK
+CONFIGURE_REJECT = ControlCode.CONFIGURE_REJECT
+TERMINATE_REQUEST = ControlCode.TERMINATE_REQUEST
+TERMINATE_ACK = ControlCode.TERMINATE_ACK
+CODE_REJECT = ControlCode.CODE_REJECT
+PROTOCOL_REJECT = ControlCode.PROTOCOL_REJECT
+ECHO_REQUEST = ControlCode.ECHO_REQUEST
+ECHO_REPLY = ControlCode.ECHO_REPLY
+DISCARD_REQUEST = ControlCode.DISCARD_REQUEST
+
+LCP_MRU = LCPOption.MRU
+LCP_ACCM = LCPOption.ACCM
+LCP_AUTH_PROTOCOL = LCPOption.AUTH_PROTOCOL
+LCP_QUALITY_PROTOCOL = LCPOption.QUALITY_PROTOCOL
+LCP_MAGIC_NUMBER = LCPOption.MAGIC_NUMBER
+LCP_PFC = LCPOption.PFC
+LCP_ACFC = LCPOption.ACFC
+
+IPCP_IP_ADDRESSES = IPCPOption.IP_ADDRESSES
+IPCP_IP_COMPRESSION = IPCPOption.IP_COMPRESSION
+IPCP_IP_ADDRESS = IPCPOption.IP_ADDRESS
+
+PPP_ADDRESS = 0xFF   # All-Stations address, RFC 1662 section 3.1
+PPP_CONTROL = 0x03   # Unnumbered Information, RFC 1662 section 3.1
+
+# The names IOS "debug ppp negotiation" gives the codes.
 CODE_NAMES = {
-    1: "CONFREQ", 2: "CONFACK", 3: "CONFNAK", 4: "CONFREJ", 5: "TERMREQ",
-    6: "TERMACK", 7: "CODEREJ", 8: "PROTREJ", 9: "ECHOREQ", 10: "ECHOREP",
-    11: "DISCREQ",
+    CONFIGURE_REQUEST: "CONFREQ", CONFIGURE_ACK: "CONFACK", CONFIGURE_NAK: "CONFNAK",
+    CONFIGURE_REJECT: "CONFREJ", TERMINATE_REQUEST: "TERMREQ", TERMINATE_ACK: "TERMACK",
+    CODE_REJECT: "CODEREJ", PROTOCOL_REJECT: "PROTREJ", ECHO_REQUEST: "ECHOREQ",
+    ECHO_REPLY: "ECHOREP", DISCARD_REQUEST: "DISCREQ",
 }
 
-# LCP Configuration Options, RFC 1661 §6 (ACCM: RFC 1662 §7.1).
-LCP_MRU = 1
-LCP_ACCM = 2
-LCP_AUTH_PROTOCOL = 3
-LCP_QUALITY_PROTOCOL = 4
-LCP_MAGIC_NUMBER = 5
-LCP_PFC = 7
-LCP_ACFC = 8
+# Codes whose Data field is a list of options (RFC 1661 sections 5.1-5.4).
+CONFIGURE_CODES = frozenset((CONFIGURE_REQUEST, CONFIGURE_ACK, CONFIGURE_NAK, CONFIGURE_REJECT))
 
-# IPCP Configuration Options, RFC 1332 §3.
-IPCP_IP_ADDRESSES = 1     # deprecated, RFC 1332 §3.1
-IPCP_IP_COMPRESSION = 2   # RFC 1332 §3.2
-IPCP_IP_ADDRESS = 3       # RFC 1332 §3.3
+# LCP codes whose Data field must start with a fixed part (RFC 1661 sections 5.7-5.9).
+_LCP_DATA_MINIMUM = {
+    PROTOCOL_REJECT: (2, "rejected protocol"),
+    ECHO_REQUEST: (4, "magic number"),
+    ECHO_REPLY: (4, "magic number"),
+    DISCARD_REQUEST: (4, "magic number"),
+}
 
-_CONFIGURE_CODES = frozenset((1, 2, 3, 4))
+_LAYER_NAMES = {PPP_LCP: "lcp", PPP_IPCP: "ipcp", PPP_CCP: "ccp"}
 
 # -- FCS-16 ---------------------------------------------------------------
 # RFC 1662 §C.2: polynomial x^16+x^12+x^5+1, bits taken LSB first (the
@@ -140,36 +201,27 @@ def decode_frame(frame: bytes, *, accept_acfc: bool = False,
     §6.5, §6.6) once they have been negotiated for this direction.
     """
     frame = bytes(frame)
-    if len(frame) < 4:
+    if len(frame) < 4:  # address, control, FCS: the least a frame can be
         raise DecodeError("ppp", f"frame too short ({len(frame)} octets)")
     if fcs16_raw(frame) != FCS_GOOD:
         raise DecodeError("ppp", "bad FCS")
-    body = frame[:-2]
-    pos = 0
-    if body[:2] == b"\xff\x03":
-        pos = 2
+    r = Reader(frame[:-2], "frame", "ppp")
+    if frame[:2] == b"\xff\x03":
+        r.take(2, "address and control")
     elif not accept_acfc:
-        if body[0] != PPP_ADDRESS:
-            raise DecodeError("ppp", f"bad address 0x{body[0]:02x}")
-        if len(body) < 2:
-            raise DecodeError("ppp", "frame too short for control field")
-        raise DecodeError("ppp", f"bad control 0x{body[1]:02x}")
-    if len(body) <= pos:
-        raise DecodeError("ppp", "missing protocol field")
+        if frame[0] != PPP_ADDRESS:
+            raise r.error(f"bad address 0x{frame[0]:02x}")
+        raise r.error(f"bad control 0x{frame[1]:02x}")
     # RFC 1661 §2: protocol values have an odd low octet and even high octet.
-    if body[pos] & 1:
+    protocol = r.u8("protocol field")
+    if protocol & 1:
         if not accept_pfc:
-            raise DecodeError("ppp", "compressed protocol field not negotiated")
-        protocol = body[pos]
-        pos += 1
+            raise r.error("compressed protocol field not negotiated")
     else:
-        if len(body) < pos + 2:
-            raise DecodeError("ppp", "truncated protocol field")
-        protocol = (body[pos] << 8) | body[pos + 1]
-        pos += 2
+        protocol = (protocol << 8) | r.u8("protocol field")
         if not protocol & 1:
-            raise DecodeError("ppp", f"invalid protocol 0x{protocol:04x}")
-    return PPPFrame(protocol, body[pos:])
+            raise r.error(f"invalid protocol 0x{protocol:04x}")
+    return PPPFrame(protocol, r.rest())
 
 
 def frame_for_pcap(frame: bytes) -> bytes:
@@ -249,6 +301,9 @@ class ControlPacket:
         return int.from_bytes(self.data[:4], "big")
 
 
+_CP_HDR = struct.Struct("!BBH")
+
+
 def encode_options(options) -> bytes:
     """Type, Length (incl. both header octets), Value (RFC 1661 §6)."""
     out = bytearray()
@@ -260,69 +315,160 @@ def encode_options(options) -> bytes:
 
 
 def decode_options(data: bytes, layer: str = "lcp") -> tuple[Option, ...]:
+    """The raw (type, value) pairs; whether a value fits its type is the
+    negotiation's business (it answers with Configure-Nak/Reject)."""
     opts = []
-    pos, end = 0, len(data)
-    while pos < end:
-        if end - pos < 2:
-            raise DecodeError(layer, "truncated option header")
-        typ, length = data[pos], data[pos + 1]
+    r = Reader(data, "options", layer)
+    while r.remaining:
+        typ = r.u8("option type")
+        length = r.u8(f"option {typ} length")
         if length < 2:
-            raise DecodeError(layer, f"option {typ} length {length} < 2")
-        if pos + length > end:
-            raise DecodeError(layer, f"option {typ} overruns packet")
-        opts.append((typ, bytes(data[pos + 2:pos + length])))
-        pos += length
+            raise r.error(f"option {typ} length {length} < 2")
+        opts.append((typ, r.take(length - 2, f"option {typ} value")))
     return tuple(opts)
 
 
 def encode_control(pkt: ControlPacket) -> bytes:
-    body = encode_options(pkt.options) if pkt.code in _CONFIGURE_CODES else bytes(pkt.data)
-    return struct.pack("!BBH", pkt.code, pkt.identifier & 0xFF, len(body) + 4) + body
+    body = encode_options(pkt.options) if pkt.code in CONFIGURE_CODES else bytes(pkt.data)
+    return _CP_HDR.pack(pkt.code, pkt.identifier & 0xFF, len(body) + 4) + body
 
 
 def decode_control(data: bytes, protocol: int = PPP_LCP) -> ControlPacket:
     """Decode an LCP (or NCP, same format) packet; trailing padding ignored."""
-    layer = {PPP_LCP: "lcp", PPP_IPCP: "ipcp", PPP_CCP: "ccp"}.get(protocol, "ncp")
-    if len(data) < 4:
-        raise DecodeError(layer, f"packet too short ({len(data)} octets)")
-    code, ident, length = struct.unpack_from("!BBH", data)
+    layer = _LAYER_NAMES.get(protocol, "ncp")
+    r = Reader(data, "packet", layer)
+    code, ident, length = r.unpack(_CP_HDR)
     if length < 4:
-        raise DecodeError(layer, f"length field {length} < 4")
-    if length > len(data):
-        raise DecodeError(layer, f"length field {length} exceeds {len(data)} octets")
-    body = bytes(data[4:length])  # RFC 1661 §5: octets past Length are padding
-    if code in _CONFIGURE_CODES:
+        raise r.error(f"length field {length} < 4")
+    body = r.take(length - 4, f"data (length field {length})")  # RFC 1661 §5: octets past Length are padding
+    if code in CONFIGURE_CODES:
         return ControlPacket(code, ident, b"", decode_options(body, layer))
-    if protocol == PPP_LCP:
-        if code in (ECHO_REQUEST, ECHO_REPLY, DISCARD_REQUEST) and len(body) < 4:
-            raise DecodeError(layer, f"{CODE_NAMES[code]} without magic number")
-        if code == PROTOCOL_REJECT and len(body) < 2:
-            raise DecodeError(layer, "PROTREJ without rejected protocol")
+    if protocol == PPP_LCP and code in _LCP_DATA_MINIMUM:
+        size, what = _LCP_DATA_MINIMUM[code]
+        if len(body) < size:
+            raise r.error(f"{CODE_NAMES[code]} without {what}")
     return ControlPacket(code, ident, body)
 
 
-# -- option value helpers ---------------------------------------------------
+# -- option values ------------------------------------------------------------
+# One table says, per protocol and option type, what the value is: its
+# length rule, how it converts to and from bytes and how IOS debug output
+# names it.  decode_options keeps values raw; option_value reads them.
 
+
+@dataclass(frozen=True, slots=True)
+class OptionCodec:
+    """The value of an option: allowed value lengths and the conversions."""
+
+    min_size: int
+    max_size: int
+    to_bytes: Callable[[Any], bytes]
+    from_bytes: Callable[[bytes], Any]
+    text: Callable[[Any], str]
+
+    def fits(self, raw: bytes) -> bool:
+        return self.min_size <= len(raw) <= self.max_size
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    name: str          # as IOS "debug ppp negotiation" shows it
+    codec: OptionCodec
+
+
+def _protocol_to_bytes(value: tuple[int, bytes]) -> bytes:
+    protocol, data = value
+    return protocol.to_bytes(2, "big") + bytes(data)
+
+
+_U16 = OptionCodec(2, 2, lambda v: v.to_bytes(2, "big"), lambda b: int.from_bytes(b, "big"), str)
+_U32 = OptionCodec(4, 4, lambda v: v.to_bytes(4, "big"), lambda b: int.from_bytes(b, "big"),
+                   lambda v: f"0x{v:08X}")
+# A protocol number and protocol-specific data (Authentication-, Quality-Protocol, IP-Compression).
+_PROTOCOL = OptionCodec(2, 253, _protocol_to_bytes, lambda b: (int.from_bytes(b[:2], "big"), b[2:]),
+                        lambda v: f"0x{v[0]:04X}")
+# Presence alone means "on" (PFC, ACFC).
+_PRESENT = OptionCodec(0, 0, lambda v: b"", lambda b: True, lambda v: "")
+_IPV4 = OptionCodec(4, 4, lambda v: ipaddress.IPv4Address(v).packed, ipaddress.IPv4Address, str)
+_IPV4_PAIR = OptionCodec(8, 8, lambda v: b"".join(ipaddress.IPv4Address(a).packed for a in v),
+                         lambda b: (ipaddress.IPv4Address(b[:4]), ipaddress.IPv4Address(b[4:])),
+                         lambda v: f"{v[0]} {v[1]}")
+
+OPTIONS: dict[int, dict[int, OptionSpec]] = {
+    PPP_LCP: {
+        LCP_MRU: OptionSpec("MRU", _U16),                         # RFC 1661 §6.1
+        LCP_ACCM: OptionSpec("ACCM", _U32),                       # RFC 1662 §7.1
+        LCP_AUTH_PROTOCOL: OptionSpec("AuthProto", _PROTOCOL),    # RFC 1661 §6.2
+        LCP_QUALITY_PROTOCOL: OptionSpec("QualityType", _PROTOCOL),  # RFC 1661 §6.3
+        LCP_MAGIC_NUMBER: OptionSpec("MagicNumber", _U32),        # RFC 1661 §6.4
+        LCP_PFC: OptionSpec("PFC", _PRESENT),                        # RFC 1661 §6.5
+        LCP_ACFC: OptionSpec("ACFC", _PRESENT),                      # RFC 1661 §6.6
+    },
+    PPP_IPCP: {
+        IPCP_IP_ADDRESSES: OptionSpec("Addresses", _IPV4_PAIR),   # RFC 1332 §3.1
+        IPCP_IP_COMPRESSION: OptionSpec("CompressType", _PROTOCOL),  # RFC 1332 §3.2
+        IPCP_IP_ADDRESS: OptionSpec("Address", _IPV4),            # RFC 1332 §3.3
+    },
+}
+
+
+def option_spec(protocol: int, typ: int) -> OptionSpec | None:
+    return OPTIONS.get(protocol, {}).get(typ)
+
+
+def make_option(protocol: int, typ: int, value: Any = None) -> Option:
+    """``(type, value bytes)`` for a typed value; ValueError if it does not fit."""
+    spec = option_spec(protocol, typ)
+    if spec is None:
+        raise ValueError(f"no option {typ} known for protocol 0x{protocol:04x}")
+    try:
+        raw = spec.codec.to_bytes(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"{spec.name}: cannot encode {value!r}: {exc}") from None
+    if not spec.codec.fits(raw):
+        raise ValueError(f"{spec.name}: {len(raw)}-byte value outside {spec.codec.min_size}-{spec.codec.max_size}")
+    return (typ, raw)
+
+
+def option_value(protocol: int, typ: int, raw: bytes) -> Any:
+    """The typed value of a received option, or None for an unknown type or a
+    value of the wrong length."""
+    spec = option_spec(protocol, typ)
+    if spec is None or not spec.codec.fits(raw):
+        return None
+    return spec.codec.from_bytes(raw)
+
+
+def option_text(protocol: int, typ: int, raw: bytes) -> str:
+    """An option as IOS ``debug ppp negotiation`` shows it, e.g. ``MRU 1500``."""
+    spec = option_spec(protocol, typ)
+    if spec is None or not spec.codec.fits(raw):
+        return f"Unknown option {typ}"
+    text = spec.codec.text(spec.codec.from_bytes(raw))
+    return f"{spec.name} {text}" if text else spec.name
+
+
+# Shorthands the PPP engine uses, on the same codecs.
 
 def u16_option(typ: int, value: int) -> Option:
-    return (typ, value.to_bytes(2, "big"))
+    return (typ, _U16.to_bytes(value))
 
 
 def u32_option(typ: int, value: int) -> Option:
-    return (typ, value.to_bytes(4, "big"))
+    return (typ, _U32.to_bytes(value))
 
 
 def ip_option(address, typ: int = IPCP_IP_ADDRESS) -> Option:
-    return (typ, ipaddress.IPv4Address(address).packed)
+    return (typ, _IPV4.to_bytes(address))
 
 
 def option_u16(value: bytes) -> int | None:
-    return int.from_bytes(value, "big") if len(value) == 2 else None
+    return _U16.from_bytes(value) if _U16.fits(value) else None
 
 
 def option_u32(value: bytes) -> int | None:
-    return int.from_bytes(value, "big") if len(value) == 4 else None
+    return _U32.from_bytes(value) if _U32.fits(value) else None
 
 
 def option_ip(value: bytes) -> ipaddress.IPv4Address | None:
-    return ipaddress.IPv4Address(value) if len(value) == 4 else None
+    return _IPV4.from_bytes(value) if _IPV4.fits(value) else None

@@ -6,30 +6,46 @@ The checksum covers the IPv4 pseudo-header, the TCP header and the data
 
 from __future__ import annotations
 
+import enum
 import struct
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Self
 
 from emulator.wire.checksum import internet_checksum, pseudo_header
-from emulator.wire.errors import DecodeError
+from emulator.wire.ipv4 import PROTO_TCP
+from emulator.wire.reader import Reader
 
 __all__ = [
-    "FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR",
+    "TCPFlag", "FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR",
     "HEADER_LEN", "MAX_OPTIONS_LEN", "TCPSegment",
 ]
 
-PROTO_TCP = 6  # RFC 793 / IANA protocol numbers
 
-# Control bits (RFC 793 section 3.1), low bits of byte 13; ECE/CWR from RFC 3168 section 23.2.
-FIN = 0x01
-SYN = 0x02
-RST = 0x04
-PSH = 0x08
-ACK = 0x10
-URG = 0x20
-ECE = 0x40
-CWR = 0x80
+class TCPFlag(enum.IntEnum):
+    """Control bits (RFC 793 section 3.1), low bits of byte 13; ECE/CWR from RFC 3168 section 23.2.
+
+    An IntEnum, not an IntFlag: ``flags & ACK`` then stays plain int arithmetic.
+    """
+
+    FIN = 0x01
+    SYN = 0x02
+    RST = 0x04
+    PSH = 0x08
+    ACK = 0x10
+    URG = 0x20
+    ECE = 0x40
+    CWR = 0x80
+
+
+FIN = TCPFlag.FIN
+SYN = TCPFlag.SYN
+RST = TCPFlag.RST
+PSH = TCPFlag.PSH
+ACK = TCPFlag.ACK
+URG = TCPFlag.URG
+ECE = TCPFlag.ECE
+CWR = TCPFlag.CWR
 
 HEADER_LEN = 20
 MAX_OPTIONS_LEN = 40  # Data Offset is 4 bits: at most 60 header bytes
@@ -86,17 +102,14 @@ class TCPSegment:
     @classmethod
     def decode(cls, data: bytes, src: IPv4Address | bytes, dst: IPv4Address | bytes, verify: bool = True) -> Self:
         """Parse a segment (the IPv4 payload, already trimmed to total length)."""
-        n = len(data)
-        if n < HEADER_LEN:
-            raise DecodeError("tcp", f"segment too short: {n} bytes, need at least {HEADER_LEN}")
-        sport, dport, seq, ack, off, flags, window, ck, urgent = _HDR.unpack_from(data)
+        r = Reader(data, "header", "tcp")
+        sport, dport, seq, ack, off, flags, window, ck, urgent = r.unpack(_HDR)
         offset = off >> 4
         if offset < 5:
-            raise DecodeError("tcp", f"bad data offset {offset} (minimum 5)")
-        hl = offset << 2
-        if hl > n:
-            raise DecodeError("tcp", f"truncated header: data offset {offset} means {hl} bytes, have {n}")
-        if verify and internet_checksum(pseudo_header(src, dst, PROTO_TCP, n) + data) != 0:
-            raise DecodeError("tcp", "bad checksum")
-        return cls(sport, dport, seq, ack, flags, window, urgent,
-                   bytes(data[HEADER_LEN:hl]), bytes(data[hl:]), ck)
+            raise r.error(f"bad data offset {offset} (minimum 5)")
+        options = r.take((offset - 5) << 2, f"options (data offset {offset})")
+        if len(data) > 0xFFFF:
+            raise r.error(f"segment of {len(data)} bytes exceeds what an IPv4 datagram carries")
+        if verify and internet_checksum(pseudo_header(src, dst, PROTO_TCP, len(data)) + data) != 0:
+            raise r.error("bad checksum")
+        return cls(sport, dport, seq, ack, flags, window, urgent, options, r.rest(), ck)

@@ -7,20 +7,29 @@ means "no checksum"; a computed 0 is sent as 0xFFFF (RFC 768, "Fields").
 
 from __future__ import annotations
 
+import enum
 import struct
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import Self
 
 from emulator.wire.checksum import internet_checksum, pseudo_header
-from emulator.wire.errors import DecodeError
+from emulator.wire.ipv4 import PROTO_UDP
+from emulator.wire.reader import Reader
 
-__all__ = ["HEADER_LEN", "PORT_ISAKMP", "PORT_IPSEC_NAT_T", "UDPDatagram"]
+__all__ = ["UDPPort", "HEADER_LEN", "PORT_ISAKMP", "UDPDatagram"]
 
 HEADER_LEN = 8
-PROTO_UDP = 17           # RFC 768 / IANA protocol numbers
-PORT_ISAKMP = 500        # RFC 2408 / IANA service names
-PORT_IPSEC_NAT_T = 4500  # RFC 3948 section 2 (UDP encapsulation of ESP), RFC 3947
+
+
+class UDPPort(enum.IntEnum):
+    """Well-known ports the emulator serves (IANA "Service Name and Transport Protocol Port Number")."""
+
+    ISAKMP = 500         # RFC 2408
+    IPSEC_NAT_T = 4500   # RFC 3948 section 2 (UDP encapsulation of ESP), RFC 3947
+
+
+PORT_ISAKMP = UDPPort.ISAKMP
 
 _HDR = struct.Struct("!HHHH")
 
@@ -62,16 +71,15 @@ class UDPDatagram:
 
         A checksum field of 0 is accepted without verification (RFC 768).
         """
-        n = len(data)
-        if n < HEADER_LEN:
-            raise DecodeError("udp", f"datagram too short: {n} bytes, need at least {HEADER_LEN}")
-        sport, dport, length, ck = _HDR.unpack_from(data)
+        r = Reader(data, "header", "udp")
+        sport, dport, length, ck = r.unpack(_HDR)
         if length < HEADER_LEN:
-            raise DecodeError("udp", f"bad length field {length} (minimum {HEADER_LEN})")
+            raise r.error(f"bad length field {length} (minimum {HEADER_LEN})")
+        n = len(data)
         if length > n:
-            raise DecodeError("udp", f"truncated datagram: length field {length}, have {n} bytes")
+            raise r.error(f"truncated datagram: length field {length}, have {n} bytes")
         if length != n:
             data = data[:length]
         if verify and ck and internet_checksum(pseudo_header(src, dst, PROTO_UDP, length) + data) != 0:
-            raise DecodeError("udp", "bad checksum")
+            raise r.error("bad checksum")
         return cls(sport, dport, bytes(data[HEADER_LEN:]), ck)

@@ -35,6 +35,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.wire.isakmp import AttrGroup
+
 # Private exponent size: 256 bits (RFC 3526 §8 asks 180-240 bits of exponent
 # for the 1536-bit group's strength estimates; ample for groups 1 and 2).
 EXPONENT_BITS = 256
@@ -62,14 +64,14 @@ def _hex(s: str) -> int:
 
 
 # RFC 2409 §6.1 First Oakley Group: 2^768 - 2^704 - 1 + 2^64 * { [2^638 pi] + 149686 }, g = 2
-MODP_768 = ModpGroup(1, "768-bit MODP", _hex("""
+MODP_768 = ModpGroup(AttrGroup.MODP_768, "768-bit MODP", _hex("""
     FFFFFFFF FFFFFFFF C90FDAA2 2168C234 C4C6628B 80DC1CD1
     29024E08 8A67CC74 020BBEA6 3B139B22 514A0879 8E3404DD
     EF9519B3 CD3A431B 302B0A6D F25F1437 4FE1356D 6D51C245
     E485B576 625E7EC6 F44C42E9 A63A3620 FFFFFFFF FFFFFFFF"""), 2)
 
 # RFC 2409 §6.2 Second Oakley Group: 2^1024 - 2^960 - 1 + 2^64 * { [2^894 pi] + 129093 }, g = 2
-MODP_1024 = ModpGroup(2, "1024-bit MODP", _hex("""
+MODP_1024 = ModpGroup(AttrGroup.MODP_1024, "1024-bit MODP", _hex("""
     FFFFFFFF FFFFFFFF C90FDAA2 2168C234 C4C6628B 80DC1CD1
     29024E08 8A67CC74 020BBEA6 3B139B22 514A0879 8E3404DD
     EF9519B3 CD3A431B 302B0A6D F25F1437 4FE1356D 6D51C245
@@ -78,7 +80,7 @@ MODP_1024 = ModpGroup(2, "1024-bit MODP", _hex("""
     FFFFFFFF FFFFFFFF"""), 2)
 
 # RFC 3526 §2 1536-bit MODP Group: 2^1536 - 2^1472 - 1 + 2^64 * { [2^1406 pi] + 741804 }, g = 2
-MODP_1536 = ModpGroup(5, "1536-bit MODP", _hex("""
+MODP_1536 = ModpGroup(AttrGroup.MODP_1536, "1536-bit MODP", _hex("""
     FFFFFFFF FFFFFFFF C90FDAA2 2168C234 C4C6628B 80DC1CD1
     29024E08 8A67CC74 020BBEA6 3B139B22 514A0879 8E3404DD
     EF9519B3 CD3A431B 302B0A6D F25F1437 4FE1356D 6D51C245
@@ -91,7 +93,7 @@ MODP_1536 = ModpGroup(5, "1536-bit MODP", _hex("""
 GROUPS: dict[int, ModpGroup] = {g.number: g for g in (MODP_768, MODP_1024, MODP_1536)}
 
 # Groups computed through cryptography/OpenSSL (see the module docstring).
-CRYPTOGRAPHY_GROUPS: set[int] = {5}
+CRYPTOGRAPHY_GROUPS: set[int] = {AttrGroup.MODP_1536}
 
 
 def get_group(number: int) -> ModpGroup:

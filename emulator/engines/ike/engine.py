@@ -54,12 +54,13 @@ from emulator.labtime import SECOND
 from emulator.engines.ike.policy import (EspTransform, OfferedEsp, Phase1Proposal, ProxyId, build_phase2_sa, esp_attributes,
                                  parse_phase2_sa)
 from emulator.wire import isakmp as K
+from emulator.wire.ipv4 import PROTO_UDP
+from emulator.wire.udp import PORT_ISAKMP as ISAKMP_PORT
 from emulator.wire.errors import DecodeError
 
 __all__ = ["IkeEngine", "IkeHost", "IkeSA", "Phase2Request", "Phase2Offer", "Phase2Selection", "Phase2Rejection",
            "Phase2Result", "RETRANSMIT_INTERVAL", "MAX_RETRANSMITS"]
 
-ISAKMP_PORT = 500
 RETRANSMIT_INTERVAL = 10 * SECOND
 MAX_RETRANSMITS = 5
 NONCE_SIZE = 20
@@ -589,7 +590,7 @@ class IkeEngine:
 
     def _my_id(self, sa: IkeSA) -> K.IDPayload:
         # IOS identity: the interface address, protocol 17, port 500 (reference §3.3 "ID payload" dump, §4.9)
-        return K.IDPayload.ipv4_address(sa.local, protocol=17, port=ISAKMP_PORT)
+        return K.IDPayload.ipv4_address(sa.local, protocol=PROTO_UDP, port=ISAKMP_PORT)
 
     def _mm4(self, sa: IkeSA, msg: K.IsakmpMessage, now: int) -> None:
         sa.gxr, sa.nr = self._ke_nonce(sa, msg)
