@@ -27,12 +27,12 @@ sys.path.insert(0, str(ROOT))
 from cryptography.hazmat.primitives.ciphers import Cipher, modes  # noqa: E402
 
 from emulator.cli.session import CliSession  # noqa: E402
+from emulator.engines.esp_sa import TripleDES  # noqa: E402  (the emulator's own import of it)
 from emulator.engines.ike import crypto as C  # noqa: E402
 from emulator.engines.ike import dh as DH  # noqa: E402
 from emulator.lab.labfile import Lab  # noqa: E402
 from emulator.sim.clock import SECOND  # noqa: E402
 from emulator.wire import isakmp as K  # noqa: E402
-from emulator.engines.esp_sa import TripleDES  # noqa: E402  (the emulator's own import of it)
 
 LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
 

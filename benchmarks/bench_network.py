@@ -58,7 +58,8 @@ def main() -> None:
     Lab.from_file(LAB)  # imports and first-use costs out of the measurement
     boots = [boot_ms() for _ in range(5)]
     rates = [echoes_per_second() for _ in range(3)]
-    print(f"lab boot with IPCP up: {statistics.median(boots):.1f} ms wall (runs: {', '.join(f'{b:.1f}' for b in boots)})")
+    print(f"lab boot with IPCP up: {statistics.median(boots):.1f} ms wall "
+          f"(runs: {', '.join(f'{b:.1f}' for b in boots)})")
     print(f"echo round trips through two serial hops: {statistics.median(rates):,.0f} per second "
           f"(runs: {', '.join(f'{r:,.0f}' for r in rates)})")
     events = [events_per_second() for _ in range(3)]

@@ -112,7 +112,7 @@ class Driver(ABC):
     """A target: emulated devices or real ones."""
 
     name: ClassVar[str]
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    capabilities: frozenset[Capability] = frozenset()   # a driver may narrow them per target
     # A new target per test module (the emulator boots a lab in milliseconds); real devices are shared.
     fresh_per_module: ClassVar[bool] = False
 
@@ -146,7 +146,7 @@ class Driver(ABC):
         """Per device, the configuration lines it rejected when it booted; None when the target cannot tell."""
         return None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional: a target without connections has nothing to release
         """Release sessions and connections."""
 
 

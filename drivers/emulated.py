@@ -11,8 +11,17 @@ from emulator.lab.labfile import Lab, LabSpec, load_lab
 from emulator.labtime import format_seconds
 from emulator.sim.clock import seconds as lab_seconds
 
-from .base import (CLI_ERROR, Capability, ConfigurationRejected, DeviceSession, Driver, DriverError,
-                   EmulatorFaultError, Exchange, register)
+from .base import (
+    CLI_ERROR,
+    Capability,
+    ConfigurationRejected,
+    DeviceSession,
+    Driver,
+    DriverError,
+    EmulatorFaultError,
+    Exchange,
+    register,
+)
 from .scenario import ROOT, Scenario, load_scenario
 
 DEFAULT_LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"

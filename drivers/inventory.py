@@ -130,6 +130,23 @@ def load_inventory(path: str | Path | None, environ: Mapping[str, str] | None = 
                              "(pytest --driver=netmiko --inventory lab.yml)")
     path = Path(path)
     env = os.environ if environ is None else environ
+    data = _read_yaml(path)
+    unknown = [k for k in data if k not in TOP_KEYS]
+    if unknown:
+        raise InventoryError(path, str(unknown[0]), f"unknown key (expected {', '.join(TOP_KEYS)})")
+    allow = data.get("allow_disruptive", False)
+    if not isinstance(allow, bool):
+        raise InventoryError(path, "allow_disruptive", f"must be true or false, not {allow!r}")
+    scenario = data.get("scenario") or {}
+    if not isinstance(scenario, dict):
+        raise InventoryError(path, "scenario", "must be a mapping of expected values (as in a lab file)")
+    scenario_file = _scenario_file(path, data, env)
+    defaults = _defaults(path, data)
+    devices = _devices(path, data, defaults, env)
+    return Inventory(path, devices, scenario, scenario_file, allow)
+
+
+def _read_yaml(path: Path) -> dict:
     try:
         text = path.read_text()
     except OSError as err:
@@ -144,25 +161,22 @@ def load_inventory(path: str | Path | None, environ: Mapping[str, str] | None = 
     if not isinstance(data, dict):
         raise InventoryError(path, "", "an inventory is a mapping with 'devices' (and optional defaults, "
                              "scenario, allow_disruptive)")
-    unknown = [k for k in data if k not in TOP_KEYS]
-    if unknown:
-        raise InventoryError(path, str(unknown[0]), f"unknown key (expected {', '.join(TOP_KEYS)})")
+    return data
 
-    allow = data.get("allow_disruptive", False)
-    if not isinstance(allow, bool):
-        raise InventoryError(path, "allow_disruptive", f"must be true or false, not {allow!r}")
-    scenario = data.get("scenario") or {}
-    if not isinstance(scenario, dict):
-        raise InventoryError(path, "scenario", "must be a mapping of expected values (as in a lab file)")
-    scenario_file = None
-    if data.get("scenario_file") is not None:
-        raw = _expand(path, "scenario_file", data["scenario_file"], env)
-        if not isinstance(raw, str) or not raw:
-            raise InventoryError(path, "scenario_file", f"must be a file name, not {raw!r}")
-        scenario_file = (path.parent / raw).resolve()
-        if not scenario_file.is_file():
-            raise InventoryError(path, "scenario_file", f"scenario file not found: {scenario_file}")
 
+def _scenario_file(path: Path, data: dict, env: Mapping[str, str]) -> Path | None:
+    if data.get("scenario_file") is None:
+        return None
+    raw = _expand(path, "scenario_file", data["scenario_file"], env)
+    if not isinstance(raw, str) or not raw:
+        raise InventoryError(path, "scenario_file", f"must be a file name, not {raw!r}")
+    scenario_file = (path.parent / raw).resolve()
+    if not scenario_file.is_file():
+        raise InventoryError(path, "scenario_file", f"scenario file not found: {scenario_file}")
+    return scenario_file
+
+
+def _defaults(path: Path, data: dict) -> dict:
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict):
         raise InventoryError(path, "defaults", "must be a mapping of device settings")
@@ -171,7 +185,10 @@ def load_inventory(path: str | Path | None, environ: Mapping[str, str] | None = 
             hint = " (a role belongs to one device)" if key == "role" else ""
             raise InventoryError(path, f"defaults.{key}",
                                  f"unknown key{hint} (expected {', '.join(DEFAULT_KEYS)})")
+    return defaults
 
+
+def _devices(path: Path, data: dict, defaults: dict, env: Mapping[str, str]) -> dict[str, InventoryDevice]:
     raw_devices = data.get("devices")
     if raw_devices is None:
         raise InventoryError(path, "devices", "missing: the devices to test, by name")
@@ -192,7 +209,7 @@ def load_inventory(path: str | Path | None, environ: Mapping[str, str] | None = 
             raise InventoryError(path, f"{key}.role", f"duplicate role {device.role!r} (also {roles[device.role]})")
         roles[device.role] = device.name
         devices[device.name] = device
-    return Inventory(path, devices, scenario, scenario_file, allow)
+    return devices
 
 
 def _device(path: Path, key: str, name: str, merged: dict, own: dict, defaults: dict,

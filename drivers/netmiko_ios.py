@@ -37,10 +37,19 @@ import re
 import socket
 import threading
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
-from .base import (CLI_ERROR, Capability, ConfigurationRejected, DeviceSession, Driver, DriverError,
-                   DriverUnavailable, TransportError, register)
+from .base import (
+    CLI_ERROR,
+    Capability,
+    ConfigurationRejected,
+    DeviceSession,
+    Driver,
+    DriverError,
+    DriverUnavailable,
+    TransportError,
+    register,
+)
 from .inventory import Inventory, InventoryDevice, load_inventory
 from .scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, load_scenario
 
@@ -58,7 +67,7 @@ class NetmikoSession(DeviceSession):
     def __init__(self, device: InventoryDevice, transcript: list):
         super().__init__(device.name, device.role, transcript)
         self.device = device
-        self.conn = None
+        self.conn: Any = None
         self.prompt = ""
         self._hidden = [s for s in (device.password, device.secret) if s]
 
@@ -95,7 +104,7 @@ class NetmikoSession(DeviceSession):
             raise self._error(f"{self.where}: cannot connect: {_first_line(err)}", kind=TransportError) from None
         # The session is opened in a worker so that a device that stops answering half-way through
         # the login cannot hold the run beyond conn_timeout: the sockets are closed under it.
-        state = {"stage": "connecting"}
+        state: dict[str, Any] = {"stage": "connecting"}
 
         def open_session():
             try:
@@ -120,8 +129,9 @@ class NetmikoSession(DeviceSession):
             _drop(conn)
             worker.join(1.0)
             if state["stage"] == "connecting":
-                what = (f"connected, but the {'SSH handshake and login' if device.transport == 'ssh' else 'telnet login'}"
-                        f" did not complete" if connected else "no TCP connection (host down or filtered?)")
+                login = "SSH handshake and login" if device.transport == "ssh" else "telnet login"
+                what = (f"connected, but the {login} did not complete" if connected
+                        else "no TCP connection (host down or filtered?)")
             else:
                 what = {"enable": "enable did not return to a prompt",
                         "prompt": "the prompt did not come back"}[state["stage"]]
@@ -138,7 +148,8 @@ class NetmikoSession(DeviceSession):
         # netmiko waits a fixed 10 s for a command's echo: keep that within read_timeout too.
         limit = device.read_timeout
         echo_read = conn.command_echo_read
-        conn.command_echo_read = lambda cmd, read_timeout: echo_read(cmd, read_timeout=min(read_timeout, limit))
+        setattr(conn, "command_echo_read",   # noqa: B010 - replaces netmiko's method on this connection
+                lambda cmd, read_timeout: echo_read(cmd, read_timeout=min(read_timeout, limit)))
         self.conn = conn
         return conn
 
@@ -166,7 +177,7 @@ class NetmikoSession(DeviceSession):
             raise _EnableRefused("the device has no enable secret and IOS refuses enable on a vty "
                                  "('% No password set'): configure one and give it as secret")
         if tries > 1 or not re.search(prompt_re, raw) or not raw.rstrip().endswith("#"):
-            last = next((l.strip() for l in reversed(text.splitlines()) if l.strip().startswith("%")), "")
+            last = next((ln.strip() for ln in reversed(text.splitlines()) if ln.strip().startswith("%")), "")
             raise _EnableRefused(f"the secret was refused{f' ({last!r})' if last else ''}")
 
     def _failure(self, err: BaseException, stage: str) -> DriverError:

@@ -82,7 +82,7 @@ def pytest_load_initial_conftests(early_config, parser, args):
         return
     if Path(early_config.invocation_params.dir).resolve() != ROOT:
         return
-    from _pytest.config.findpaths import locate_config   # the reader pytest itself uses for ini files
+    from _pytest.config.findpaths import locate_config  # the reader pytest itself uses for ini files
     rootdir, inipath, inicfg, _ = locate_config(ROOT, [ROOT])
     early_config._rootpath, early_config._inipath, early_config._inicfg = rootdir, inipath, inicfg
     early_config._parser.extra_info.update(rootdir=str(rootdir), inifile=str(inipath))
@@ -194,7 +194,8 @@ def _build_driver(config, module: str | None = None):
             capture = config.getoption("--pcap-dir")
             if capture and module:
                 capture = str(Path(capture) / module)
-            return driver_class(name)(config.getoption("--lab"), capture_dir=capture)
+            from drivers.emulated import EmulatedDriver
+            return EmulatedDriver(config.getoption("--lab"), capture_dir=capture)
         return driver_class(name)(config.getoption("--inventory"))
     except (DriverError, ScenarioError) as err:
         pytest.exit(f"cannot start the {name} driver: {err}", returncode=4)
@@ -239,8 +240,8 @@ def _note_facts(config, drv) -> None:
         except DriverError as err:
             record.facts[f"{role} show version"] = f"unavailable: {err}"
             continue
-        lines = [l.strip() for l in text.splitlines()
-                 if ("Version" in l and not l.startswith(("ROM", "BOOTLDR"))) or "uptime is" in l]
+        lines = [ln.strip() for ln in text.splitlines()
+                 if ("Version" in ln and not ln.startswith(("ROM", "BOOTLDR"))) or "uptime is" in ln]
         record.facts[f"{role} show version"] = " / ".join(lines[:2])
 
 

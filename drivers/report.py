@@ -93,14 +93,15 @@ class ConformanceRecord:
         found = (sorted(p for p in self.capture_root.rglob("*") if p.is_file() and not p.name.startswith("."))
                  if self.capture_root else [])
         if found:
-            links = "".join(f"<li><a href='{html.escape(_relative(p, report_dir))}'>{html.escape(_relative(p, report_dir))}</a></li>"
-                            for p in found)
+            names = [html.escape(_relative(p, report_dir)) for p in found]
+            links = "".join(f"<li><a href='{name}'>{name}</a></li>" for name in names)
             files = ("<h3>Captures and keys</h3><p>One pcap per link and test module; <code>esp_sa</code> and "
                      "<code>ikev1_decryption_table</code> are Wireshark's key tables for them.</p>"
                      f"<ul>{links}</ul>")
         unknown = self._rejections_html() + self._faults_html()
         if self.unknown_claims:
-            unknown = f"<p style='color:#c33'>Tests name unknown claims: {html.escape(', '.join(sorted(self.unknown_claims)))}</p>"
+            claims = html.escape(", ".join(sorted(self.unknown_claims)))
+            unknown += f"<p style='color:#c33'>Tests name unknown claims: {claims}</p>"
         return (
             "<h2>Claims of Cisco Document 14131</h2>"
             "<table class='claims' border='1' cellpadding='4' style='border-collapse:collapse'>"
@@ -122,7 +123,8 @@ class ConformanceRecord:
         if self.rejections is None:
             return ""
         if not self.rejections:
-            return "<h3>Configuration lines rejected at boot</h3><p>None: every device took its whole configuration.</p>"
+            return ("<h3>Configuration lines rejected at boot</h3>"
+                    "<p>None: every device took its whole configuration.</p>")
         errata = load_errata()
         rows = []
         for device, lines in self.rejections.items():

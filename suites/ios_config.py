@@ -37,20 +37,20 @@ class RunningConfig:
                 self.lines.append(parent)
 
     def top(self) -> list[str]:
-        return [l.text for l in self.lines]
+        return [line.text for line in self.lines]
 
     def block(self, header: str) -> ConfigLine | None:
         """The top-level line equal to ``header`` (spacing normalised)."""
         want = " ".join(header.split())
-        return next((l for l in self.lines if " ".join(l.text.split()) == want), None)
+        return next((line for line in self.lines if " ".join(line.text.split()) == want), None)
 
     def blocks(self, pattern: str) -> list[ConfigLine]:
         rx = re.compile(pattern)
-        return [l for l in self.lines if rx.search(l.text)]
+        return [line for line in self.lines if rx.search(line.text)]
 
     def has(self, line: str) -> bool:
         want = " ".join(line.split())
-        return any(" ".join(l.text.split()) == want for l in self.lines)
+        return any(" ".join(item.text.split()) == want for item in self.lines)
 
     def children(self, header: str) -> list[str]:
         block = self.block(header)

@@ -148,7 +148,7 @@ def _run_template(command: str, path: Path, lines: list[tuple[int, str]]) -> lis
     number, line = None, None
     try:
         # Feed one line at a time so that an error names the exact line.
-        for number, line in lines:
+        for _number, line in lines:
             fsm.ParseText(line + "\n", eof=False)
             if fsm._cur_state_name in ("End", "EOF"):  # noqa: SLF001 - TextFSM has no public accessor
                 break
@@ -162,7 +162,7 @@ def _run_template(command: str, path: Path, lines: list[tuple[int, str]]) -> lis
             command=command, template=str(path), line_number=number, line=line,
         ) from exc
     header = [h.lower() for h in fsm.header]
-    return [dict(zip(header, row)) for row in rows]
+    return [dict(zip(header, row, strict=True)) for row in rows]
 
 
 def parse(command: str, text: str, platform: str = "cisco_ios") -> list[dict]:
@@ -187,4 +187,4 @@ def parse(command: str, text: str, platform: str = "cisco_ios") -> list[dict]:
         raise ParseError(f"{command!r}: templates {ref.names} failed: {exc}",
                          command=command) from exc
     header = [h.lower() for h in table.header]
-    return [dict(zip(header, row.values)) for row in table]
+    return [dict(zip(header, row.values, strict=True)) for row in table]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from drivers.scenario import ROOT
 from suites.golden import differences
 from suites.helpers import expect, extended_ping, flows, sas, show
 from suites.parsing import parse
-from drivers.scenario import ROOT
 
 DOCUMENT_SAMPLE = ROOT / "fixtures" / "doc14131" / "hub-show-crypto-ipsec-sa.txt"
 

@@ -50,6 +50,7 @@ def test_lan_to_lan_traffic_is_not_translated(role, driver, scenario):
         ping(driver.session(f"{role}_host"), scenario[f"hosts.{other}_host"])
     text, rows = _translations(router)
     far_lan = ipaddress.ip_network(scenario[f"{other}.lan_network"])
-    leaked = [r for r in rows if r["outside_local_ip"] not in ("", "---") and ipaddress.ip_address(r["outside_local_ip"]) in far_lan]
+    leaked = [r for r in rows if r["outside_local_ip"] not in ("", "---")
+              and ipaddress.ip_address(r["outside_local_ip"]) in far_lan]
     assert not leaked, (f"traffic to the {other}'s LAN {far_lan} was translated by NAT on the {role} "
                         f"(the route-map must exempt it, or it leaves unencrypted):\n{text}")

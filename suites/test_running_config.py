@@ -73,11 +73,13 @@ def test_remote_static_map_with_peer(remote, scenario, running_config):
 @pytest.mark.claim("CFG-HUB-IF")
 def test_hub_interfaces(hub, scenario, running_config):
     cfg = running_config(hub)
-    _assert_lines(f"interface {scenario['hub.wan_interface']}", cfg.children(f"interface {scenario['hub.wan_interface']}"), [
+    header = f"interface {scenario['hub.wan_interface']}"
+    _assert_lines(header, cfg.children(header), [
         f"ip address {scenario['hub.wan_address']} {scenario['hub.wan_mask']}",
         "ip nat outside",
         f"crypto map {scenario['hub.crypto_map']}"])
-    _assert_lines(f"interface {scenario['hub.lan_interface']}", cfg.children(f"interface {scenario['hub.lan_interface']}"), [
+    header = f"interface {scenario['hub.lan_interface']}"
+    _assert_lines(header, cfg.children(header), [
         f"ip address {scenario['hub.lan_address']} {scenario['hub.lan_mask']}",
         "ip nat inside"])
 
@@ -90,7 +92,8 @@ def test_remote_interfaces(remote, scenario, running_config):
         "ip address negotiated", "ip nat outside",
         f"encapsulation {scenario['remote.wan_encapsulation'].lower()}",
         f"crypto map {scenario['remote.crypto_map']}"])
-    _assert_lines(f"interface {scenario['remote.lan_interface']}", cfg.children(f"interface {scenario['remote.lan_interface']}"), [
+    header = f"interface {scenario['remote.lan_interface']}"
+    _assert_lines(header, cfg.children(header), [
         f"ip address {scenario['remote.lan_address']} {scenario['remote.lan_mask']}",
         "ip nat inside"])
 
