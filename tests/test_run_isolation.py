@@ -131,7 +131,8 @@ def test_two_runs_at_once_keep_their_own_captures(tmp_path):
         assert pcaps, f"the captures of run {folder} are still there"
 
 
-@pytest.mark.parametrize("args", [["--collect-only", "-q"], ["--help"], ["-q", "tests/test_lab.py::test_document_lab_loads"]])
+@pytest.mark.parametrize("args", [["--collect-only", "-q"], ["--help"],
+                                  ["-q", "tests/test_lab.py::test_document_lab_loads"]])
 def test_looking_never_rewrites_the_reports(args):
     """No report, no JUnit file and no capture folder of this run (other runs may write meanwhile)."""
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=ROOT,

@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from emulator.cli.session import CliSession
-from emulator.labtime import SECOND, format_seconds
 from emulator.lab.labfile import Lab, load_lab
+from emulator.labtime import SECOND, format_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 LABS = {
@@ -181,7 +181,7 @@ class Walk:
             assert found, text
             counts = (int(found.group(1)), int(found.group(2)))
             old = self.counters.get(router, (0, 0))
-            assert counts[0] >= old[0] and counts[1] >= old[1], f"{router} Serial0 counters went back: {old} -> {counts}"
+            assert counts[0] >= old[0] and counts[1] >= old[1], f"{router} Serial0 counters: {old} -> {counts}"
             self.counters[router] = counts
             if step % 10 == 0:
                 self.check_sas(router)
