@@ -4,7 +4,6 @@ from emulator.engines.slarp import (
     DEFAULT_PERIOD,
     MISSED_KEEPALIVES,
     FrameError,
-    IPPacket,
     LineProtocol,
     SlarpSession,
     frame,
@@ -133,8 +132,10 @@ def test_ip_goes_over_the_line_only_while_it_is_up():
     f = p.a.send_ip(data)
     assert f == frame(chdlc.PROTO_IPV4, data)
     assert chdlc.CHDLCFrame.decode(f[:-2]).address == chdlc.ADDRESS_UNICAST
-    p.b.receive_frame(f, p.now)
-    assert p.b.next_event() == IPPacket(data)
+    assert p.b.receive_frame(f, p.now) == data
+    assert p.b.next_event() is None
+    p.b.link_changed(False, p.now)
+    assert p.b.receive_frame(f, p.now) is None
 
 
 def test_bad_frames_are_counted_and_reported():

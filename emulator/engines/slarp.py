@@ -9,10 +9,12 @@ keepalive arrives and goes down at a tick that finds none heard for more than
 period the line protocol follows the link alone.
 
 Inputs take ``now`` (lab ns); the owner collects ``frames_to_send(now)``,
-``next_event()`` and keeps the clock at ``get_timer()``. Events:
-``LineProtocol(up)`` when the line protocol changes, ``IPPacket(payload)``
-for each IPv4 packet received while it is up, ``FrameError(reason, crc)`` for
-each frame that cannot be used (it is counted and dropped, never raised).
+``next_event()`` and keeps the clock at ``get_timer()``. ``receive_frame``
+returns the IPv4 packet a frame carries while the line protocol is up (as
+``send_ip`` returns the frame for one); it changes nothing else. Events:
+``LineProtocol(up)`` when the line protocol changes, ``FrameError(reason,
+crc)`` for each frame that cannot be used (it is counted and dropped, never
+raised).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from emulator.wire import chdlc
 from emulator.wire.errors import DecodeError
 from emulator.wire.ppp import fcs16
 
-__all__ = ["MISSED_KEEPALIVES", "DEFAULT_PERIOD", "LineProtocol", "IPPacket", "FrameError", "SlarpSession", "frame"]
+__all__ = ["MISSED_KEEPALIVES", "DEFAULT_PERIOD", "LineProtocol", "FrameError", "SlarpSession", "frame"]
 
 MISSED_KEEPALIVES = 3           # IOS takes the line protocol down after three
 DEFAULT_PERIOD = 10 * SECOND    # IOS "keepalive 10"
@@ -39,17 +41,12 @@ class LineProtocol:
 
 
 @dataclass(frozen=True, slots=True)
-class IPPacket:
-    payload: bytes
-
-
-@dataclass(frozen=True, slots=True)
 class FrameError:
     reason: str
     crc: bool = False
 
 
-Event = LineProtocol | IPPacket | FrameError
+Event = LineProtocol | FrameError
 
 
 def frame(protocol: int, payload: bytes, broadcast: bool = False) -> bytes:
@@ -101,29 +98,28 @@ class SlarpSession:
         """The session is replaced: no more keepalives."""
         self._stop()
 
-    def receive_frame(self, data: bytes, now: int) -> None:
+    def receive_frame(self, data: bytes, now: int) -> bytes | None:
+        """Take a frame from the line; the IPv4 packet it carries, if any, is returned."""
         body, fcs = data[:-FCS_LEN], data[-FCS_LEN:]
         if len(data) < 4 or fcs16(body).to_bytes(FCS_LEN, "little") != fcs:
             self._error("chdlc: bad FCS", crc=True)
-            return
+            return None
         try:
             f = chdlc.CHDLCFrame.decode(body)
-            if f.protocol == chdlc.PROTO_SLARP:
-                msg = chdlc.decode_slarp(f.payload)
-            elif f.protocol == chdlc.PROTO_IPV4:
-                if self.protocol_up:
-                    self._events.append(IPPacket(f.payload))
-                return
-            else:
-                return  # CDP and others: not spoken here, ignored as IOS ignores unknown protocols
+            if f.protocol == chdlc.PROTO_IPV4:
+                return f.payload if self.protocol_up else None
+            if f.protocol != chdlc.PROTO_SLARP:
+                return None  # CDP and others: not spoken here, ignored as IOS ignores unknown protocols
+            msg = chdlc.decode_slarp(f.payload)
         except DecodeError as err:
             self._error(str(err))
-            return
+            return None
         if isinstance(msg, chdlc.SlarpKeepalive):
             self.peer_seq = msg.my_sequence
             self.last_heard = now
             if self.running:
                 self._set_protocol(True)
+        return None
 
     def send_ip(self, packet: bytes) -> bytes | None:
         """The frame carrying an IPv4 packet, or None while the line protocol is down."""
