@@ -12,10 +12,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
 from emulator.labtime import MS, SECOND
-from emulator.wire.icmp import HEADER_LEN as ICMP_HEADER
-from emulator.wire.icmp import ICMPMessage
-from emulator.wire.ipv4 import FLAG_DF, PROTO_ICMP, IPv4Packet
-from emulator.wire.ipv4 import HEADER_LEN as IP_HEADER
+from emulator.wire.icmp import HEADER_LEN as ICMP_HEADER, ICMPMessage
+from emulator.wire.ipv4 import FLAG_DF, HEADER_LEN as IP_HEADER, PROTO_ICMP, IPv4Packet
 
 
 @dataclass
