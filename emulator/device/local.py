@@ -24,7 +24,7 @@ __all__ = ["DEFAULT_TTL", "UNREACHABLE_INTERVAL", "LocalHost", "LocalDelivery"]
 
 DEFAULT_TTL = 255
 UNREACHABLE_INTERVAL = 500 * MS   # IOS sends at most one ICMP unreachable per 500 ms by default
-ERROR_KINDS = {icmpwire.DEST_UNREACHABLE: "unreachable", icmpwire.TIME_EXCEEDED: "exceeded",
+ERROR_KINDS: dict[int, str] = {icmpwire.DEST_UNREACHABLE: "unreachable", icmpwire.TIME_EXCEEDED: "exceeded",
                icmpwire.SOURCE_QUENCH: "quench"}
 
 # An echo listener hears (kind, packet, echo message): kind "reply", "unreachable", "exceeded" or "quench".

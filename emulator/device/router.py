@@ -56,7 +56,7 @@ class Router:
                  console: LogSink):
         self.name = name
         self.platform = platform or PLATFORMS["2501"]
-        self.clock: Any = clock
+        self.clock: Any = clock   # the lab's Simulator (a bare clock will do for a device without links)
         self.boot_time = clock.now if clock else 0
         self.seed = seed
         self.startup_config = config_text

@@ -169,13 +169,13 @@ class Routing:
         cfg = self.config
         if not cfg.ip_routing:
             # A host: connected subnets directly, everything else through the default gateway.
-            if route is not None and route.code == "C":
+            if route is not None and route.code == "C" and route.interface is not None:
                 return route.interface, dst
             gw = cfg.default_gateway
             if gw is None:
                 return None
             via = table.lookup(gw)
-            if via is None or via.code != "C":
+            if via is None or via.code != "C" or via.interface is None:
                 return None
             return via.interface, gw
         if route is None:
