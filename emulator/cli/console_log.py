@@ -7,7 +7,7 @@ them.
 
 from __future__ import annotations
 
-from functools import singledispatch
+from typing import Any, Callable
 
 from emulator.cli import iostime
 from emulator.device.adapters import short_name
@@ -44,47 +44,20 @@ def _updown(up: bool) -> str:
     return "up" if up else "down"
 
 
-@singledispatch
 def text(event: LogEvent) -> str:
     """The IOS words of an event."""
-    raise TypeError(f"no IOS text for {event!r}")
+    return _WORDS[type(event)](event)
 
 
-@text.register
-def _(event: Message) -> str:
-    return event.text
-
-
-@text.register
-def _(event: LinkChanged) -> str:
-    return f"%LINK-3-UPDOWN: Interface {event.interface}, changed state to {_updown(event.up)}"
-
-
-@text.register
-def _(event: LinkAdminDown) -> str:
-    return f"%LINK-5-CHANGED: Interface {event.interface}, changed state to administratively down"
-
-
-@text.register
-def _(event: LineProtocolChanged) -> str:
-    return f"%LINEPROTO-5-UPDOWN: Line protocol on Interface {event.interface}, changed state to {_updown(event.up)}"
-
-
-@text.register
-def _(event: IpcpAddressInstalled) -> str:
-    return f"{short_name(event.interface)} IPCP: Install negotiated IP interface address {event.address}"
-
-
-@text.register
-def _(event: IpcpRouteInstalled) -> str:
-    return f"{short_name(event.interface)} IPCP: Install route to {event.peer}"
-
-
-@text.register
-def _(event: PoolUndefined) -> str:
-    return f"%IPCP-3-NOPOOL: {event.interface}: ip local pool {event.pool} is not defined"
-
-
-@text.register
-def _(event: PoolExhausted) -> str:
-    return f"%IPCP-4-POOLEXHAUST: {event.interface}: ip local pool {event.pool} has no free address"
+_WORDS: dict[type, Callable[[Any], str]] = {
+    Message: lambda e: e.text,
+    LinkChanged: lambda e: f"%LINK-3-UPDOWN: Interface {e.interface}, changed state to {_updown(e.up)}",
+    LinkAdminDown: lambda e: f"%LINK-5-CHANGED: Interface {e.interface}, changed state to administratively down",
+    LineProtocolChanged: lambda e: (f"%LINEPROTO-5-UPDOWN: Line protocol on Interface {e.interface}, "
+                                    f"changed state to {_updown(e.up)}"),
+    IpcpAddressInstalled: lambda e: f"{short_name(e.interface)} IPCP: Install negotiated IP interface address "
+                                    f"{e.address}",
+    IpcpRouteInstalled: lambda e: f"{short_name(e.interface)} IPCP: Install route to {e.peer}",
+    PoolUndefined: lambda e: f"%IPCP-3-NOPOOL: {e.interface}: ip local pool {e.pool} is not defined",
+    PoolExhausted: lambda e: f"%IPCP-4-POOLEXHAUST: {e.interface}: ip local pool {e.pool} has no free address",
+}
