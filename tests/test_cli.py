@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from emulator.cli.console_log import ConsoleLog
 from emulator.cli.session import CliSession
 from emulator.device.router import Router
 from emulator.sim.clock import SECOND
@@ -22,7 +23,7 @@ def clock():
 
 @pytest.fixture
 def cli(clock):
-    router = Router("r", (FIXTURES / "dr_whoovie.cfg").read_text(), "dr_whoovie.cfg", clock=clock)
+    router = Router("r", (FIXTURES / "dr_whoovie.cfg").read_text(), "dr_whoovie.cfg", clock=clock, console=ConsoleLog())
     return CliSession(router)
 
 
@@ -178,7 +179,7 @@ def test_tab_completes_a_unique_keyword(cli):
 
 
 def test_enable_checks_a_type_5_secret(clock):
-    router = Router("r", (FIXTURES / "dr_whoovie.cfg").read_text(), "x", clock=clock)
+    router = Router("r", (FIXTURES / "dr_whoovie.cfg").read_text(), "x", clock=clock, console=ConsoleLog())
     router.apply_extra_config(["enable secret lab"], "lab")
     assert router.config.enable_secret.startswith("5 $1$") and router.operator_secrets == {"enable": "lab"}
     vty = CliSession(router, line="vty0")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from emulator.cli.session import CliSession
+from emulator.device.interfaces import LinkStatus
 from emulator.lab.labfile import Lab, load_lab
 from emulator.sim.clock import SECOND
 from emulator.wire.pcap import read_pcap
@@ -140,9 +141,9 @@ def test_shutdown_renegotiates_and_the_pool_hands_the_address_again():
     isp.configure_lines(["interface Serial0", "shutdown"])
     lab.advance(5 * SECOND)
     remote = lab.device("dr_whoovie")
-    assert remote.link_status("Serial0") == "down"
+    assert remote.link_status("Serial0") is LinkStatus.DOWN
     assert remote.interface_address("Serial0") is None
-    assert lab.device("isp").pools_in_use["REMOTES"] == set()
+    assert lab.device("isp").pools.in_use["REMOTES"] == set()
     isp.configure_lines(["interface Serial0", "no shutdown"])
     lab.advance(5 * SECOND)
     assert str(remote.interface_address("Serial0")) == "100.100.100.1/32"

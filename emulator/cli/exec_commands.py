@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Callable
 
+from emulator.cli import show, show_interfaces
+from emulator.cli.show_routes import show_ip_route
 from emulator.config.grammar import CommandError, Grammar, tokenize
 from emulator.config.render import running_config
 from emulator.config.secrets import secret_matches
-from emulator.cli import show
 
 USER = Grammar("user-exec")
 PRIVILEGED = Grammar("privileged-exec")
@@ -55,7 +56,7 @@ def _enable(session, args):
 
 
 def _enable_dialog(session, secret: str):
-    for attempt in range(3):
+    for _ in range(3):
         answer = yield ("", "Password: ")
         if secret_matches(secret, answer):
             session.privileged = True
@@ -139,12 +140,12 @@ def _show_start(session, args):
 
 @exec_command("show interfaces [<iface:if>]")
 def _show_interfaces(session, args):
-    return show.interfaces(session.router, args.get("iface"))
+    return show_interfaces.interfaces(session.router, args.get("iface"))
 
 
 @exec_command("show ip interface brief")
 def _show_ip_int_brief(session, args):
-    return show.ip_interface_brief(session.router)
+    return show_interfaces.ip_interface_brief(session.router)
 
 
 @exec_command("show clock")
@@ -154,13 +155,12 @@ def _show_clock(session, args):
 
 @exec_command("show ip route")
 def _show_ip_route(session, args):
-    from emulator.device.routing import show_ip_route
     return show_ip_route(session.router)
 
 
 @exec_command("show arp", "show ip arp")
 def _show_arp(session, args):
-    return show.arp(session.router)
+    return show_interfaces.arp(session.router)
 
 
 @exec_command("clear counters [<iface:if>]", privileged=True)
@@ -175,7 +175,8 @@ def _clear_counters(session, args):
         return ""
     session.router.clear_counters(name)
     by = "console" if session.line == "console" else session.line
-    session.router.log(f"%CLEAR-5-COUNTERS: Clear counter on {'interface ' + name if name else 'all interfaces'} by {by}")
+    where = f"interface {name}" if name else "all interfaces"
+    session.router.log(f"%CLEAR-5-COUNTERS: Clear counter on {where} by {by}")
     return "\n"
 
 

@@ -1,36 +1,36 @@
 """Link layers of a device's interfaces: PPP and Cisco HDLC on serial, ARPA on Ethernet.
 
 Each adapter sits between a simulator attachment (a serial link end or an
-Ethernet port) and the router: it frames IP packets on the way out, unframes
-them on the way in, runs the link's own protocol (LCP/IPCP, SLARP keepalives,
-ARP) on the simulator's clock, and tells the router when the line protocol
-changes. A frame that does not decode is counted as an input error.
+Ethernet port) and its device: it frames IP packets on the way out, unframes
+them on the way in, runs the link's own protocol engine (PPP, SLARP
+keepalives, ARP) on the simulator's clock through an ``EngineBinding``, and
+tells the device when the line protocol changes. A frame that does not decode
+is counted as an input error.
+
+Adapters know their device only through two small protocols: the interface
+table they read (``AdapterInterfaces``) and the events they report (``LinkEvents``).
 """
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
-from typing import TYPE_CHECKING
+import random
+from ipaddress import IPv4Address, IPv4Interface
+from typing import Protocol
 
-from emulator.engines.ppp import IPCPClosed, IPCPOpened, IPPacket, LinkClosed, LinkOpened, PPPConfig, PPPSession, State
+from emulator.config.model import Interface
+from emulator.device.interfaces import InterfaceState
+from emulator.engines import arp as arpengine
+from emulator.engines import slarp
+from emulator.engines.ppp import IPCPClosed, IPCPOpened, IPPacket, PPPConfig, PPPSession
 from emulator.labtime import SECOND
 from emulator.sim.binding import EngineBinding
-from emulator.wire import arp as arpwire
-from emulator.wire import chdlc
+from emulator.sim.clock import Simulator
+from emulator.sim.wires import EthernetSegment, SerialEnd
 from emulator.wire.errors import DecodeError
 from emulator.wire.ethernet import BROADCAST, ETHERTYPE_ARP, ETHERTYPE_IPV4, EthernetFrame
-from emulator.wire.ppp import fcs16
 
-if TYPE_CHECKING:
-    from emulator.device.router import Router
-
-ARP_TIMEOUT = 4 * 3600 * SECOND  # IOS default "ARP Timeout 04:00:00"
-# How "show interfaces" names the RFC 1661 states ("LCP Open", "LCP REQsent", "LCP Listen"...).
-IOS_LCP_STATE = {State.INITIAL: "Closed", State.STARTING: "Closed", State.CLOSED: "Closed",
-                 State.STOPPED: "Listen", State.CLOSING: "TERMsent", State.STOPPING: "TERMsent",
-                 State.REQ_SENT: "REQsent", State.ACK_RCVD: "ACKrcvd", State.ACK_SENT: "ACKsent",
-                 State.OPENED: "Open"}
-HDLC_MISSED_KEEPALIVES = 3     # IOS takes the line protocol down after three
+__all__ = ["LinkEvents", "AdapterInterfaces", "LinkAdapter", "PPPAdapter", "HDLCAdapter", "EthernetAdapter",
+           "short_name"]
 
 
 def short_name(name: str) -> str:
@@ -39,23 +39,63 @@ def short_name(name: str) -> str:
     return kind[:2] + name[len(kind):]
 
 
+class AdapterInterfaces(Protocol):
+    """The device's interface table, as an adapter reads it."""
+
+    def interface_config(self, name: str) -> Interface: ...
+
+    def state(self, name: str) -> InterfaceState: ...
+
+    def address(self, name: str) -> IPv4Interface | None: ...
+
+    def enabled(self, name: str) -> bool: ...
+
+    def link_active(self, name: str) -> bool: ...
+
+
+class LinkEvents(Protocol):
+    """What an adapter tells its device, and the little it asks of it beside the interface table."""
+
+    @property
+    def name(self) -> str: ...
+
+    def rng(self, purpose: str) -> random.Random: ...
+
+    def carrier_changed(self, iface: str, up: bool) -> None: ...
+
+    def line_protocol_changed(self, iface: str, up: bool) -> None: ...
+
+    def receive_ip(self, iface: str, data: bytes) -> None: ...
+
+    def ipcp_opened(self, iface: str, local: IPv4Address | None, peer: IPv4Address | None) -> None: ...
+
+    def ipcp_closed(self, iface: str) -> None: ...
+
+    def assign_peer_address(self, iface: str) -> IPv4Address | None: ...
+
+    def release_peer_address(self, iface: str, address: IPv4Address) -> None: ...
+
+    def ppp_trace(self, line: str) -> None: ...
+
+
 class LinkAdapter:
     kind = ""
 
-    def __init__(self, router: "Router", iface: str):
-        self.router = router
+    def __init__(self, owner: LinkEvents, interfaces: AdapterInterfaces, iface: str, sim: Simulator):
+        self.owner = owner
+        self.interfaces = interfaces
         self.iface = iface
-        self.sim = router.clock
+        self.sim = sim
         self.protocol_up = False
 
     @property
-    def state(self):
-        return self.router.interface_state(self.iface)
+    def state(self) -> InterfaceState:
+        return self.interfaces.state(self.iface)
 
     def _set_protocol(self, up: bool) -> None:
         if up != self.protocol_up:
             self.protocol_up = up
-            self.router.line_protocol_changed(self.iface, up)
+            self.owner.line_protocol_changed(self.iface, up)
 
     def _count_in(self, frame: bytes) -> None:
         c = self.state.counters
@@ -96,22 +136,23 @@ class LinkAdapter:
 class SerialAdapter(LinkAdapter):
     """Shared by PPP and HDLC: a serial link end with FCS-16 on every frame."""
 
-    def __init__(self, router: "Router", iface: str, end):
-        super().__init__(router, iface)
+    def __init__(self, owner: LinkEvents, interfaces: AdapterInterfaces, iface: str, sim: Simulator,
+                 end: SerialEnd):
+        super().__init__(owner, interfaces, iface, sim)
         self.end = end
         end.receiver = self._receive
         end.on_carrier = self._carrier_changed
 
     def _carrier_changed(self, up: bool) -> None:
         # The notice may be older than the line's state (the lab already applied a later change): use the state.
-        self.router.carrier_changed(self.iface, self.end.link.up)
+        self.owner.carrier_changed(self.iface, self.end.up)
 
     def _transmit(self, frame: bytes) -> bool:
         self._count_out(frame)
         return self.end.send(frame)
 
     def _receive(self, frame: bytes) -> None:
-        if not self.router.interface_enabled(self.iface):
+        if not self.interfaces.enabled(self.iface):
             return
         self._count_in(frame)
         self.receive(frame)
@@ -123,28 +164,25 @@ class SerialAdapter(LinkAdapter):
 class PPPAdapter(SerialAdapter):
     kind = "ppp"
 
-    def __init__(self, router: "Router", iface: str, end):
-        super().__init__(router, iface, end)
-        self.session = PPPSession(self._config(), router.clock.rng(f"{router.name}/{iface}/ppp"), self.sim.now)
+    def __init__(self, owner: LinkEvents, interfaces: AdapterInterfaces, iface: str, sim: Simulator,
+                 end: SerialEnd):
+        super().__init__(owner, interfaces, iface, sim, end)
+        self.session = PPPSession(self._config(), owner.rng(f"{iface}/ppp"), self.sim.now)
         self.binding = EngineBinding(self.sim, self.session, transmit=self._transmit, on_event=self._event,
-                                     on_flushed=self._update_state, name=f"{router.name} {iface} PPP")
+                                     on_flushed=self._update_state, name=f"{owner.name} {iface} PPP")
 
     def _config(self) -> PPPConfig:
-        cfg = self.router.config.interfaces[self.iface]
+        cfg = self.interfaces.interface_config(self.iface)
         ka = cfg.keepalive * SECOND if cfg.keepalive else None
         return PPPConfig(local_address=cfg.address, negotiate_address=cfg.negotiated,
                          peer_address_provider=self._assign_peer, peer_address_release=self._release_peer,
-                         keepalive=ka, name=short_name(self.iface), trace=self._trace)
+                         keepalive=ka, name=short_name(self.iface), trace=self.owner.ppp_trace)
 
-    def _trace(self, line: str) -> None:
-        if "ppp negotiation" in self.router.debugs:
-            self.router.debug_log(line)
-
-    def _assign_peer(self):
-        return self.router.assign_peer_address(self.iface)
+    def _assign_peer(self) -> IPv4Address | None:
+        return self.owner.assign_peer_address(self.iface)
 
     def _release_peer(self, address: IPv4Address) -> None:
-        self.router.release_peer_address(self.iface, address)
+        self.owner.release_peer_address(self.iface, address)
 
     def reconfigure(self) -> None:
         """The interface's addressing changed: take effect at the next negotiation."""
@@ -184,19 +222,18 @@ class PPPAdapter(SerialAdapter):
             return False
         return self._transmit(frame)
 
-    def _event(self, event) -> None:
+    def _event(self, event: object) -> None:
         if isinstance(event, IPPacket):
-            self.router.receive_ip(self.iface, event.payload)
+            self.owner.receive_ip(self.iface, event.payload)
         elif isinstance(event, IPCPOpened):
-            self.router.ipcp_opened(self.iface, event.local_address, event.peer_address)
+            self.owner.ipcp_opened(self.iface, event.local_address, event.peer_address)
         elif isinstance(event, IPCPClosed):
-            self.router.ipcp_closed(self.iface)
-        elif isinstance(event, (LinkOpened, LinkClosed)):
-            pass
+            self.owner.ipcp_closed(self.iface)
+        # LinkOpened and LinkClosed show in the LCP state, read after each poke.
 
     def _update_state(self) -> None:
         st = self.state
-        st.lcp_state = IOS_LCP_STATE.get(self.session.lcp_state, "Closed")
+        st.lcp_state = self.session.lcp_state
         st.open_ncps = tuple(self.session.open_ncps())
         # IOS shows the line protocol up once LCP and an NCP are open.
         self._set_protocol(self.session.lcp_open and self.session.ipcp_open)
@@ -207,98 +244,54 @@ class HDLCAdapter(SerialAdapter):
 
     kind = "hdlc"
 
-    def __init__(self, router: "Router", iface: str, end):
-        super().__init__(router, iface, end)
-        self.my_seq = 0
-        self.peer_seq = 0
-        self.last_heard: int | None = None
-        self._timer = None
-        self._running = False
+    def __init__(self, owner: LinkEvents, interfaces: AdapterInterfaces, iface: str, sim: Simulator,
+                 end: SerialEnd):
+        super().__init__(owner, interfaces, iface, sim, end)
+        self.session = slarp.SlarpSession(self._keepalive())
+        self.binding = EngineBinding(self.sim, self.session, transmit=self._transmit, on_event=self._event,
+                                     name=f"{owner.name} {iface} SLARP")
 
     def _keepalive(self) -> int | None:
-        return self.router.config.interfaces[self.iface].keepalive
+        period = self.interfaces.interface_config(self.iface).keepalive
+        return period * SECOND if period is not None else None
 
     def reconfigure(self) -> None:
-        self._stop()
-        self._update(True)
+        self.session.reconfigure(self._keepalive(), self.interfaces.link_active(self.iface), self.sim.now)
+        self.binding.poke()
 
     def close(self) -> None:
-        self._stop()
+        self.session.close()
+        self.binding.close()
 
     def carrier(self, up: bool) -> None:
-        self._update(up)
+        self._update()
 
     def admin(self, up: bool) -> None:
-        self._update(up)
+        self._update()
 
-    def _update(self, _: bool) -> None:
-        active = self.router.link_status(self.iface) == "up"
-        if not active:
-            self._stop()
-            self._set_protocol(False)
-            return
-        if self._keepalive() is None:
-            self._stop()
-            self._set_protocol(True)
-            return
-        if not self._running:
-            self._running = True
-            self.my_seq = self.peer_seq = 0
-            self.last_heard = None
-            self._send_keepalive()
-
-    def _stop(self) -> None:
-        self._running = False
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _send_keepalive(self) -> None:
-        self._timer = None
-        if not self._running:
-            return
-        period = (self._keepalive() or 10) * SECOND
-        if self.last_heard is not None and self.sim.now - self.last_heard > HDLC_MISSED_KEEPALIVES * period:
-            self._set_protocol(False)
-        self.my_seq = (self.my_seq + 1) & 0xFFFFFFFF
-        ka = chdlc.SlarpKeepalive(self.my_seq, self.peer_seq)
-        self._frame(chdlc.PROTO_SLARP, ka.encode(), broadcast=True)
-        self._timer = self.sim.call_later(period, self._send_keepalive)
-
-    def _frame(self, protocol: int, payload: bytes, broadcast: bool = False) -> bool:
-        address = chdlc.ADDRESS_BROADCAST if broadcast else chdlc.ADDRESS_UNICAST
-        body = chdlc.CHDLCFrame(protocol, payload, address).encode()
-        return self._transmit(body + fcs16(body).to_bytes(2, "little"))
+    def _update(self) -> None:
+        self.session.link_changed(self.interfaces.link_active(self.iface), self.sim.now)
+        self.binding.poke()
 
     def receive(self, frame: bytes) -> None:
-        body, fcs = frame[:-2], frame[-2:]
-        if len(frame) < 4 or fcs16(body).to_bytes(2, "little") != fcs:
-            self._input_error("chdlc: bad FCS", crc=True)
-            return
-        try:
-            f = chdlc.CHDLCFrame.decode(body)
-            if f.protocol == chdlc.PROTO_SLARP:
-                msg = chdlc.decode_slarp(f.payload)
-            elif f.protocol == chdlc.PROTO_IPV4:
-                if self.protocol_up:
-                    self.router.receive_ip(self.iface, f.payload)
-                return
-            else:
-                return  # CDP and others: not spoken here, ignored as IOS ignores unknown protocols
-        except DecodeError as err:
-            self._input_error(str(err))
-            return
-        if isinstance(msg, chdlc.SlarpKeepalive):
-            self.peer_seq = msg.my_sequence
-            self.last_heard = self.sim.now
-            if self._running:
-                self._set_protocol(True)
+        payload = self.session.receive_frame(frame, self.sim.now)
+        if payload is not None:
+            self.owner.receive_ip(self.iface, payload)   # an IP packet changes nothing else in the engine
+        else:
+            self.binding.poke()
+
+    def _event(self, event: object) -> None:
+        if isinstance(event, slarp.LineProtocol):
+            self._set_protocol(event.up)
+        elif isinstance(event, slarp.FrameError):
+            self._input_error(event.reason, crc=event.crc)
 
     def send_ip(self, packet: bytes, next_hop: IPv4Address | None) -> bool:
-        if not self.protocol_up:
+        frame = self.session.send_ip(packet)
+        if frame is None:
             self.state.counters.output_drops += 1
             return False
-        return self._frame(chdlc.PROTO_IPV4, packet)
+        return self._transmit(frame)
 
 
 class EthernetAdapter(LinkAdapter):
@@ -307,10 +300,13 @@ class EthernetAdapter(LinkAdapter):
 
     kind = "arpa"
 
-    def __init__(self, router: "Router", iface: str, segment):
-        super().__init__(router, iface)
-        self.port = segment.attach(self._receive, name=f"{router.name} {iface}")
-        self.arp: dict[IPv4Address, tuple[bytes, int]] = {}   # -> (MAC, learnt at)
+    def __init__(self, owner: LinkEvents, interfaces: AdapterInterfaces, iface: str, sim: Simulator,
+                 segment: EthernetSegment):
+        super().__init__(owner, interfaces, iface, sim)
+        self.port = segment.attach(self._receive, name=f"{owner.name} {iface}")
+        self.arp = arpengine.ArpEngine(self.mac)
+        self.binding = EngineBinding(self.sim, self.arp, transmit=self._send_arp, on_event=self._arp_event,
+                                     name=f"{owner.name} {iface} ARP")
 
     @property
     def mac(self) -> bytes:
@@ -322,8 +318,11 @@ class EthernetAdapter(LinkAdapter):
     def admin(self, up: bool) -> None:
         self._update()
 
+    def close(self) -> None:
+        self.binding.close()
+
     def _update(self) -> None:
-        up = self.router.link_status(self.iface) == "up"
+        up = self.interfaces.link_active(self.iface)
         self.port.up = up
         if not up:
             self.arp.clear()
@@ -343,24 +342,16 @@ class EthernetAdapter(LinkAdapter):
         if eth.dst == BROADCAST:
             self.state.counters.broadcasts_in += 1
         if eth.ethertype == ETHERTYPE_IPV4:
-            self.router.receive_ip(self.iface, eth.payload)
+            self.owner.receive_ip(self.iface, eth.payload)
         elif eth.ethertype == ETHERTYPE_ARP:
-            try:
-                self._arp(arpwire.ARPPacket.decode(eth.payload))
-            except DecodeError as err:
-                self._input_error(str(err))
+            self.arp.receive(eth.payload, self.interfaces.address(self.iface), self.sim.now)
+            self.binding.poke()
 
-    def _arp(self, pkt: arpwire.ARPPacket) -> None:
-        mine = self.router.interface_address(self.iface)
-        if mine is None:
-            return
-        # Learn (or refresh) the sender when it is on this subnet.
-        if pkt.sender_ip in mine.network:
-            if pkt.sender_ip in self.arp or pkt.target_ip == mine.ip:
-                self.arp[pkt.sender_ip] = (pkt.sender_mac, self.sim.now)
-        if pkt.op == arpwire.OP_REQUEST and pkt.target_ip == mine.ip:
-            reply = arpwire.ARPPacket.reply(self.mac, mine.ip, pkt.sender_mac, pkt.sender_ip)
-            self._send(pkt.sender_mac, ETHERTYPE_ARP, reply.encode())
+    def _send_arp(self, item: arpengine.ArpFrame) -> None:
+        self._send(item.dst, ETHERTYPE_ARP, item.payload)
+
+    def _arp_event(self, event: arpengine.InputError) -> None:
+        self._input_error(event.reason)
 
     def _send(self, dst: bytes, ethertype: int, payload: bytes) -> bool:
         frame = EthernetFrame(dst, self.mac, ethertype, payload).encode()
@@ -368,14 +359,11 @@ class EthernetAdapter(LinkAdapter):
         return self.port.send(frame)
 
     def resolve(self, address: IPv4Address) -> bytes | None:
-        entry = self.arp.get(address)
-        if entry is not None and self.sim.now - entry[1] < ARP_TIMEOUT:
-            return entry[0]
-        mine = self.router.interface_address(self.iface)
-        if mine is not None:
-            request = arpwire.ARPPacket.request(self.mac, mine.ip, address)
-            self._send(BROADCAST, ETHERTYPE_ARP, request.encode())
-        return None
+        """The MAC address of a neighbour, or None while ARP asks for it."""
+        mac = self.arp.resolve(address, self.interfaces.address(self.iface), self.sim.now)
+        if mac is None:
+            self.binding.poke()   # the request
+        return mac
 
     def send_ip(self, packet: bytes, next_hop: IPv4Address | None) -> bool:
         if not self.protocol_up or next_hop is None:
@@ -391,8 +379,8 @@ class EthernetAdapter(LinkAdapter):
 
     def arp_table(self) -> list[tuple[IPv4Address, bytes, int | None]]:
         """(address, MAC, learnt at or None for the interface's own address)."""
-        rows = [(ip, mac, t) for ip, (mac, t) in self.arp.items() if self.sim.now - t < ARP_TIMEOUT]
-        mine = self.router.interface_address(self.iface)
+        rows: list[tuple[IPv4Address, bytes, int | None]] = list(self.arp.entries(self.sim.now))
+        mine = self.interfaces.address(self.iface)
         if mine is not None and self.protocol_up:
             rows.append((mine.ip, self.mac, None))
-        return sorted(rows)
+        return sorted(rows, key=lambda row: (row[0], row[1], -1 if row[2] is None else row[2]))

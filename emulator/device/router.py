@@ -1,103 +1,82 @@
-"""An emulated IOS device: its configuration, its interfaces and its console log.
+"""An emulated IOS device: its configuration, and the parts that run it.
 
 Hosts are the same kind of device configured as hosts (``no ip routing`` and
 ``ip default-gateway``).
+
+A ``Router`` composes its parts and wires them: the interface table
+(``InterfaceTable``), the link adapters and link events (``Links``), the
+addresses handed to PPP peers (``PeerAddresses``), the routing table
+(``Routing``), delivery to the device itself (``LocalDelivery``) and the
+forwarding pipeline with NAT and IPsec (``IPStack``). Each part gets what it
+works with through a small protocol: the router implements the one adapters
+report to (``LinkEvents``) by handing each call to the part that owns it;
+the pipeline is local delivery's way out (``LocalHost``). Its console log is
+a ``DeviceLog`` of structured records; the ``LogSink`` it is given renders
+them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-from dataclasses import dataclass, field
+import random
 from ipaddress import IPv4Address, IPv4Interface
-from typing import Protocol
+from typing import Any, Callable, Protocol
 
 from emulator.config.commands import ConfigContext
 from emulator.config.loader import load_config
 from emulator.config.model import Interface
+from emulator.device.adapters import LinkAdapter
+from emulator.device.console import DeviceLog, LogSink, Message
+from emulator.device.interfaces import LOAD_INTERVAL, InterfaceState, InterfaceTable, LinkStatus
 from emulator.device.ip import IPStack
+from emulator.device.links import PPP_DEBUG, Links
+from emulator.device.local import EchoListener, LocalDelivery, UdpListener
 from emulator.device.platform import PLATFORMS, Platform
-from emulator.labtime import MS, SECOND
+from emulator.device.pools import PeerAddresses
+from emulator.device.routing import Routing, RoutingTable
+from emulator.engines.acl import AclEngine
+from emulator.engines.ipsec import CryptoSubsystem
+from emulator.engines.nat import NatEngine
+from emulator.sim.binding import EngineBinding
+from emulator.sim.wires import EthernetSegment, SerialEnd
+from emulator.wire.ipv4 import IPv4Packet
+
+__all__ = ["Router", "Clock"]
 
 
 class Clock(Protocol):
     now: int    # lab time, integer nanoseconds
 
 
-@dataclass
-class Counters:
-    packets_in: int = 0
-    bytes_in: int = 0
-    packets_out: int = 0
-    bytes_out: int = 0
-    broadcasts_in: int = 0
-    input_errors: int = 0
-    crc: int = 0
-    runts: int = 0
-    giants: int = 0
-    output_errors: int = 0
-    output_drops: int = 0
-    input_drops: int = 0
-    resets: int = 0
-    carrier_transitions: int = 0
-    last_input: int | None = None     # lab time (ns)
-    last_output: int | None = None
-    cleared: int | None = None
-    # "5 minute input/output rate": exponentially decayed averages, sampled every LOAD_INTERVAL.
-    in_bps: float = 0.0
-    in_pps: float = 0.0
-    out_bps: float = 0.0
-    out_pps: float = 0.0
-    sampled: tuple[int, int, int, int] = (0, 0, 0, 0)
-
-
-LOAD_SECONDS = 5                              # IOS samples interface load every 5 seconds
-LOAD_INTERVAL = LOAD_SECONDS * SECOND
-LOAD_DECAY = math.exp(-LOAD_SECONDS / 300)    # ... into a 5-minute exponentially weighted average
-
-
-@dataclass
-class InterfaceState:
-    """What an interface is doing now, beside what its configuration says."""
-
-    name: str
-    mac: bytes = b""
-    carrier: bool = False          # cabled to a port that is not shut down
-    line_protocol: bool = False    # set by the link layer (keepalives, LCP)
-    negotiated: IPv4Address | None = None  # address learnt through IPCP
-    address_method: str = "unset"  # NVRAM | manual | IPCP | unset
-    lcp_state: str | None = None   # PPP: e.g. "Open", "REQsent"
-    open_ncps: tuple[str, ...] = ()
-    peer_address: IPv4Address | None = None  # the far end's address, from IPCP
-    last_input_error: str | None = None
-    counters: Counters = field(default_factory=Counters)
-
-
-class Router(IPStack):
+class Router:
     """One emulated device, built from its configuration text."""
 
     def __init__(self, name: str, config_text: str, source: str = "<config>",
-                 platform: Platform | None = None, clock: Clock | None = None, seed: int = 0):
+                 platform: Platform | None = None, clock: Clock | None = None, seed: int = 0, *,
+                 console: LogSink):
         self.name = name
         self.platform = platform or PLATFORMS["2501"]
-        self.clock = clock
+        self.clock: Any = clock   # the lab's Simulator (a bare clock will do for a device without links)
         self.boot_time = clock.now if clock else 0
         self.seed = seed
         self.startup_config = config_text
-        self.log_buffer: list[str] = []
         self.config, self.boot_errors = load_config(config_text, source, list(self.platform.interfaces))
-        self.state: dict[str, InterfaceState] = {}
         self.debugs: set[str] = set()
         self.operator_secrets: dict[str, str] = {}
-        IPStack.__init__(self)
-        for iface in self.config.interfaces.values():
-            st = self._state(iface.name)
-            if iface.address is not None or iface.stated:
-                st.address_method = "NVRAM"
-            if iface.negotiated:
-                st.address_method = "IPCP"
+        self.admin_listeners: list[Callable[[Router, str, bool], Any]] = []   # told (router, iface, up)
+        config = self.config   # one object, changed in place by configuration mode: every part reads it live
+        self.console = DeviceLog(console, config, lambda: self.uptime)
+        self.interfaces = InterfaceTable(name, seed, config)
+        self.pools = PeerAddresses(config, self.console)
+        self.routing = Routing(config, self.interfaces)
+        self.links = Links(self, self.clock, self.interfaces, self.console, self.debugs,
+                           changed=self.invalidate_routes, admin_changed=self._admin_changed)
+        self.local = LocalDelivery(self.rng)
+        self.ip = IPStack(name, seed, self.clock, config, interfaces=self.interfaces, routing=self.routing,
+                          local=self.local, adapters=self.links.adapters, console=self.console, debugs=self.debugs)
+        self.local.connect(self.ip)   # replies and ICMP errors leave through the pipeline
 
-    # ------------------------------------------------------------ identity
+    # ------------------------------------------------------------ identity and time
     @property
     def hostname(self) -> str:
         return self.config.hostname
@@ -112,59 +91,67 @@ class Router(IPStack):
         """Time since boot, ns."""
         return self.now - self.boot_time
 
-    def _state(self, name: str) -> InterfaceState:
-        if name not in self.state:
-            digest = hashlib.sha256(f"{self.seed}/{self.name}/{name}".encode()).digest()
-            # Cisco's OUI 00:00:0C, the rest fixed by the lab seed and the port.
-            self.state[name] = InterfaceState(name, mac=b"\x00\x00\x0c" + digest[:3])
-        return self.state[name]
-
-    def interface_state(self, name: str) -> InterfaceState:
-        return self._state(name)
-
-    def start_load_sampling(self) -> None:
-        """Keep the 5-minute rates of ``show interfaces`` on the lab clock."""
-        if self.clock is not None and hasattr(self.clock, "call_later"):
-            self.clock.call_later(LOAD_INTERVAL, self._sample_load)
-
-    def _sample_load(self) -> None:
-        for st in self.state.values():
-            c = st.counters
-            now = (c.bytes_in, c.packets_in, c.bytes_out, c.packets_out)
-            d = [max(0, a - b) for a, b in zip(now, c.sampled)]
-            c.sampled = now
-            c.in_bps = c.in_bps * LOAD_DECAY + d[0] * 8 / LOAD_SECONDS * (1 - LOAD_DECAY)
-            c.in_pps = c.in_pps * LOAD_DECAY + d[1] / LOAD_SECONDS * (1 - LOAD_DECAY)
-            c.out_bps = c.out_bps * LOAD_DECAY + d[2] * 8 / LOAD_SECONDS * (1 - LOAD_DECAY)
-            c.out_pps = c.out_pps * LOAD_DECAY + d[3] / LOAD_SECONDS * (1 - LOAD_DECAY)
-        self.clock.call_later(LOAD_INTERVAL, self._sample_load)
-
-    def clear_counters(self, name: str | None = None) -> None:
-        for iface, st in self.state.items():
-            if name is None or iface == name:
-                st.counters = Counters(cleared=self.now)
-
     def processor_board_id(self) -> str:
         digest = hashlib.sha256(f"{self.seed}/{self.name}/board".encode()).digest()
         return f"{int.from_bytes(digest[:4], 'big') % 100000000:08d}"
+
+    def rng(self, purpose: str) -> random.Random:
+        """A random stream of this device's own, fixed by the lab seed."""
+        if self.clock is not None and hasattr(self.clock, "rng"):
+            return self.clock.rng(f"{self.name}/{purpose}")
+        return random.Random(f"{self.seed}/{self.name}/{purpose}")
+
+    # ------------------------------------------------------------ engines of the IP stack
+    @property
+    def acl(self) -> AclEngine:
+        return self.ip.acl
+
+    @property
+    def nat(self) -> NatEngine:
+        return self.ip.nat
+
+    @property
+    def nat_binding(self) -> EngineBinding:
+        return self.ip.nat_binding
+
+    @property
+    def crypto(self) -> CryptoSubsystem:
+        return self.ip.crypto
+
+    @property
+    def crypto_binding(self) -> EngineBinding:
+        return self.ip.crypto_binding
+
+    # ------------------------------------------------------------ console log
+    @property
+    def log_buffer(self) -> list[str]:
+        """The console log as rendered, oldest line first."""
+        return self.console.sink.lines
+
+    def log(self, message: str) -> None:
+        """A console message already in IOS words, stamped as ``service timestamps log`` says."""
+        self.console.log(Message(message))
+
+    def debug_log(self, message: str) -> None:
+        """A debug message already in IOS words, stamped as ``service timestamps debug`` says."""
+        self.console.debug(Message(message))
+
+    def ppp_trace(self, line: str) -> None:
+        if PPP_DEBUG in self.debugs:
+            self.debug_log(line)
 
     # ------------------------------------------------------------ configuration
     def config_context(self) -> ConfigContext:
         return ConfigContext(self.config, set(self.platform.interfaces), on_change=self._config_changed)
 
     def _config_changed(self, what: str, iface: Interface) -> None:
-        st = self._state(iface.name)
         if what == "address":
-            st.address_method = "IPCP" if iface.negotiated else ("manual" if iface.address else "unset")
-            if not iface.negotiated:
-                st.negotiated = None
-            self.link_reconfigured(iface.name)
+            self.interfaces.readdressed(iface)
+            self.links.reconfigured(iface.name)
         elif what == "shutdown":
-            if iface.shutdown:
-                self.log(f"%LINK-5-CHANGED: Interface {iface.name}, changed state to administratively down")
-            self.admin_changed(iface.name, not iface.shutdown)
+            self.links.shutdown_changed(iface.name, not iface.shutdown)
         elif what in ("keepalive", "encapsulation"):
-            self.link_reconfigured(iface.name)
+            self.links.reconfigured(iface.name)
         elif what == "crypto map" and iface.crypto_map:
             self.log(self.crypto.isakmp_on_message())
         self.invalidate_routes()
@@ -193,79 +180,129 @@ class Router(IPStack):
         self.startup_config = text
 
     # ------------------------------------------------------------ interfaces
+    def interface_state(self, name: str) -> InterfaceState:
+        return self.interfaces.state(name)
+
+    def interface_config(self, name: str) -> Interface:
+        return self.config.interfaces[name]
+
     def interface_address(self, name: str) -> IPv4Interface | None:
         """The primary address in use: configured, or learnt through IPCP (a /32)."""
-        try:
-            return self._addr_cache[name]
-        except KeyError:
-            value = self._addr_cache[name] = self._interface_address(name)
-            return value
+        return self.interfaces.address(name)
 
-    def _interface_address(self, name: str) -> IPv4Interface | None:
-        iface = self.config.interfaces.get(name)
-        if iface is None:
-            return None
-        if iface.negotiated:
-            st = self.state.get(name)
-            return IPv4Interface(f"{st.negotiated}/32") if st and st.negotiated else None
-        if iface.address is None:
-            return None
-        return IPv4Interface(f"{iface.address}/{iface.mask}")
+    def interface_enabled(self, name: str) -> bool:
+        return self.interfaces.enabled(name)
 
-    def link_status(self, name: str) -> str:
-        """``up``, ``down`` or ``administratively down``, as IOS words the first column."""
-        iface = self.config.interfaces[name]
-        if iface.shutdown:
-            return "administratively down"
-        return "up" if self._state(name).carrier else "down"
+    def link_status(self, name: str) -> LinkStatus:
+        return self.interfaces.link_status(name)
+
+    def link_active(self, name: str) -> bool:
+        return self.interfaces.link_status(name) is LinkStatus.UP
 
     def protocol_up(self, name: str) -> bool:
-        st = self._state(name)
-        return self.link_status(name) == "up" and st.line_protocol
+        return self.interfaces.protocol_up(name)
 
-    # ------------------------------------------------------------ logging
-    def log(self, message: str) -> None:
-        """A console message, stamped as ``service timestamps log`` says."""
-        self.log_buffer.append(self.timestamp("log") + message)
+    def start_load_sampling(self) -> None:
+        """Keep the 5-minute rates of ``show interfaces`` on the lab clock."""
+        if self.clock is not None and hasattr(self.clock, "call_later"):
+            self.clock.call_later(LOAD_INTERVAL, self._sample_load)
 
-    def debug_log(self, message: str) -> None:
-        """A debug message, stamped as ``service timestamps debug`` says."""
-        self.log_buffer.append(self.timestamp("debug") + message)
+    def _sample_load(self) -> None:
+        self.interfaces.sample_load()
+        self.clock.call_later(LOAD_INTERVAL, self._sample_load)
 
-    def timestamp(self, facility: str) -> str:
-        ts = next((t for t in self.config.timestamps if t.facility == facility), None)
-        if ts is None:
-            return ""
-        t = self.uptime
-        if ts.format == "datetime":
-            # IOS without a calendar starts at Mar 1 00:00:00 1993.
-            secs = t // SECOND
-            day = 1 + secs // 86400
-            text = f"*Mar {day:2d} {secs // 3600 % 24:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}"
-            if "msec" in ts.options:
-                text += f".{t // MS % 1000:03d}"
-            return text + ": "
-        return format_uptime_stamp(t) + ": "
+    def clear_counters(self, name: str | None = None) -> None:
+        self.interfaces.clear_counters(name, self.now)
 
+    # ------------------------------------------------------------ links (LinkEvents)
+    @property
+    def adapters(self) -> dict[str, LinkAdapter]:
+        return self.links.adapters
 
-def format_uptime_stamp(ns: int) -> str:
-    """IOS ``uptime`` time stamps of a duration in ns: hh:mm:ss for the first day, then 1d02h, then 1w2d."""
-    s = ns // SECOND
-    days, hours = s // 86400, s // 3600 % 24
-    if days == 0:
-        return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
-    if days < 7:
-        return f"{days}d{hours:02d}h"
-    return f"{days // 7}w{days % 7}d"
+    def attach_serial(self, iface: str, end: SerialEnd) -> None:
+        """Cable a serial port; its encapsulation picks PPP or Cisco HDLC."""
+        self.links.attach_serial(iface, end)
 
+    def attach_ethernet(self, iface: str, segment: EthernetSegment) -> None:
+        self.links.attach_ethernet(iface, segment)
 
-def format_uptime(ns: int) -> str:
-    """``show version`` uptime of a duration in ns: ``1 week, 2 days, 3 hours, 4 minutes``."""
-    minutes = ns // SECOND // 60
-    parts = []
-    for unit, size in (("year", 525600), ("week", 10080), ("day", 1440), ("hour", 60)):
-        if minutes >= size:
-            n, minutes = divmod(minutes, size)
-            parts.append(f"{n} {unit}{'s' if n != 1 else ''}")
-    parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
-    return ", ".join(parts)
+    def boot_links(self) -> None:
+        """Bring up every attached interface that is not shut down (the end of booting)."""
+        if any(i.crypto_map for i in self.config.interfaces.values()):
+            self.log(self.crypto.isakmp_on_message())
+        self.links.boot()
+
+    def carrier_changed(self, iface: str, up: bool) -> None:
+        self.links.carrier_changed(iface, up)
+
+    def line_protocol_changed(self, iface: str, up: bool) -> None:
+        self.links.line_protocol_changed(iface, up)
+
+    def ipcp_opened(self, iface: str, local: IPv4Address | None, peer: IPv4Address | None) -> None:
+        self.links.ipcp_opened(iface, local, peer)
+
+    def ipcp_closed(self, iface: str) -> None:
+        self.links.ipcp_closed(iface)
+
+    def assign_peer_address(self, iface: str) -> IPv4Address | None:
+        return self.pools.assign(iface)
+
+    def release_peer_address(self, iface: str, address: IPv4Address) -> None:
+        self.pools.release(iface, address)
+
+    def receive_ip(self, iface: str, data: bytes) -> None:
+        """A packet from a link adapter."""
+        self.ip.receive_ip(iface, data)
+
+    def _admin_changed(self, iface: str, up: bool) -> None:
+        for listener in self.admin_listeners:
+            listener(self, iface, up)
+
+    # ------------------------------------------------------------ routing
+    def invalidate_routes(self) -> None:
+        """Addresses or link states changed: derived tables are rebuilt when next needed."""
+        self.routing.invalidate()
+        self.interfaces.forget_addresses()
+
+    def routing_table(self) -> RoutingTable:
+        return self.routing.table()
+
+    def route_for(self, dst: IPv4Address) -> tuple[str, IPv4Address | None] | None:
+        """(outgoing interface, next hop) for a destination, or None."""
+        return self.routing.route_for(dst)
+
+    def local_addresses(self) -> dict[IPv4Address, str]:
+        return self.routing.local_addresses()
+
+    def is_local(self, address: IPv4Address) -> bool:
+        return self.routing.is_local(address)
+
+    def is_broadcast(self, address: IPv4Address) -> bool:
+        return self.routing.is_broadcast(address)
+
+    def source_address_for(self, iface: str) -> IPv4Address | None:
+        return self.routing.source_address_for(iface)
+
+    # ------------------------------------------------------------ packets
+    def send_packet(self, packet: IPv4Packet) -> bool:
+        """Send a packet the device originates (ping, IKE): routing, crypto map, out."""
+        return self.ip.send_packet(packet)
+
+    def next_ip_id(self) -> int:
+        return self.ip.next_ip_id()
+
+    @property
+    def ip_drops(self) -> dict[str, int]:
+        return self.ip.ip_drops
+
+    @property
+    def echo_listeners(self) -> dict[int, EchoListener]:
+        return self.local.echo_listeners
+
+    @property
+    def udp_listeners(self) -> dict[int, UdpListener]:
+        return self.local.udp_listeners
+
+    def next_echo_identifier(self) -> int:
+        """Echo identifiers: one per ping command, starting where the lab seed puts them."""
+        return self.local.next_echo_identifier()

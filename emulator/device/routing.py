@@ -1,13 +1,25 @@
-"""The IP routing table: connected, PPP peer and static routes; longest-prefix match."""
+"""The IP routing table: connected, PPP peer and static routes; longest-prefix match.
+
+``RoutingTable`` keeps one dict per prefix length, so a lookup costs one
+probe per length in use, whatever the number of routes; answers are cached
+per destination. ``Routing`` builds the table from the interfaces when first
+needed after a change (``invalidate``), and answers the pipeline's questions:
+where a destination goes, which addresses are the device's own, which are
+broadcasts.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
-from typing import TYPE_CHECKING
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from emulator.device.router import Router
+from emulator.config.model import DeviceConfig
+
+__all__ = ["Route", "RoutingTable", "ConnectedInterfaces", "build_table", "classful", "Routing", "BROADCAST"]
+
+BROADCAST = IPv4Address("255.255.255.255")
+CACHE_LIMIT = 4096
 
 
 @dataclass(frozen=True)
@@ -24,7 +36,8 @@ class Route:
         return self.network.prefixlen == 0
 
 
-def _classful(address: IPv4Address) -> IPv4Network:
+def classful(address: IPv4Address) -> IPv4Network:
+    """The class A, B or C network an address belongs to."""
     first = int(address) >> 24
     prefix = 8 if first < 128 else 16 if first < 192 else 24
     return IPv4Network(f"{address}/{prefix}", strict=False)
@@ -34,49 +47,72 @@ class RoutingTable:
     def __init__(self, routes: list[Route], classless: bool = True):
         self.routes = routes
         self.classless = classless
-        # Longest prefix first, then the best distance.
-        self._ordered = sorted(routes, key=lambda r: (-r.network.prefixlen, r.distance))
+        # prefix length -> network address -> the route of the best distance (the first one listed on a tie)
+        by_length: dict[int, dict[int, Route]] = {}
+        for route in routes:
+            nets = by_length.setdefault(route.network.prefixlen, {})
+            key = int(route.network.network_address)
+            best = nets.get(key)
+            if best is None or route.distance < best.distance:
+                nets[key] = route
+        self._lengths = [(length, _mask(length), by_length[length]) for length in sorted(by_length, reverse=True)]
+        # "no ip classless": the major networks this table knows subnets of.
+        self._subnetted = {major for r in routes
+                           if r.network.prefixlen > (major := classful(r.network.network_address)).prefixlen}
         self._cache: dict[IPv4Address, Route | None] = {}   # the table is rebuilt, not changed, on any change
 
     def lookup(self, dst: IPv4Address) -> Route | None:
         try:
             return self._cache[dst]
         except KeyError:
-            if len(self._cache) > 4096:
+            if len(self._cache) > CACHE_LIMIT:
                 self._cache.clear()
             route = self._cache[dst] = self._lookup(dst)
             return route
 
     def _lookup(self, dst: IPv4Address) -> Route | None:
         value = int(dst)
-        for route in self._ordered:
-            net = route.network
-            if value & int(net.netmask) == int(net.network_address):
-                if not self.classless and route.network.prefixlen < _classful(dst).prefixlen:
-                    # "no ip classless": a subnetted major network known here is never left by the default.
-                    major = _classful(dst)
-                    if any(r.network.subnet_of(major) and r.network != major for r in self.routes
-                           if r.network.prefixlen >= major.prefixlen):
-                        return None
-                return route
+        for length, mask, nets in self._lengths:
+            route = nets.get(value & mask)
+            if route is None:
+                continue
+            if not self.classless:
+                major = classful(dst)
+                # "no ip classless": a subnetted major network known here is never left by a shorter route.
+                if length < major.prefixlen and major in self._subnetted:
+                    return None
+            return route
         return None
 
 
-def build_table(router: "Router") -> RoutingTable:
-    cfg = router.config
+def _mask(length: int) -> int:
+    return (0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF
+
+
+class ConnectedInterfaces(Protocol):
+    """What the routing table is built from, besides the configuration."""
+
+    def protocol_up(self, name: str) -> bool: ...
+
+    def address(self, name: str) -> IPv4Interface | None: ...
+
+    def peer_address(self, name: str) -> IPv4Address | None: ...
+
+
+def build_table(cfg: DeviceConfig, interfaces: ConnectedInterfaces) -> RoutingTable:
     routes: list[Route] = []
     connected: dict[str, list[IPv4Network]] = {}
     for name in cfg.interfaces:
-        if not router.protocol_up(name):
+        if not interfaces.protocol_up(name):
             continue
-        addr = router.interface_address(name)
+        addr = interfaces.address(name)
         nets = []
         if addr is not None:
             nets.append(addr.network)
         iface = cfg.interfaces[name]
         if addr is not None and not iface.negotiated:
             nets += [IPv4Network(f"{a}/{m}", strict=False) for a, m in iface.secondary]
-        peer = router.interface_state(name).peer_address
+        peer = interfaces.peer_address(name)
         if peer is not None and iface.peer_neighbor_route:
             nets.append(IPv4Network(f"{peer}/32"))
         for net in nets:
@@ -90,10 +126,8 @@ def build_table(router: "Router") -> RoutingTable:
             if sr.interface is not None:
                 if sr.interface in connected:
                     routes.append(Route(net, "S", sr.interface, sr.next_hop, distance))
-            else:
-                via = _resolve(routes, sr.next_hop)
-                if via is not None:
-                    routes.append(Route(net, "S", None, sr.next_hop, distance))
+            elif sr.next_hop is not None and _resolve(routes, sr.next_hop) is not None:
+                routes.append(Route(net, "S", None, sr.next_hop, distance))
     return RoutingTable(routes, classless=cfg.classless is not False)
 
 
@@ -105,59 +139,88 @@ def _resolve(routes: list[Route], hop: IPv4Address) -> Route | None:
     return best
 
 
-LEGEND = """Codes: C - connected, S - static, I - IGRP, R - RIP, M - mobile, B - BGP
-       D - EIGRP, EX - EIGRP external, O - OSPF, IA - OSPF inter area 
-       N1 - OSPF NSSA external type 1, N2 - OSPF NSSA external type 2
-       E1 - OSPF external type 1, E2 - OSPF external type 2, E - EGP
-       i - IS-IS, L1 - IS-IS level-1, L2 - IS-IS level-2, ia - IS-IS inter area
-       * - candidate default, U - per-user static route, o - ODR
-       P - periodic downloaded static route
-"""
+class Routing:
+    """The routing table and the device's own addresses, rebuilt when next needed after ``invalidate``."""
 
+    def __init__(self, config: DeviceConfig, interfaces: ConnectedInterfaces):
+        self.config = config
+        self._interfaces = interfaces
+        self._table: RoutingTable | None = None
+        self._local: dict[IPv4Address, str] | None = None
+        self._broadcasts: frozenset[IPv4Address] | None = None
 
-def show_ip_route(router: "Router") -> str:
-    """``show ip route`` in the 12.2 layout, grouped by classful network."""
-    if not router.config.ip_routing:
-        # A host (no ip routing) shows its gateway and redirect cache instead.
-        gw = router.config.default_gateway
-        return (f"Default gateway is {gw if gw else 'not set'}\n\n"
-                "Host               Gateway           Last Use    Total Uses  Interface\n"
-                "ICMP redirect cache is empty\n")
-    table = router.routing_table()
-    out = [LEGEND, "\n"]
-    default = next((r for r in table.routes if r.candidate_default), None)
-    if default is None:
-        out.append("Gateway of last resort is not set\n")
-    else:
-        gw = default.next_hop or IPv4Address("0.0.0.0")
-        out.append(f"Gateway of last resort is {gw} to network 0.0.0.0\n")
-    groups: dict[IPv4Network, list[Route]] = {}
-    for r in table.routes:
-        if r.candidate_default:
-            continue
-        groups.setdefault(_classful(r.network.network_address), []).append(r)
-    lines = []
-    for major in sorted(groups):
-        rs = sorted(groups[major], key=lambda r: (r.network.network_address, r.network.prefixlen))
-        if len(rs) == 1 and rs[0].network == major:
-            lines.append(_line(rs[0], str(rs[0].network), "    "))
-            continue
-        masks = {r.network.prefixlen for r in rs}
-        if len(masks) == 1:
-            n = len(rs)
-            # IOS says "1 subnets" too.
-            lines.append(f"     {major.network_address}/{masks.pop()} is subnetted, {n} subnets")
-            lines += [_line(r, str(r.network.network_address), "       ") for r in rs]
-        else:
-            lines.append(f"     {major} is variably subnetted, {len(rs)} subnets, {len(masks)} masks")
-            lines += [_line(r, str(r.network), "       ") for r in rs]
-    if default is not None:
-        lines.append(_line(default, "0.0.0.0/0", "   ", star=True))
-    return "".join(out) + "\n" + "".join(l + "\n" for l in lines)
+    def invalidate(self) -> None:
+        """Addresses or link states changed."""
+        self._table = None
+        self._local = None
+        self._broadcasts = None
 
+    def table(self) -> RoutingTable:
+        if self._table is None:
+            self._table = build_table(self.config, self._interfaces)
+        return self._table
 
-def _line(r: Route, dest: str, pad: str, star: bool = False) -> str:
-    code = r.code + ("*" if star else "")
-    if r.interface is not None and r.next_hop is None:
-        return f"{code}{pad}{dest} is directly connected, {r.interface}"
-    return f"{code}{pad}{dest} [{r.distance}/{r.metric}] via {r.next_hop}"
+    def route_for(self, dst: IPv4Address) -> tuple[str, IPv4Address | None] | None:
+        """(outgoing interface, next hop) for a destination, or None."""
+        table = self._table
+        if table is None:
+            table = self.table()
+        route = table.lookup(dst)
+        cfg = self.config
+        if not cfg.ip_routing:
+            # A host: connected subnets directly, everything else through the default gateway.
+            if route is not None and route.code == "C" and route.interface is not None:
+                return route.interface, dst
+            gw = cfg.default_gateway
+            if gw is None:
+                return None
+            via = table.lookup(gw)
+            if via is None or via.code != "C" or via.interface is None:
+                return None
+            return via.interface, gw
+        if route is None:
+            return None
+        if route.interface is not None:
+            return route.interface, route.next_hop or dst
+        # A static route to a next hop: resolve the hop recursively.
+        via = table.lookup(route.next_hop) if route.next_hop is not None else None
+        if via is None or via.interface is None:
+            return None
+        return via.interface, route.next_hop
+
+    def local_addresses(self) -> dict[IPv4Address, str]:
+        if self._local is None:
+            self._local = self._collect_local_addresses()
+        return self._local
+
+    def _collect_local_addresses(self) -> dict[IPv4Address, str]:
+        cfg = self.config
+        out = {}
+        for name, iface in cfg.interfaces.items():
+            addr = self._interfaces.address(name)
+            if addr is not None:
+                out[addr.ip] = name
+            if not iface.negotiated and iface.address is not None:
+                for a, _ in iface.secondary:
+                    out[a] = name
+        return out
+
+    def is_local(self, address: IPv4Address) -> bool:
+        local = self._local
+        if local is None:
+            local = self._local = self._collect_local_addresses()
+        return address in local
+
+    def is_broadcast(self, address: IPv4Address) -> bool:
+        if self._broadcasts is None:
+            found = {BROADCAST}
+            for name in self.config.interfaces:
+                addr = self._interfaces.address(name)
+                if addr is not None and addr.network.prefixlen < 31:
+                    found.add(addr.network.broadcast_address)
+            self._broadcasts = frozenset(found)
+        return address in self._broadcasts
+
+    def source_address_for(self, iface: str) -> IPv4Address | None:
+        addr = self._interfaces.address(iface)
+        return addr.ip if addr is not None else None

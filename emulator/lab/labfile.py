@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from emulator.cli.console_log import ConsoleLog
 from emulator.device.platform import DEFAULT_PLATFORM, PLATFORMS
 from emulator.device.router import Router
 from emulator.sim.clock import SECOND, Simulator, seconds
@@ -222,7 +223,8 @@ class Lab:
         self.devices: dict[str, Router] = {}
         for name, dev in spec.devices.items():
             text = dev.config_path.read_text()
-            router = Router(name, text, str(dev.config_path.name), PLATFORMS[dev.platform], self.sim, spec.seed)
+            router = Router(name, text, str(dev.config_path.name), PLATFORMS[dev.platform], self.sim, spec.seed,
+                            console=ConsoleLog())
             if dev.extra_config:
                 router.apply_extra_config(dev.extra_config, f"{spec.path.name}: devices.{name}.extra_config")
             self.devices[name] = router

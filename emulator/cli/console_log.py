@@ -1,0 +1,63 @@
+"""A device's console log as IOS prints it: each record stamped and worded.
+
+``ConsoleLog`` is the ``LogSink`` a device is given: it renders every record
+as it comes and keeps the lines, oldest first, for the terminals that show
+them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from emulator.cli import iostime
+from emulator.device.adapters import short_name
+from emulator.device.console import (
+    IpcpAddressInstalled,
+    IpcpRouteInstalled,
+    LineProtocolChanged,
+    LinkAdminDown,
+    LinkChanged,
+    LogEvent,
+    LogRecord,
+    Message,
+    PoolExhausted,
+    PoolUndefined,
+)
+
+__all__ = ["ConsoleLog", "render", "text"]
+
+
+class ConsoleLog:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def emit(self, record: LogRecord) -> None:
+        self.lines.append(render(record))
+
+
+def render(record: LogRecord) -> str:
+    """One console line: the stamp, then the message."""
+    return iostime.log_prefix(record.stamp, record.uptime) + text(record.event)
+
+
+def _updown(up: bool) -> str:
+    return "up" if up else "down"
+
+
+def text(event: LogEvent) -> str:
+    """The IOS words of an event."""
+    return _WORDS[type(event)](event)
+
+
+_WORDS: dict[type, Callable[[Any], str]] = {
+    Message: lambda e: e.text,
+    LinkChanged: lambda e: f"%LINK-3-UPDOWN: Interface {e.interface}, changed state to {_updown(e.up)}",
+    LinkAdminDown: lambda e: f"%LINK-5-CHANGED: Interface {e.interface}, changed state to administratively down",
+    LineProtocolChanged: lambda e: (f"%LINEPROTO-5-UPDOWN: Line protocol on Interface {e.interface}, "
+                                    f"changed state to {_updown(e.up)}"),
+    IpcpAddressInstalled: lambda e: f"{short_name(e.interface)} IPCP: Install negotiated IP interface address "
+                                    f"{e.address}",
+    IpcpRouteInstalled: lambda e: f"{short_name(e.interface)} IPCP: Install route to {e.peer}",
+    PoolUndefined: lambda e: f"%IPCP-3-NOPOOL: {e.interface}: ip local pool {e.pool} is not defined",
+    PoolExhausted: lambda e: f"%IPCP-4-POOLEXHAUST: {e.interface}: ip local pool {e.pool} has no free address",
+}
