@@ -148,7 +148,7 @@ def _run_template(command: str, path: Path, lines: list[tuple[int, str]]) -> lis
     number, line = None, None
     try:
         # Feed one line at a time so that an error names the exact line.
-        for _number, line in lines:
+        for number, line in lines:  # noqa: B007 - both name the failing line in the error below
             fsm.ParseText(line + "\n", eof=False)
             if fsm._cur_state_name in ("End", "EOF"):  # noqa: SLF001 - TextFSM has no public accessor
                 break
