@@ -7,6 +7,7 @@ import pytest
 from scapy.compat import raw
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 
+from emulator.cli.acl_show import show_access_lists
 from emulator.engines.acl import AclEngine
 from emulator.config.loader import load_config
 from emulator.engines.nat import DROP, TRANSLATED, UNTOUCHED, NatEngine, format_nat_time
@@ -364,7 +365,7 @@ def test_nat_evaluations_show_in_access_list_counters(addrs):
     nat = NatEngine(cfg, addrs, acl)
     _known_state(nat)
     # Four flows built (permit) and one VPN packet exempted (deny); hits do not evaluate the list.
-    assert acl.show_access_lists("120") == (
+    assert show_access_lists(acl, "120") == (
         "Extended IP access list 120\n"
         "    deny   ip 10.1.1.0 0.0.0.255 10.2.2.0 0.0.0.255 (1 match)\n"
         "    permit ip 10.1.1.0 0.0.0.255 any (4 matches)\n")

@@ -167,6 +167,9 @@ def test_access_list_counters_count_nat_evaluations():
     out = cli(lab, "dr_whoovie").execute("show access-lists 120")
     assert out.splitlines()[0] == "Extended IP access list 120"
     assert out.splitlines()[2] == "    permit ip 10.1.1.0 0.0.0.255 any (1 match)"
+    # 12.2 has only IP lists: both commands print the same.
+    assert cli(lab, "dr_whoovie").execute("show ip access-lists") == cli(lab, "dr_whoovie").execute("show access-lists")
+    assert cli(lab, "dr_whoovie").execute("show ip access-lists 120") == out
     cli(lab, "dr_whoovie").execute("clear access-list counters 120")
     assert "match" not in cli(lab, "dr_whoovie").execute("show access-lists 120")
 
