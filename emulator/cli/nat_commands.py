@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emulator.cli import acl_show
+from emulator.cli import acl_show, nat_show
 from emulator.cli.exec_commands import DEBUGS, _set_debug, exec_command
 
 DEBUGS["ip nat"] = "IP NAT debugging is"
@@ -33,12 +33,12 @@ def _show_route_map(session, args):
 
 @exec_command("show ip nat translations [verbose]")
 def _show_nat(session, args):
-    return session.router.nat.show_translations(session.router.now, verbose="verbose" in args["_keywords"])
+    return nat_show.show_translations(session.router.nat, session.router.now, verbose="verbose" in args["_keywords"])
 
 
 @exec_command("show ip nat statistics")
 def _show_nat_stats(session, args):
-    return session.router.nat.show_statistics()
+    return nat_show.show_statistics(session.router.nat)
 
 
 @exec_command("clear ip nat translation *", privileged=True)
