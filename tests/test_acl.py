@@ -6,10 +6,15 @@ from pathlib import Path
 import pytest
 
 from emulator.cli.acl_show import show_access_lists, show_route_map
-from emulator.engines.acl import (
-    DENY, PERMIT, UNDEFINED_FILTER, AclEngine, Flow, route_map_permits,
-)
 from emulator.config.loader import load_config
+from emulator.engines.acl import (
+    DENY,
+    PERMIT,
+    UNDEFINED_FILTER,
+    AclEngine,
+    Flow,
+    route_map_permits,
+)
 from emulator.wire.icmp import ICMPMessage
 from emulator.wire.ipv4 import FLAG_MF, IPv4Packet
 from emulator.wire.tcp import ACK, RST, SYN, TCPSegment
