@@ -70,10 +70,11 @@ def check(table: NatTable, cfg) -> None:
             assert table.addresses.bindings[e.binding_key] == e.addr_key
     # Statics and their children.
     for e in entries:
-        assert e.use_count == len(e.children)
-        assert all(c.parent is e and c in table for c in e.children)
+        children = e.children or {}
+        assert e.use_count == len(children)
+        assert all(c.parent is e and c in table for c in children)
         if e.parent is not None:
-            assert e.parent in table and e in e.parent.children
+            assert e.parent in table and e.parent.children and e in e.parent.children
     # Expiry: every timed entry queued once, the earliest deadline right, stale items bounded.
     timed = [e for e in entries if e.timeout_kind is not None]
     assert table.expiry.live == len(timed)

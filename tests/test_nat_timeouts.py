@@ -20,7 +20,6 @@ from emulator.engines.nat.timeouts import (
     after_use,
     deadline,
     kind_for,
-    timeout_ns,
 )
 from emulator.labtime import SECOND
 from emulator.wire.ipv4 import IPv4Packet
@@ -152,20 +151,21 @@ def test_kind_for_and_after_use():
     assert after_use(TimeoutKind.UDP, False, 17, None) == (TimeoutKind.UDP, False)
 
 
-def test_timeout_values():
-    cfg = remote_config("ip nat translation udp-timeout 7\nip nat translation dns-timeout never\n")
-    assert timeout_ns(cfg, TimeoutKind.UDP) == 7 * SECOND
-    assert timeout_ns(cfg, TimeoutKind.DNS) is None
-    assert timeout_ns(cfg, TimeoutKind.TCP) == 86400 * SECOND
-    assert str(TimeoutKind.FINRST) == "finrst-timeout"
-
-
 class Item:
     """A bare timed entry for the queue."""
 
     def __init__(self, kind, last_used):
         self.timeout_kind, self.last_used = kind, last_used
         self.expiry_seq = self.expiry_key = 0
+
+
+def test_deadline_from_the_configuration():
+    cfg = remote_config("ip nat translation udp-timeout 7\nip nat translation dns-timeout never\n")
+    assert deadline(cfg, Item(TimeoutKind.UDP, 3)) == 3 + 7 * SECOND
+    assert deadline(cfg, Item(TimeoutKind.DNS, 3)) is None
+    assert deadline(cfg, Item(TimeoutKind.TCP, 3)) == 3 + 86400 * SECOND
+    assert deadline(cfg, Item(None, 3)) is None
+    assert str(TimeoutKind.FINRST) == "finrst-timeout"
 
 
 def test_expiry_queue_refreshes_lazily_and_compacts():
@@ -190,3 +190,20 @@ def test_expiry_queue_refreshes_lazily_and_compacts():
     assert q.live == 2 and q.first_deadline(cfg) == 302 * SECOND    # items[2] by udp-timeout
     q.clear()
     assert (q.live, q.items, q.first_deadline(cfg)) == (0, 0, None)
+
+
+def test_get_timer_looks_at_one_entry_per_kind(monkeypatch):
+    """The timer does not scan the table: one deadline per kind, however many entries."""
+    from emulator.engines.nat import timeouts
+    nat = engine(False)
+    for n in range(2000):
+        nat.inside_to_outside(echo(H1, NET1, ident=n), "Ethernet0", "Serial0", T0 + n)
+        nat.inside_to_outside(udp(H1, NET2, 1024 + n, 7000), "Ethernet0", "Serial0", T0 + n)
+    nat.inside_to_outside(echo(H1, NET1, ident=0), "Ethernet0", "Serial0", T0 + 5000)   # the oldest, used again
+    calls = []
+    real = timeouts.deadline
+    monkeypatch.setattr(timeouts, "deadline", lambda cfg, e: calls.append(e) or real(cfg, e))
+    nat.get_timer()                       # refreshes the entry used again, once
+    calls.clear()
+    assert nat.get_timer() == T0 + 1 + 60 * SECOND
+    assert len(calls) == 2                # the top of the icmp and the udp heap

@@ -73,19 +73,19 @@ _new = tuple.__new__      # builds an IPv4Flow from the tuple of its fields, wit
 
 
 def _header(data: bytes, offset: int) -> tuple[tuple[int, ...], int]:
-    """The unpacked fixed header at ``offset`` and the header length in bytes."""
-    if len(data) - offset < HEADER_LEN:
-        r = Reader(data[offset:], "header", "ipv4")
-        r.need(HEADER_LEN)
-    fields = _IP.unpack_from(data, offset)
+    """The unpacked fixed header at ``offset`` and the header length in bytes; DecodeError for a
+    header that is cut short or malformed."""
+    r = Reader(data, "header", "ipv4")
+    r.pos = offset
+    fields = r.unpack(_IP)
     vihl = fields[0]
     if vihl >> 4 != 4:
-        raise DecodeError("ipv4", f"bad version {vihl >> 4}")
+        raise r.error(f"bad version {vihl >> 4}")
     hl = (vihl & 0x0F) << 2
     if hl < HEADER_LEN:
-        raise DecodeError("ipv4", f"bad IHL {hl >> 2} (minimum 5)")
-    if len(data) - offset < hl:
-        raise DecodeError("ipv4", f"header truncated: IHL {hl >> 2} needs {hl} bytes, have {len(data) - offset}")
+        raise r.error(f"bad IHL {hl >> 2} (minimum 5)")
+    r.pos = offset
+    r.need(hl, f"options (IHL {hl >> 2})")
     return fields, hl
 
 
@@ -120,13 +120,14 @@ def _layer4(data: bytes, start: int, end: int, proto: int, quoted: bool) -> tupl
 
 def read_flow(data: bytes, *, verify: bool = True) -> IPv4Flow:
     """The flow of a received datagram (see the module docstring)."""
+    try:
+        vihl, _, total, ident, frag, _, proto, _, src, dst = _IP.unpack_from(data)
+    except struct.error:
+        vihl = 0                          # shorter than a header: _header names the fault
     n = len(data)
-    if n < HEADER_LEN or data[0] >> 4 != 4 or data[0] & 0x0F < 5:
-        _header(data, 0)                  # raises the DecodeError that names what is wrong
-    vihl, _, total, ident, frag, _, proto, _, src, dst = _IP.unpack_from(data)
     hl = (vihl & 0x0F) << 2
-    if n < hl:
-        _header(data, 0)
+    if vihl >> 4 != 4 or hl < HEADER_LEN or n < hl:
+        _header(data, 0)                  # raises the DecodeError that names what is wrong
     if total < hl:
         raise DecodeError("ipv4", f"total length {total} smaller than header length {hl}")
     if total > n:

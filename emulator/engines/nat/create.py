@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from emulator.config.model import NatRule
-from emulator.engines.nat.ports import BindingKey, MappingKey, PortKey
+from emulator.engines.nat.ports import BindingKey, PortKey
 from emulator.engines.nat.table import NatEntry, NatTable
 from emulator.engines.nat.timeouts import TimeoutKind, kind_for
 from emulator.wire.flow import IPv4Flow
@@ -22,15 +22,16 @@ from emulator.wire.ipv4 import IPProto
 __all__ = ["create_overloaded", "create_bound", "create_static_child"]
 
 _ICMP = int(IPProto.ICMP)
+_new = tuple.__new__      # builds a key from the tuple of its fields, without NamedTuple's own __new__
 
 
 def create_overloaded(table: NatTable, rule: NatRule, candidates: Iterable[bytes], f: IPv4Flow,
                       sport: int | None, dport: int | None, now: int) -> NatEntry | None:
     """PAT: the first candidate address with a free port (a portless flow: free for this host)."""
     proto, src, dst = f.protocol, f.src, f.dst
-    mapping = MappingKey(rule.kind, rule.match)
+    mapping = table.mapping(rule.kind, rule.match)
     for ig in candidates:
-        if ig in table.by_global or table.addresses.owned(ig):
+        if ig in table.by_global or ig in table.addresses.owners:
             continue  # held by a static or a one-to-one translation
         if sport is None:
             key = PortKey(proto, ig, None, dst)
@@ -41,7 +42,7 @@ def create_overloaded(table: NatTable, rule: NatRule, candidates: Iterable[bytes
             igp = table.ports.choose(proto, ig, src, sport)
             if igp is None:
                 continue
-            key = PortKey(proto, ig, igp, None)
+            key = _new(PortKey, (proto, ig, igp, None))
         e = NatEntry(proto, src, ig, inside_local_port=sport, inside_global_port=igp,
                      outside=dst, outside_local_port=sport if proto == _ICMP else dport,
                      outside_global_port=igp if proto == _ICMP else dport, now=now,
@@ -56,7 +57,7 @@ def create_bound(table: NatTable, rule: NatRule, candidates: Iterable[bytes], f:
                  sport: int | None, dport: int | None, now: int) -> NatEntry | None:
     """One-to-one: the inside address owns a global address while it has entries."""
     proto, src = f.protocol, f.src
-    mapping = MappingKey(rule.kind, rule.match)
+    mapping = table.mapping(rule.kind, rule.match)
     bkey = BindingKey(mapping, src)
     ig = table.addresses.bound(bkey)
     if ig is None:

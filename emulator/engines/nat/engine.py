@@ -177,7 +177,11 @@ class NatEngine:
         return False
 
     def _use(self, e: NatEntry, proto: int, flags: int | None, now: int, answered: bool = False) -> None:
-        """A packet used ``e``: its last use, packet count and TCP timeout kind follow."""
+        """A packet used ``e``: its last use, packet count and TCP timeout kind follow.
+
+        The expiry queue hears of it only when the kind changed or time went back
+        (a later use is picked up when the entry reaches the top of its heap).
+        """
         e.last_used = now
         e.packets += 1
         old = e.timeout_kind
@@ -188,8 +192,10 @@ class NatEngine:
             kind, e.timing_out = after_use(kind, e.timing_out, proto, flags)
         if answered and kind is _SYN_TIMEOUT:
             kind = _TCP_TIMEOUT  # the far end answered
-        e.timeout_kind = kind
-        if kind is not old or now < e.expiry_key:
+        if kind is not old:
+            e.timeout_kind = kind
+            self.table.used(e, old)
+        elif now < e.expiry_key:
             self.table.used(e, old)
 
     # ------------------------------------------------------------ packets

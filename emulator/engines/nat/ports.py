@@ -28,7 +28,8 @@ __all__ = ["PORT_GROUPS", "PortKey", "PortUser", "GroupKey", "MappingKey", "Bind
 # PAT port groups (reference §4.8).
 PORT_GROUPS = ((0, 511), (512, 1023), (1024, 65535))
 
-_ICMP = IPProto.ICMP
+_ICMP = int(IPProto.ICMP)
+_new = tuple.__new__      # builds a key from the tuple of its fields, without NamedTuple's own __new__
 
 
 class PortKey(NamedTuple):
@@ -132,7 +133,7 @@ class PortAllocator:
         if holder is None:
             holder = self.slots[key] = Holder((inside_local, inside_port))
             if key.port is not None and inside_port is not None:
-                self.assigned[PortUser(key.protocol, key.address, inside_local, inside_port)] = key.port
+                self.assigned[_new(PortUser, (key.protocol, key.address, inside_local, inside_port))] = key.port
         holder.refs += 1
 
     def release(self, key: PortKey) -> None:

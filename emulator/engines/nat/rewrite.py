@@ -26,6 +26,7 @@ _DST = 16
 _HEADER_CHECKSUM = 10
 _TCP_CHECKSUM = 16       # offsets in the layer-4 headers
 _UDP_CHECKSUM = 6
+_UDP_HEADER = 8
 _ICMP_CHECKSUM = 2
 _ICMP_ID = 4
 
@@ -51,27 +52,38 @@ def _patch16(buf: bytearray, off: int, delta: int, udp: bool = False) -> None:
 def rewrite(packet: bytes, total: int, ihl: int, proto: int, fo: int, outbound: bool,
             new_addr: bytes, old_port: int | None, new_port: int | None) -> bytes:
     """Rewrite the source (``outbound``) or destination address and port of a datagram of
-    ``total`` bytes with an ``ihl``-byte header; ``fo`` is its fragment offset."""
-    buf = bytearray(packet if total == len(packet) else packet[:total])
+    ``total`` bytes with an ``ihl``-byte header; ``fo`` is its fragment offset.
+
+    The datagram is rebuilt from slices: the IPv4 header with its new address and
+    checksum, the first bytes of the layer-4 header with the new port and checksum,
+    and the rest unchanged (link padding past ``total`` dropped).
+    """
     aoff = _SRC if outbound else _DST
     d_addr = int.from_bytes(new_addr, "big") - int.from_bytes(packet[aoff:aoff + 4], "big")
-    x = ((~((buf[10] << 8) | buf[11]) & 0xFFFF) + d_addr) % 0xFFFF   # adjust_checksum, inlined
-    buf[10:12] = ((~x & 0xFFFF) if x else 0).to_bytes(2, "big")
-    buf[aoff:aoff + 4] = new_addr
+    x = ((~((packet[10] << 8) | packet[11]) & 0xFFFF) + d_addr) % 0xFFFF   # adjust_checksum, inlined
+    ck = ((~x & 0xFFFF) if x else 0).to_bytes(2, "big")
+    if outbound:
+        head = packet[:10] + ck + new_addr + packet[16:ihl]
+    else:
+        head = packet[:10] + ck + packet[12:16] + new_addr + packet[20:ihl]
+    d_port = new_port - old_port if new_port is not None and old_port is not None else 0
     if fo:
-        return bytes(buf)  # no layer-4 header in a non-initial fragment
-    d_port = 0
-    if new_port is not None and old_port is not None and new_port != old_port:
-        d_port = new_port - old_port
-        poff = ihl + (_ICMP_ID if proto == _ICMP else (0 if outbound else 2))
-        buf[poff:poff + 2] = new_port.to_bytes(2, "big")
+        return head + packet[ihl:total]  # no layer-4 header in a non-initial fragment
     if proto == _TCP:
-        _patch16(buf, ihl + _TCP_CHECKSUM, d_addr + d_port)
+        size, ckoff, delta = _TCP_CHECKSUM + 2, _TCP_CHECKSUM, d_addr + d_port
     elif proto == _UDP:
-        _patch16(buf, ihl + _UDP_CHECKSUM, d_addr + d_port, udp=True)
+        size, ckoff, delta = _UDP_HEADER, _UDP_CHECKSUM, d_addr + d_port
     elif proto == _ICMP and d_port:
-        _patch16(buf, ihl + _ICMP_CHECKSUM, d_port)  # the ICMP checksum has no pseudo-header
-    return bytes(buf)
+        size, ckoff, delta = _ICMP_ID + 2, _ICMP_CHECKSUM, d_port   # the ICMP checksum has no pseudo-header
+    else:
+        return head + packet[ihl:total]
+    l4 = bytearray(packet[ihl:ihl + size])
+    if d_port:
+        assert new_port is not None
+        poff = _ICMP_ID if proto == _ICMP else (0 if outbound else 2)
+        l4[poff:poff + 2] = new_port.to_bytes(2, "big")
+    _patch16(l4, ckoff, delta, udp=proto == _UDP)
+    return head + bytes(l4) + packet[ihl + size:total]
 
 
 def rewrite_error(packet: bytes, total: int, ihl: int, inner: IPv4Flow, outbound: bool,

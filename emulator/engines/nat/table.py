@@ -29,6 +29,8 @@ from emulator.engines.nat.timeouts import ExpiryQueue, TimeoutKind
 
 __all__ = ["InsideKey", "OutsideKey", "NatEntry", "NatTable"]
 
+_new = tuple.__new__      # builds a key from the tuple of its fields, without NamedTuple's own __new__
+
 
 class InsideKey(NamedTuple):
     """An extended entry as the inside host's packets name it (source first)."""
@@ -88,7 +90,7 @@ class NatEntry:
         self.mapping = mapping
         self.pool = pool
         self.parent = parent
-        self.children: dict[NatEntry, None] = {}
+        self.children: dict[NatEntry, None] | None = None      # made with the first child
         self.use_count = 0
         self.packets = 0
         self.in_key: InsideKey | None = None
@@ -120,7 +122,7 @@ class NatTable:
     """The entries of one router, in creation order, with their indexes (see the module docstring)."""
 
     __slots__ = ("entries", "by_inside", "by_outside", "by_local", "by_global", "refcounts",
-                 "ports", "addresses", "expiry")
+                 "ports", "addresses", "expiry", "_mappings")
 
     def __init__(self) -> None:
         self.entries: dict[NatEntry, None] = {}          # insertion ordered
@@ -132,6 +134,7 @@ class NatTable:
         self.ports = PortAllocator()
         self.addresses = AddressBinder()
         self.expiry: ExpiryQueue[NatEntry] = ExpiryQueue()
+        self._mappings: dict[tuple[str, str | None], MappingKey] = {}
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -142,6 +145,14 @@ class NatTable:
     def __contains__(self, entry: object) -> bool:
         return entry in self.entries
 
+    def mapping(self, kind: str, match: str | None) -> MappingKey:
+        """The key of a dynamic rule, one object shared by all the entries it builds."""
+        key = (kind, match)
+        mapping = self._mappings.get(key)
+        if mapping is None:
+            mapping = self._mappings[key] = MappingKey(kind, match)
+        return mapping
+
     def add(self, e: NatEntry) -> None:
         """Enter ``e`` in every index and hold what it uses."""
         self.entries[e] = None
@@ -149,10 +160,10 @@ class NatTable:
             self.by_local[e.inside_local] = e
             self.by_global[e.inside_global] = e
         else:
-            e.in_key = InsideKey(e.protocol, e.inside_local, e.inside_local_port, e.outside_local,
-                                 e.outside_local_port)
-            e.out_key = OutsideKey(e.protocol, e.inside_global, e.inside_global_port, e.outside_global,
-                                   e.outside_global_port)
+            e.in_key = _new(InsideKey, (e.protocol, e.inside_local, e.inside_local_port, e.outside_local,
+                                        e.outside_local_port))
+            e.out_key = _new(OutsideKey, (e.protocol, e.inside_global, e.inside_global_port, e.outside_global,
+                                          e.outside_global_port))
             self.by_inside[e.in_key] = e
             self.by_outside[e.out_key] = e
         if e.port_key is not None:
@@ -161,9 +172,12 @@ class NatTable:
             self.addresses.hold(e.addr_key, e.binding_key)
         if e.mapping is not None:
             self.refcounts[e.mapping] = self.refcounts.get(e.mapping, 0) + 1
-        if e.parent is not None:
-            e.parent.children[e] = None
-            e.parent.use_count += 1
+        parent = e.parent
+        if parent is not None:
+            if parent.children is None:
+                parent.children = {}
+            parent.children[e] = None
+            parent.use_count += 1
         self.expiry.add(e)
 
     def remove(self, e: NatEntry) -> None:
@@ -187,12 +201,15 @@ class NatTable:
             self.addresses.release(e.addr_key, e.binding_key)
         if e.mapping is not None:
             self.refcounts[e.mapping] -= 1
-        if e.parent is not None:
-            e.parent.children.pop(e, None)
-            e.parent.use_count -= 1
+        parent = e.parent
+        if parent is not None:
+            if parent.children is not None:
+                parent.children.pop(e, None)
+            parent.use_count -= 1
         self.expiry.discard(e)
-        for child in list(e.children):
-            self.remove(child)
+        if e.children:
+            for child in list(e.children):
+                self.remove(child)
 
     def used(self, e: NatEntry, old_kind: TimeoutKind | None) -> None:
         """Tell the expiry queue that ``e`` was used (its last use or kind changed)."""

@@ -30,7 +30,7 @@ from emulator.wire.tcp import TCPFlag
 
 __all__ = [
     "TimeoutKind", "DEFAULT_TIMEOUTS", "FRAGMENT_HOLD", "DNS_PORT",
-    "Timed", "timeout_ns", "deadline", "kind_for", "after_use", "ExpiryQueue",
+    "Timed", "deadline", "kind_for", "after_use", "ExpiryQueue",
 ]
 
 
@@ -73,13 +73,6 @@ class Timed(Protocol):
     timeout_kind: TimeoutKind | None     # None: never times out (static entries)
     expiry_seq: int                      # the queue's live item for the entry; 0 when not queued
     expiry_key: int                      # the last use that item was queued with
-
-
-def timeout_ns(cfg: DeviceConfig, kind: TimeoutKind) -> int | None:
-    """The configured (or default) timeout of ``kind`` in ns; None for ``never``."""
-    timeouts = cfg.nat_timeouts
-    t = timeouts[kind] if kind in timeouts else DEFAULT_TIMEOUTS[kind]
-    return None if t is None else t * SECOND
 
 
 def deadline(cfg: DeviceConfig, entry: Timed) -> int | None:
@@ -155,7 +148,8 @@ class ExpiryQueue(Generic[T]):
         if entry.expiry_seq:
             entry.expiry_seq = 0
             self.live -= 1
-            self._maybe_compact()
+            if self.items > 2 * self.live + _SLACK:
+                self._compact()
 
     def used(self, entry: T, old_kind: TimeoutKind | None) -> None:
         """Note that ``entry.last_used`` or ``entry.timeout_kind`` changed (kind was ``old_kind``).
@@ -203,12 +197,13 @@ class ExpiryQueue(Generic[T]):
     def _push(self, entry: T) -> None:
         kind = entry.timeout_kind
         assert kind is not None
-        self._seq += 1
-        entry.expiry_seq = self._seq
+        self._seq = seq = self._seq + 1
+        entry.expiry_seq = seq
         entry.expiry_key = entry.last_used
-        heappush(self._heaps[kind], (entry.last_used, self._seq, entry))
+        heappush(self._heaps[kind], (entry.last_used, seq, entry))
         self.items += 1
-        self._maybe_compact()
+        if self.items > 2 * self.live + _SLACK:
+            self._compact()
 
     def _fresh_top(self, heap: list[tuple[int, int, T]]) -> T | None:
         """The live entry at the top of ``heap`` with its current last use, or None for an empty heap."""
@@ -226,9 +221,9 @@ class ExpiryQueue(Generic[T]):
                 return entry
         return None
 
-    def _maybe_compact(self) -> None:
-        if self.items > 2 * self.live + _SLACK:
-            for heap in self._heaps.values():
-                heap[:] = [item for item in heap if item[2].expiry_seq == item[1]]
-                heapify(heap)
-            self.items = sum(len(h) for h in self._heaps.values())
+    def _compact(self) -> None:
+        """Drop the stale items of every heap."""
+        for heap in self._heaps.values():
+            heap[:] = [item for item in heap if item[2].expiry_seq == item[1]]
+            heapify(heap)
+        self.items = sum(len(h) for h in self._heaps.values())
