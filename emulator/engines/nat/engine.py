@@ -11,7 +11,7 @@ forwarding pipeline (reference §4.7, NAT order of operations):
 * ``handle_timer(now)`` at ``get_timer()`` (the engine contract of
   ``emulator.sim.binding``; ``expire`` and ``next_expiry`` are the same).
 
-Times are integer nanoseconds of lab time and never go back between calls.
+Times are integer nanoseconds of lab time.
 Deadlines come from :mod:`~emulator.engines.nat.timeouts`: an entry is alive
 while ``now < deadline``, at its deadline it is gone, whichever of the packet
 path and the timer sees it first.
