@@ -27,6 +27,7 @@ __all__ = ["PORT_GROUPS", "PortKey", "PortUser", "GroupKey", "MappingKey", "Bind
 
 # PAT port groups (reference §4.8).
 PORT_GROUPS = ((0, 511), (512, 1023), (1024, 65535))
+_LOW, _MIDDLE, _HIGH = PORT_GROUPS
 
 _ICMP = int(IPProto.ICMP)
 _new = tuple.__new__      # builds a key from the tuple of its fields, without NamedTuple's own __new__
@@ -69,10 +70,13 @@ class BindingKey(NamedTuple):
 
 
 def port_group(port: int) -> tuple[int, int]:
-    """The (first, last) port of the group ``port`` belongs to."""
-    for lo, hi in PORT_GROUPS:
-        if lo <= port <= hi:
-            return lo, hi
+    """The (first, last) port of the group ``port`` belongs to (one of :data:`PORT_GROUPS`)."""
+    if 1024 <= port <= 65535:
+        return _HIGH
+    if 512 <= port < 1024:
+        return _MIDDLE
+    if 0 <= port < 512:
+        return _LOW
     raise ValueError(f"port {port} out of range")
 
 
@@ -114,7 +118,7 @@ class PortAllocator:
             return inside_port
         lo, hi = port_group(inside_port)
         first = 1 if lo == 0 and proto != _ICMP else lo
-        hint_key = GroupKey(proto, address, lo)
+        hint_key = _new(GroupKey, (proto, address, lo))
         start = max(first, self.hints.get(hint_key, first))
         for p in range(start, hi + 1):
             if (proto, address, p, None) not in slots:
@@ -147,7 +151,7 @@ class PortAllocator:
         if key.port is None:
             return
         lo, _ = port_group(key.port)
-        hint_key = GroupKey(key.protocol, key.address, lo)
+        hint_key = _new(GroupKey, (key.protocol, key.address, lo))
         if self.hints.get(hint_key, lo) > key.port:
             self.hints[hint_key] = key.port
         local, port = holder.owner
