@@ -2,7 +2,7 @@
 
 PAT (``overload``, reference §4.8) keeps the inside port when it is free on
 the global address, otherwise it takes the first free port of the same
-group 0-511, 512-1023, 1024-65535 (port 0 is never given to TCP or UDP);
+group 0-511, 512-1023, 1024-65535 (the search skips port 0 for TCP and UDP);
 an inside address and port that already hold a global port keep it for
 every destination.  ICMP queries use the echo identifier as the port.  A
 protocol without ports (GRE, ESP...) holds the global address per outside
