@@ -1,14 +1,20 @@
-"""Access lists and route-maps: matching, counters, show output (emulator/acl.py)."""
+"""Access lists and route-maps: matching, counters (emulator/engines/acl.py), show output (emulator/cli/acl_show.py)."""
 
 from ipaddress import IPv4Address
 from pathlib import Path
 
 import pytest
 
-from emulator.engines.acl import (
-    DENY, PERMIT, UNDEFINED_FILTER, AclEngine, Flow, route_map_permits,
-)
+from emulator.cli.acl_show import show_access_lists, show_route_map
 from emulator.config.loader import load_config
+from emulator.engines.acl import (
+    DENY,
+    PERMIT,
+    UNDEFINED_FILTER,
+    AclEngine,
+    Flow,
+    route_map_permits,
+)
 from emulator.wire.icmp import ICMPMessage
 from emulator.wire.ipv4 import FLAG_MF, IPv4Packet
 from emulator.wire.tcp import ACK, RST, SYN, TCPSegment
@@ -160,7 +166,7 @@ def test_undefined_list():
     assert acl.evaluate("99", f) == DENY                         # NAT / crypto / route-map
     assert acl.evaluate("99", f, undefined=UNDEFINED_FILTER) == PERMIT   # interface filter
     assert acl.check("99", f, count=True) == (DENY, None)
-    assert acl.show_access_lists("99") == ""
+    assert show_access_lists(acl, "99") == ""
 
 
 def test_standard_and_named_lists_text():
@@ -174,7 +180,7 @@ def test_standard_and_named_lists_text():
     acl = AclEngine(cfg)
     acl.evaluate("5", flow(1, "10.1.1.1", "1.1.1.1"), count=True)
     acl.evaluate("OUTSIDE-IN", flow(50, "99.99.99.1", "100.100.100.1"), count=True)
-    assert acl.show_access_lists() == (
+    assert show_access_lists(acl) == (
         "Standard IP access list 5\n"
         "    permit 192.168.0.1, wildcard bits 0.0.0.254\n"
         "    permit 10.1.1.1 (1 match)\n"
@@ -210,9 +216,8 @@ def _exercise(acl: AclEngine) -> None:
 def test_counters_and_show_text(remote):
     acl = AclEngine(remote)
     _exercise(acl)
-    assert acl.show_access_lists() == REMOTE_LISTS
-    assert acl.show_ip_access_lists() == REMOTE_LISTS
-    assert acl.show_access_lists(120) == REMOTE_LISTS[REMOTE_LISTS.index("Extended IP access list 120"):]
+    assert show_access_lists(acl) == REMOTE_LISTS
+    assert show_access_lists(acl, 120) == REMOTE_LISTS[REMOTE_LISTS.index("Extended IP access list 120"):]
     assert acl.counts("115") == [2, 0]
     assert acl.counter("120", 1) == 3
     assert acl.counter("120", 7) == 0
@@ -227,7 +232,7 @@ def test_clear_counters(remote):
     assert acl.clear_counters("999") is False
     assert acl.clear_counters() is True
     assert acl.counts("120") == [0, 0]
-    assert acl.show_access_lists("120") == (
+    assert show_access_lists(acl, "120") == (
         "Extended IP access list 120\n"
         "    deny   ip 10.1.1.0 0.0.0.255 10.2.2.0 0.0.0.255\n"
         "    permit ip 10.1.1.0 0.0.0.255 any\n")
@@ -258,14 +263,14 @@ def test_counters_survive_reconfiguration(remote):
 
 def test_show_route_map(remote):
     acl = AclEngine(remote)
-    assert acl.show_route_map() == (
+    assert show_route_map(acl) == (
         "route-map nonat, permit, sequence 10\n"
         "  Match clauses:\n"
         "    ip address (access-lists): 120 \n"
         "  Set clauses:\n"
         "  Policy routing matches: 0 packets, 0 bytes\n")
-    assert acl.show_route_map("nonat") == acl.show_route_map()
-    assert acl.show_route_map("other") == ""
+    assert show_route_map(acl, "nonat") == show_route_map(acl)
+    assert show_route_map(acl, "other") == ""
 
 
 # ---------------------------------------------------------------- Flow.from_ipv4

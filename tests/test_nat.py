@@ -1,4 +1,5 @@
-"""NAT engine (emulator/nat.py): PAT with route-map nonat, statics, pools, timeouts, show/clear/debug."""
+"""NAT engine (emulator/engines/nat/) with its CLI text (emulator/cli/nat_show.py): PAT with route-map nonat,
+statics, pools, timeouts, show/clear/debug."""
 
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -7,9 +8,11 @@ import pytest
 from scapy.compat import raw
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 
-from emulator.engines.acl import AclEngine
+from emulator.cli.acl_show import show_access_lists
+from emulator.cli.nat_show import format_nat_time, show_statistics, show_translations, translation_row
 from emulator.config.loader import load_config
-from emulator.engines.nat import DROP, TRANSLATED, UNTOUCHED, NatEngine, format_nat_time
+from emulator.engines.acl import AclEngine
+from emulator.engines.nat import DROP, TRANSLATED, UNTOUCHED, NatEngine
 from emulator.labtime import MS, SECOND
 from emulator.wire.checksum import internet_checksum
 from emulator.wire.icmp import ICMPMessage
@@ -220,7 +223,7 @@ def test_changed_interface_address_used_for_new_translations(addrs, nat):
     r = out(nat, echo(H1, NET1, ident=2), 1 * SECOND)
     assert IPv4Packet.decode(r.packet).src == IPv4Address("100.100.100.7")
     assert scapy_checksums_ok(r.packet)
-    assert [e.row()[1] for e in nat.entries] == ["100.100.100.1:1", "100.100.100.7:2"]
+    assert [translation_row(e)[1] for e in nat.entries] == ["100.100.100.1:1", "100.100.100.7:2"]
 
 
 def test_not_a_nat_path_or_unknown_translation(nat):
@@ -321,10 +324,10 @@ TRANSLATIONS = (
 
 
 def test_show_ip_nat_translations(nat):
-    assert nat.show_translations(0) == ""            # empty table: not even the header
+    assert show_translations(nat, 0) == ""            # empty table: not even the header
     _known_state(nat)
-    assert nat.show_translations(10 * SECOND) == TRANSLATIONS
-    assert nat.show_translations(10 * SECOND, verbose=True) == (
+    assert show_translations(nat, 10 * SECOND) == TRANSLATIONS
+    assert show_translations(nat, 10 * SECOND, verbose=True) == (
         "Pro Inside global      Inside local       Outside local      Outside global\n"
         "icmp 100.100.100.1:512 10.1.1.2:512       198.51.100.10:512  198.51.100.10:512\n"
         "    create 00:00:10, use 00:00:09, left 00:00:50, \n"
@@ -342,7 +345,7 @@ def test_show_ip_nat_translations(nat):
 
 def test_show_ip_nat_statistics(nat):
     _known_state(nat)
-    assert nat.show_statistics() == (
+    assert show_statistics(nat) == (
         "Total translations: 4 (0 static, 4 dynamic; 4 extended)\n"
         "Outside interfaces: Serial0\n"
         "Inside interfaces: Ethernet0\n"
@@ -353,9 +356,9 @@ def test_show_ip_nat_statistics(nat):
         "route-map nonat interface Serial0 refcount 4\n")
     nat.expire(70 * SECOND)
     nat.clear_statistics()
-    assert nat.show_statistics().splitlines()[0] == "Total translations: 1 (0 static, 1 dynamic; 1 extended)"
-    assert "Hits: 0  Misses: 0\nExpired translations: 0\n" in nat.show_statistics()
-    assert nat.show_statistics().endswith("route-map nonat interface Serial0 refcount 1\n")
+    assert show_statistics(nat).splitlines()[0] == "Total translations: 1 (0 static, 1 dynamic; 1 extended)"
+    assert "Hits: 0  Misses: 0\nExpired translations: 0\n" in show_statistics(nat)
+    assert show_statistics(nat).endswith("route-map nonat interface Serial0 refcount 1\n")
 
 
 def test_nat_evaluations_show_in_access_list_counters(addrs):
@@ -364,7 +367,7 @@ def test_nat_evaluations_show_in_access_list_counters(addrs):
     nat = NatEngine(cfg, addrs, acl)
     _known_state(nat)
     # Four flows built (permit) and one VPN packet exempted (deny); hits do not evaluate the list.
-    assert acl.show_access_lists("120") == (
+    assert show_access_lists(acl, "120") == (
         "Extended IP access list 120\n"
         "    deny   ip 10.1.1.0 0.0.0.255 10.2.2.0 0.0.0.255 (1 match)\n"
         "    permit ip 10.1.1.0 0.0.0.255 any (4 matches)\n")
@@ -383,15 +386,15 @@ def test_clear_forms(nat):
     r = out(nat, udp(H2, NET3, 5000, 53), 20 * SECOND)
     assert decode(r.packet)[1].src_port == 1024
     assert nat.clear_all() == 3
-    assert nat.entries == [] and nat.show_translations(30 * SECOND) == ""
-    assert "route-map nonat interface Serial0 refcount 0" in nat.show_statistics()
+    assert nat.entries == [] and show_translations(nat, 30 * SECOND) == ""
+    assert "route-map nonat interface Serial0 refcount 0" in show_statistics(nat)
 
 
 # ---------------------------------------------------------------- statics, pools, ICMP errors, fragments
 
 def test_static_translation(addrs):
     nat = NatEngine(remote_config("ip nat inside source static 10.1.1.5 100.100.100.5\n"), addrs, now=0)
-    assert nat.show_translations(0) == (
+    assert show_translations(nat, 0) == (
         "Pro Inside global      Inside local       Outside local      Outside global\n"
         "--- 100.100.100.5      10.1.1.5           ---                ---\n")
     # From outside to the static global: translated, and the flow gets an extended entry.
@@ -402,7 +405,7 @@ def test_static_translation(addrs):
     r = out(nat, tcp(IPv4Address("10.1.1.5"), NET3, 80, 40000, SYN | ACK), 6 * SECOND)
     assert IPv4Packet.decode(r.packet).src == IPv4Address("100.100.100.5")
     assert not r.created
-    assert nat.show_translations(10 * SECOND, verbose=True) == (
+    assert show_translations(nat, 10 * SECOND, verbose=True) == (
         "Pro Inside global      Inside local       Outside local      Outside global\n"
         "--- 100.100.100.5      10.1.1.5           ---                ---\n"
         "    create 00:00:10, use 00:00:10, \n"
@@ -410,7 +413,7 @@ def test_static_translation(addrs):
         "tcp 100.100.100.5:80   10.1.1.5:80        198.51.100.30:40000 198.51.100.30:40000\n"
         "    create 00:00:05, use 00:00:04, left 23:59:56, \n"
         "    flags: extended, use_count: 0\n")
-    assert nat.show_statistics().startswith("Total translations: 2 (1 static, 1 dynamic; 1 extended)\n")
+    assert show_statistics(nat).startswith("Total translations: 2 (1 static, 1 dynamic; 1 extended)\n")
     assert nat.clear_all() == 1 and len(nat.entries) == 1     # the static stays
 
 
@@ -434,11 +437,11 @@ def test_pool_without_overload_builds_simple_entries(addrs):
     assert r4.dropped and r4.reason == "NAT pool net-208 exhausted"
     for r in (r1, r2, r3):
         assert scapy_checksums_ok(r.packet)
-    assert nat.show_translations(2 * SECOND) == (
+    assert show_translations(nat, 2 * SECOND) == (
         "Pro Inside global      Inside local       Outside local      Outside global\n"
         "--- 172.16.233.208     10.1.1.2           ---                ---\n"
         "--- 172.16.233.209     10.1.1.3           ---                ---\n")
-    assert nat.show_statistics() == (
+    assert show_statistics(nat) == (
         "Total translations: 2 (0 static, 2 dynamic; 0 extended)\n"
         "Outside interfaces: Serial0\n"
         "Inside interfaces: Ethernet0\n"

@@ -4,7 +4,6 @@ import shutil
 from ipaddress import IPv4Address
 from pathlib import Path
 
-
 from emulator.cli.session import CliSession
 from emulator.lab.labfile import Lab
 from emulator.sim.clock import MS, SECOND
@@ -61,7 +60,7 @@ def test_remote_lan_host_is_translated_to_the_serial_address():
     assert stats[0] == "Total translations: 1 (0 static, 1 dynamic; 1 extended)"
     assert "Outside interfaces: Serial0" in stats and "Inside interfaces: Ethernet0" in stats
     assert "route-map nonat interface Serial0 refcount 1" in stats
-    hits = next(l for l in stats if l.startswith("Hits:"))
+    hits = next(line for line in stats if line.startswith("Hits:"))
     # Echo 1 creates the entry (a miss); echoes 2-4 and their replies use it (6 hits).
     assert hits == "Hits: 6  Misses: 1"
 
@@ -156,9 +155,10 @@ def test_debug_ip_nat_lines():
     remote.execute("terminal monitor")
     assert remote.execute("debug ip nat") == "IP NAT debugging is on\n"
     cli(lab, "remote-host").execute("ping 192.0.2.10 repeat 4")
-    lines = [l.split(": ", 1)[1] for l in remote.execute("show debugging").splitlines() if "NAT" in l and ": " in l]
-    assert any(l.startswith("NAT: s=10.1.1.10->100.100.100.1, d=192.0.2.10 [") for l in lines)
-    assert any(l.startswith("NAT*: s=192.0.2.10, d=100.100.100.1->10.1.1.10 [") for l in lines)
+    lines = [line.split(": ", 1)[1] for line in remote.execute("show debugging").splitlines()
+             if "NAT" in line and ": " in line]
+    assert any(line.startswith("NAT: s=10.1.1.10->100.100.100.1, d=192.0.2.10 [") for line in lines)
+    assert any(line.startswith("NAT*: s=192.0.2.10, d=100.100.100.1->10.1.1.10 [") for line in lines)
 
 
 def test_access_list_counters_count_nat_evaluations():
@@ -167,6 +167,9 @@ def test_access_list_counters_count_nat_evaluations():
     out = cli(lab, "dr_whoovie").execute("show access-lists 120")
     assert out.splitlines()[0] == "Extended IP access list 120"
     assert out.splitlines()[2] == "    permit ip 10.1.1.0 0.0.0.255 any (1 match)"
+    # 12.2 has only IP lists: both commands print the same.
+    assert cli(lab, "dr_whoovie").execute("show ip access-lists") == cli(lab, "dr_whoovie").execute("show access-lists")
+    assert cli(lab, "dr_whoovie").execute("show ip access-lists 120") == out
     cli(lab, "dr_whoovie").execute("clear access-list counters 120")
     assert "match" not in cli(lab, "dr_whoovie").execute("show access-lists 120")
 

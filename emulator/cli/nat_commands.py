@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from emulator.cli import acl_show, nat_show
 from emulator.cli.exec_commands import DEBUGS, _set_debug, exec_command
 
 DEBUGS["ip nat"] = "IP NAT debugging is"
@@ -13,7 +14,7 @@ def _show_acl(session, args):
     name = args.get("name")
     if name is not None and name not in session.router.config.access_lists:
         return ""
-    return session.router.acl.show_access_lists(name)
+    return acl_show.show_access_lists(session.router.acl, name)
 
 
 @exec_command("clear access-list counters [<name:word>]", "clear ip access-list counters [<name:word>]",
@@ -27,17 +28,17 @@ def _clear_acl(session, args):
 
 @exec_command("show route-map [<name:word>]")
 def _show_route_map(session, args):
-    return session.router.acl.show_route_map(args.get("name"))
+    return acl_show.show_route_map(session.router.acl, args.get("name"))
 
 
 @exec_command("show ip nat translations [verbose]")
 def _show_nat(session, args):
-    return session.router.nat.show_translations(session.router.now, verbose="verbose" in args["_keywords"])
+    return nat_show.show_translations(session.router.nat, session.router.now, verbose="verbose" in args["_keywords"])
 
 
 @exec_command("show ip nat statistics")
 def _show_nat_stats(session, args):
-    return session.router.nat.show_statistics()
+    return nat_show.show_statistics(session.router.nat)
 
 
 @exec_command("clear ip nat translation *", privileged=True)

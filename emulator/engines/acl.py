@@ -1,4 +1,4 @@
-"""IP access lists and route-maps: compiled matching, match counters, show output.
+"""IP access lists and route-maps: compiled matching and match counters.
 
 An :class:`AclEngine` reads the access lists and route-maps of the current
 configuration (a ``DeviceConfig`` or a callable returning one), compiles each
@@ -24,13 +24,11 @@ import operator
 from dataclasses import dataclass
 from typing import Callable
 
-from emulator.config.acl_syntax import PROTOCOLS, render_entry
-from emulator.config.model import AccessList, AccessListEntry, DeviceConfig, PortMatch
+from emulator.config.acl_syntax import PROTOCOLS
+from emulator.config.model import AccessList, AccessListEntry, AddressMatch, DeviceConfig, PortMatch
 from emulator.wire.errors import DecodeError
-from emulator.wire.icmp import ICMPMessage
-from emulator.wire.ipv4 import PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPv4Packet
-from emulator.wire.tcp import ACK, RST, TCPSegment
-from emulator.wire.udp import UDPDatagram
+from emulator.wire.flow import IPv4Flow, read_flow
+from emulator.wire.tcp import ACK, RST
 
 __all__ = [
     "Flow", "AclEngine", "CompiledAcl", "route_map_permits",
@@ -79,28 +77,19 @@ class Flow:
     fragment: bool = False
 
     @classmethod
+    def of(cls, flow: IPv4Flow) -> Flow:
+        """The fields of a flow read by :func:`emulator.wire.flow.read_flow`."""
+        return cls(flow.protocol, int.from_bytes(flow.src, "big"), int.from_bytes(flow.dst, "big"),
+                   flow.sport, flow.dport, flow.icmp_type, flow.tcp_flags, flow.icmp_code,
+                   flow.fragment_offset != 0)
+
+    @classmethod
     def parse(cls, packet: bytes) -> tuple[Flow | None, str]:
-        """Decode an IPv4 datagram with the wire codecs: ``(flow, "")`` or ``(None, reason)``."""
+        """Read an IPv4 datagram's flow: ``(flow, "")`` or ``(None, reason)``."""
         try:
-            ip = IPv4Packet.decode(packet)
+            return cls.of(read_flow(packet)), ""
         except DecodeError as err:
             return None, str(err)
-        src, dst = int(ip.src), int(ip.dst)
-        if ip.fragment_offset:
-            return cls(ip.protocol, src, dst, fragment=True), ""
-        try:
-            if ip.protocol == PROTO_TCP:
-                seg = TCPSegment.decode(ip.payload, ip.src, ip.dst, verify=False)
-                return cls(PROTO_TCP, src, dst, seg.src_port, seg.dst_port, tcp_flags=seg.flags), ""
-            if ip.protocol == PROTO_UDP:
-                dgram = UDPDatagram.decode(ip.payload, ip.src, ip.dst, verify=False)
-                return cls(PROTO_UDP, src, dst, dgram.src_port, dgram.dst_port), ""
-            if ip.protocol == PROTO_ICMP:
-                msg = ICMPMessage.decode(ip.payload, verify=False)
-                return cls(PROTO_ICMP, src, dst, icmp_type=msg.type, icmp_code=msg.code), ""
-        except DecodeError as err:
-            return None, str(err)
-        return cls(ip.protocol, src, dst), ""
 
     @classmethod
     def from_ipv4(cls, packet: bytes) -> Flow | None:
@@ -175,12 +164,12 @@ def _compile_entry(entry: AccessListEntry) -> _Entry | None:
                   _ports(entry.source_port), _ports(entry.destination_port), icmp, entry.established)
 
 
-def _signature(entry: AccessListEntry) -> tuple:
+def _signature(entry: AccessListEntry) -> tuple[object, ...]:
     """A value identity of an entry, to carry match counters across recompilation."""
-    def addr(a):
+    def addr(a: AddressMatch | None) -> tuple[int, int] | None:
         return None if a is None else (int(a.address), int(a.wildcard))
 
-    def port(p):
+    def port(p: PortMatch | None) -> tuple[str, tuple[int, ...]] | None:
         return None if p is None else (p.op, tuple(p.ports))
     return (entry.action, entry.protocol, addr(entry.source), addr(entry.destination),
             port(entry.source_port), port(entry.destination_port), entry.icmp_type,
@@ -230,8 +219,8 @@ class CompiledAcl:
         self.counts = [0] * len(self.snapshot)
         if old is not None:
             # IOS keeps the counters of the entries that stay when a list is edited.
-            carry: dict[tuple, list[int]] = {}
-            for sig, n in zip(old.signatures, old.counts):
+            carry: dict[tuple[object, ...], list[int]] = {}
+            for sig, n in zip(old.signatures, old.counts, strict=True):
                 carry.setdefault(sig, []).append(n)
             for i, sig in enumerate(self.signatures):
                 if carry.get(sig):
@@ -347,49 +336,6 @@ class AclEngine:
                 found = True
                 c.counts = [0] * len(c.counts)
         return found or name is None
-
-    # ------------------------------------------------------------ show
-    def show_access_lists(self, name: str | int | None = None) -> str:
-        """``show access-lists [NAME]`` in the 12.2 mainline form (no sequence numbers,
-        reference §1.8): header per list, entries indented 4 spaces, ``(N matches)`` /
-        ``(1 match)`` only on entries that matched; remarks are not shown.  An undefined
-        NAME prints nothing."""
-        cfg = self._config()
-        names = list(cfg.access_lists) if name is None else [str(name)]
-        out: list[str] = []
-        for n in names:
-            acl = cfg.access_lists.get(n)
-            if acl is None:
-                continue
-            c = self.compiled(n)
-            kind = "Standard" if acl.kind == "standard" else "Extended"
-            out.append(f"{kind} IP access list {acl.name}")
-            for i, entry in enumerate(acl.entries):
-                if entry.remark is not None:
-                    continue
-                hits = c.counts[i] if c is not None else 0
-                suffix = "" if hits == 0 else f" ({hits} match{'es' if hits != 1 else ''})"
-                out.append(f"    {render_entry(entry)}{suffix}")
-        return "\n".join(out) + "\n" if out else ""
-
-    # 12.2 has only IP lists here, so both commands print the same.
-    show_ip_access_lists = show_access_lists
-
-    def show_route_map(self, name: str | None = None) -> str:
-        """``show route-map [NAME]`` in the 12.2 form.  Policy routing is not emulated,
-        so its match counters stay 0 (NAT's use of a route-map does not count there).
-        An undefined NAME prints nothing."""
-        out: list[str] = []
-        for (n, seq), entry in sorted(self._config().route_maps.items()):
-            if name is not None and n != name:
-                continue
-            out.append(f"route-map {n}, {entry.action}, sequence {seq}")
-            out.append("  Match clauses:")
-            if entry.match_ip_address:
-                out.append("    ip address (access-lists): " + "".join(a + " " for a in entry.match_ip_address))
-            out.append("  Set clauses:")
-            out.append("  Policy routing matches: 0 packets, 0 bytes")
-        return "\n".join(out) + "\n" if out else ""
 
 
 def route_map_permits(cfg: DeviceConfig, name: str, flow: Flow, *,
