@@ -21,6 +21,7 @@ import random
 
 from emulator.engines.acl import AclEngine
 from emulator.engines.ike.engine import ISAKMP_PORT
+from emulator.engines.ike.events import Trace
 from emulator.engines.ipsec import DECRYPTED, DROP, PROTECTED, CryptoSubsystem
 from emulator.device.adapters import short_name
 from emulator.engines.nat import NatEngine
@@ -159,6 +160,10 @@ class IPStack:
         if peer is not None and cfg.peer_neighbor_route and "ppp negotiation" in self.debugs:
             self.debug_log(f"{short} IPCP: Install route to {peer}")
         self.invalidate_routes()
+        if cfg.negotiated and local is not None:
+            # SAs bound to an address the interface had before are dead now.
+            self.crypto.interface_address_changed(iface, self.now)
+            self.crypto_binding.poke()
 
     def ipcp_closed(self, iface: str) -> None:
         st = self.interface_state(iface)
@@ -385,11 +390,15 @@ class IPStack:
         udp = UDPDatagram(sport, dport, payload).encode(src, dst)
         self.send_packet(IPv4Packet(src, dst, PROTO_UDP, udp, ttl=DEFAULT_TTL, identification=self.next_ip_id()))
 
-    def _crypto_debug(self, category: str, text: str) -> None:
-        if category in self.debugs:
-            first, *rest = text.split("\n")
-            self.debug_log(first)
-            self.log_buffer.extend(rest)
+    # Words a crypto trace as console messages; the CLI that turns ``debug crypto`` on sets it.
+    crypto_trace_renderer: Callable[[Trace], list[str]] | None = None
+
+    def _crypto_debug(self, trace: Trace) -> None:
+        if trace.category.value in self.debugs and self.crypto_trace_renderer is not None:
+            for message in self.crypto_trace_renderer(trace):
+                first, *rest = message.split("\n")
+                self.debug_log(first)
+                self.log_buffer.extend(rest)
 
     def _rng(self, purpose: str) -> random.Random:
         if self.clock is not None and hasattr(self.clock, "rng"):

@@ -244,7 +244,8 @@ class IkeCipherState:
         """Decrypt a body (padding left in place); advances the IV unless ``update`` is false."""
         bs = self.cipher.block_size
         if not ciphertext or len(ciphertext) % bs:
-            raise DecodeError("isakmp", f"encrypted body of {len(ciphertext)} bytes is not a multiple of the {bs}-byte block")
+            raise DecodeError("isakmp", f"encrypted body of {len(ciphertext)} bytes is not a multiple of the "
+                                        f"{bs}-byte block")
         pt = self.cipher.decrypt(self.key, self.iv(message_id), ciphertext)
         if update:
             self._ivs[message_id] = ciphertext[-bs:]
