@@ -262,7 +262,9 @@ class IkeEngine(MainMode, Informational):
         self._trace("received", sa, peer=sa.peer, role=sa.role, state=sa.state)
         if data == sa.last_received:
             self._trace("phase1_duplicate", sa)
-            if sa.last_sent is not None:
+            # Only a reply is sent again: the initiator's MM5 did not answer MM6, so a copy of MM6 (the
+            # responder answering a copy of MM5) must not start the two sides echoing each other.
+            if sa.last_sent is not None and sa.answered:
                 self._trace("retransmitting_due_to_duplicate", sa, phase=1)
                 self._send(sa, sa.last_sent, note=False, arm=False)
             return
@@ -274,6 +276,7 @@ class IkeEngine(MainMode, Informational):
         sa.state = step.next_state
         if reply is not None:
             self._send(sa, reply, now=now if step.timed else None)
+        sa.answered = reply is not None
         sa.last_received = data
         if sa.established:
             self._phase1_done(sa, now)

@@ -57,6 +57,7 @@ class MainMode(EngineCore):
                                      offer.lifetime, offer.key_length, policy.priority)
         sa.sai_b = sa_payload.wire_body()
         sa.last_received = data
+        sa.answered = True
         self._sas[(sa.icookie, sa.peer)] = sa
         reply_sa = K.SAPayload([K.Proposal(prop.number, K.PROTO_ISAKMP, b"",
                                            [K.Transform(t.number, t.transform_id, list(t.attributes))])])

@@ -103,6 +103,7 @@ class IkeSA:
     quick: dict[int, QuickMode] = field(default_factory=dict)
     last_sent: bytes | None = None
     last_received: bytes | None = None
+    answered: bool = False                # last_sent answers last_received (a copy of it asks for it again)
     retransmits: int = 0
     retransmit_at: int | None = None
 
