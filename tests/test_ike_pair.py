@@ -16,11 +16,22 @@ from emulator.cli.crypto_debug import render_text
 from emulator.engines import esp_sa as E
 from emulator.engines.ike.core import MAX_RETRANSMITS, RETRANSMIT_INTERVAL
 from emulator.engines.ike.engine import TRANSITIONS, IkeEngine
-from emulator.engines.ike.events import (IkeEvent, InitialContact, Phase1Established, Phase2Established, Phase2Failed, Phase2Offer,
-                                         Phase2Rejection, Phase2Request, Phase2Selection, SasDeleted, Syslog, Trace)
+from emulator.engines.ike.events import (
+    IkeEvent,
+    InitialContact,
+    Phase1Established,
+    Phase2Established,
+    Phase2Failed,
+    Phase2Offer,
+    Phase2Rejection,
+    Phase2Request,
+    Phase2Selection,
+    SasDeleted,
+    Syslog,
+    Trace,
+)
 from emulator.engines.ike.policy import EspTransform, Phase1Proposal, ProxyId
 from emulator.engines.ike.sa import MainModeState, QuickModeState
-from emulator.labtime import SECOND
 from emulator.wire import isakmp as K
 
 A = IPv4Address("192.0.2.1")

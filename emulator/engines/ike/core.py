@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from ipaddress import IPv4Address
+from typing import TypeVar
 
 from emulator.engines.ike import crypto as C
 from emulator.engines.ike import dh as DH
@@ -32,6 +33,15 @@ ZERO_COOKIE = bytes(8)
 Datagram = tuple[IPv4Address, IPv4Address, int, int, bytes]   # (src, dst, sport, dport, payload)
 
 ISAKMP, IPSEC, ENGINE = Category.ISAKMP, Category.IPSEC, Category.ENGINE
+
+
+P = TypeVar("P", bound=K.Payload)
+
+
+def first(msg: K.IsakmpMessage, cls: type[P]) -> P | None:
+    """The first payload of a type in a message (typed)."""
+    p = msg.first(cls)
+    return p if isinstance(p, cls) else None
 
 
 class Bad(Exception):
@@ -73,6 +83,9 @@ class EngineCore:
 
     # ------------------------------------------------------------ events
     def _trace(self, kind: str, sa: IkeSA | None = None, category: Category = ISAKMP, **fields: object) -> None:
+        self._record(category, kind, sa, fields)
+
+    def _record(self, category: Category, kind: str, sa: IkeSA | None, fields: dict[str, object]) -> None:
         if sa is not None:
             fields["conn"] = sa.conn_id
         self._events.append(Trace(category, kind, fields))

@@ -47,6 +47,7 @@ from ipaddress import IPv4Address
 
 from emulator.engines.ike.core import (
     DONE_QM_KEEP,
+    ISAKMP,
     ISAKMP_PORT,
     MAX_RETRANSMITS,
     RETRANSMIT_INTERVAL,
@@ -256,7 +257,7 @@ class IkeEngine(MainMode, Informational):
             self._count("bad message")
             if bad.malformed:
                 self._bad_message_log(sa.peer)
-            self._trace(bad.kind, sa, **bad.fields)
+            self._record(ISAKMP, bad.kind, sa, dict(bad.fields))
 
     def _mm_receive(self, sa: IkeSA, msg: K.IsakmpMessage, data: bytes, now: int) -> None:
         self._trace("received", sa, peer=sa.peer, role=sa.role, state=sa.state)

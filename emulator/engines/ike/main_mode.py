@@ -12,7 +12,7 @@ from ipaddress import IPv4Address
 
 from emulator.engines.ike import crypto as C
 from emulator.engines.ike import dh as DH
-from emulator.engines.ike.core import ENGINE, ISAKMP_PORT, NONCE_SIZE, Bad, EngineCore
+from emulator.engines.ike.core import ENGINE, ISAKMP_PORT, NONCE_SIZE, Bad, EngineCore, first
 from emulator.engines.ike.events import InitialContact
 from emulator.engines.ike.policy import Phase1Proposal
 from emulator.engines.ike.sa import IkeSA, MainModeState
@@ -32,7 +32,7 @@ class MainMode(EngineCore):
         self._trace("received_new", peer=src)
         self._trace("local_port")
         sa = IkeSA(self._conn_id(), False, dst, src, iface, msg.icookie, self.rng.randbytes(8), now)
-        sa_payload = msg.first(K.SAPayload)
+        sa_payload = first(msg, K.SAPayload)
         self._trace("processing", sa, payload="SA", mid=0)
         if sa_payload is None or not sa_payload.proposals:
             self._count("bad message")
@@ -102,7 +102,7 @@ class MainMode(EngineCore):
 
     # ------------------------------------------------------------ initiator: MM2 -> MM3
     def _mm2(self, sa: IkeSA, msg: K.IsakmpMessage, now: int) -> bytes | None:
-        sa_payload = msg.first(K.SAPayload)
+        sa_payload = first(msg, K.SAPayload)
         self._trace("processing", sa, payload="SA", mid=0)
         if (sa_payload is None or len(sa_payload.proposals) != 1
                 or len(sa_payload.proposals[0].transforms) != 1):
@@ -128,7 +128,7 @@ class MainMode(EngineCore):
                                [K.KEPayload(sa.gxi), K.NoncePayload(sa.ni)]).encode()
 
     def _ke_nonce(self, sa: IkeSA, msg: K.IsakmpMessage) -> tuple[bytes, bytes]:
-        ke, nonce = msg.first(K.KEPayload), msg.first(K.NoncePayload)
+        ke, nonce = first(msg, K.KEPayload), first(msg, K.NoncePayload)
         if ke is None or nonce is None:
             raise Bad("ke_or_nonce_missing", malformed=True)
         self._trace("processing", sa, payload="KE", mid=0)

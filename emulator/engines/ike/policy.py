@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 
 from emulator.config.acl_syntax import PROTOCOLS
-from emulator.config.model import AccessListEntry, IsakmpPolicy, TransformSet
+from emulator.config.model import AccessListEntry, IsakmpPolicy, PortMatch, TransformSet
 from emulator.wire import esp as E
 from emulator.wire import isakmp as K
 
@@ -125,6 +125,7 @@ class Phase1Proposal:
             key_length = 128  # RFC 3602 §5
         if reason:
             return None, lines, reason
+        assert enc is not None and hsh is not None and auth is not None
         return cls(enc, hsh, auth, group, lifetime, key_length), lines, ""
 
     def mismatch(self, policy: "Phase1Proposal") -> str:
@@ -154,8 +155,9 @@ def phase1_policies(configured: dict[int, IsakmpPolicy]) -> list[Phase1Proposal]
 _ESP_CIPHERS = {"esp-des": (E.ESP_DES, None), "esp-3des": (E.ESP_3DES, None), "esp-aes": (E.ESP_AES, 128),
                 "esp-null": (E.ESP_NULL, None)}
 _ESP_AUTHS = {"esp-md5-hmac": E.AUTH_HMAC_MD5, "esp-sha-hmac": E.AUTH_HMAC_SHA}
-_CIPHER_NAMES = {E.ESP_DES: "esp-des", E.ESP_3DES: "esp-3des", E.ESP_AES: "esp-aes", E.ESP_NULL: "esp-null"}
-_AUTH_NAMES = {E.AUTH_HMAC_MD5: "esp-md5-hmac", E.AUTH_HMAC_SHA: "esp-sha-hmac"}
+_CIPHER_NAMES: dict[int, str] = {E.ESP_DES: "esp-des", E.ESP_3DES: "esp-3des", E.ESP_AES: "esp-aes",
+                                 E.ESP_NULL: "esp-null"}
+_AUTH_NAMES: dict[int, str] = {E.AUTH_HMAC_MD5: "esp-md5-hmac", E.AUTH_HMAC_SHA: "esp-sha-hmac"}
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,7 @@ class EspTransform:
 
     @property
     def iv_size(self) -> int:
-        return E.CIPHERS[self.cipher].iv_size
+        return int(E.CIPHERS[self.cipher].iv_size)  # type: ignore[index]
 
     def same_algorithms(self, other: "EspTransform") -> bool:
         return (self.cipher == other.cipher and (self.auth or 0) == (other.auth or 0)
@@ -280,7 +282,7 @@ def parse_phase2_sa(sa: K.SAPayload) -> list[OfferedEsp]:
 
 
 def _read_esp_transform(number: int, spi: int, t: K.Transform) -> OfferedEsp:
-    mode = K.ENCAP_TUNNEL
+    mode: int = K.ENCAP_TUNNEL
     auth = key_bits = group = None
     life_s = life_kb = None
     life_type = None
@@ -421,7 +423,7 @@ def proxies_from_acl_entry(entry: AccessListEntry) -> tuple[ProxyId, ProxyId] | 
     if not (_contiguous(smask) and _contiguous(dmask)):
         return None
 
-    def port(match) -> int | None:
+    def port(match: PortMatch | None) -> int | None:
         if match is None:
             return 0
         if match.op == "eq":

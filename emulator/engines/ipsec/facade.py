@@ -431,7 +431,7 @@ class CryptoSubsystem:
         ctx = r.context
         assert isinstance(ctx, tuple)
         if r.initiator:
-            key: FlowKey = ctx  # type: ignore[assignment]
+            key: FlowKey = ctx
             origin_is_acl = True
         else:
             kind, iface, map_name, seq = ctx[:4]
@@ -455,7 +455,7 @@ class CryptoSubsystem:
     def _phase2_failed(self, request: Phase2Request) -> None:
         key = request.context
         if isinstance(key, tuple):
-            self.sad.pending.pop(key, None)  # type: ignore[arg-type]
+            self.sad.pending.pop(key, None)
         self.sad.release_spi(request.spi)
         self.sad.dirty = True
 
