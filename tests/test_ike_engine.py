@@ -341,10 +341,10 @@ def test_pre_shared_key_is_the_longest_match_on_the_peer_address():
                "crypto isakmp key cisco123 address 100.100.100.0 255.255.255.0\n"
                "crypto isakmp key other address 100.100.0.0 255.255.0.0")
     p = Pair(hub_text=hub)
-    assert p.hub.sub.psk_for(REMOTE_WAN) == b"cisco123"
-    assert p.hub.sub.psk_for(IPv4Address("100.100.7.7")) == b"other"
-    assert p.hub.sub.psk_for(IPv4Address("1.2.3.4")) == b"nomatch"
-    assert p.remote.sub.psk_for(IPv4Address("1.2.3.4")) is None
+    assert p.hub.sub.policy.psk_for(REMOTE_WAN) == b"cisco123"
+    assert p.hub.sub.policy.psk_for(IPv4Address("100.100.7.7")) == b"other"
+    assert p.hub.sub.policy.psk_for(IPv4Address("1.2.3.4")) == b"nomatch"
+    assert p.remote.sub.policy.psk_for(IPv4Address("1.2.3.4")) is None
     negotiate(p)
     assert p.ping(1) == 1
 

@@ -100,18 +100,16 @@ from emulator.engines.ike.events import (
     InitialContact,
     Phase2Established,
     Phase2Failed,
-    Phase2Offer,
-    Phase2Rejection,
     Phase2Request,
     Phase2Result,
-    Phase2Selection,
     SasDeleted,
     Syslog,
     Trace,
 )
-from emulator.engines.ike.policy import Phase1Proposal, pfs_group, phase1_policies, proxies_from_acl_entry
+from emulator.engines.ike.policy import pfs_group, proxies_from_acl_entry
 from emulator.engines.ipsec import spd
 from emulator.engines.ipsec.esp_path import CLEAR, CryptoResult, EspPath
+from emulator.engines.ipsec.keying import RouterIkePolicy
 from emulator.engines.ipsec.sad import FlowKey, IpsecFlow, IpsecSA, SaDatabase, TemporaryEntry
 from emulator.wire.ipv4 import PROTO_ESP, PROTO_UDP
 from emulator.wire.udp import PORT_ISAKMP
@@ -138,7 +136,8 @@ class CryptoSubsystem:
         self._debug = debug
         self.sad = SaDatabase()
         self.esp = EspPath(self.sad, rng, log, self._expire_pair, self._rekey, next_ip_id)
-        self.ike = IkeEngine(self, rng)
+        self.policy = RouterIkePolicy(config_provider, self.local_address, self.sad, rng)
+        self.ike = IkeEngine(self.policy, rng)
         self.errors: list[str] = []
         self.now = now
 
@@ -405,51 +404,17 @@ class CryptoSubsystem:
             return
         self._request(cfg, f, entry, now)
 
-    # ================================================================== IkePolicy
-    def psk_for(self, peer: IPv4Address) -> bytes | None:
-        return spd.psk_for(self._config(), peer)
-
-    def isakmp_policies(self) -> list[Phase1Proposal]:
-        return phase1_policies(self._config().isakmp_policies)
-
-    def allocate_spi(self, peer: IPv4Address, local: IPv4Address) -> int:
-        return self.sad.new_spi(self.rng)
-
-    def peek_conn_ids(self) -> tuple[int, int]:
-        return self.sad.peek_conn_ids()
-
-    def has_ipsec_sas(self, peer: IPv4Address, local: IPv4Address) -> bool:
-        return any(sa.peer == peer and sa.local == local for sa in self.sad.in_sas.values())
-
-    def select_phase2(self, offer: Phase2Offer, now: int) -> Phase2Selection | Phase2Rejection:
-        cfg = self._config()
-        iface = next((n for n in cfg.interfaces if self.local_address(n) == offer.local), offer.iface)
-        return spd.select_phase2(cfg, iface, offer)
-
     # ================================================================== what IKE negotiated
     def _phase2_established(self, r: Phase2Result, now: int) -> None:
-        ctx = r.context
-        assert isinstance(ctx, tuple)
-        if r.initiator:
-            key: FlowKey = ctx
-            origin_is_acl = True
-        else:
-            kind, iface, map_name, seq = ctx[:4]
-            origin_is_acl = kind == "static"
-            if kind == "dynamic":
-                seq = self.sad.temporary_entry(map_name, seq, ctx[4], ctx[5], r.peer, r.local_proxy,
-                                               r.remote_proxy, iface).seq
-            key = (iface, map_name, seq, r.local_proxy, r.remote_proxy)
-        self.sad.pending.pop(key, None)
-        f = self.sad.flow(key) or self.sad.new_flow(key, r.peer, origin_is_acl)
-        sa_in, sa_out = self.sad.install(f, r, now)
+        sa_in, sa_out = self.sad.install_result(r, now)
         self._trace("key_engine_queue_event")
-        for sa in (sa_in, sa_out):
+        pair = (sa_in, sa_out)
+        for sa in pair:
             self._trace("initialize_sas", sa=sa, local_proxy=r.local_proxy, remote_proxy=r.remote_proxy,
                         life_s=r.lifetime_s, life_kb=r.lifetime_kb)
-        for sa in (sa_in, sa_out):
+        for sa in pair:
             self._trace("create_ipsec_sa", ENGINE, conn=sa.conn_id)
-        for sa in (sa_in, sa_out):
+        for sa in pair:
             self._trace("create_sa", sa=sa)
 
     def _phase2_failed(self, request: Phase2Request) -> None:
@@ -471,11 +436,7 @@ class CryptoSubsystem:
     def _initial_contact(self, peer: IPv4Address, now: int) -> None:
         """Every IPsec SA with ``peer`` is from before its restart: gone, without a DELETE."""
         for f in [f for f in self.sad.flows.values() if f.peer == peer]:
-            for sa in list(f.inbound):
-                self._delete_pair(sa, now, notify_peer=False, drop_flow=True)
-            for sa in list(f.outbound):
-                self._delete_pair(sa, now, notify_peer=False, drop_flow=True)
-            self.sad.remove_flow(f)
+            self._drop_flow(f, now)
 
     # ================================================================== SA removal
     def _expire_pair(self, sa: IpsecSA, now: int) -> None:
@@ -494,6 +455,14 @@ class CryptoSubsystem:
                 self._drain()
         if not f.inbound and not f.outbound and (not f.origin_is_acl or drop_flow):
             self.sad.remove_flow(f)
+
+    def _drop_flow(self, f: IpsecFlow, now: int) -> list[IpsecSA]:
+        """Every SA pair of a flow and the flow itself, without a DELETE; the inbound SAs it had."""
+        inbound = list(f.inbound)
+        for sa in inbound + list(f.outbound):
+            self._delete_pair(sa, now, notify_peer=False, drop_flow=True)
+        self.sad.remove_flow(f)
+        return inbound
 
     def interface_address_changed(self, iface: str, now: int) -> None:
         """``iface`` has a new address (or none): SAs bound to another one go, IKE's too, and negotiations
@@ -529,12 +498,8 @@ class CryptoSubsystem:
                 continue
             if map is not None and f.map_name != map:
                 continue
-            for sa in list(f.inbound):
+            for sa in self._drop_flow(f, now):
                 notify.setdefault(sa.peer, []).append(sa.spi)
-                self._delete_pair(sa, now, notify_peer=False, drop_flow=True)
-            for sa in list(f.outbound):
-                self._delete_pair(sa, now, notify_peer=False, drop_flow=True)
-            self.sad.remove_flow(f)
         for key, req in list(self.sad.pending.items()):
             if (peer is None or req.peer == peer) and (map is None or key[1] == map):
                 del self.sad.pending[key]

@@ -257,6 +257,26 @@ class SaDatabase:
         self.dirty = True
         return sa_in, sa_out
 
+    def install_result(self, r: Phase2Result, now: int) -> tuple[IpsecSA, IpsecSA]:
+        """What quick mode negotiated, on its flow: the initiator's context is the flow key it asked for;
+        the responder's names the map entry that accepted the offer (a dynamic one makes or reuses a
+        temporary entry for the peer)."""
+        ctx = r.context
+        assert isinstance(ctx, tuple)
+        if r.initiator:
+            key: FlowKey = ctx
+            origin_is_acl = True
+        else:
+            kind, iface, map_name, seq = ctx[:4]
+            origin_is_acl = kind == "static"
+            if kind == "dynamic":
+                seq = self.temporary_entry(map_name, seq, ctx[4], ctx[5], r.peer, r.local_proxy, r.remote_proxy,
+                                           iface).seq
+            key = (iface, map_name, seq, r.local_proxy, r.remote_proxy)
+        self.pending.pop(key, None)
+        f = self.flow(key) or self.new_flow(key, r.peer, origin_is_acl)
+        return self.install(f, r, now)
+
     def remove_pair(self, sa: IpsecSA) -> list[IpsecSA]:
         """Take ``sa`` and its sibling out of their flow and the indexes; the SAs removed."""
         f = sa.flow
