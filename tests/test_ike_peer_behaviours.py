@@ -170,3 +170,13 @@ def test_the_same_address_again_keeps_the_sas():
     assert p.remote.sub.sas() == [] and p.remote.sub.ike.sas() == []
     assert [f.send_errors for f in p.remote.sub.flows()] == [1]      # the flow of the map entry stays
     assert p.remote.sub.errors == []
+
+
+def test_clear_crypto_sa_shows_each_sa_deleted_once():
+    p = Pair()
+    p.up()
+    before = p.hub.debug_text().count("IPSEC(delete_sa): deleting SA,")
+    p.hub.sub.clear_crypto_sa(p.now)
+    p.run()
+    assert p.hub.debug_text().count("IPSEC(delete_sa): deleting SA,") - before == 2
+    assert p.remote.debug_text().count("IPSEC(delete_sa): deleting SA,") == 2   # on the peer's DELETE

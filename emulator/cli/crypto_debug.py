@@ -132,18 +132,18 @@ def _key_lines(title: str, local: object, peer: object, lp: ProxyId, rp: ProxyId
 def _creating_ipsec_sas(f: Mapping[str, object]) -> str:
     # The 12.x "Creating IPSec SAs" block (reference §3.3), flags as printed there
     # for a tunnel-mode SA without PFS.
-    r = f["result"]
-    lp, rp = r.local_proxy, r.remote_proxy  # type: ignore[attr-defined]
+    lp, rp = f["local_proxy"], f["remote_proxy"]
+    assert isinstance(lp, ProxyId) and isinstance(rp, ProxyId)
 
     def lines(direction: str, src: object, dst: object, psrc: ProxyId, pdst: ProxyId, spi: object,
               conn: object) -> list[str]:
         return [f"        {direction} SA from {src} to {dst} (proxy {psrc.address} to {pdst.address})",
                 f"        has spi {spi} and conn_id {conn} and flags 4",
-                f"        lifetime of {r.lifetime_s} seconds",  # type: ignore[attr-defined]
-                f"        lifetime of {r.lifetime_kb} kilobytes"]  # type: ignore[attr-defined]
+                f"        lifetime of {f['life_s']} seconds",
+                f"        lifetime of {f['life_kb']} kilobytes"]
     text = [f"ISAKMP (0:{f['conn']}): Creating IPSec SAs"]
-    text += lines("inbound", r.peer, r.local, rp, lp, f"0x{r.spi_in:X}", f["conn_in"])  # type: ignore[attr-defined]
-    text += lines("outbound", r.local, r.peer, lp, rp, r.spi_out, f["conn_out"])  # type: ignore[attr-defined]
+    text += lines("inbound", f["peer"], f["local"], rp, lp, f"0x{f['spi_in']:X}", f["conn_in"])
+    text += lines("outbound", f["local"], f["peer"], lp, rp, f["spi_out"], f["conn_out"])
     return "\n".join(text)
 
 

@@ -322,7 +322,9 @@ class QuickModeExchange(EngineCore):
 
     def _creating_sas(self, sa: IkeSA, r: Phase2Result) -> None:
         conn_in, conn_out = self.policy.peek_conn_ids()
-        self._trace("creating_ipsec_sas", sa, result=r, conn_in=conn_in, conn_out=conn_out)
+        self._trace("creating_ipsec_sas", sa, peer=r.peer, local=r.local, local_proxy=r.local_proxy,
+                    remote_proxy=r.remote_proxy, spi_in=r.spi_in, spi_out=r.spi_out, life_s=r.lifetime_s,
+                    life_kb=r.lifetime_kb, conn_in=conn_in, conn_out=conn_out)
 
     def _esp_keys(self, sa: IkeSA, t: EspTransform, spi_in: int, spi_out: int, ni: bytes, nr: bytes,
                   gxy: bytes | None) -> tuple[tuple[bytes, bytes], tuple[bytes, bytes]]:

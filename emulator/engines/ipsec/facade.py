@@ -459,7 +459,9 @@ class CryptoSubsystem:
     def _drop_flow(self, f: IpsecFlow, now: int) -> list[IpsecSA]:
         """Every SA pair of a flow and the flow itself, without a DELETE; the inbound SAs it had."""
         inbound = list(f.inbound)
-        for sa in inbound + list(f.outbound):
+        for sa in inbound:
+            self._delete_pair(sa, now, notify_peer=False, drop_flow=True)
+        for sa in list(f.outbound):     # an outbound SA whose inbound sibling is gone already
             self._delete_pair(sa, now, notify_peer=False, drop_flow=True)
         self.sad.remove_flow(f)
         return inbound
