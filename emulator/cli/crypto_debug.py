@@ -227,6 +227,7 @@ _KINDS: dict[str, _Line] = {
     "send_initial_contact": "ISAKMP ({tag}): Send initial contact",
     "sa_authenticated": "ISAKMP ({tag}): SA has been authenticated with {peer}",
     "sa_not_authenticated": "ISAKMP ({tag}): SA not authenticated",
+    # 12.x wording from memory of IOS debugs (no capture of it in the reference).
     "process_initial_contact": "ISAKMP ({tag}): Process initial contact,\n"
                                "bring down existing phase 1 and 2 SA's with local {local} remote {peer} "
                                "remote port 500",
