@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_ipsec import Pair, edit, fixture_text, icmp  # noqa: E402
 
 from suites.parsing import parse  # noqa: E402
+from emulator.cli import crypto_show
 from emulator.labtime import SECOND  # noqa: E402
 
 # The hub's output in Document 14131 ("Sample Output"), verbatim.
@@ -79,14 +80,14 @@ def test_hub_output_reproduces_the_document_layout():
     sa_in, sa_out = f.inbound[0], f.outbound[0]
     # the SPIs are the lab's own (random from the seed); print the document's to compare the text
     sa_in.spi, sa_out.spi = 0x6462305C, 0x52456533
-    text = p.hub.sub.show_crypto_ipsec_sa(sa_in.created + 90 * SECOND)
+    text = crypto_show.show_crypto_ipsec_sa(p.hub.sub, sa_in.created + 90 * SECOND)
     assert text.startswith("\ninterface: Serial0\n")
     assert text.strip("\n") == DOC_HUB_SHOW_CRYPTO_IPSEC_SA.strip("\n")
 
 
 def test_show_crypto_ipsec_sa_parses_with_the_documented_values_on_both_routers():
     p = tunnel(5)
-    hub = records(p.hub.sub.show_crypto_ipsec_sa(p.now))
+    hub = records(crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now))
     flows = [r for r in hub if r["entry"] == "ident"]
     sas = [r for r in hub if r["entry"] == "spi"]
     assert len(flows) == 1 and len(sas) == 2
@@ -107,7 +108,7 @@ def test_show_crypto_ipsec_sa_parses_with_the_documented_values_on_both_routers(
     assert [s["conn_id"] for s in sas] == ["2000", "2001"] and [s["flow_id"] for s in sas] == ["1", "2"]
     assert int(f["current_outbound_spi"], 16) == int(sas[1]["spi"], 16) == p.hub.flow().current_outbound.spi
 
-    remote = records(p.remote.sub.show_crypto_ipsec_sa(p.now))
+    remote = records(crypto_show.show_crypto_ipsec_sa(p.remote.sub, p.now))
     rf = [r for r in remote if r["entry"] == "ident"][0]
     assert (rf["crypto_map_tag"], rf["local_addr"], rf["current_peer"]) == ("rtp", "100.100.100.1", "99.99.99.1")
     assert rf["flags"] == "origin_is_acl,"
@@ -121,25 +122,25 @@ def test_show_crypto_ipsec_sa_parses_with_the_documented_values_on_both_routers(
 
 def test_before_any_sa_the_remote_shows_its_acl_flow_and_the_hub_only_its_map():
     p = Pair()
-    remote = p.remote.sub.show_crypto_ipsec_sa(p.now)
+    remote = crypto_show.show_crypto_ipsec_sa(p.remote.sub, p.now)
     (flow,) = records(remote)
     assert flow["current_outbound_spi"] == "0" and flow["pkts_encaps"] == "0"
     assert "     inbound esp sas:\n\n     inbound ah sas:" in remote
-    hub = p.hub.sub.show_crypto_ipsec_sa(p.now)
+    hub = crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now)
     assert hub == "\ninterface: Serial0\n    Crypto map tag: rtptrans, local addr. 99.99.99.1\n\n"
     assert records(hub) == []
 
 
 def test_detail_filters_and_address_forms():
     p = tunnel(2)
-    detail = p.hub.sub.show_crypto_ipsec_sa(p.now, detail=True)
+    detail = crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now, detail=True)
     assert "#pkts verify failed: 0" in detail and "##pkts replay failed (rcv): 0" in detail
     assert len(records(detail)) == 3
-    assert p.hub.sub.show_crypto_ipsec_sa(p.now, peer="100.100.100.1") == p.hub.sub.show_crypto_ipsec_sa(p.now)
-    assert records(p.hub.sub.show_crypto_ipsec_sa(p.now, peer="1.1.1.1")) == []
-    assert records(p.hub.sub.show_crypto_ipsec_sa(p.now, map="rtptrans"), "show crypto ipsec sa map rtptrans")
-    assert records(p.hub.sub.show_crypto_ipsec_sa(p.now, interface="Serial0"), "show crypto ipsec sa interface Serial0")
-    by_address = p.hub.sub.show_crypto_ipsec_sa(p.now, address=True)
+    assert crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now, peer="100.100.100.1") == crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now)
+    assert records(crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now, peer="1.1.1.1")) == []
+    assert records(crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now, map="rtptrans"), "show crypto ipsec sa map rtptrans")
+    assert records(crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now, interface="Serial0"), "show crypto ipsec sa interface Serial0")
+    by_address = crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now, address=True)
     assert "dest address: 99.99.99.1" in by_address and "dest address: 100.100.100.1" in by_address
 
 
@@ -147,8 +148,8 @@ def test_lifetime_counts_down_in_the_output():
     p = tunnel(1)
     f = p.hub.flow()
     t0 = f.inbound[0].created
-    a = records(p.hub.sub.show_crypto_ipsec_sa(t0 + 10 * SECOND))[1]
-    b = records(p.hub.sub.show_crypto_ipsec_sa(t0 + 1000 * SECOND))[1]
+    a = records(crypto_show.show_crypto_ipsec_sa(p.hub.sub, t0 + 10 * SECOND))[1]
+    b = records(crypto_show.show_crypto_ipsec_sa(p.hub.sub, t0 + 1000 * SECOND))[1]
     assert (a["remaining_key_lifetime_sec"], b["remaining_key_lifetime_sec"]) == ("3590", "2600")
 
 
@@ -157,13 +158,13 @@ def test_lifetime_counts_down_in_the_output():
 def test_show_crypto_isakmp_sa_12_2_layout():
     p = tunnel(1)
     for side in (p.hub, p.remote):
-        text = side.sub.show_crypto_isakmp_sa(p.now)
+        text = crypto_show.show_crypto_isakmp_sa(side.sub, p.now)
         assert text == ("dst             src             state           conn-id    slot\n"
                         "99.99.99.1      100.100.100.1   QM_IDLE               1       0\n\n")
         (rec,) = parse("show crypto isakmp sa", text)
         assert (rec["dst"], rec["src"], rec["state"], rec["conn_id"], rec["slot"]) == (
             "99.99.99.1", "100.100.100.1", "QM_IDLE", "1", "0")
-    empty = Pair().hub.sub.show_crypto_isakmp_sa(0)
+    empty = crypto_show.show_crypto_isakmp_sa(Pair().hub.sub, 0)
     assert parse("show crypto isakmp sa", empty) == []
 
 
@@ -172,7 +173,7 @@ def test_show_crypto_isakmp_sa_during_a_failed_main_mode():
     p = Pair(hub_text=hub)
     p.send(p.remote, icmp("10.1.1.1", "10.2.2.3"))
     p.run()
-    (rec,) = parse("show crypto isakmp sa", p.remote.sub.show_crypto_isakmp_sa(p.now))
+    (rec,) = parse("show crypto isakmp sa", crypto_show.show_crypto_isakmp_sa(p.remote.sub, p.now))
     assert rec["state"] == "MM_KEY_EXCH"
 
 
@@ -180,7 +181,7 @@ def test_show_crypto_isakmp_sa_during_a_failed_main_mode():
 
 def test_show_crypto_map_remote_static_entry():
     p = Pair()
-    text = p.remote.sub.show_crypto_map()
+    text = crypto_show.show_crypto_map(p.remote.sub)
     (rec,) = parse("show crypto map", text)
     assert (rec["map_name"], rec["seq"], rec["type"]) == ("rtp", "1", "ipsec-isakmp")
     assert rec["peers"] == ["99.99.99.1"] and rec["acl"] == "115"
@@ -192,24 +193,24 @@ def test_show_crypto_map_remote_static_entry():
 
 def test_show_crypto_map_hub_with_the_temporary_dynamic_entry():
     p = Pair()
-    (before,) = parse("show crypto map", p.hub.sub.show_crypto_map())
+    (before,) = parse("show crypto map", crypto_show.show_crypto_map(p.hub.sub))
     assert before["dynamic_map_template"] == "rtpmap" and before["interfaces"] == ["Serial0"]
     p.up()
-    text = p.hub.sub.show_crypto_map()
+    text = crypto_show.show_crypto_map(p.hub.sub)
     parent, temp = parse("show crypto map", text)
     assert (parent["seq"], parent["dynamic_map_template"], parent["interfaces"]) == ("10", "rtpmap", [])
     assert (temp["seq"], temp["peers"], temp["current_peer"]) == ("65536", ["100.100.100.1"], "100.100.100.1")
     assert (temp["dynamic_from_map"], temp["dynamic_from_seq"]) == ("rtpmap", "10")
     assert temp["acl_entries"] == ["access-list  permit ip 10.2.2.0 0.0.0.255 10.1.1.0 0.0.0.255"]
     assert temp["transform_sets"] == ["rtpset"] and temp["interfaces"] == ["Serial0"]
-    assert parse("show crypto map interface Serial0", p.hub.sub.show_crypto_map(interface="Serial0"))
-    assert p.hub.sub.show_crypto_map(tag="nothing") == ""
+    assert parse("show crypto map interface Serial0", crypto_show.show_crypto_map(p.hub.sub, interface="Serial0"))
+    assert crypto_show.show_crypto_map(p.hub.sub, tag="nothing") == ""
 
 
 # ----------------------------------------------------------------------------- the others
 
 def test_show_crypto_isakmp_policy():
-    text = Pair().hub.sub.show_crypto_isakmp_policy()
+    text = crypto_show.show_crypto_isakmp_policy(Pair().hub.sub)
     assert text == (
         "Protection suite of priority 1\n"
         "        encryption algorithm:   DES - Data Encryption Standard (56 bit keys).\n"
@@ -227,19 +228,19 @@ def test_show_crypto_isakmp_policy():
 
 def test_show_crypto_engine_connections_active_counts_mirror():
     p = tunnel(4)
-    lines = p.hub.sub.show_crypto_engine_connections_active().splitlines()
+    lines = crypto_show.show_crypto_engine_connections_active(p.hub.sub).splitlines()
     assert lines[1].split() == ["ID", "Interface", "IP-Address", "State", "Algorithm", "Encrypt", "Decrypt"]
     rows = {line.split()[0]: line.split() for line in lines[2:] if line.strip()}
     assert rows["1"][4] == "HMAC_MD5+DES_56_CB"
     assert rows["2000"][5:] == ["0", "4"] and rows["2001"][5:] == ["4", "0"]
-    remote = {ln.split()[0]: ln.split() for ln in p.remote.sub.show_crypto_engine_connections_active().splitlines()[2:]
+    remote = {ln.split()[0]: ln.split() for ln in crypto_show.show_crypto_engine_connections_active(p.remote.sub).splitlines()[2:]
               if ln.strip()}
     assert remote["2001"][5] == rows["2000"][6]
 
 
 def test_show_transform_set_and_lifetime():
     p = Pair()
-    assert p.hub.sub.show_crypto_ipsec_transform_set() == (
+    assert crypto_show.show_crypto_ipsec_transform_set(p.hub.sub) == (
         "Transform set rtpset: { esp-des esp-md5-hmac  } \n   will negotiate = { Tunnel,  }, \n\n")
-    assert p.hub.sub.show_crypto_ipsec_sa_lifetime() == (
+    assert crypto_show.show_crypto_ipsec_sa_lifetime(p.hub.sub) == (
         "Security association lifetime: 4608000 kilobytes/3600 seconds\n")

@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from test_ipsec import HUB_WAN, REMOTE_WAN, Pair, edit, fixture_text, icmp  # noqa: E402
 
+from emulator.cli import crypto_show  # noqa: E402
 from emulator.engines.ike.engine import MAX_RETRANSMITS, RETRANSMIT_INTERVAL  # noqa: E402
 from emulator.engines.ike.policy import Phase1Proposal, ProxyId  # noqa: E402
 from emulator.engines.ipsec import DECRYPTED, DROP, PROTECTED  # noqa: E402
@@ -269,7 +270,7 @@ def test_ike_and_esp_with_3des_sha_group2_and_aes():
         warnings.simplefilter("ignore")
         assert bytes(oracle.decrypt(IP(out.packet))) == req
     assert p.hub.sub.inbound("Serial0", out.packet, p.now).action == DECRYPTED
-    assert "IV size: 16 bytes" in p.hub.sub.show_crypto_ipsec_sa(p.now)
+    assert "IV size: 16 bytes" in crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now)
 
 
 # ----------------------------------------------------------------------------- phase 2 policy
@@ -283,7 +284,7 @@ def test_pfs_group2_on_both_sides():
     assert qm1
     assert p.remote.flow().current_outbound.transform.text == "esp-des esp-md5-hmac"
     assert p.ping(2) == 2
-    assert "PFS (Y/N): Y" in p.remote.sub.show_crypto_map()
+    assert "PFS (Y/N): Y" in crypto_show.show_crypto_map(p.remote.sub)
 
 
 def test_pfs_required_by_the_responder_but_not_offered_is_refused():
@@ -313,7 +314,7 @@ def test_responder_lifetime_notify_shortens_both_sides():
     negotiate(p)
     assert p.remote.flow().current_outbound.lifetime_s == p.hub.flow().current_outbound.lifetime_s == 1800
     assert "processing NOTIFY RESPONDER_LIFETIME" in p.remote.debug_text()
-    assert "Security association lifetime: 4608000 kilobytes/1800 seconds" in p.hub.sub.show_crypto_map()
+    assert "Security association lifetime: 4608000 kilobytes/1800 seconds" in crypto_show.show_crypto_map(p.hub.sub)
 
 
 def test_static_map_on_both_sides_lets_either_side_initiate():
@@ -328,7 +329,7 @@ def test_static_map_on_both_sides_lets_either_side_initiate():
     negotiate(q)  # the remote initiates; the hub answers from its static entry
     f = q.hub.flow()
     assert (f.seq, f.origin_is_acl) == (10, True)
-    assert "flags={origin_is_acl,}" in q.hub.sub.show_crypto_ipsec_sa(q.now)
+    assert "flags={origin_is_acl,}" in crypto_show.show_crypto_ipsec_sa(q.hub.sub, q.now)
     assert q.ping(2) == 2
 
 
@@ -340,10 +341,10 @@ def test_pre_shared_key_is_the_longest_match_on_the_peer_address():
                "crypto isakmp key cisco123 address 100.100.100.0 255.255.255.0\n"
                "crypto isakmp key other address 100.100.0.0 255.255.0.0")
     p = Pair(hub_text=hub)
-    assert p.hub.sub.psk_for(REMOTE_WAN) == b"cisco123"
-    assert p.hub.sub.psk_for(IPv4Address("100.100.7.7")) == b"other"
-    assert p.hub.sub.psk_for(IPv4Address("1.2.3.4")) == b"nomatch"
-    assert p.remote.sub.psk_for(IPv4Address("1.2.3.4")) is None
+    assert p.hub.sub.policy.psk_for(REMOTE_WAN) == b"cisco123"
+    assert p.hub.sub.policy.psk_for(IPv4Address("100.100.7.7")) == b"other"
+    assert p.hub.sub.policy.psk_for(IPv4Address("1.2.3.4")) == b"nomatch"
+    assert p.remote.sub.policy.psk_for(IPv4Address("1.2.3.4")) is None
     negotiate(p)
     assert p.ping(1) == 1
 

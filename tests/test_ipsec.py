@@ -20,8 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from emulator.cli import crypto_show
+from emulator.cli.crypto_debug import render_text
 from emulator.engines.acl import AclEngine
 from emulator.config.loader import load_config
+from emulator.engines.ike.events import Trace
 from emulator.engines.ipsec import CLEAR, DECRYPTED, DROP, PROTECTED, CryptoSubsystem
 from emulator.labtime import MS, SECOND
 from emulator.wire.ethernet import ETHERTYPE_IPV4, EthernetFrame
@@ -64,8 +67,14 @@ class Side:
         self.address = address
         self.logs: list[str] = []
         self.debugs: list[tuple[str, str]] = []
+        self.traces: list[Trace] = []
         self.sub = CryptoSubsystem(lambda: self.cfg, self._address, random.Random(seed), AclEngine(lambda: self.cfg),
-                                   self.logs.append, lambda c, t: self.debugs.append((c, t)))
+                                   self.logs.append, self._trace)
+
+    def _trace(self, trace: Trace) -> None:
+        """Keep the record and its IOS wording, as ``debug crypto ...`` shows it."""
+        self.traces.append(trace)
+        self.debugs.append((trace.category.value, render_text(trace)))
 
     def _address(self, iface: str) -> IPv4Address | None:
         return self.address if iface == "Serial0" else None
@@ -300,7 +309,7 @@ def test_psk_mismatch_gives_no_sa_and_the_ios_symptoms():
     assert [s.state for s in p.hub.sub.ike.sas()] == ["MM_KEY_EXCH"]
     assert any("%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from 100.100.100.1 failed its sanity check" in m
                for m in p.hub.logs)
-    assert "QM_IDLE" not in p.remote.sub.show_crypto_isakmp_sa(p.now)
+    assert "QM_IDLE" not in crypto_show.show_crypto_isakmp_sa(p.remote.sub, p.now)
     p.run(15 * SECOND)  # retransmissions
     assert "retransmitting phase 1 MM_KEY_EXCH" in p.remote.debug_text()
     p.run(120 * SECOND)  # death by retransmission
@@ -378,8 +387,8 @@ def test_corrupted_esp_packet_is_dropped_with_the_icv_counter():
                for m in p.hub.logs)
     # the genuine packet still passes (its sequence number was not consumed)
     assert p.hub.sub.inbound("Serial0", out.packet, p.now).action == DECRYPTED
-    assert "#pkts verify failed: 1" in p.hub.sub.show_crypto_ipsec_sa(p.now, detail=True)
-    assert "#recv errors 1" in p.hub.sub.show_crypto_ipsec_sa(p.now)
+    assert "#pkts verify failed: 1" in crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now, detail=True)
+    assert "#recv errors 1" in crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now)
 
 
 def test_replayed_esp_packet_is_dropped():
@@ -477,7 +486,7 @@ def test_lifetimes_count_down_and_expire():
     assert p.hub.sub.sas() == [] and p.remote.sub.sas() == []
     assert "IPSEC(delete_sa): deleting SA" in p.hub.debug_text()
     # temporary entry gone with its SAs
-    assert "65536" not in p.hub.sub.show_crypto_map()
+    assert "65536" not in crypto_show.show_crypto_map(p.hub.sub)
     # the next packet negotiates again; the IKE SA (86400 s) is still there, so quick mode only
     out, _ = p.send(p.remote, icmp("10.1.1.1", "10.2.2.3"))
     assert out.action == DROP
@@ -531,7 +540,7 @@ def test_clear_crypto_sa_removes_sas_on_both_sides_and_needs_a_new_negotiation()
     p.ping(2)
     p.hub.sub.clear_crypto_sa(p.now)
     assert p.hub.sub.sas() == [] and p.hub.sub.flows() == []
-    assert "65536" not in p.hub.sub.show_crypto_map()
+    assert "65536" not in crypto_show.show_crypto_map(p.hub.sub)
     p.run()  # the DELETE notify
     assert p.remote.sub.sas() == []
     assert "rec'd delete notify from ISAKMP" in p.remote.debug_text()
@@ -540,7 +549,7 @@ def test_clear_crypto_sa_removes_sas_on_both_sides_and_needs_a_new_negotiation()
     assert out.action == DROP
     p.run()
     assert p.ping(3) == 3
-    assert "65537" in p.hub.sub.show_crypto_map()  # a new temporary entry
+    assert "65537" in crypto_show.show_crypto_map(p.hub.sub)  # a new temporary entry
 
 
 def test_clear_crypto_sa_peer_and_map_select_what_they_name():

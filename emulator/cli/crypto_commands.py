@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from emulator.config.grammar import CommandError
+from emulator.cli import crypto_debug, crypto_show
 from emulator.cli.exec_commands import DEBUGS, _set_debug, exec_command
+from emulator.config.grammar import CommandError
 
 DEBUGS["crypto isakmp"] = "Crypto ISAKMP debugging is"
 DEBUGS["crypto ipsec"] = "Crypto IPSEC debugging is"
@@ -15,39 +16,39 @@ DEBUGS["crypto engine"] = "Crypto Engine debugging is"
               "show crypto ipsec sa interface <iface:if>")
 def _show_ipsec_sa(session, args):
     r = session.router
-    return r.crypto.show_crypto_ipsec_sa(r.now, address="address" in args["_keywords"], peer=args.get("peer"),
-                                         map=args.get("map"), detail="detail" in args["_keywords"],
-                                         interface=args.get("iface"))
+    return crypto_show.show_crypto_ipsec_sa(r.crypto, r.now, address="address" in args["_keywords"],
+                                            peer=args.get("peer"), map=args.get("map"),
+                                            detail="detail" in args["_keywords"], interface=args.get("iface"))
 
 
 @exec_command("show crypto isakmp sa")
 def _show_isakmp_sa(session, args):
-    return session.router.crypto.show_crypto_isakmp_sa(session.router.now)
+    return crypto_show.show_crypto_isakmp_sa(session.router.crypto, session.router.now)
 
 
 @exec_command("show crypto isakmp policy")
 def _show_isakmp_policy(session, args):
-    return session.router.crypto.show_crypto_isakmp_policy()
+    return crypto_show.show_crypto_isakmp_policy(session.router.crypto)
 
 
 @exec_command("show crypto map", "show crypto map interface <iface:if>", "show crypto map tag <tag:word>")
 def _show_crypto_map(session, args):
-    return session.router.crypto.show_crypto_map(interface=args.get("iface"), tag=args.get("tag"))
+    return crypto_show.show_crypto_map(session.router.crypto, interface=args.get("iface"), tag=args.get("tag"))
 
 
 @exec_command("show crypto ipsec transform-set", "show crypto ipsec transform-set tag <name:word>")
 def _show_transform_set(session, args):
-    return session.router.crypto.show_crypto_ipsec_transform_set(args.get("name"))
+    return crypto_show.show_crypto_ipsec_transform_set(session.router.crypto, args.get("name"))
 
 
 @exec_command("show crypto engine connections active")
 def _show_engine(session, args):
-    return session.router.crypto.show_crypto_engine_connections_active()
+    return crypto_show.show_crypto_engine_connections_active(session.router.crypto)
 
 
 @exec_command("show crypto ipsec security-association lifetime")
 def _show_lifetime(session, args):
-    return session.router.crypto.show_crypto_ipsec_sa_lifetime()
+    return crypto_show.show_crypto_ipsec_sa_lifetime(session.router.crypto)
 
 
 @exec_command("clear crypto sa", "clear crypto sa peer <peer:ip>", "clear crypto sa map <map:word>",
@@ -74,4 +75,5 @@ def _clear_isakmp(session, args):
               "undebug crypto <what:isakmp|ipsec|engine>", privileged=True)
 def _debug_crypto(session, args):
     on = not ({"no", "undebug"} & set(args["_keywords"]))
+    session.router.crypto_trace_renderer = crypto_debug.render
     return _set_debug(session, f"crypto {args['what']}", on)

@@ -28,6 +28,7 @@ from emulator.device.interfaces import InterfaceState
 from emulator.device.local import DEFAULT_TTL
 from emulator.engines.acl import AclEngine
 from emulator.engines.ike.engine import ISAKMP_PORT
+from emulator.engines.ike.events import Trace
 from emulator.engines.ipsec import DECRYPTED, DROP, PROTECTED, CryptoSubsystem
 from emulator.engines.nat import NatEngine
 from emulator.sim.binding import EngineBinding
@@ -249,11 +250,15 @@ class IPStack:
         udp = UDPDatagram(sport, dport, payload).encode(src, dst)
         self.send_packet(IPv4Packet(src, dst, PROTO_UDP, udp, ttl=DEFAULT_TTL, identification=self.next_ip_id()))
 
-    def _crypto_debug(self, category: str, text: str) -> None:
-        if category in self.debugs:
-            first, *rest = text.split("\n")
-            self.debug_log(first)
-            self.log_buffer.extend(rest)
+    # Words a crypto trace as console messages; the CLI that turns ``debug crypto`` on sets it.
+    crypto_trace_renderer: Callable[[Trace], list[str]] | None = None
+
+    def _crypto_debug(self, trace: Trace) -> None:
+        if trace.category.value in self.debugs and self.crypto_trace_renderer is not None:
+            for message in self.crypto_trace_renderer(trace):
+                first, *rest = message.split("\n")
+                self.debug_log(first)
+                self.log_buffer.extend(rest)
 
     def _rng(self, purpose: str) -> random.Random:
         if self.clock is not None and hasattr(self.clock, "rng"):

@@ -240,6 +240,10 @@ class Router:
 
     def ipcp_opened(self, iface: str, local: IPv4Address | None, peer: IPv4Address | None) -> None:
         self.links.ipcp_opened(iface, local, peer)
+        if local is not None and self.config.interfaces[iface].negotiated:
+            # SAs bound to an address the interface had before are dead now.
+            self.crypto.interface_address_changed(iface, self.now)
+            self.crypto_binding.poke()
 
     def ipcp_closed(self, iface: str) -> None:
         self.links.ipcp_closed(iface)

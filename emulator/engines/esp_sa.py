@@ -24,13 +24,28 @@ from cryptography.hazmat.primitives.ciphers.algorithms import AES
 try:  # cryptography >= 43 keeps TripleDES in the "decrepit" module
     from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 except ImportError:  # pragma: no cover
-    from cryptography.hazmat.primitives.ciphers.algorithms import TripleDES  # type: ignore[no-redef]
+    from cryptography.hazmat.primitives.ciphers.algorithms import TripleDES
 
 # The identifiers an SA is built from and the format's errors come along, so
 # that users of an SA need this one import.
 from emulator.wire.esp import (
-    AUTH_HMAC_MD5, AUTH_HMAC_SHA, AUTH_NONE, AUTHS, CIPHERS, ESP_3DES, ESP_AES, ESP_DES, ESP_NULL,
-    NEXT_HEADER_IPV4, EspCipher, EspError, EspPaddingError, decode_header, encode_header, pad, unpad,
+    AUTH_HMAC_MD5,
+    AUTH_HMAC_SHA,
+    AUTH_NONE,
+    AUTHS,
+    CIPHERS,
+    ESP_3DES,
+    ESP_AES,
+    ESP_DES,
+    ESP_NULL,
+    NEXT_HEADER_IPV4,
+    EspCipher,
+    EspError,
+    EspPaddingError,
+    decode_header,
+    encode_header,
+    pad,
+    unpad,
 )
 
 __all__ = [
@@ -54,7 +69,7 @@ class SequenceExhausted(RuntimeError):
     """The sender reached 2^32-1: the SA must be replaced (RFC 2406 §3.3.3)."""
 
 
-def _algorithm(cipher: EspCipher, key: bytes):
+def _algorithm(cipher: EspCipher, key: bytes) -> TripleDES | AES:
     if cipher.transform_id == ESP_DES:
         return TripleDES(key * 3)  # single DES as EDE with K1=K2=K3, no deprecation warning
     if cipher.transform_id == ESP_3DES:
@@ -70,8 +85,8 @@ class EspSA:
                  replay_window: int = REPLAY_WINDOW):
         if cipher not in CIPHERS:
             raise ValueError(f"ESP transform {cipher} not supported")
-        self.cipher = CIPHERS[cipher]
-        self.auth = AUTHS[auth or AUTH_NONE]
+        self.cipher = CIPHERS[cipher]  # type: ignore[index]
+        self.auth = AUTHS[auth or AUTH_NONE]  # type: ignore[index]
         if len(enc_key) not in self.cipher.key_sizes:
             raise ValueError(f"{self.cipher.name}: bad key length {len(enc_key)}")
         if len(auth_key) != self.auth.key_size:
@@ -158,7 +173,7 @@ class EspSA:
         if self.replay_window:
             self._replay_check(seq)
         if icvs:
-            m = self._mac.copy()
+            m = self._mac.copy()  # type: ignore[union-attr]  # set whenever there is an ICV
             m.update(data[:n - icvs])
             if not hmac.compare_digest(m.digest()[:icvs], data[n - icvs:]):
                 raise EspAuthError("authentication failed")

@@ -13,19 +13,19 @@ import hmac
 import struct
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.ciphers import Cipher, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, modes
 from cryptography.hazmat.primitives.ciphers.algorithms import AES
 
 try:  # cryptography >= 43 keeps TripleDES in the "decrepit" module
     from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 except ImportError:  # pragma: no cover
-    from cryptography.hazmat.primitives.ciphers.algorithms import TripleDES  # type: ignore[no-redef]
+    from cryptography.hazmat.primitives.ciphers.algorithms import TripleDES
 
 from emulator.wire import isakmp as K
 from emulator.wire.errors import DecodeError
 
 # Negotiated hash (RFC 2409 Appendix A) -> hashlib name
-HASH_NAMES = {K.HASH_MD5: "md5", K.HASH_SHA: "sha1"}
+HASH_NAMES: dict[int, str] = {K.HASH_MD5: "md5", K.HASH_SHA: "sha1"}
 
 
 def _hname(hash_alg: int) -> str:
@@ -54,7 +54,7 @@ class CipherSpec:
     key_size: int
     block_size: int
 
-    def _algorithm(self, key: bytes):
+    def _algorithm(self, key: bytes) -> TripleDES | AES:
         if len(key) != self.key_size:
             raise ValueError(f"{self.name} needs a {self.key_size}-byte key, got {len(key)}")
         if self.name == "des-cbc":
@@ -63,18 +63,18 @@ class CipherSpec:
             return TripleDES(key)
         return AES(key)
 
-    def encryptor(self, key: bytes, iv: bytes):
+    def encryptor(self, key: bytes, iv: bytes) -> CipherContext:
         return Cipher(self._algorithm(key), modes.CBC(iv)).encryptor()
 
-    def decryptor(self, key: bytes, iv: bytes):
+    def decryptor(self, key: bytes, iv: bytes) -> CipherContext:
         return Cipher(self._algorithm(key), modes.CBC(iv)).decryptor()
 
     def encrypt(self, key: bytes, iv: bytes, data: bytes) -> bytes:
         """CBC encryption of block-aligned data."""
-        return self.encryptor(key, iv).update(data)
+        return bytes(self.encryptor(key, iv).update(data))
 
     def decrypt(self, key: bytes, iv: bytes, data: bytes) -> bytes:
-        return self.decryptor(key, iv).update(data)
+        return bytes(self.decryptor(key, iv).update(data))
 
 
 DES_CBC = CipherSpec("des-cbc", 8, 8)
@@ -244,7 +244,8 @@ class IkeCipherState:
         """Decrypt a body (padding left in place); advances the IV unless ``update`` is false."""
         bs = self.cipher.block_size
         if not ciphertext or len(ciphertext) % bs:
-            raise DecodeError("isakmp", f"encrypted body of {len(ciphertext)} bytes is not a multiple of the {bs}-byte block")
+            raise DecodeError("isakmp", f"encrypted body of {len(ciphertext)} bytes is not a multiple of the "
+                                        f"{bs}-byte block")
         pt = self.cipher.decrypt(self.key, self.iv(message_id), ciphertext)
         if update:
             self._ivs[message_id] = ciphertext[-bs:]

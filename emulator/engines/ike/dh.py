@@ -156,7 +156,7 @@ def _crypto_exchange(group: ModpGroup, key: Any, y: int) -> bytes:
     der = _tlv(0x30, _alg_id(group) + _tlv(0x03, b"\x00" + _der_int(y)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return key.exchange(load_der_public_key(der))
+        return bytes(key.exchange(load_der_public_key(der)))
 
 
 @dataclass

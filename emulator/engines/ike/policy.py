@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 
 from emulator.config.acl_syntax import PROTOCOLS
-from emulator.config.model import AccessListEntry, IsakmpPolicy, TransformSet
+from emulator.config.model import AccessListEntry, IsakmpPolicy, PortMatch, TransformSet
 from emulator.wire import esp as E
 from emulator.wire import isakmp as K
 
@@ -47,22 +47,14 @@ DEFAULT_SA_KILOBYTES = 4608000
 _ENC = {"des": K.ENC_DES_CBC, "3des": K.ENC_3DES_CBC, "aes": K.ENC_AES_CBC}
 _HASH = {"md5": K.HASH_MD5, "sha": K.HASH_SHA}
 _AUTH = {"pre-share": K.AUTH_PRE_SHARED, "rsa-sig": K.AUTH_RSA_SIG, "rsa-encr": K.AUTH_RSA_ENC}
-_ENC_DEBUG = {K.ENC_DES_CBC: "DES-CBC", K.ENC_3DES_CBC: "3DES-CBC", K.ENC_AES_CBC: "AES-CBC"}
-_HASH_DEBUG = {K.HASH_MD5: "MD5", K.HASH_SHA: "SHA"}
-_AUTH_DEBUG = {K.AUTH_PRE_SHARED: "pre-share", K.AUTH_RSA_SIG: "RSA sig", K.AUTH_RSA_ENC: "RSA encr"}
 
-
-def vpi(value: int, size: int = 4) -> str:
-    """IOS prints a variable attribute byte by byte: ``0x0 0x1 0x51 0x80`` (reference §3.3, §3.5)."""
-    return " ".join(f"0x{b:x}" for b in value.to_bytes(max(size, (value.bit_length() + 7) // 8), "big"))
-
-
-def life_duration_text(prefix: str, value: int) -> str:
-    """``life duration (basic) of 60`` or ``life duration (VPI) of  0x0 0x1 0x51 0x80``
-    (two spaces after ``of`` in a 12.x capture, itcertnotes.blogspot.com 2011)."""
-    if value <= 0xFFFF:
-        return f"{prefix}life duration (basic) of {value}"
-    return f"{prefix}life duration (VPI) of  {vpi(value)}"
+# Why an offered ISAKMP transform does not match a policy (the debug layer words them).
+MISMATCH_ENCRYPTION = "mismatch:encryption"
+MISMATCH_HASH = "mismatch:hash"
+MISMATCH_PRESHARED = "mismatch:preshared"
+MISMATCH_AUTH = "mismatch:auth"
+MISMATCH_GROUP = "mismatch:group"
+MISMATCH_LIFETIME = "mismatch:lifetime"
 
 
 @dataclass(frozen=True)
@@ -97,9 +89,9 @@ class Phase1Proposal:
         return K.Transform(number, K.KEY_IKE, attrs)
 
     @classmethod
-    def from_transform(cls, t: K.Transform) -> tuple["Phase1Proposal | None", list[str], str]:
-        """(proposal, IOS debug lines for its attributes, reason it cannot be used)."""
-        lines: list[str] = []
+    def from_transform(cls, t: K.Transform) -> tuple["Phase1Proposal | None", list[tuple[int, int]], str]:
+        """(proposal, its attributes as (type, value) in wire order for the debug, reason it cannot be used)."""
+        lines: list[tuple[int, int]] = [(a.type, a.int_value) for a in t.attributes]
         enc = hsh = auth = None
         group = 1
         lifetime = 86400  # RFC 2409 gives no phase 1 default; IOS's own default (reference §4.1)
@@ -112,26 +104,19 @@ class Phase1Proposal:
             v = a.int_value
             if a.type == K.OAKLEY_ENCRYPTION:
                 enc = v
-                lines.append(f"encryption {_ENC_DEBUG.get(v, v)}")
             elif a.type == K.OAKLEY_HASH:
                 hsh = v
-                lines.append(f"hash {_HASH_DEBUG.get(v, v)}")
             elif a.type == K.OAKLEY_GROUP_DESCRIPTION:
                 group = v
-                lines.append(f"default group {v}")
             elif a.type == K.OAKLEY_AUTH_METHOD:
                 auth = v
-                lines.append(f"auth {_AUTH_DEBUG.get(v, v)}")
             elif a.type == K.OAKLEY_LIFE_TYPE:
                 life_type = v
-                lines.append("life type in seconds" if v == K.LIFE_SECONDS else "life type in kilobytes")
             elif a.type == K.OAKLEY_LIFE_DURATION:
                 if life_type == K.LIFE_SECONDS:
                     lifetime = v
-                lines.append(life_duration_text("", v))
             elif a.type == K.OAKLEY_KEY_LENGTH:
                 key_length = v
-                lines.append(f"keylength of {v}")
             else:
                 reason = reason or f"attribute {a.type} not supported"
         if enc is None or hsh is None or auth is None:
@@ -140,23 +125,21 @@ class Phase1Proposal:
             key_length = 128  # RFC 3602 §5
         if reason:
             return None, lines, reason
+        assert enc is not None and hsh is not None and auth is not None
         return cls(enc, hsh, auth, group, lifetime, key_length), lines, ""
 
     def mismatch(self, policy: "Phase1Proposal") -> str:
-        """Why this offer does not match a local policy ("" when it matches).
-        Wording of the 12.x-15.x debug lines (reference §3.5)."""
+        """Why this offer does not match a local policy: one of the MISMATCH_* codes ("" when it matches)."""
         if self.encryption != policy.encryption or (self.key_length or 0) != (policy.key_length or 0):
-            return "Encryption algorithm offered does not match policy!"
+            return MISMATCH_ENCRYPTION
         if self.hash != policy.hash:
-            return "Hash algorithm offered does not match policy!"
+            return MISMATCH_HASH
         if self.auth != policy.auth:
-            if self.auth == K.AUTH_PRE_SHARED:
-                return "Preshared authentication offered but does not match policy!"
-            return "Authentication method offered does not match policy!"
+            return MISMATCH_PRESHARED if self.auth == K.AUTH_PRE_SHARED else MISMATCH_AUTH
         if self.group != policy.group:
-            return "Diffie-Hellman group offered does not match policy!"
+            return MISMATCH_GROUP
         if self.lifetime > policy.lifetime:
-            return "Lifetime offered is greater than policy!"
+            return MISMATCH_LIFETIME
         return ""
 
 
@@ -172,10 +155,9 @@ def phase1_policies(configured: dict[int, IsakmpPolicy]) -> list[Phase1Proposal]
 _ESP_CIPHERS = {"esp-des": (E.ESP_DES, None), "esp-3des": (E.ESP_3DES, None), "esp-aes": (E.ESP_AES, 128),
                 "esp-null": (E.ESP_NULL, None)}
 _ESP_AUTHS = {"esp-md5-hmac": E.AUTH_HMAC_MD5, "esp-sha-hmac": E.AUTH_HMAC_SHA}
-_CIPHER_NAMES = {E.ESP_DES: "esp-des", E.ESP_3DES: "esp-3des", E.ESP_AES: "esp-aes", E.ESP_NULL: "esp-null"}
-_AUTH_NAMES = {E.AUTH_HMAC_MD5: "esp-md5-hmac", E.AUTH_HMAC_SHA: "esp-sha-hmac"}
-_TRANSFORM_DEBUG = {E.ESP_DES: "ESP_DES", E.ESP_3DES: "ESP_3DES", E.ESP_AES: "ESP_AES", E.ESP_NULL: "ESP_NULL"}
-_AUTH_DEBUG_P2 = {E.AUTH_HMAC_MD5: "HMAC-MD5", E.AUTH_HMAC_SHA: "HMAC-SHA"}
+_CIPHER_NAMES: dict[int, str] = {E.ESP_DES: "esp-des", E.ESP_3DES: "esp-3des", E.ESP_AES: "esp-aes",
+                                 E.ESP_NULL: "esp-null"}
+_AUTH_NAMES: dict[int, str] = {E.AUTH_HMAC_MD5: "esp-md5-hmac", E.AUTH_HMAC_SHA: "esp-sha-hmac"}
 
 
 @dataclass(frozen=True)
@@ -207,7 +189,7 @@ class EspTransform:
 
     @property
     def iv_size(self) -> int:
-        return E.CIPHERS[self.cipher].iv_size
+        return int(E.CIPHERS[self.cipher].iv_size)  # type: ignore[index]
 
     def same_algorithms(self, other: "EspTransform") -> bool:
         return (self.cipher == other.cipher and (self.auth or 0) == (other.auth or 0)
@@ -247,7 +229,8 @@ class OfferedEsp:
     lifetime_s: int | None
     lifetime_kb: int | None
     group: int | None
-    debug: tuple[str, ...]
+    transform_id: int = 0
+    attributes: tuple[tuple[int, int], ...] = ()   # (type, value) in wire order, for the debug
     reason: str = ""  # why it cannot be used
 
 
@@ -288,8 +271,8 @@ def parse_phase2_sa(sa: K.SAPayload) -> list[OfferedEsp]:
     for number, parts in by_number.items():
         if len(parts) != 1 or parts[0].protocol_id != K.PROTO_IPSEC_ESP:
             protos = "+".join(str(p.protocol_id) for p in parts)
-            out.append(OfferedEsp(number, 0, 0, None, None, None, None, (),
-                                  f"proposal {number} (protocols {protos}) is not a single ESP proposal"))
+            out.append(OfferedEsp(number, 0, 0, None, None, None, None,
+                                  reason=f"proposal {number} (protocols {protos}) is not a single ESP proposal"))
             continue
         p = parts[0]
         spi = int.from_bytes(p.spi, "big") if len(p.spi) == 4 else 0
@@ -299,9 +282,7 @@ def parse_phase2_sa(sa: K.SAPayload) -> list[OfferedEsp]:
 
 
 def _read_esp_transform(number: int, spi: int, t: K.Transform) -> OfferedEsp:
-    lines = [f"transform {t.number}, {_TRANSFORM_DEBUG.get(t.transform_id, t.transform_id)}",
-             "attributes in transform:"]
-    mode = K.ENCAP_TUNNEL
+    mode: int = K.ENCAP_TUNNEL
     auth = key_bits = group = None
     life_s = life_kb = None
     life_type = None
@@ -310,25 +291,19 @@ def _read_esp_transform(number: int, spi: int, t: K.Transform) -> OfferedEsp:
         v = a.int_value
         if a.type == K.IPSEC_ENCAPSULATION_MODE:
             mode = v
-            lines.append(f"encaps is {v}")
         elif a.type == K.IPSEC_SA_LIFE_TYPE:
             life_type = v
-            lines.append("SA life type in seconds" if v == K.LIFE_SECONDS else "SA life type in kilobytes")
         elif a.type == K.IPSEC_SA_LIFE_DURATION:
             if life_type == K.LIFE_KILOBYTES:
                 life_kb = v
             else:
                 life_s = v
-            lines.append(life_duration_text("SA ", v))
         elif a.type == K.IPSEC_AUTH_ALGORITHM:
             auth = v
-            lines.append(f"authenticator is {_AUTH_DEBUG_P2.get(v, v)}")
         elif a.type == K.IPSEC_KEY_LENGTH:
             key_bits = v
-            lines.append(f"key length is {v}")
         elif a.type == K.IPSEC_GROUP_DESCRIPTION:
             group = v
-            lines.append(f"group is {v}")
         else:
             reason = reason or f"attribute {a.type} not supported"
     if t.transform_id not in E.CIPHERS:
@@ -340,7 +315,8 @@ def _read_esp_transform(number: int, spi: int, t: K.Transform) -> OfferedEsp:
     if t.transform_id == E.ESP_AES and key_bits is None:
         key_bits = 128
     transform = None if reason else EspTransform(t.transform_id, auth, mode, key_bits)
-    return OfferedEsp(number, spi, t.number, transform, life_s, life_kb, group, tuple(lines), reason)
+    attrs = tuple((a.type, a.int_value) for a in t.attributes)
+    return OfferedEsp(number, spi, t.number, transform, life_s, life_kb, group, t.transform_id, attrs, reason)
 
 
 def pfs_group(pfs: str | None) -> int | None:
@@ -447,7 +423,7 @@ def proxies_from_acl_entry(entry: AccessListEntry) -> tuple[ProxyId, ProxyId] | 
     if not (_contiguous(smask) and _contiguous(dmask)):
         return None
 
-    def port(match) -> int | None:
+    def port(match: PortMatch | None) -> int | None:
         if match is None:
             return 0
         if match.op == "eq":

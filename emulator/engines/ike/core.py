@@ -1,0 +1,188 @@
+"""What every part of the IKE engine shares: its SAs, its output queue, its events, sending and deleting.
+
+The exchanges (``main_mode``, ``quick_mode``, ``informational``) are classes
+over this one; ``engine.IkeEngine`` puts them together behind one transition
+table.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from ipaddress import IPv4Address
+from typing import TypeVar
+
+from emulator.engines.ike import crypto as C
+from emulator.engines.ike import dh as DH
+from emulator.engines.ike.events import Category, IkeEvent, IkePolicy, Phase2Failed, Phase2Request, Syslog, Trace
+from emulator.engines.ike.sa import IkeSA, MainModeState
+from emulator.labtime import SECOND
+from emulator.wire import isakmp as K
+from emulator.wire.errors import DecodeError
+from emulator.wire.udp import PORT_ISAKMP as ISAKMP_PORT
+
+__all__ = ["EngineCore", "Bad", "Datagram", "RETRANSMIT_INTERVAL", "MAX_RETRANSMITS", "NONCE_SIZE",
+           "DONE_QM_KEEP", "ZERO_COOKIE", "ISAKMP_PORT"]
+
+RETRANSMIT_INTERVAL = 10 * SECOND
+MAX_RETRANSMITS = 5
+NONCE_SIZE = 20
+DONE_QM_KEEP = 120 * SECOND  # how long a finished quick mode still answers duplicates
+ZERO_COOKIE = bytes(8)
+
+Datagram = tuple[IPv4Address, IPv4Address, int, int, bytes]   # (src, dst, sport, dport, payload)
+
+ISAKMP, IPSEC, ENGINE = Category.ISAKMP, Category.IPSEC, Category.ENGINE
+
+
+P = TypeVar("P", bound=K.Payload)
+
+
+def first(msg: K.IsakmpMessage, cls: type[P]) -> P | None:
+    """The first payload of a type in a message (typed)."""
+    p = msg.first(cls)
+    return p if isinstance(p, cls) else None
+
+
+class Bad(Exception):
+    """A message that fails its checks: dropped, counted, traced, state unchanged.
+
+    ``kind`` names the trace (``fields`` its values); ``malformed`` says IOS
+    logs ``%CRYPTO-4-IKMP_BAD_MESSAGE`` for it.
+    """
+
+    def __init__(self, kind: str, malformed: bool = False, **fields: object):
+        super().__init__(kind)
+        self.kind = kind
+        self.malformed = malformed
+        self.fields = fields
+
+
+class EngineCore:
+    def __init__(self, policy: IkePolicy, rng: random.Random):
+        self.policy = policy
+        self.rng = rng
+        self._sas: dict[tuple[bytes, IPv4Address], IkeSA] = {}
+        self._out: list[Datagram] = []
+        self._events: deque[IkeEvent] = deque()
+        self._next_conn_id = 1
+        self.stats: dict[str, int] = {}
+        self.key_rows: list[str] = []     # Wireshark's ikev1_decryption_table rows, one per phase 1 SA
+
+    # ------------------------------------------------------------ output
+    def next_event(self) -> IkeEvent | None:
+        """The oldest event not yet taken, None when there is none."""
+        return self._events.popleft() if self._events else None
+
+    def datagrams_to_send(self, now: int | None = None) -> list[Datagram]:
+        out, self._out = self._out, []
+        return out
+
+    def sas(self) -> list[IkeSA]:
+        return sorted(self._sas.values(), key=lambda s: s.conn_id)
+
+    # ------------------------------------------------------------ events
+    def _trace(self, kind: str, sa: IkeSA | None = None, category: Category = ISAKMP, **fields: object) -> None:
+        self._record(category, kind, sa, fields)
+
+    def _record(self, category: Category, kind: str, sa: IkeSA | None, fields: dict[str, object]) -> None:
+        if sa is not None:
+            fields["conn"] = sa.conn_id
+        self._events.append(Trace(category, kind, fields))
+
+    def _syslog(self, text: str) -> None:
+        self._events.append(Syslog(text))
+
+    def _bad_message_log(self, src: IPv4Address) -> None:
+        # Reference §3.5: the message a responder logs when it cannot use (e.g. decrypt) an IKE message.
+        self._syslog(f"%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from {src} failed its sanity check or is malformed")
+
+    def _count(self, what: str) -> None:
+        self.stats[what] = self.stats.get(what, 0) + 1
+
+    # ------------------------------------------------------------ sending
+    def _send(self, sa: IkeSA, data: bytes | None, now: int | None = None, note: bool = True,
+              arm: bool = True) -> None:
+        """Queue ``data`` to the peer; ``arm`` keeps it as the message to retransmit (timed when ``now`` is given)."""
+        if data is None:
+            return
+        self._out.append((sa.local, sa.peer, ISAKMP_PORT, ISAKMP_PORT, data))
+        if note:
+            self._trace("sending", sa, peer=sa.peer, role=sa.role, state=sa.state)
+        if arm:
+            sa.last_sent = data
+            if now is not None:
+                sa.retransmits = 0
+                sa.retransmit_at = now + RETRANSMIT_INTERVAL
+            else:
+                sa.retransmit_at = None
+
+    def _encrypted(self, sa: IkeSA, exchange: int, mid: int, payloads: list[K.Payload]) -> bytes:
+        return self._encrypted_raw(sa, exchange, mid, K.encode_payloads(payloads), payloads[0].payload_type)
+
+    def _encrypted_raw(self, sa: IkeSA, exchange: int, mid: int, chain: bytes, ptype: int = K.PT_HASH) -> bytes:
+        """Encrypt a payload chain (first payload ``ptype``: HASH for quick mode and informational)."""
+        ct = sa.c.encrypt(mid, chain)
+        msg = K.IsakmpMessage(sa.icookie, sa.rcookie, exchange, flags=K.FLAG_ENCRYPTION, message_id=mid,
+                              encrypted_body=ct, first_payload=ptype)
+        return msg.encode()
+
+    def _send_informational(self, sa: IkeSA, payload: K.Payload) -> None:
+        mid = self._random_mid(sa)
+        rest = payload.encode()
+        h = C.informational_hash(sa.prop.hash, sa.k.skeyid_a, mid, rest)
+        data = self._encrypted_raw(sa, K.EXCH_INFORMATIONAL, mid, K.HashPayload(h).encode(payload.payload_type) + rest)
+        sa.c.forget(mid)
+        self._out.append((sa.local, sa.peer, ISAKMP_PORT, ISAKMP_PORT, data))
+        self._trace("sending", sa, peer=sa.peer, role=sa.role, state=MainModeState.QM_IDLE)
+
+    def _open(self, sa: IkeSA, msg: K.IsakmpMessage) -> list[K.Payload]:
+        """Decrypt an encrypted message; on any failure the IV is left as it was and ``Bad`` raised."""
+        if not msg.encrypted or sa.cipher is None:
+            raise Bad("expected_encrypted")
+        cipher = sa.cipher
+        mid = msg.message_id
+        iv = cipher.iv(mid)
+        try:
+            return msg.open(lambda ct: cipher.decrypt(mid, ct))
+        except (DecodeError, ValueError):
+            # Wrong keys (a pre-shared key mismatch) read as garbage: the payload chain does not parse.
+            cipher.set_iv(mid, iv)
+            raise Bad("decrypt_failed", malformed=mid == 0, mid=mid) from None
+
+    # ------------------------------------------------------------ helpers
+    def _dh(self, group: int) -> DH.DHKeyPair:
+        self._trace("generate_alg_parameter", category=ENGINE)
+        kp = DH.generate_keypair(group, self.rng)
+        self._trace("dh_phase1_status", category=ENGINE, status=0)
+        return kp
+
+    def _random_mid(self, sa: IkeSA | None = None) -> int:
+        while True:
+            mid = self.rng.getrandbits(32)
+            if mid and (sa is None or mid not in sa.quick):
+                return mid
+
+    def _conn_id(self) -> int:
+        n = self._next_conn_id
+        self._next_conn_id += 1
+        return n
+
+    # ------------------------------------------------------------ deletion
+    def delete_sa(self, sa: IkeSA, reason: str, now: int, notify_peer: bool = False) -> None:
+        """Remove an IKE SA (its IPsec SAs stay, reference §4.6/§4.11); pending requests fail."""
+        if notify_peer and sa.established:
+            self._send_informational(sa, K.DeletePayload(K.PROTO_ISAKMP, [sa.icookie + sa.rcookie], K.DOI_IPSEC))
+        self._sas.pop((sa.icookie, sa.peer), None)
+        pending = list(sa.pending)
+        sa.pending.clear()
+        for qm in sa.quick.values():
+            if qm.initiator and qm.request is not None and qm.done_at is None:
+                pending.append(qm.request)
+        sa.quick.clear()
+        sa.state = MainModeState.DELETED
+        for req in pending:
+            self._fail(req, reason)
+
+    def _fail(self, req: Phase2Request, reason: str) -> None:
+        self._events.append(Phase2Failed(req, reason))

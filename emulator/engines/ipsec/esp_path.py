@@ -1,0 +1,192 @@
+"""The ESP data path: protect an outbound packet on its flow's SA, decapsulate an inbound one.
+
+Inbound: SPI lookup, SA lifetime, sequence window, ICV, decryption and
+padding (``emulator.engines.esp_sa``), then the inner packet must lie within
+the SA's proxy identities.  Failures count ``#recv errors`` (and the detail
+counters) on the flow and log as IOS does, one message a minute per kind.
+Outbound: a complete IPv4 datagram from the interface's address to the peer
+(protocol 50, DF and TOS copied from the inner packet, TTL 255).
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from typing import Callable
+
+from emulator.engines import esp_sa as E
+from emulator.engines.ipsec.sad import IpsecFlow, IpsecSA, SaDatabase
+from emulator.engines.ipsec.spd import selectors
+from emulator.labtime import SECOND
+from emulator.wire.checksum import internet_checksum
+from emulator.wire.ipv4 import PROTO_ESP
+
+__all__ = ["EspPath", "CryptoResult", "CLEAR", "PROTECTED", "DECRYPTED", "DROP", "LOG_INTERVAL", "OUTER_TTL"]
+
+CLEAR = "clear"
+PROTECTED = "protected"
+DECRYPTED = "decrypted"
+DROP = "drop"
+
+LOG_INTERVAL = 60 * SECOND      # IOS limits these syslogs to one a minute (Cisco tech note 115801 / NANOG 2017)
+OUTER_TTL = 255
+
+_OUTER = struct.Struct("!BBHHHBBH4s4s")
+
+
+@dataclass(frozen=True, slots=True)
+class CryptoResult:
+    """What to do with a packet: ``action`` is CLEAR, PROTECTED, DECRYPTED or DROP."""
+
+    action: str
+    packet: bytes | None = None
+    reason: str = ""
+
+    @property
+    def dropped(self) -> bool:
+        return self.action == DROP
+
+
+class EspPath:
+    """ESP for one router over its SA database; the owner handles expiry and re-keying."""
+
+    def __init__(self, sad: SaDatabase, rng: random.Random, log: Callable[[str], None],
+                 expire: Callable[[IpsecSA, int], None], soft_limit: Callable[[IpsecSA, int], None],
+                 next_ip_id: Callable[[], int] | None = None):
+        self.sad = sad
+        self.rng = rng
+        self._log = log
+        self._expire = expire
+        self._soft_limit = soft_limit
+        self._next_ip_id = next_ip_id
+        self._ip_id = rng.getrandbits(16)
+        self._log_times: dict[str, int] = {}
+        self.drops: dict[str, int] = {}
+
+    def drop(self, reason: str) -> CryptoResult:
+        self.drops[reason] = self.drops.get(reason, 0) + 1
+        return CryptoResult(DROP, None, reason)
+
+    def log_limited(self, mnemonic: str, text: str, now: int) -> None:
+        last = self._log_times.get(mnemonic)
+        if last is None or now - last >= LOG_INTERVAL:
+            self._log_times[mnemonic] = now
+            self._log(text)
+
+    # ------------------------------------------------------------ outbound
+    def protect(self, f: IpsecFlow, local: IPv4Address | None, packet: bytes, now: int) -> CryptoResult:
+        sa = f.outbound[-1]
+        if now >= sa.expires_at or sa.esp.octets >= sa.limit_bytes:
+            self._expire(sa, now)
+            if not f.outbound:
+                return self.drop("SA expired")
+            sa = f.outbound[-1]
+        if local is None:
+            f.send_errors += 1
+            return self.drop("no local address")
+        try:
+            body = sa.esp.protect(packet, self.rng)
+        except E.SequenceExhausted:
+            self._expire(sa, now)
+            f.send_errors += 1
+            return self.drop("sequence number exhausted")
+        f.encaps += 1
+        if sa.transform.cipher != E.ESP_NULL:
+            f.encrypt += 1
+        if sa.transform.auth:
+            f.digest += 1
+        if sa.esp.octets >= sa.soft_bytes and not sa.rekeyed:
+            self._soft_limit(sa, now)
+        if self._next_ip_id is not None:
+            ident = self._next_ip_id()
+        else:
+            self._ip_id = (self._ip_id + 1) & 0xFFFF
+            ident = self._ip_id
+        # Outer header: DF and TOS copied from the inner header (IOS default "crypto ipsec df-bit copy",
+        # RFC 2401 §5.1.2.1), a fresh TTL and identification.
+        hdr = _OUTER.pack(0x45, packet[1], 20 + len(body), ident, 0x4000 if packet[6] & 0x40 else 0, OUTER_TTL,
+                          PROTO_ESP, 0, local.packed, sa.peer.packed)
+        ck = internet_checksum(hdr)
+        return CryptoResult(PROTECTED, hdr[:10] + ck.to_bytes(2, "big") + hdr[12:] + body)
+
+    # ------------------------------------------------------------ inbound
+    def cleartext_check(self, iface: str, packet: bytes, flows: list[IpsecFlow], now: int) -> CryptoResult:
+        """A cleartext packet of a flow that has SAs is dropped (``%CRYPTO-4-RECVD_PKT_NOT_IPSEC``)."""
+        flow = selectors(packet)
+        if flow is None:
+            return CryptoResult(CLEAR, packet)
+        proto, src, dst, sport, dport = flow.protocol, flow.src, flow.dst, flow.sport, flow.dport
+        for f in flows:
+            if f.remote_proxy.contains(src, proto, sport) and f.local_proxy.contains(dst, proto, dport):
+                f.recv_errors += 1
+                self.log_limited("RECVD_PKT_NOT_IPSEC",
+                                 f"%CRYPTO-4-RECVD_PKT_NOT_IPSEC: Rec'd packet not an IPSEC packet. "
+                                 f"(ip) dest_addr= {IPv4Address(dst)}, src_addr= {IPv4Address(src)}, "
+                                 f"prot= {proto}", now)
+                return self.drop("cleartext packet for an IPsec flow")
+        return CryptoResult(CLEAR, packet)
+
+    def lookup(self, packet: bytes) -> tuple[IpsecSA | None, int, bytes]:
+        """(the SA an ESP packet to us names, its SPI, its ESP body)."""
+        ihl = (packet[0] & 15) << 2
+        total = (packet[2] << 8) | packet[3]
+        body = packet[ihl:total]
+        spi = int.from_bytes(body[:4], "big") if len(body) >= 4 else 0
+        sa = self.sad.in_sas.get(spi)
+        if sa is not None and sa.local.packed != packet[16:20]:
+            sa = None
+        return sa, spi, body
+
+    def invalid_spi(self, packet: bytes, spi: int, now: int) -> CryptoResult:
+        self.log_limited("RECVD_PKT_INV_SPI",
+                         f"%CRYPTO-4-RECVD_PKT_INV_SPI: decaps: rec'd IPSEC packet has invalid spi for "
+                         f"destaddr={IPv4Address(packet[16:20])}, prot={PROTO_ESP}, spi=0x{spi:X}({spi}), "
+                         f"srcaddr={IPv4Address(packet[12:16])}", now)
+        return self.drop("invalid SPI")
+
+    def decapsulate(self, sa: IpsecSA, body: bytes, now: int) -> CryptoResult:
+        f = sa.flow
+        if now >= sa.expires_at or sa.esp.octets >= sa.limit_bytes:
+            self._expire(sa, now)
+            f.recv_errors += 1
+            return self.drop("SA expired")
+        try:
+            inner = sa.esp.unprotect(body)
+        except E.EspAuthError:
+            f.recv_errors += 1
+            f.verify_failed += 1
+            self.log_limited("RECVD_PKT_MAC_ERR", f"%CRYPTO-4-RECVD_PKT_MAC_ERR: decrypt: mac verify failed "
+                                                  f"for connection id={sa.conn_id}", now)
+            return self.drop("ICV check failed")
+        except E.EspReplayError:
+            f.recv_errors += 1
+            f.replay_failed += 1
+            self.log_limited("PKT_REPLAY_ERR", f"%CRYPTO-4-PKT_REPLAY_ERR: decrypt: replay check failed "
+                                               f"connection id={sa.conn_id}", now)
+            return self.drop("replayed packet")
+        except E.EspError:
+            f.recv_errors += 1
+            f.decaps_failed += 1
+            return self.drop("malformed ESP packet")
+        sel = selectors(inner)
+        if (sel is None or not f.remote_proxy.contains(sel.src, sel.protocol, sel.sport)
+                or not f.local_proxy.contains(sel.dst, sel.protocol, sel.dport)):
+            f.recv_errors += 1
+            f.invalid_identity += 1
+            src = IPv4Address(sel.src) if sel else "?"
+            dst_in = IPv4Address(sel.dst) if sel else "?"
+            self.log_limited("RECVD_PKT_INV_IDENTITY",
+                             f"%CRYPTO-4-RECVD_PKT_INV_IDENTITY: decrypt: rec'd pkt not matching identity: "
+                             f"src_addr= {src}, dest_addr= {dst_in}, prot= {sel.protocol if sel else 0}, "
+                             f"connection id={sa.conn_id}", now)
+            return self.drop("decrypted packet outside the proxy identities")
+        f.decaps += 1
+        if sa.transform.cipher != E.ESP_NULL:
+            f.decrypt += 1
+        if sa.transform.auth:
+            f.verify += 1
+        if sa.esp.octets >= sa.soft_bytes and not sa.rekeyed:
+            self._soft_limit(sa, now)
+        return CryptoResult(DECRYPTED, inner)

@@ -1,0 +1,339 @@
+"""The IPsec SA database of one router: SAs, flows, temporary dynamic-map entries, numbering, deadlines.
+
+A leaf: it knows no configuration and no packet format, only what was
+negotiated.  Lookups the data path makes per packet are indexed (inbound SPI,
+the flows of one crypto map entry, the temporary entries under one dynamic
+map entry, the flows with SAs on one interface); only timers and ``clear``
+walk every flow.
+
+Numbering (reference §4.5): IPsec conn id 2000, 2001... (inbound first),
+flow_id 1, 2..., never reused; temporary entries 65536, 65537... per map
+(reference §1.3).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from emulator.engines import esp_sa as E
+from emulator.engines.ike.events import Phase2Request, Phase2Result
+from emulator.engines.ike.policy import EspTransform, ProxyId
+from emulator.labtime import SECOND
+
+__all__ = ["IpsecSA", "IpsecFlow", "TemporaryEntry", "SaDatabase", "FlowKey", "TEMPORARY_SEQ_BASE",
+           "FIRST_IPSEC_CONN_ID", "REKEY_BEFORE", "REKEY_KB_FRACTION"]
+
+TEMPORARY_SEQ_BASE = 65536      # reference §1.3
+FIRST_IPSEC_CONN_ID = 2000      # reference §4.5
+REKEY_BEFORE = 30 * SECOND      # reference §4.2: "30 s before the seconds lifetime ends"
+REKEY_KB_FRACTION = 0.9         # reference §4.2: "~90% of the kB lifetime"
+
+FlowKey = tuple[str, str, int, ProxyId, ProxyId]   # (interface, map, sequence, local proxy, remote proxy)
+
+
+class IpsecSA:
+    """One ESP SA (one direction) with its lifetimes and engine numbers."""
+
+    __slots__ = ("esp", "spi", "inbound", "flow", "conn_id", "flow_id", "transform", "transform_set",
+                 "created", "expires_at", "lifetime_s", "lifetime_kb", "limit_bytes", "soft_at", "soft_bytes",
+                 "sibling", "peer", "local", "rekeyed", "ike_conn_id")
+
+    def __init__(self, esp: E.EspSA, inbound: bool, flow: "IpsecFlow", conn_id: int, flow_id: int,
+                 transform: EspTransform, transform_set: str, created: int, lifetime_s: int, lifetime_kb: int,
+                 peer: IPv4Address, local: IPv4Address, ike_conn_id: int):
+        self.esp = esp
+        self.spi = esp.spi
+        self.inbound = inbound
+        self.flow = flow
+        self.conn_id = conn_id
+        self.flow_id = flow_id
+        self.transform = transform
+        self.transform_set = transform_set
+        self.created = created
+        self.lifetime_s = lifetime_s
+        self.lifetime_kb = lifetime_kb
+        self.expires_at = created + lifetime_s * SECOND
+        self.limit_bytes = lifetime_kb * 1024
+        self.soft_at = max(created + lifetime_s * SECOND // 2, self.expires_at - REKEY_BEFORE)
+        self.soft_bytes = int(self.limit_bytes * REKEY_KB_FRACTION)
+        self.sibling: IpsecSA | None = None
+        self.peer = peer
+        self.local = local
+        self.rekeyed = False
+        self.ike_conn_id = ike_conn_id
+
+    @property
+    def octets(self) -> int:
+        return int(self.esp.octets)
+
+    @property
+    def packets(self) -> int:
+        return int(self.esp.packets)
+
+    @property
+    def dest(self) -> IPv4Address:
+        """Where this SA's packets go (``sa_dest`` of the debug lines)."""
+        return self.local if self.inbound else self.peer
+
+    def remaining_kb(self) -> int:
+        return max(0, self.lifetime_kb - -(-self.octets // 1024))
+
+    def remaining_seconds(self, now: int) -> int:
+        """Whole seconds left of the seconds lifetime."""
+        return max(0, (self.expires_at - now) // SECOND)
+
+    def expired(self, now: int) -> bool:
+        return now >= self.expires_at or self.octets >= self.limit_bytes
+
+    def wireshark_row(self) -> str:
+        """This SA as a tshark ``esp_sa`` UAT row (source and destination of its packets)."""
+        src, dst = (self.peer, self.local) if self.inbound else (self.local, self.peer)
+        return str(self.esp.wireshark_sa(str(src), str(dst)))
+
+
+class IpsecFlow:
+    """One pair of proxy identities on a crypto map entry: the unit ``show crypto ipsec sa`` prints."""
+
+    __slots__ = ("key", "iface", "map_name", "seq", "local_proxy", "remote_proxy", "peer", "local_addr",
+                 "origin_is_acl", "inbound", "outbound", "encaps", "encrypt", "digest", "decaps", "decrypt",
+                 "verify", "send_errors", "recv_errors", "verify_failed", "replay_failed", "invalid_identity",
+                 "decaps_failed", "invalid_sa")
+
+    def __init__(self, key: FlowKey, iface: str, map_name: str, seq: int, local_proxy: ProxyId,
+                 remote_proxy: ProxyId, peer: IPv4Address | None, origin_is_acl: bool):
+        self.key = key
+        self.iface = iface
+        self.map_name = map_name
+        self.seq = seq
+        self.local_proxy = local_proxy
+        self.remote_proxy = remote_proxy
+        self.peer = peer
+        self.local_addr: IPv4Address | None = None
+        self.origin_is_acl = origin_is_acl
+        self.inbound: list[IpsecSA] = []
+        self.outbound: list[IpsecSA] = []
+        self.clear_counters()
+
+    def clear_counters(self) -> None:
+        self.encaps = self.encrypt = self.digest = 0
+        self.decaps = self.decrypt = self.verify = 0
+        self.send_errors = self.recv_errors = 0
+        self.verify_failed = self.replay_failed = self.invalid_identity = self.decaps_failed = 0
+        self.invalid_sa = 0
+
+    @property
+    def current_outbound(self) -> IpsecSA | None:
+        return self.outbound[-1] if self.outbound else None
+
+    def outbound_matches(self, src: int, dst: int, proto: int, sport: int | None, dport: int | None) -> bool:
+        return (self.local_proxy.contains(src, proto, sport)
+                and self.remote_proxy.contains(dst, proto, dport))
+
+
+@dataclass
+class TemporaryEntry:
+    """A crypto map entry instantiated from a dynamic map for one peer (``show crypto map`` 65536...)."""
+
+    map_name: str
+    seq: int
+    parent_seq: int
+    dynamic_map: str
+    dynamic_seq: int
+    peer: IPv4Address
+    local_proxy: ProxyId
+    remote_proxy: ProxyId
+    iface: str
+
+
+class SaDatabase:
+    """Flows and SAs with their indexes; the facade decides, this keeps."""
+
+    def __init__(self) -> None:
+        self.flows: dict[FlowKey, IpsecFlow] = {}
+        self._entry_flows: dict[tuple[str, str, int], list[IpsecFlow]] = {}
+        self._active: dict[str, list[IpsecFlow]] = {}      # iface -> flows with SAs (cleartext check)
+        self.in_sas: dict[int, IpsecSA] = {}
+        self._reserved_spis: set[int] = set()
+        self._temps: dict[tuple[str, int], TemporaryEntry] = {}
+        self._temps_under: dict[tuple[str, int], list[TemporaryEntry]] = {}   # (map, parent seq) -> newest last
+        self._next_temp_seq: dict[str, int] = {}
+        self.pending: dict[FlowKey, Phase2Request] = {}
+        self.next_conn = FIRST_IPSEC_CONN_ID
+        self.next_flow_id = 1
+        self._deadline: int | None = None
+        self.dirty = True
+        self.esp_key_rows: list[str] = []   # Wireshark's esp_sa rows, one per SA ever installed here
+
+    # ------------------------------------------------------------ reading
+    def sas(self) -> list[IpsecSA]:
+        """Every IPsec SA, by conn id."""
+        out = [sa for f in self.flows.values() for sa in (*f.inbound, *f.outbound)]
+        return sorted(out, key=lambda s: s.conn_id)
+
+    def entry_flows(self, iface: str, map_name: str, seq: int) -> list[IpsecFlow]:
+        return self._entry_flows.get((iface, map_name, seq), [])
+
+    def active(self, iface: str) -> list[IpsecFlow]:
+        return self._active.get(iface, [])
+
+    def temporary_entries(self, map_name: str | None = None) -> list[TemporaryEntry]:
+        return sorted((t for t in self._temps.values() if map_name is None or t.map_name == map_name),
+                      key=lambda t: (t.map_name, t.seq))
+
+    def temporaries_under(self, map_name: str, parent_seq: int) -> list[TemporaryEntry]:
+        """The temporary entries made from one dynamic map entry, newest first (a peer that came back
+        from a new address is protected to the new one)."""
+        return self._temps_under.get((map_name, parent_seq), [])[::-1]
+
+    def peek_conn_ids(self) -> tuple[int, int]:
+        """The engine connection ids the next SA pair will get (inbound, outbound)."""
+        return self.next_conn, self.next_conn + 1
+
+    # ------------------------------------------------------------ SPIs
+    def new_spi(self, rng: random.Random) -> int:
+        while True:
+            spi = rng.randrange(0x100, 0x1_0000_0000)  # SPIs 1-255 are reserved (RFC 2406 §2.1)
+            if spi not in self.in_sas and spi not in self._reserved_spis:
+                self._reserved_spis.add(spi)
+                return spi
+
+    def release_spi(self, spi: int) -> None:
+        self._reserved_spis.discard(spi)
+
+    # ------------------------------------------------------------ flows
+    def flow(self, key: FlowKey) -> IpsecFlow | None:
+        return self.flows.get(key)
+
+    def new_flow(self, key: FlowKey, peer: IPv4Address | None, origin_is_acl: bool) -> IpsecFlow:
+        iface, map_name, seq, lp, rp = key
+        f = IpsecFlow(key, iface, map_name, seq, lp, rp, peer, origin_is_acl)
+        self.flows[key] = f
+        self._entry_flows.setdefault((iface, map_name, seq), []).append(f)
+        return f
+
+    def remove_flow(self, f: IpsecFlow) -> None:
+        self.flows.pop(f.key, None)
+        lst = self._entry_flows.get((f.iface, f.map_name, f.seq))
+        if lst and f in lst:
+            lst.remove(f)
+        self._deactivate(f)
+        temp = self._temps.get((f.map_name, f.seq))
+        if temp is not None and not self._entry_flows.get((f.iface, f.map_name, f.seq)):
+            del self._temps[(f.map_name, f.seq)]
+            under = self._temps_under.get((temp.map_name, temp.parent_seq))
+            if under and temp in under:
+                under.remove(temp)
+
+    def _deactivate(self, f: IpsecFlow) -> None:
+        active = self._active.get(f.iface)
+        if active and f in active:
+            active.remove(f)
+
+    # ------------------------------------------------------------ SAs
+    def install(self, f: IpsecFlow, r: Phase2Result, now: int) -> tuple[IpsecSA, IpsecSA]:
+        """A negotiated pair on flow ``f``: (inbound, outbound), numbered and indexed."""
+        f.peer = r.peer
+        f.local_addr = r.local
+        t = r.transform
+        esp_in = E.EspSA(r.spi_in, t.cipher, r.keys_in[0], t.auth, r.keys_in[1])
+        esp_out = E.EspSA(r.spi_out, t.cipher, r.keys_out[0], t.auth, r.keys_out[1])
+        sa_in = IpsecSA(esp_in, True, f, self.next_conn, self.next_flow_id, t, r.transform_set, now,
+                        r.lifetime_s, r.lifetime_kb, r.peer, r.local, r.ike_conn_id)
+        sa_out = IpsecSA(esp_out, False, f, self.next_conn + 1, self.next_flow_id + 1, t, r.transform_set, now,
+                         r.lifetime_s, r.lifetime_kb, r.peer, r.local, r.ike_conn_id)
+        self.next_conn += 2
+        self.next_flow_id += 2
+        sa_in.sibling, sa_out.sibling = sa_out, sa_in
+        f.inbound.append(sa_in)
+        f.outbound.append(sa_out)
+        self.esp_key_rows += [sa_in.wireshark_row(), sa_out.wireshark_row()]
+        self.in_sas[sa_in.spi] = sa_in
+        self._reserved_spis.discard(sa_in.spi)
+        active = self._active.setdefault(f.iface, [])
+        if f not in active:
+            active.append(f)
+        self.dirty = True
+        return sa_in, sa_out
+
+    def install_result(self, r: Phase2Result, now: int) -> tuple[IpsecSA, IpsecSA]:
+        """What quick mode negotiated, on its flow: the initiator's context is the flow key it asked for;
+        the responder's names the map entry that accepted the offer (a dynamic one makes or reuses a
+        temporary entry for the peer)."""
+        ctx = r.context
+        assert isinstance(ctx, tuple)
+        if r.initiator:
+            key: FlowKey = ctx
+            origin_is_acl = True
+        else:
+            kind, iface, map_name, seq = ctx[:4]
+            origin_is_acl = kind == "static"
+            if kind == "dynamic":
+                seq = self.temporary_entry(map_name, seq, ctx[4], ctx[5], r.peer, r.local_proxy, r.remote_proxy,
+                                           iface).seq
+            key = (iface, map_name, seq, r.local_proxy, r.remote_proxy)
+        self.pending.pop(key, None)
+        f = self.flow(key) or self.new_flow(key, r.peer, origin_is_acl)
+        return self.install(f, r, now)
+
+    def remove_pair(self, sa: IpsecSA) -> list[IpsecSA]:
+        """Take ``sa`` and its sibling out of their flow and the indexes; the SAs removed."""
+        f = sa.flow
+        pair = [sa] + ([sa.sibling] if sa.sibling is not None else [])
+        for s in pair:
+            if s in f.inbound:
+                f.inbound.remove(s)
+            if s in f.outbound:
+                f.outbound.remove(s)
+            if s.inbound:
+                self.in_sas.pop(s.spi, None)
+        self.dirty = True
+        if not f.inbound and not f.outbound:
+            self._deactivate(f)
+        return pair
+
+    def find_pairs(self, peer: IPv4Address, spis: set[int]) -> list[IpsecSA]:
+        """SAs with ``peer`` whose SPI (either direction) is in ``spis``, one per pair."""
+        found: list[IpsecSA] = []
+        for spi in spis:
+            sa = self.in_sas.get(spi)
+            if sa is not None and sa.peer == peer and sa not in found and sa.sibling not in found:
+                found.append(sa)
+        for f in self.flows.values():
+            if f.peer != peer:
+                continue
+            for sa in f.outbound:
+                if sa.spi in spis and sa not in found and sa.sibling not in found:
+                    found.append(sa)
+        return found
+
+    # ------------------------------------------------------------ temporary entries
+    def temporary_entry(self, map_name: str, parent_seq: int, dyn_name: str, dyn_seq: int, peer: IPv4Address,
+                        lp: ProxyId, rp: ProxyId, iface: str) -> TemporaryEntry:
+        for t in self._temps_under.get((map_name, parent_seq), []):
+            if t.peer == peer and t.local_proxy == lp and t.remote_proxy == rp:
+                return t
+        seq = self._next_temp_seq.get(map_name, TEMPORARY_SEQ_BASE)
+        self._next_temp_seq[map_name] = seq + 1
+        t = TemporaryEntry(map_name, seq, parent_seq, dyn_name, dyn_seq, peer, lp, rp, iface)
+        self._temps[(map_name, seq)] = t
+        self._temps_under.setdefault((map_name, parent_seq), []).append(t)
+        return t
+
+    # ------------------------------------------------------------ deadline
+    def deadline(self) -> int | None:
+        """The earliest SA deadline: expiry, or the soft lifetime of an outbound SA its side re-keys."""
+        if self.dirty:
+            when = None
+            for f in self.flows.values():
+                for sa in f.outbound:
+                    t = sa.expires_at if (sa.rekeyed or not f.origin_is_acl) else min(sa.soft_at, sa.expires_at)
+                    if when is None or t < when:
+                        when = t
+                for sa in f.inbound:
+                    if when is None or sa.expires_at < when:
+                        when = sa.expires_at
+            self._deadline = when
+            self.dirty = False
+        return self._deadline
