@@ -35,6 +35,7 @@ from emulator.device.platform import PLATFORMS, Platform
 from emulator.device.pools import PeerAddresses
 from emulator.device.routing import Routing, RoutingTable
 from emulator.engines.acl import AclEngine
+from emulator.engines.ike.events import Trace
 from emulator.engines.ipsec import CryptoSubsystem
 from emulator.engines.nat import NatEngine
 from emulator.sim.binding import EngineBinding
@@ -121,6 +122,15 @@ class Router:
     @property
     def crypto_binding(self) -> EngineBinding:
         return self.ip.crypto_binding
+
+    @property
+    def crypto_trace_renderer(self) -> Callable[[Trace], list[str]] | None:
+        """How crypto trace records become debug lines (set by the CLI's debug crypto commands)."""
+        return self.ip.crypto_trace_renderer
+
+    @crypto_trace_renderer.setter
+    def crypto_trace_renderer(self, renderer: Callable[[Trace], list[str]] | None) -> None:
+        self.ip.crypto_trace_renderer = renderer
 
     # ------------------------------------------------------------ console log
     @property
