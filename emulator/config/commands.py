@@ -8,10 +8,25 @@ from typing import Any, Callable
 
 from emulator.config import acl_syntax  # noqa: F401  (registers the access-list entry types)
 from emulator.config.grammar import CommandError, Grammar, tokenize
+from emulator.config.model import (
+    AccessList,
+    CryptoMapEntry,
+    DeviceConfig,
+    DialerList,
+    Interface,
+    IsakmpKey,
+    IsakmpPolicy,
+    Line,
+    LocalPool,
+    NatPool,
+    NatRule,
+    RouteMapEntry,
+    StaticRoute,
+    TimestampService,
+    TransformSet,
+    User,
+)
 from emulator.config.secrets import md5_crypt, salt_for
-from emulator.config.model import (AccessList, CryptoMapEntry, DeviceConfig, DialerList, Interface,
-                    IsakmpKey, IsakmpPolicy, Line, LocalPool, NatPool, NatRule,
-                    RouteMapEntry, StaticRoute, TimestampService, TransformSet, User)
 
 GLOBAL = "config"
 INTERFACE = "config-if"
@@ -159,8 +174,8 @@ def _default_gateway(ctx, args, neg):
 def _route(ctx, args, neg):
     route = StaticRoute(args["prefix"], args["mask"], args.get("via"), args.get("hop"), args.get("distance"))
     _check_mask(args["mask"])
-    same = [r for r in ctx.model.static_routes
-            if (r.prefix, r.mask, r.interface, r.next_hop) == (route.prefix, route.mask, route.interface, route.next_hop)]
+    key = (route.prefix, route.mask, route.interface, route.next_hop)
+    same = [r for r in ctx.model.static_routes if (r.prefix, r.mask, r.interface, r.next_hop) == key]
     for r in same:
         ctx.model.static_routes.remove(r)
     if not neg:
@@ -208,8 +223,11 @@ def _nat_key(rule: NatRule):
     return (rule.kind, rule.match) if rule.kind != "static" else (rule.kind, rule.local)
 
 
-@command(GLOBAL, "ip nat translation <which:timeout|udp-timeout|tcp-timeout|icmp-timeout|finrst-timeout|syn-timeout|dns-timeout> <seconds:0-2147483>",
-         "ip nat translation <which:timeout|udp-timeout|tcp-timeout|icmp-timeout|finrst-timeout|syn-timeout|dns-timeout> never")
+_NAT_TIMEOUTS = "timeout|udp-timeout|tcp-timeout|icmp-timeout|finrst-timeout|syn-timeout|dns-timeout"
+
+
+@command(GLOBAL, f"ip nat translation <which:{_NAT_TIMEOUTS}> <seconds:0-2147483>",
+         f"ip nat translation <which:{_NAT_TIMEOUTS}> never")
 def _nat_timeout(ctx, args, neg):
     which = args["which"]
     if neg:
@@ -346,8 +364,8 @@ def _acl_order(acl: AccessList):
 
 
 def _append_entry(acl: AccessList, args: dict) -> None:
-    from emulator.config.model import AccessListEntry
     from emulator.config.acl_syntax import ANY
+    from emulator.config.model import AccessListEntry
     if "text" in args:
         acl.entries.append(AccessListEntry("remark", None, ANY, remark=args["text"]))
         return
@@ -412,7 +430,7 @@ def _line(ctx, args, neg):
     line = Line(kind, first, last)
     ctx.model.lines.append(line)
     order = {"con": 0, "aux": 1, "vty": 2}
-    ctx.model.lines.sort(key=lambda l: (order[l.kind], l.first))
+    ctx.model.lines.sort(key=lambda entry: (order[entry.kind], entry.first))
     return LINE, line
 
 

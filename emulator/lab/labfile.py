@@ -275,7 +275,7 @@ class Lab:
                 serial = SerialLink(self.sim, link.bandwidth_bps, link.delay_ns,
                                     names=(f"{d1} {i1}", f"{d2} {i2}"))
                 self.serial_links.append((link, serial))
-                for (dev, iface), end in zip(link.ports, serial.ends):
+                for (dev, iface), end in zip(link.ports, serial.ends, strict=True):
                     self.devices[dev].attach_serial(iface, end)
                 serial.up = self._serial_carrier(link)
             else:
