@@ -169,6 +169,8 @@ def render_entry(entry: AccessListEntry) -> str:
         if int(src.wildcard) not in (0, 0xFFFFFFFF):
             text = f"{src.address}, wildcard bits {src.wildcard}"
         return f"{action} {text}" + (" log" if entry.log else "")
+    if entry.destination is None:
+        raise ValueError(f"extended access-list entry without a destination: {entry!r}")
     text = f"{action} {entry.protocol} {entry.source.render()}"
     text += _render_ports(entry.source_port, entry.protocol)
     text += f" {entry.destination.render()}"

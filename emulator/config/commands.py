@@ -726,11 +726,14 @@ def apply_line(ctx: ConfigContext, line: str) -> None:
                 mode = PARENT[mode]
                 continue
             raise _furthest(errors) from None
+        action = node.action
+        if action is None:  # parse() returns only nodes that end a command
+            raise CommandError("incomplete", line, len(line))
         saved = ctx.mode, ctx.target
         if mode != ctx.mode:
             ctx.mode, ctx.target = mode, None
         try:
-            result = node.action(ctx, args, negate)
+            result = action(ctx, args, negate)
         except ConfigApplyError as err:
             ctx.mode, ctx.target = saved
             if str(err) == "invalid":

@@ -245,6 +245,8 @@ def _spec_items(spec: str) -> list[list[str]]:
         if word == "[":
             group = []
         elif word == "]":
+            if group is None:
+                raise ValueError(f"']' without '[' in {spec!r}")
             items.append(["?"] + group)
             group = None
         elif group is not None:
@@ -309,7 +311,8 @@ class Grammar:
         command: the first command below the last matched node is taken.
         """
         tokens = tokenize(line)
-        node, args, i = self.root, {}, 0
+        node, i = self.root, 0
+        args: dict[str, Any] = {}
         if not tokens:
             raise CommandError("incomplete", line)
         while i < len(tokens):
@@ -372,7 +375,8 @@ class HelpItem:
 
 
 def _walk(grammar: "Grammar", tokens: list[Token], line: str) -> Node | None:
-    node, args, i = grammar.root, {}, 0
+    node, i = grammar.root, 0
+    args: dict[str, Any] = {}
     try:
         while i < len(tokens):
             node, i = grammar._step(node, tokens, i, line, args)

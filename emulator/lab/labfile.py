@@ -28,8 +28,10 @@ from typing import Any
 
 import yaml
 
+from emulator.config.loader import ConfigLineError
 from emulator.device.platform import DEFAULT_PLATFORM, PLATFORMS
 from emulator.device.router import Router
+from emulator.lab.capture import LabCapture
 from emulator.sim.clock import SECOND, Simulator, seconds
 from emulator.sim.wires import EthernetSegment, SerialLink
 
@@ -229,7 +231,7 @@ class Lab:
         self.links = spec.links
         self.serial_links: list[tuple[LinkSpec, SerialLink]] = []
         self.segments: list[tuple[LinkSpec, EthernetSegment]] = []
-        self.capture = None
+        self.capture: LabCapture | None = None
         self._build_links()
         if capture_dir is not None:
             self.start_capture(capture_dir)
@@ -241,9 +243,8 @@ class Lab:
     def from_file(cls, path: str | Path, settle: bool = True, capture_dir: str | Path | None = None) -> "Lab":
         return cls(load_lab(path), settle, capture_dir)
 
-    def start_capture(self, directory: str | Path):
+    def start_capture(self, directory: str | Path) -> LabCapture:
         """Write every link's frames to a pcap file in ``directory`` from now on."""
-        from emulator.lab.capture import LabCapture
         if self.capture is None:
             self.capture = LabCapture(self, directory)
         return self.capture
@@ -265,7 +266,7 @@ class Lab:
         name = self.spec.device_for_role(role)
         return self.devices[name] if name else None
 
-    def boot_errors(self) -> list:
+    def boot_errors(self) -> list[ConfigLineError]:
         return [e for r in self.devices.values() for e in r.boot_errors]
 
     def _build_links(self) -> None:
