@@ -264,3 +264,24 @@ def test_a_restated_nat_rule_gives_a_new_rule_list():
     ctx = ConfigContext(cfg, set(HW))
     apply_line(ctx, "ip nat inside source list 1 interface Serial0 overload")
     assert cfg.nat_rules is not before and [r.overload for r in cfg.nat_rules] == [True]
+
+
+@pytest.mark.parametrize("line", [
+    "access-list \u00b2 permit any",                 # superscript two: str.isdigit() says yes, int() says no
+    "route-map rm permit \u00b2",
+    "access-list 101 permit ip host 1.1.1.\u0661 any",   # Arabic-Indic digit one
+    "access-list 101 permit \u00b2 any any",
+    "access-list 101 permit tcp any any eq \u00b2",
+    "interface Loopback\u0661",
+    "bandwidth \uff11",                            # fullwidth digit one
+])
+def test_numbers_are_ascii_digits(line):
+    cfg, errors = load_config(f"interface Ethernet0\n{line}", "digits.cfg", HW)
+    assert [e.message for e in errors] == ["% Invalid input detected at '^' marker."]
+    running_config(cfg)
+
+
+def test_a_list_named_by_other_digits_is_a_named_list():
+    cfg, errors = load_config("ip access-list standard \u00b2\n permit any", "digits.cfg", HW)
+    assert errors == [] and cfg.access_lists["\u00b2"].named
+    assert "ip access-list standard \u00b2\n permit any\n" in running_config(cfg)

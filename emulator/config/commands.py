@@ -7,7 +7,7 @@ from ipaddress import IPv4Address
 from typing import Any, Callable, Hashable, TypeVar
 
 from emulator.config import acl_syntax  # noqa: F401  (registers the access-list entry types)
-from emulator.config.grammar import CommandError, Grammar, tokenize
+from emulator.config.grammar import CommandError, Grammar, is_number, tokenize
 from emulator.config.model import (
     STATEMENT_KEYS,
     AccessList,
@@ -413,7 +413,7 @@ def _named_acl(ctx, args, neg):
         return None
     acl = ctx.model.access_lists.get(name)
     if acl is None:
-        acl = AccessList(name, args["kind"], named=not name.isdigit())
+        acl = AccessList(name, args["kind"], named=not is_number(name))
         ctx.model.access_lists = _insert_sorted(ctx.model.access_lists, name, acl, _acl_order)
     elif acl.kind != args["kind"]:
         raise ConfigApplyError(f"% A named {acl.kind} IP access list with this name already exists")
