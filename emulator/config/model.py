@@ -298,9 +298,9 @@ def nat_rule_key(rule: NatRule) -> tuple[str, Any]:
 
 # What identifies a statement of a list: a new statement with the same key replaces the old one.
 STATEMENT_KEYS: dict[str, Callable[[Any], Hashable]] = {
-    "users": lambda user: user.name,
-    "isakmp_keys": lambda key: (key.address, key.mask),
+    "users": attrgetter("name"),
+    "isakmp_keys": attrgetter("address", "mask"),
     "nat_rules": nat_rule_key,
-    "static_routes": lambda route: (route.prefix, route.mask, route.interface, route.next_hop),
-    "dialer_lists": lambda dialer: (dialer.number, dialer.protocol),
+    "static_routes": attrgetter("prefix", "mask", "interface", "next_hop"),
+    "dialer_lists": attrgetter("number", "protocol"),
 }
