@@ -1,13 +1,15 @@
 """The IOS configuration parser on the document's own configurations."""
 
+import time
 from pathlib import Path
 
 import pytest
 
+from emulator.config.commands import ConfigContext, apply_line
 from emulator.config.grammar import CommandError
 from emulator.config.loader import load_config
+from emulator.config.model import AccessListEntry, IsakmpKey, NatRule, StaticRoute, User
 from emulator.config.render import running_config
-from emulator.config.commands import ConfigContext, apply_line
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "doc14131"
 HW = ["Ethernet0", "Serial0", "Serial1"]
@@ -40,7 +42,7 @@ def test_hub_lines_land_in_their_modes():
     assert [e.action for e in cfg.access_lists["115"].entries] == ["permit", "deny"]
     assert [e.action for e in cfg.access_lists["120"].entries] == ["deny", "permit"]
     assert cfg.route_maps[("nonat", 10)].match_ip_address == ["120"]
-    assert [(l.kind, l.first, l.last, l.password, l.login) for l in cfg.lines] == [
+    assert [(line.kind, line.first, line.last, line.password, line.login) for line in cfg.lines] == [
         ("con", 0, None, None, None), ("aux", 0, None, None, None), ("vty", 0, 4, "ww", "")]
     assert cfg.lines[0].transport_input == ["none"]
     assert cfg.http_server is False and cfg.classless is True and cfg.subnet_zero is True
@@ -70,7 +72,8 @@ def test_remote_lines_land_in_their_modes():
     cfg, errors = load("dr_whoovie.cfg")
     assert errors == []
     entry = cfg.crypto_maps[("rtp", 1)]
-    assert ([str(p) for p in entry.peers], entry.transform_sets, entry.match_address) == (["99.99.99.1"], ["rtpset"], "115")
+    assert ([str(p) for p in entry.peers], entry.transform_sets, entry.match_address) == (
+        ["99.99.99.1"], ["rtpset"], "115")
     # The key is bound to the hub's address, with no mask.
     assert [(k.key, str(k.address), k.mask) for k in cfg.isakmp_keys] == [("cisco123", "99.99.99.1", None)]
     s0 = cfg.interfaces["Serial0"]
@@ -172,8 +175,113 @@ def test_enable_secret_is_kept_as_ios_type_5():
 def test_openssl_agrees_on_md5_crypt():
     import shutil
     import subprocess
+
     from emulator.config.secrets import md5_crypt
     if shutil.which("openssl") is None:
         pytest.skip("openssl is not installed")
     out = subprocess.run(["openssl", "passwd", "-1", "-salt", "Zq1.aB9x", "ww"], capture_output=True, text=True)
     assert out.stdout.strip() == md5_crypt("ww", "Zq1.aB9x")
+
+
+# ---------------------------------------------------------------- loading large configurations
+
+def _acl_lines(n, number=101):
+    return [f"access-list {number} permit tcp host 10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255} any eq {i % 1000 + 1}"
+            for i in range(n)]
+
+
+def test_large_access_list_loads_in_linear_time():
+    # 8,000 entries: the duplicate check once scanned the whole list per line (about 14 s of CPU).
+    text = "\n".join(["hostname big"] + _acl_lines(8000))
+    start = time.process_time()
+    cfg, errors = load_config(text, "big.cfg", HW)
+    elapsed = time.process_time() - start
+    assert errors == [] and len(cfg.access_lists["101"].entries) == 8000
+    assert elapsed < 5.0, f"8,000 access-list lines took {elapsed:.1f} s of CPU"
+
+
+def test_loading_compares_no_entries_pairwise(monkeypatch):
+    """Duplicate checks and restatements look keys up; they do not compare with every earlier line."""
+    calls = {"n": 0}
+    for cls in (AccessListEntry, StaticRoute, NatRule, IsakmpKey, User):
+        original = cls.__eq__
+
+        def counting(self, other, original=original):
+            calls["n"] += 1
+            return original(self, other)
+        monkeypatch.setattr(cls, "__eq__", counting)
+    lines = (_acl_lines(500) + [f"ip route 10.{i >> 8}.{i & 255}.0 255.255.255.0 Serial0" for i in range(500)]
+             + [f"ip nat inside source static 10.9.{i >> 8}.{i & 255} 100.9.{i >> 8}.{i & 255}" for i in range(500)]
+             + [f"crypto isakmp key k{i} address 10.8.{i >> 8}.{i & 255}" for i in range(500)]
+             + [f"username u{i} password p{i}" for i in range(500)]
+             + [f"ip access-list extended n{i}\n permit ip any host 10.7.{i >> 8}.{i & 255}" for i in range(500)])
+    cfg, errors = load_config("\n".join(lines), "many.cfg", HW)
+    assert errors == [] and calls["n"] == 0
+    assert (len(cfg.static_routes), len(cfg.nat_rules), len(cfg.isakmp_keys), len(cfg.users)) == (500,) * 4
+    assert list(cfg.access_lists)[:2] == ["101", "n0"] and len(cfg.access_lists) == 501
+
+
+def test_repeated_and_restated_lines_keep_their_meaning():
+    cfg, errors = load_config("\n".join([
+        "access-list 101 permit ip any host 1.1.1.1",
+        "access-list 101 remark same entry again",
+        "access-list 101 permit ip any host 1.1.1.1",      # ignored, as IOS does
+        "access-list 101 deny ip any host 1.1.1.1",
+        "ip access-list extended zz",
+        " permit ip any host 2.2.2.2",
+        " no permit ip any host 2.2.2.2",
+        " permit ip any host 3.3.3.3",
+        " permit ip any host 2.2.2.2",                      # back, after the removal
+        " permit ip any host 3.3.3.3",                      # ignored
+        "ip access-list standard aa",
+        "access-list 5 permit 10.0.0.1",
+        "ip route 10.0.0.0 255.0.0.0 Serial0",
+        "ip route 11.0.0.0 255.0.0.0 Serial0",
+        "ip route 10.0.0.0 255.0.0.0 Serial0 200",          # restated: replaces the first, goes last
+        "no ip route 11.0.0.0 255.0.0.0 Serial0",
+        "username a password one",
+        "username b password two",
+        "username a secret 5 $1$abcd$abcdefghijklmnopqrstuv",
+        "crypto map m 20 ipsec-isakmp",
+        "crypto map m 10 ipsec-isakmp",
+        "route-map r permit 20",
+        "route-map r permit 10",
+    ]), "restated.cfg", HW)
+    assert errors == []
+    assert [e.remark or f"{e.action} {e.destination.address}" for e in cfg.access_lists["101"].entries] == [
+        "permit 1.1.1.1", "same entry again", "deny 1.1.1.1"]
+    assert [str(e.destination.address) for e in cfg.access_lists["zz"].entries] == ["3.3.3.3", "2.2.2.2"]
+    assert list(cfg.access_lists) == ["5", "101", "aa", "zz"]
+    assert [(str(r.prefix), r.distance) for r in cfg.static_routes] == [("10.0.0.0", 200)]
+    assert [(u.name, u.secret) for u in cfg.users] == [("b", False), ("a", True)]
+    assert list(cfg.crypto_maps) == [("m", 10), ("m", 20)] and list(cfg.route_maps) == [("r", 10), ("r", 20)]
+
+
+def test_a_restated_nat_rule_gives_a_new_rule_list():
+    """The NAT engine notices rule changes by the list's identity and length."""
+    cfg, _ = load_config("ip nat inside source list 1 interface Serial0", "nat.cfg", HW)
+    before = cfg.nat_rules
+    ctx = ConfigContext(cfg, set(HW))
+    apply_line(ctx, "ip nat inside source list 1 interface Serial0 overload")
+    assert cfg.nat_rules is not before and [r.overload for r in cfg.nat_rules] == [True]
+
+
+@pytest.mark.parametrize("line", [
+    "access-list \u00b2 permit any",                 # superscript two: str.isdigit() says yes, int() says no
+    "route-map rm permit \u00b2",
+    "access-list 101 permit ip host 1.1.1.\u0661 any",   # Arabic-Indic digit one
+    "access-list 101 permit \u00b2 any any",
+    "access-list 101 permit tcp any any eq \u00b2",
+    "interface Loopback\u0661",
+    "bandwidth \uff11",                            # fullwidth digit one
+])
+def test_numbers_are_ascii_digits(line):
+    cfg, errors = load_config(f"interface Ethernet0\n{line}", "digits.cfg", HW)
+    assert [e.message for e in errors] == ["% Invalid input detected at '^' marker."]
+    running_config(cfg)
+
+
+def test_a_list_named_by_other_digits_is_a_named_list():
+    cfg, errors = load_config("ip access-list standard \u00b2\n permit any", "digits.cfg", HW)
+    assert errors == [] and cfg.access_lists["\u00b2"].named
+    assert "ip access-list standard \u00b2\n permit any\n" in running_config(cfg)

@@ -1,6 +1,7 @@
 """Lab file validation: every error names the file, the key and what is wrong."""
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -35,8 +36,8 @@ def test_document_lab_loads():
     assert spec.seed == 14131
     assert spec.device_for_role("hub") == "sam-i-am"
     assert spec.device_for_role("remote") == "dr_whoovie"
-    serial = [l for l in spec.links if l.kind == "serial"]
-    assert [(l.ports, l.bandwidth_bps, l.delay_ns) for l in serial][0] == (
+    serial = [link for link in spec.links if link.kind == "serial"]
+    assert [(link.ports, link.bandwidth_bps, link.delay_ns) for link in serial][0] == (
         [("dr_whoovie", "Serial0"), ("isp", "Serial0")], 1_544_000, 2 * MS)
 
 
@@ -115,3 +116,106 @@ def test_extra_config_is_applied_and_shown(labdir):
         "lab.yml: devices.r1.extra_config:2: % Incomplete command. (hostnam)")
     path = write(labdir, "devices:\n  r1: {config: sam-i-am.cfg, extra_config: enable secret lab}\n")
     assert error_of(path) == f"{path}: devices.r1.extra_config: must be a list of configuration lines"
+
+
+# ---------------------------------------------------------------- hostile or broken input: one-line LabErrors
+
+def write_bytes(labdir, data):
+    path = labdir / "lab.yml"
+    path.write_bytes(data)
+    return path
+
+
+TWO = "devices:\n  r1: {config: sam-i-am.cfg}\n  r2: {config: isp.cfg}\n"
+
+
+def test_lab_file_that_is_not_utf8(labdir):
+    path = write_bytes(labdir, b"devices:\n  r1: {config: sam-i-am.cfg}\n# caf\xe9\n")
+    assert error_of(path) == f"{path}: not UTF-8 text: byte 0xe9 at line 3, column 6"
+
+
+def test_configuration_file_that_is_not_utf8(labdir):
+    (labdir / "latin1.cfg").write_bytes(b"hostname r1\nbanner motd ^caf\xe9^\n")
+    path = write(labdir, "devices:\n  r1: {config: latin1.cfg}\n")
+    assert error_of(path) == (f"{path}: devices.r1.config: {labdir / 'latin1.cfg'}: "
+                              "not UTF-8 text: byte 0xe9 at line 2, column 17")
+    # A spec loaded before the file went bad: booting says the same, no traceback.
+    (labdir / "latin1.cfg").write_text("hostname r1\n")
+    spec = load_lab(path)
+    (labdir / "latin1.cfg").write_bytes(b"\xff\n")
+    with pytest.raises(LabError, match=r"devices\.r1\.config: .*not UTF-8 text: byte 0xff at line 1, column 1$"):
+        Lab(spec)
+
+
+def test_byte_order_mark_and_crlf_are_text(labdir):
+    path = write_bytes(labdir, b"\xef\xbb\xbfdevices:\r\n  r1: {config: sam-i-am.cfg}\r\n")
+    assert list(load_lab(path).devices) == ["r1"]
+
+
+def test_characters_yaml_forbids(labdir):
+    path = write_bytes(labdir, b"devices:\n  r1: {config: sam-i-am.cfg}\nscenario: {a: x\x00}\n")
+    assert error_of(path) == f"{path}: malformed YAML: line 3, column 16: character #x0000 is not allowed"
+
+
+@pytest.mark.parametrize("flow", [True, False])
+def test_deeply_nested_yaml(labdir, flow):
+    depth = 100_000 if flow else 200
+    nested = "[" * depth + "]" * depth if flow else "".join(f"\n{'  ' * (i + 2)}k:" for i in range(depth)) + " 1"
+    path = write(labdir, f"devices:\n  r1: {{config: sam-i-am.cfg}}\nscenario:\n  deep: {nested}\n")
+    message = error_of(path)
+    assert message.startswith(f"{path}: scenario.deep") and "nested deeper than 32 levels (line " in message
+    assert "\n" not in message
+
+
+def test_nesting_a_lab_file_may_use(labdir):
+    nested = "[" * 30 + "]" * 30
+    path = write(labdir, f"devices:\n  r1: {{config: sam-i-am.cfg}}\nscenario:\n  deep: {nested}\n")
+    assert load_lab(path).scenario["deep"] == [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]
+
+
+@pytest.mark.parametrize("key, value, line", [
+    ("bandwidth_kbps", ".nan", 6), ("delay_ms", ".inf", 6), ("bandwidth_kbps", "-.Inf", 6),
+    ("delay_ms", "1.0e+999", 6)])
+def test_non_finite_numbers(labdir, key, value, line):
+    path = write(labdir, TWO + f"links:\n  - serial: [r1 Serial0, r2 Serial0]\n    {key}: {value}\n")
+    assert error_of(path) == f"{path}: links[0].{key}: must be a finite number, not {value} (line {line})"
+
+
+def test_non_finite_number_anywhere(labdir):
+    path = write(labdir, "seed: .nan\ndevices:\n  r1: {config: sam-i-am.cfg}\n")
+    assert error_of(path) == f"{path}: seed: must be a finite number, not .nan (line 1)"
+    path = write(labdir, "devices:\n  r1: {config: sam-i-am.cfg}\nscenario:\n  hub.lifetime: .inf\n")
+    assert error_of(path) == f"{path}: scenario.hub.lifetime: must be a finite number, not .inf (line 4)"
+
+
+def test_duplicate_device_keys(labdir):
+    path = write(labdir, "devices:\n  r1: {config: sam-i-am.cfg}\n  r2: {config: isp.cfg}\n  r1: {config: isp.cfg}\n")
+    assert error_of(path) == f"{path}: devices.r1: duplicate key (line 4, first on line 2)"
+    path = write(labdir, "devices: {r1: {config: sam-i-am.cfg}, r1: {config: isp.cfg}}\n")
+    assert error_of(path) == f"{path}: devices.r1: duplicate key (line 1, first on line 1)"
+    path = write(labdir, "devices:\n  1: {config: sam-i-am.cfg}\n  '1': {config: isp.cfg}\n")
+    assert error_of(path) == f"{path}: devices.1: duplicate device name '1' (written once as text, once not)"
+
+
+def test_duplicate_keys_at_any_level(labdir):
+    path = write(labdir, "devices:\n  r1: {config: sam-i-am.cfg, config: isp.cfg}\n")
+    assert error_of(path) == f"{path}: devices.r1.config: duplicate key (line 2, first on line 2)"
+    path = write(labdir, "seed: 1\ndevices:\n  r1: {config: sam-i-am.cfg}\nseed: 2\n")
+    assert error_of(path) == f"{path}: seed: duplicate key (line 4, first on line 1)"
+
+
+def test_values_their_tag_cannot_read(labdir):
+    path = write(labdir, "seed: !!int twelve\ndevices:\n  r1: {config: sam-i-am.cfg}\n")
+    assert error_of(path) == f"{path}: seed: cannot read 'twelve' as int (line 1)"
+    path = write(labdir, "devices:\n  r1: {config: sam-i-am.cfg}\nscenario: {when: 2001-13-45}\n")
+    assert error_of(path) == f"{path}: scenario.when: cannot read '2001-13-45' as timestamp (line 3)"
+
+
+def test_shared_aliases_are_checked_once(labdir):
+    # Nine levels of nine aliases each stand for 9**9 values; each node is still read once.
+    lines = ["devices:\n  r1: {config: sam-i-am.cfg}\nscenario:", "  l0: &l0 [1, 2]"]
+    lines += [f"  l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 10)]
+    path = write(labdir, "\n".join(lines) + "\n")
+    start = time.process_time()
+    assert load_lab(path).scenario["l9"][0][0][0][0][0][0][0][0][0] == [1, 2]
+    assert time.process_time() - start < 5

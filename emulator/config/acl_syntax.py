@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
-from emulator.config.grammar import ParamType, Reject, Token, register_param_type
+from emulator.config.grammar import ParamType, Reject, Token, is_number, register_param_type
 from emulator.config.model import AccessListEntry, AddressMatch, PortMatch
 from emulator.wire.icmp import ICMPType
 from emulator.wire.ipv4 import IPProto
@@ -30,7 +30,7 @@ ICMP_TYPES = {"echo-reply": ICMPType.ECHO_REPLY, "unreachable": ICMPType.DEST_UN
 
 def _ip(text: str) -> IPv4Address | None:
     parts = text.split(".")
-    if len(parts) != 4 or not all(p.isdigit() and int(p) < 256 for p in parts):
+    if len(parts) != 4 or not all(is_number(p) and int(p) < 256 for p in parts):
         return None
     return IPv4Address(text)
 
@@ -65,7 +65,7 @@ def _address(tokens: list[Token], i: int) -> tuple[AddressMatch, int]:
 
 
 def _port_value(text: str, names: dict[str, int]) -> int | None:
-    if text.isdigit() and int(text) < 65536:
+    if is_number(text) and int(text) < 65536:
         return int(text)
     return names.get(text.lower())
 
@@ -102,7 +102,7 @@ class ExtendedEntry(ParamType):
         protos = [p for p in PROTOCOLS if p.startswith(word)]
         if word in PROTOCOLS:
             protocol = word
-        elif word.isdigit() and int(word) < 256:
+        elif is_number(word) and int(word) < 256:
             protocol = word
         elif len(protos) == 1:
             protocol = protos[0]
@@ -169,6 +169,8 @@ def render_entry(entry: AccessListEntry) -> str:
         if int(src.wildcard) not in (0, 0xFFFFFFFF):
             text = f"{src.address}, wildcard bits {src.wildcard}"
         return f"{action} {text}" + (" log" if entry.log else "")
+    if entry.destination is None:
+        raise ValueError(f"extended access-list entry without a destination: {entry!r}")
     text = f"{action} {entry.protocol} {entry.source.render()}"
     text += _render_ports(entry.source_port, entry.protocol)
     text += f" {entry.destination.render()}"

@@ -4,14 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from ipaddress import IPv4Address
-from typing import Any, Callable
+from typing import Any, Callable, Hashable, TypeVar
 
 from emulator.config import acl_syntax  # noqa: F401  (registers the access-list entry types)
-from emulator.config.grammar import CommandError, Grammar, tokenize
+from emulator.config.grammar import CommandError, Grammar, is_number, tokenize
+from emulator.config.model import (
+    STATEMENT_KEYS,
+    AccessList,
+    CryptoMapEntry,
+    DeviceConfig,
+    DialerList,
+    Interface,
+    IsakmpKey,
+    IsakmpPolicy,
+    Line,
+    LocalPool,
+    NatPool,
+    NatRule,
+    RouteMapEntry,
+    StaticRoute,
+    TimestampService,
+    TransformSet,
+    User,
+    nat_rule_key,
+)
 from emulator.config.secrets import md5_crypt, salt_for
-from emulator.config.model import (AccessList, CryptoMapEntry, DeviceConfig, DialerList, Interface,
-                    IsakmpKey, IsakmpPolicy, Line, LocalPool, NatPool, NatRule,
-                    RouteMapEntry, StaticRoute, TimestampService, TransformSet, User)
 
 GLOBAL = "config"
 INTERFACE = "config-if"
@@ -88,6 +105,39 @@ for _spec, _attribute in (("ip directed-broadcast", "directed_broadcast"), ("mop
     _switch(INTERFACE, _spec, _attribute)
 
 
+# ---------------------------------------------------------------- keeping the model's order
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _restate(model: DeviceConfig, attribute: str, key: Hashable, new: Any | None) -> None:
+    """Drop the statements of list ``attribute`` whose key (``STATEMENT_KEYS``) is ``key``, then
+    append ``new`` unless it is None. A list that loses statements is replaced by a new list, so
+    that whoever watches it sees the change; the key check keeps loading linear."""
+    items = getattr(model, attribute)
+    if key in model.statement_keys(attribute):
+        key_of = STATEMENT_KEYS[attribute]
+        items = [item for item in items if key_of(item) != key]
+        setattr(model, attribute, items)
+    if new is not None:
+        items.append(new)
+
+
+def _by_key(item: tuple[Any, Any]) -> Any:
+    return item[0]
+
+
+def _insert_sorted(table: dict[K, V], key: K, value: V, order: Callable[[tuple[K, V]], Any]) -> dict[K, V]:
+    """``table`` with the new ``key`` added where ``order`` sorts it: in place when it sorts last (as
+    configurations mostly list things), else as a new, sorted dict."""
+    if table and order((key, value)) < order(next(reversed(table.items()))):
+        table[key] = value
+        return dict(sorted(table.items(), key=order))
+    table[key] = value
+    return table
+
+
 # ---------------------------------------------------------------- global
 
 @command(GLOBAL, "version <v:line>")
@@ -137,11 +187,12 @@ def _type5(value: str, context: str) -> str:
 
 @command(GLOBAL, "username <name:word> [privilege <priv:0-15>] <kind:password|secret> <pw:line>")
 def _username(ctx, args, neg):
-    ctx.model.users = [u for u in ctx.model.users if u.name != args["name"]]
+    user = None
     if not neg:
         secret = args["kind"] == "secret"
         value = _type5(args["pw"], f"{ctx.model.hostname}/{args['name']}") if secret else _typed(args["pw"])
-        ctx.model.users.append(User(args["name"], args.get("priv"), value, secret))
+        user = User(args["name"], args.get("priv"), value, secret)
+    _restate(ctx.model, "users", args["name"], user)
 
 
 @command(GLOBAL, "ip domain-name <name:word>")
@@ -159,12 +210,8 @@ def _default_gateway(ctx, args, neg):
 def _route(ctx, args, neg):
     route = StaticRoute(args["prefix"], args["mask"], args.get("via"), args.get("hop"), args.get("distance"))
     _check_mask(args["mask"])
-    same = [r for r in ctx.model.static_routes
-            if (r.prefix, r.mask, r.interface, r.next_hop) == (route.prefix, route.mask, route.interface, route.next_hop)]
-    for r in same:
-        ctx.model.static_routes.remove(r)
-    if not neg:
-        ctx.model.static_routes.append(route)
+    key = (route.prefix, route.mask, route.interface, route.next_hop)
+    _restate(ctx.model, "static_routes", key, None if neg else route)
 
 
 @command(GLOBAL, "ip local pool <name:word> <start:ip> [<end:ip>]")
@@ -198,18 +245,14 @@ def _nat_rule(ctx, args, neg):
     else:
         rule = NatRule(kind="route-map" if _kw(args, "route-map") else "list", match=args["match"],
                        interface=args.get("iface"), pool=args.get("pool"), overload=_kw(args, "overload"))
-    key = _nat_key(rule)
-    ctx.model.nat_rules = [r for r in ctx.model.nat_rules if _nat_key(r) != key]
-    if not neg:
-        ctx.model.nat_rules.append(rule)
+    _restate(ctx.model, "nat_rules", nat_rule_key(rule), None if neg else rule)
 
 
-def _nat_key(rule: NatRule):
-    return (rule.kind, rule.match) if rule.kind != "static" else (rule.kind, rule.local)
+_NAT_TIMEOUTS = "timeout|udp-timeout|tcp-timeout|icmp-timeout|finrst-timeout|syn-timeout|dns-timeout"
 
 
-@command(GLOBAL, "ip nat translation <which:timeout|udp-timeout|tcp-timeout|icmp-timeout|finrst-timeout|syn-timeout|dns-timeout> <seconds:0-2147483>",
-         "ip nat translation <which:timeout|udp-timeout|tcp-timeout|icmp-timeout|finrst-timeout|syn-timeout|dns-timeout> never")
+@command(GLOBAL, f"ip nat translation <which:{_NAT_TIMEOUTS}> <seconds:0-2147483>",
+         f"ip nat translation <which:{_NAT_TIMEOUTS}> never")
 def _nat_timeout(ctx, args, neg):
     which = args["which"]
     if neg:
@@ -224,8 +267,10 @@ def _isakmp_policy(ctx, args, neg):
     if neg:
         ctx.model.isakmp_policies.pop(prio, None)
         return None
-    policy = ctx.model.isakmp_policies.setdefault(prio, IsakmpPolicy(prio))
-    ctx.model.isakmp_policies = dict(sorted(ctx.model.isakmp_policies.items()))
+    policy = ctx.model.isakmp_policies.get(prio)
+    if policy is None:
+        policy = IsakmpPolicy(prio)
+        ctx.model.isakmp_policies = _insert_sorted(ctx.model.isakmp_policies, prio, policy, _by_key)
     return ISAKMP, policy
 
 
@@ -234,9 +279,8 @@ def _isakmp_key(ctx, args, neg):
     mask = args.get("mask")
     if mask is not None and int(mask) == 0xFFFFFFFF:
         mask = None  # a host mask is the same as none
-    ctx.model.isakmp_keys = [k for k in ctx.model.isakmp_keys if (k.address, k.mask) != (args["addr"], mask)]
-    if not neg:
-        ctx.model.isakmp_keys.append(IsakmpKey(args["key"], args["addr"], mask))
+    psk = None if neg else IsakmpKey(args["key"], args["addr"], mask)
+    _restate(ctx.model, "isakmp_keys", (args["addr"], mask), psk)
 
 
 @command(GLOBAL, "crypto ipsec security-association lifetime <unit:seconds|kilobytes> <value:120-86400>",
@@ -283,8 +327,10 @@ def _dynamic_map(ctx, args, neg):
     if neg:
         ctx.model.dynamic_maps.pop(key, None)
         return None
-    entry = ctx.model.dynamic_maps.setdefault(key, CryptoMapEntry(args["name"], args["seq"], kind="dynamic"))
-    ctx.model.dynamic_maps = dict(sorted(ctx.model.dynamic_maps.items()))
+    entry = ctx.model.dynamic_maps.get(key)
+    if entry is None:
+        entry = CryptoMapEntry(args["name"], args["seq"], kind="dynamic")
+        ctx.model.dynamic_maps = _insert_sorted(ctx.model.dynamic_maps, key, entry, _by_key)
     return DYNAMIC_MAP, entry
 
 
@@ -298,8 +344,7 @@ def _crypto_map(ctx, args, neg):
     entry = ctx.model.crypto_maps.get(key)
     if entry is None:
         entry = CryptoMapEntry(args["name"], args["seq"], dynamic_map=args.get("dyn"))
-        ctx.model.crypto_maps[key] = entry
-        ctx.model.crypto_maps = dict(sorted(ctx.model.crypto_maps.items()))
+        ctx.model.crypto_maps = _insert_sorted(ctx.model.crypto_maps, key, entry, _by_key)
     elif "dyn" in args:
         entry.dynamic_map = args["dyn"]
     if entry.dynamic_map:
@@ -335,25 +380,28 @@ def _numbered_acl(ctx, args, neg):
         ctx.model.access_lists.pop(name, None)
         return
     kind = "standard" if args["num"] < 100 else "extended"
-    acl = ctx.model.access_lists.get(name) or AccessList(name, kind)
-    ctx.model.access_lists[name] = acl
-    ctx.model.access_lists = dict(sorted(ctx.model.access_lists.items(), key=lambda kv: _acl_order(kv[1])))
+    acl = ctx.model.access_lists.get(name)
+    if acl is None:
+        acl = AccessList(name, kind)
+        ctx.model.access_lists = _insert_sorted(ctx.model.access_lists, name, acl, _acl_order)
     _append_entry(acl, args)
 
 
-def _acl_order(acl: AccessList):
+def _acl_order(item: tuple[str, AccessList]) -> tuple[bool, int, str]:
+    """Numbered lists first, by number; then named lists, by name."""
+    acl = item[1]
     return (acl.named, int(acl.name) if not acl.named else 0, acl.name)
 
 
 def _append_entry(acl: AccessList, args: dict) -> None:
-    from emulator.config.model import AccessListEntry
     from emulator.config.acl_syntax import ANY
+    from emulator.config.model import AccessListEntry
     if "text" in args:
         acl.entries.append(AccessListEntry("remark", None, ANY, remark=args["text"]))
         return
     entry = args["entry"]
     entry.action = args["action"]
-    if entry not in acl.entries:  # IOS ignores an entry that is already in the list
+    if not acl.has_entry(entry):  # IOS ignores an entry that is already in the list
         acl.entries.append(entry)
 
 
@@ -365,9 +413,8 @@ def _named_acl(ctx, args, neg):
         return None
     acl = ctx.model.access_lists.get(name)
     if acl is None:
-        acl = AccessList(name, args["kind"], named=not name.isdigit())
-        ctx.model.access_lists[name] = acl
-        ctx.model.access_lists = dict(sorted(ctx.model.access_lists.items(), key=lambda kv: _acl_order(kv[1])))
+        acl = AccessList(name, args["kind"], named=not is_number(name))
+        ctx.model.access_lists = _insert_sorted(ctx.model.access_lists, name, acl, _acl_order)
     elif acl.kind != args["kind"]:
         raise ConfigApplyError(f"% A named {acl.kind} IP access list with this name already exists")
     return (EXT_NACL if acl.kind == "extended" else STD_NACL), acl
@@ -376,11 +423,11 @@ def _named_acl(ctx, args, neg):
 @command(GLOBAL, "dialer-list <num:1-10> protocol <proto:ip|ipx|appletalk|bridge|clns|decnet> <action:permit|deny>",
          "dialer-list <num:1-10> protocol <proto:ip|ipx|appletalk|bridge|clns|decnet> list <acl:word>")
 def _dialer_list(ctx, args, neg):
-    key = (args["num"], args["proto"])
-    ctx.model.dialer_lists = [d for d in ctx.model.dialer_lists if (d.number, d.protocol) != key]
+    dialer = None
     if not neg:
         action = args.get("action") or f"list {args['acl']}"
-        ctx.model.dialer_lists.append(DialerList(args["num"], args["proto"], action))
+        dialer = DialerList(args["num"], args["proto"], action)
+    _restate(ctx.model, "dialer_lists", (args["num"], args["proto"]), dialer)
 
 
 @command(GLOBAL, "route-map <name:word> [<action:permit|deny>] [<seq:0-65535>]")
@@ -394,8 +441,7 @@ def _route_map(ctx, args, neg):
     entry = ctx.model.route_maps.get((name, seq))
     if entry is None:
         entry = RouteMapEntry(name, args.get("action", "permit"), seq)
-        ctx.model.route_maps[(name, seq)] = entry
-        ctx.model.route_maps = dict(sorted(ctx.model.route_maps.items()))
+        ctx.model.route_maps = _insert_sorted(ctx.model.route_maps, (name, seq), entry, _by_key)
     elif "action" in args:
         entry.action = args["action"]
     return ROUTE_MAP, entry
@@ -412,7 +458,7 @@ def _line(ctx, args, neg):
     line = Line(kind, first, last)
     ctx.model.lines.append(line)
     order = {"con": 0, "aux": 1, "vty": 2}
-    ctx.model.lines.sort(key=lambda l: (order[l.kind], l.first))
+    ctx.model.lines.sort(key=lambda entry: (order[entry.kind], entry.first))
     return LINE, line
 
 
@@ -708,11 +754,14 @@ def apply_line(ctx: ConfigContext, line: str) -> None:
                 mode = PARENT[mode]
                 continue
             raise _furthest(errors) from None
+        action = node.action
+        if action is None:  # parse() returns only nodes that end a command
+            raise CommandError("incomplete", line, len(line))
         saved = ctx.mode, ctx.target
         if mode != ctx.mode:
             ctx.mode, ctx.target = mode, None
         try:
-            result = node.action(ctx, args, negate)
+            result = action(ctx, args, negate)
         except ConfigApplyError as err:
             ctx.mode, ctx.target = saved
             if str(err) == "invalid":

@@ -34,6 +34,11 @@ class Token:
     start: int
 
 
+def is_number(text: str) -> bool:
+    """Only ASCII digits, as IOS reads numbers (``str.isdigit`` also takes ``²`` or ``١``)."""
+    return text.isascii() and text.isdigit()
+
+
 def tokenize(line: str) -> list[Token]:
     return [Token(m.group(), m.start()) for m in re.finditer(r"\S+", line)]
 
@@ -90,7 +95,7 @@ class ParamType:
 
 class _IP(ParamType):
     name = "A.B.C.D"
-    _re = re.compile(r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
+    _re = re.compile(r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$", re.ASCII)
 
     def convert(self, text):
         if not self._re.match(text):
@@ -114,7 +119,7 @@ class _Int(ParamType):
         self.name = f"<{lo}-{hi}>"
 
     def convert(self, text):
-        if not text.isdigit():
+        if not is_number(text):
             return None
         value = int(text)
         return value if self.lo <= value <= self.hi else None
@@ -144,8 +149,8 @@ class _Hex(ParamType):
 
 INTERFACE_TYPES = ("Ethernet", "FastEthernet", "Serial", "Loopback", "Tunnel",
                    "Dialer", "Async", "BRI", "Null", "Virtual-Template", "Virtual-Access")
-_IF_RE = re.compile(r"^([A-Za-z-]+)(\d+(?:/\d+)*(?:\.\d+)?)?$")
-_IF_NUM = re.compile(r"^\d+(?:/\d+)*(?:\.\d+)?$")
+_IF_RE = re.compile(r"^([A-Za-z-]+)(\d+(?:/\d+)*(?:\.\d+)?)?$", re.ASCII)
+_IF_NUM = re.compile(r"^\d+(?:/\d+)*(?:\.\d+)?$", re.ASCII)
 
 
 def canonical_interface(text: str) -> str | None:
@@ -245,6 +250,8 @@ def _spec_items(spec: str) -> list[list[str]]:
         if word == "[":
             group = []
         elif word == "]":
+            if group is None:
+                raise ValueError(f"']' without '[' in {spec!r}")
             items.append(["?"] + group)
             group = None
         elif group is not None:
@@ -309,7 +316,8 @@ class Grammar:
         command: the first command below the last matched node is taken.
         """
         tokens = tokenize(line)
-        node, args, i = self.root, {}, 0
+        node, i = self.root, 0
+        args: dict[str, Any] = {}
         if not tokens:
             raise CommandError("incomplete", line)
         while i < len(tokens):
@@ -372,7 +380,8 @@ class HelpItem:
 
 
 def _walk(grammar: "Grammar", tokens: list[Token], line: str) -> Node | None:
-    node, args, i = grammar.root, {}, 0
+    node, i = grammar.root, 0
+    args: dict[str, Any] = {}
     try:
         while i < len(tokens):
             node, i = grammar._step(node, tokens, i, line, args)

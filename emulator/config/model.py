@@ -6,8 +6,38 @@ IOS would print nothing; defaults follow IOS 12.2 where IOS applies one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from ipaddress import IPv4Address
+from operator import attrgetter
+from typing import Any, Callable, Generic, Hashable, TypeVar
+
+T = TypeVar("T")
+
+
+class KeyIndex(Generic[T]):
+    """The keys of a list's items, for constant-time "is it stated already?" checks.
+
+    ``keys_of(items)`` brings the index up to date first: items appended since
+    the last look are added; a list that is another object or got shorter is
+    indexed anew. An item replaced in place is not noticed, so the lists indexed
+    here change by appending or by assigning a new list.
+    """
+
+    __slots__ = ("key", "_items", "_count", "_keys")
+
+    def __init__(self, key: Callable[[T], Hashable]):
+        self.key = key
+        self._items: list[T] | None = None
+        self._count = 0
+        self._keys: set[Hashable] = set()
+
+    def keys_of(self, items: list[T]) -> set[Hashable]:
+        if items is not self._items or len(items) < self._count:
+            self._items, self._count, self._keys = items, 0, set()
+        if len(items) > self._count:
+            self._keys.update(map(self.key, items[self._count:]))
+            self._count = len(items)
+        return self._keys
 
 
 @dataclass
@@ -85,7 +115,7 @@ class CryptoMapEntry:
     lifetime_kilobytes: int | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class AddressMatch:
     """``any``, ``host A`` or ``A WILDCARD``."""
 
@@ -100,7 +130,7 @@ class AddressMatch:
         return f"{self.address} {self.wildcard}"
 
 
-@dataclass
+@dataclass(frozen=True)
 class PortMatch:
     op: str                            # eq | gt | lt | neq | range
     ports: tuple[int, ...]
@@ -119,6 +149,14 @@ class AccessListEntry:
     log: bool = False
     remark: str | None = None          # a remark line instead of an entry
 
+    def key(self) -> tuple[Any, ...]:
+        """All the entry's fields, as a hashable value: equal entries have equal keys."""
+        return _ENTRY_FIELDS(self)
+
+
+# Every field, in order, as the dataclass's == compares them.
+_ENTRY_FIELDS = attrgetter(*(f.name for f in fields(AccessListEntry)))
+
 
 @dataclass
 class AccessList:
@@ -126,6 +164,12 @@ class AccessList:
     kind: str                          # standard | extended
     named: bool = False
     entries: list[AccessListEntry] = field(default_factory=list)
+    _index: KeyIndex[AccessListEntry] = field(default_factory=lambda: KeyIndex(AccessListEntry.key),
+                                              init=False, repr=False, compare=False)
+
+    def has_entry(self, entry: AccessListEntry) -> bool:
+        """Whether an entry equal to ``entry`` is in the list, in constant time."""
+        return entry.key() in self._index.keys_of(self.entries)
 
 
 @dataclass
@@ -233,8 +277,30 @@ class DeviceConfig:
     dialer_lists: list[DialerList] = field(default_factory=list)
     route_maps: dict[tuple[str, int], RouteMapEntry] = field(default_factory=dict)
     lines: list[Line] = field(default_factory=list)
+    _indexes: dict[str, KeyIndex[Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def statement_keys(self, attribute: str) -> set[Hashable]:
+        """The keys (see ``STATEMENT_KEYS``) of the statements in list ``attribute``."""
+        index = self._indexes.get(attribute)
+        if index is None:
+            index = self._indexes[attribute] = KeyIndex(STATEMENT_KEYS[attribute])
+        return index.keys_of(getattr(self, attribute))
 
     def interface(self, name: str) -> Interface:
         if name not in self.interfaces:
             self.interfaces[name] = Interface(name)
         return self.interfaces[name]
+
+
+def nat_rule_key(rule: NatRule) -> tuple[str, Any]:
+    return (rule.kind, rule.match) if rule.kind != "static" else (rule.kind, rule.local)
+
+
+# What identifies a statement of a list: a new statement with the same key replaces the old one.
+STATEMENT_KEYS: dict[str, Callable[[Any], Hashable]] = {
+    "users": attrgetter("name"),
+    "isakmp_keys": attrgetter("address", "mask"),
+    "nat_rules": nat_rule_key,
+    "static_routes": attrgetter("prefix", "mask", "interface", "next_hop"),
+    "dialer_lists": attrgetter("number", "protocol"),
+}

@@ -9,7 +9,7 @@ INTERFACE_ORDER = ("Loopback", "Tunnel", "Ethernet", "FastEthernet", "Serial", "
                    "Dialer", "Virtual-Template", "Null")
 
 
-def interface_sort_key(name: str):
+def interface_sort_key(name: str) -> tuple[int, list[int]]:
     kind = name.rstrip("0123456789/.")
     nums = [int(n) for n in name[len(kind):].replace(".", "/").split("/") if n]
     order = INTERFACE_ORDER.index(kind) if kind in INTERFACE_ORDER else len(INTERFACE_ORDER)
@@ -24,12 +24,31 @@ def _flag(value: bool | None, text: str) -> list[str]:
 
 def render_config(cfg: DeviceConfig, software_version: str = "12.2") -> str:
     """The configuration body, from ``!`` after the header to ``end``."""
-    out: list[str] = ["!", f"version {cfg.version or software_version}"]
+    out = _header(cfg, software_version)
+    out += _credentials(cfg)
+    out += _ip_globals(cfg)
+    out += _crypto(cfg)
+    for name in sorted(cfg.interfaces, key=interface_sort_key):
+        out += _interface(cfg.interfaces[name]) + ["!"]
+    out += _pools_and_nat(cfg)
+    out += _routing(cfg)
+    out += _access_lists(cfg)
+    out += _lines(cfg)
+    out += ["!", "end"]
+    return "\n".join(out) + "\n"
+
+
+def _header(cfg: DeviceConfig, software_version: str) -> list[str]:
+    out = ["!", f"version {cfg.version or software_version}"]
     for ts in cfg.timestamps:
         out.append(f"service timestamps {ts.facility} {ts.format}" + "".join(" " + o for o in ts.options))
     if cfg.password_encryption is not None:
         out.append(("" if cfg.password_encryption else "no ") + "service password-encryption")
-    out += ["!", f"hostname {cfg.hostname}", "!"]
+    return out + ["!", f"hostname {cfg.hostname}", "!"]
+
+
+def _credentials(cfg: DeviceConfig) -> list[str]:
+    out = []
     if cfg.enable_secret is not None:
         out.append(f"enable secret {cfg.enable_secret}")
     if cfg.enable_password is not None:
@@ -39,6 +58,11 @@ def render_config(cfg: DeviceConfig, software_version: str = "12.2") -> str:
         out.append(f"username {user.name}{priv} {'secret' if user.secret else 'password'} {user.password}")
     if cfg.enable_secret or cfg.enable_password or cfg.users:
         out.append("!")
+    return out
+
+
+def _ip_globals(cfg: DeviceConfig) -> list[str]:
+    out = []
     if cfg.subnet_zero is not None:
         out.append(("" if cfg.subnet_zero else "no ") + "ip subnet-zero")
     if not cfg.ip_routing:
@@ -48,14 +72,16 @@ def render_config(cfg: DeviceConfig, software_version: str = "12.2") -> str:
     if cfg.domain_name:
         out.append(f"ip domain-name {cfg.domain_name}")
     out.append("!")
-    out += _crypto(cfg)
-    for name in sorted(cfg.interfaces, key=interface_sort_key):
-        out += _interface(cfg.interfaces[name]) + ["!"]
+    return out
+
+
+def _pools_and_nat(cfg: DeviceConfig) -> list[str]:
+    out = []
     for pool in cfg.local_pools.values():
         end = f" {pool.end}" if pool.end is not None else ""
         out.append(f"ip local pool {pool.name} {pool.start}{end}")
-    for pool in cfg.nat_pools.values():
-        out.append(f"ip nat pool {pool.name} {pool.start} {pool.end} netmask {pool.netmask}")
+    for nat_pool in cfg.nat_pools.values():
+        out.append(f"ip nat pool {nat_pool.name} {nat_pool.start} {nat_pool.end} netmask {nat_pool.netmask}")
     for rule in cfg.nat_rules:
         if rule.kind == "static":
             out.append(f"ip nat inside source static {rule.local} {rule.global_}")
@@ -64,6 +90,11 @@ def render_config(cfg: DeviceConfig, software_version: str = "12.2") -> str:
         out.append(f"ip nat inside source {rule.kind} {rule.match} {where}" + (" overload" if rule.overload else ""))
     for which, seconds in cfg.nat_timeouts.items():
         out.append(f"ip nat translation {which} {'never' if seconds is None else seconds}")
+    return out
+
+
+def _routing(cfg: DeviceConfig) -> list[str]:
+    out = []
     if cfg.default_gateway is not None:
         out.append(f"ip default-gateway {cfg.default_gateway}")
     if cfg.classless is not None:
@@ -75,6 +106,12 @@ def render_config(cfg: DeviceConfig, software_version: str = "12.2") -> str:
     if cfg.http_server is not None:
         out.append(("" if cfg.http_server else "no ") + "ip http server")
     out.append("!")
+    return out
+
+
+def _access_lists(cfg: DeviceConfig) -> list[str]:
+    """Named lists, numbered lists, dialer lists and route maps, then ``!``."""
+    out = []
     for acl in cfg.access_lists.values():
         if acl.named:
             out.append(f"ip access-list {acl.kind} {acl.name}")
@@ -89,6 +126,11 @@ def render_config(cfg: DeviceConfig, software_version: str = "12.2") -> str:
         if rm.match_ip_address:
             out.append(" match ip address " + " ".join(rm.match_ip_address))
     out.append("!")
+    return out
+
+
+def _lines(cfg: DeviceConfig) -> list[str]:
+    out = []
     for line in cfg.lines:
         last = f" {line.last}" if line.last is not None else ""
         out.append(f"line {line.kind} {line.first}{last}")
@@ -100,11 +142,30 @@ def render_config(cfg: DeviceConfig, software_version: str = "12.2") -> str:
             out.append(" login" + (f" {line.login}" if line.login else ""))
         if line.transport_input is not None:
             out.append(" transport input " + " ".join(line.transport_input))
-    out += ["!", "end"]
-    return "\n".join(out) + "\n"
+    return out
 
 
 def _crypto(cfg: DeviceConfig) -> list[str]:
+    out = _isakmp(cfg)
+    if out:
+        out.append("!")
+    out += _ipsec(cfg)
+    for entry in cfg.dynamic_maps.values():
+        out.append(f"crypto dynamic-map {entry.name} {entry.seq}")
+        out += _map_body(entry)
+        out.append("!")
+    for entry in cfg.crypto_maps.values():
+        if entry.dynamic_map:
+            out.append(f"crypto map {entry.name} {entry.seq} ipsec-isakmp dynamic {entry.dynamic_map} ")
+        else:
+            out.append(f"crypto map {entry.name} {entry.seq} {entry.kind}")
+            out += _map_body(entry)
+        out.append("!")
+    return out
+
+
+def _isakmp(cfg: DeviceConfig) -> list[str]:
+    """ISAKMP policies (only what differs from the IOS defaults) and pre-shared keys."""
     out: list[str] = []
     for pol in cfg.isakmp_policies.values():
         out.append(f"crypto isakmp policy {pol.priority}")
@@ -121,8 +182,12 @@ def _crypto(cfg: DeviceConfig) -> list[str]:
     for key in cfg.isakmp_keys:
         mask = f" {key.mask}" if key.mask is not None else ""
         out.append(f"crypto isakmp key {key.key} address {key.address}{mask}")
-    if out:
-        out.append("!")
+    return out
+
+
+def _ipsec(cfg: DeviceConfig) -> list[str]:
+    """Global SA lifetimes and transform sets."""
+    out = []
     if cfg.sa_lifetime_seconds is not None:
         out.append(f"crypto ipsec security-association lifetime seconds {cfg.sa_lifetime_seconds}")
     if cfg.sa_lifetime_kilobytes is not None:
@@ -133,17 +198,6 @@ def _crypto(cfg: DeviceConfig) -> list[str]:
         if ts.mode != "tunnel":
             out.append(f" mode {ts.mode}")
     if cfg.transform_sets:
-        out.append("!")
-    for entry in cfg.dynamic_maps.values():
-        out.append(f"crypto dynamic-map {entry.name} {entry.seq}")
-        out += _map_body(entry)
-        out.append("!")
-    for entry in cfg.crypto_maps.values():
-        if entry.dynamic_map:
-            out.append(f"crypto map {entry.name} {entry.seq} ipsec-isakmp dynamic {entry.dynamic_map} ")
-        else:
-            out.append(f"crypto map {entry.name} {entry.seq} {entry.kind}")
-            out += _map_body(entry)
         out.append("!")
     return out
 
@@ -171,13 +225,7 @@ def _interface(iface: Interface) -> list[str]:
         out.append(f" bandwidth {iface.bandwidth}")
     if iface.delay is not None:
         out.append(f" delay {iface.delay}")
-    if iface.negotiated:
-        out.append(" ip address negotiated")
-    elif iface.address is not None:
-        out.append(f" ip address {iface.address} {iface.mask}")
-        out += [f" ip address {a} {m} secondary" for a, m in iface.secondary]
-    else:
-        out.append(" no ip address")
+    out += _interface_address(iface)
     out += _flag(iface.directed_broadcast, "ip directed-broadcast")
     if iface.nat:
         out.append(f" ip nat {iface.nat}")
@@ -196,15 +244,29 @@ def _interface(iface: Interface) -> list[str]:
         out.append(f" dialer-group {iface.dialer_group}")
     if iface.clock_rate is not None:
         out.append(f" clock rate {iface.clock_rate}")
-    if iface.peer_pool is not None:
-        out.append(" peer default ip address pool" + (f" {iface.peer_pool}" if iface.peer_pool != "default" else ""))
-    elif iface.peer_address is not None:
-        out.append(f" peer default ip address {iface.peer_address}")
+    out += _peer_default(iface)
     if not iface.peer_neighbor_route:
         out.append(" no peer neighbor-route")
     if iface.crypto_map:
         out.append(f" crypto map {iface.crypto_map}")
     return out
+
+
+def _interface_address(iface: Interface) -> list[str]:
+    if iface.negotiated:
+        return [" ip address negotiated"]
+    if iface.address is not None:
+        primary = f" ip address {iface.address} {iface.mask}"
+        return [primary] + [f" ip address {a} {m} secondary" for a, m in iface.secondary]
+    return [" no ip address"]
+
+
+def _peer_default(iface: Interface) -> list[str]:
+    if iface.peer_pool is not None:
+        return [" peer default ip address pool" + (f" {iface.peer_pool}" if iface.peer_pool != "default" else "")]
+    if iface.peer_address is not None:
+        return [f" peer default ip address {iface.peer_address}"]
+    return []
 
 
 def running_config(cfg: DeviceConfig, software_version: str = "12.2") -> str:

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
+from emulator.sim.wires import Tap
 from emulator.wire.pcap import LINKTYPE_C_HDLC, LINKTYPE_ETHERNET, LINKTYPE_PPP, PcapWriter
+
+if TYPE_CHECKING:
+    from emulator.lab.labfile import Lab
 
 
 def _file_name(kind: str, ports: list[tuple[str, str]]) -> str:
@@ -18,24 +23,36 @@ def _file_name(kind: str, ports: list[tuple[str, str]]) -> str:
     return f"{kind}-" + re.sub(r"[^A-Za-z0-9_.-]", "_", text) + ".pcap"
 
 
+def _serial_tap(writer: PcapWriter) -> Tap:
+    def tap(t: int, direction: str, frame: bytes) -> None:
+        # The FCS is checked by the receiving interface, not kept in captures.
+        writer.write_ns(t, frame[:-2])
+    return tap
+
+
+def _ethernet_tap(writer: PcapWriter) -> Tap:
+    def tap(t: int, port: str, frame: bytes) -> None:
+        writer.write_ns(t, frame)
+    return tap
+
+
 class LabCapture:
     """One pcap per link; ``close()`` flushes and closes them all."""
 
-    def __init__(self, lab, directory: str | Path):
+    def __init__(self, lab: Lab, directory: str | Path):
         self.lab = lab
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.files: list[Path] = []
-        self._handles = []
+        self._handles: list[BinaryIO] = []
         for link, serial in lab.serial_links:
             dev, iface = link.ports[0]
             ppp = lab.devices[dev].config.interfaces[iface].encapsulation == "ppp"
             writer = self._open(_file_name("serial", link.ports), LINKTYPE_PPP if ppp else LINKTYPE_C_HDLC)
-            # The FCS is checked by the receiving interface, not kept in captures.
-            serial.taps.append(lambda t, direction, frame, w=writer: w.write_ns(t, frame[:-2]))
+            serial.taps.append(_serial_tap(writer))
         for link, segment in lab.segments:
             writer = self._open(_file_name("ethernet", link.ports), LINKTYPE_ETHERNET)
-            segment.taps.append(lambda t, port, frame, w=writer: w.write_ns(t, frame))
+            segment.taps.append(_ethernet_tap(writer))
 
     def _open(self, name: str, linktype: int) -> PcapWriter:
         path = self.directory / name

@@ -14,7 +14,10 @@ A lab file is YAML::
     scenario:                                    # overrides of the expected values
       hub.lan_address: 10.9.9.1
 
-Every error names the file, the key and what is wrong.
+Every error names the file, the key and what is wrong. Lab and configuration
+files are UTF-8 text. Beyond what YAML itself checks, a lab file may not
+repeat a key in a mapping, hold a non-finite number (``.nan``, ``.inf``) or
+nest deeper than ``MAX_NESTING`` levels.
 """
 
 from __future__ import annotations
@@ -24,17 +27,23 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Hashable
 
 import yaml
+from yaml.error import Mark
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.reader import ReaderError
 
 from emulator.cli.console_log import ConsoleLog
+from emulator.config.loader import ConfigLineError
 from emulator.device.platform import DEFAULT_PLATFORM, PLATFORMS
 from emulator.device.router import Router
+from emulator.lab.capture import LabCapture
 from emulator.sim.clock import SECOND, Simulator, seconds
 from emulator.sim.wires import EthernetSegment, SerialLink
 
 SETTLE_TIMEOUT = 30 * SECOND   # lab time a booting lab gets for its links to come up
+MAX_NESTING = 32               # levels of YAML collections a lab file may nest (it needs 4)
 
 
 class LabError(Exception):
@@ -82,16 +91,12 @@ def load_lab(path: str | Path) -> LabSpec:
     """Read and check a lab file."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = read_text(path)
     except OSError as err:
         raise LabError(path, "", f"cannot read lab file ({err.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise LabError(path, "", f"malformed YAML: {where}{problem}") from None
+    except ValueError as err:
+        raise LabError(path, "", str(err)) from None
+    data = _parse_yaml(path, text)
     if not isinstance(data, dict):
         raise LabError(path, "", "a lab file is a mapping with seed, devices and links")
     unknown = set(data) - {"seed", "devices", "links", "scenario", "description"}
@@ -108,6 +113,148 @@ def load_lab(path: str | Path) -> LabSpec:
     return LabSpec(path, seed, devices, links, scenario)
 
 
+def read_text(path: Path) -> str:
+    """A UTF-8 text file's contents, with newlines as text mode gives them.
+
+    Raises OSError, or ValueError naming the first byte that is not UTF-8 and where it is.
+    """
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise ValueError(f"not UTF-8 text: byte 0x{data[err.start]:02x} at line {line}, column {column}") from None
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _config_text(lab_path: Path, name: str, config_path: Path) -> str:
+    try:
+        return read_text(config_path)
+    except OSError as err:
+        raise LabError(lab_path, f"devices.{name}.config",
+                       f"cannot read configuration file {config_path} ({err.strerror})") from None
+    except ValueError as err:
+        raise LabError(lab_path, f"devices.{name}.config", f"{config_path}: {err}") from None
+
+
+# ---------------------------------------------------------------- YAML
+
+class _TooDeep(Exception):
+    def __init__(self, where: list[str | int], mark: Mark):
+        super().__init__(where, mark)
+        self.where, self.mark = where, mark
+
+
+class _LabLoader(yaml.SafeLoader):
+    """The safe loader, refusing collections nested deeper than ``MAX_NESTING``.
+
+    PyYAML composes a document recursively, one call per level: deeper input
+    would end in RecursionError instead of an answer.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._where: list[str | int] = []      # the keys and indexes down to the node being composed
+
+    def compose_node(self, parent: Node | None, index: Node | int | None) -> Node | None:
+        nested = parent is not None      # the document's root has no parent
+        if nested:
+            if len(self._where) >= MAX_NESTING:
+                raise _TooDeep(list(self._where), self.peek_event().start_mark)
+            self._where.append(index if isinstance(index, int) else
+                               index.value if isinstance(index, ScalarNode) else "?")
+        try:
+            # The stub declares index an int; PyYAML passes a mapping's key node, a sequence index or None.
+            return super().compose_node(parent, index)  # type: ignore[arg-type]
+        finally:
+            if nested:
+                self._where.pop()
+
+
+_NOT_KEYS = ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value")   # "<<" and "=" keys
+
+
+def _key_text(where: list[str | int], limit: int = 6) -> str:
+    """``devices.r1.config``, ``links[0].serial``; past ``limit`` parts, an ellipsis."""
+    text = ""
+    for part in where[:limit]:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text + ("..." if len(where) > limit else "")
+
+
+def _parse_yaml(path: Path, text: str) -> Any:
+    try:
+        loader = _LabLoader(text)
+    except ReaderError as err:       # a character YAML does not allow
+        line = text.count("\n", 0, err.position) + 1
+        column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        raise LabError(path, "", f"malformed YAML: line {line}, column {column}: "
+                                 f"character #x{err.character:04x} is not allowed") from None
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        _check_nodes(path, loader, root)
+        return loader.construct_document(root)
+    except _TooDeep as err:
+        where = f"line {err.mark.line + 1}, column {err.mark.column + 1}"
+        raise LabError(path, _key_text(err.where), f"nested deeper than {MAX_NESTING} levels ({where})") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise LabError(path, "", f"malformed YAML: {where}{problem}") from None
+    finally:
+        loader.dispose()
+
+
+def _check_nodes(path: Path, loader: _LabLoader, root: Node) -> None:
+    """What YAML lets through: a key repeated in a mapping, a value its explicit tag cannot read
+    (``!!int x``), a non-finite number. In document order."""
+    stack: list[tuple[Node, list[str | int]]] = [(root, [])]
+    seen: set[int] = set()          # aliases share nodes: each is checked once
+    while stack:
+        node, where = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        children: list[tuple[Node, list[str | int]]] = []
+        if isinstance(node, MappingNode):
+            first: dict[Hashable, int] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, ScalarNode) or key_node.tag in _NOT_KEYS:
+                    children.append((value_node, where + ["?"]))
+                    continue
+                key, line = _scalar(path, loader, key_node, where + [key_node.value]), key_node.start_mark.line + 1
+                if key in first:
+                    raise LabError(path, _key_text(where + [key_node.value]),
+                                   f"duplicate key (line {line}, first on line {first[key]})")
+                first[key] = line
+                children.append((value_node, where + [key_node.value]))
+        elif isinstance(node, SequenceNode):
+            children = [(item, where + [i]) for i, item in enumerate(node.value)]
+        elif isinstance(node, ScalarNode):
+            value = _scalar(path, loader, node, where)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise LabError(path, _key_text(where), f"must be a finite number, not {node.value} "
+                                                       f"(line {node.start_mark.line + 1})")
+        stack.extend(reversed(children))
+
+
+def _scalar(path: Path, loader: _LabLoader, node: ScalarNode, where: list[str | int]) -> Any:
+    """The scalar's value (kept by the loader for the document), or the error naming its key."""
+    try:
+        return loader.construct_object(node)
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+        # What PyYAML's scalar constructors raise for a value their tag cannot read.
+        kind = node.tag.rsplit(":", 1)[-1]
+        raise LabError(path, _key_text(where), f"cannot read {node.value!r} as {kind} "
+                                               f"(line {node.start_mark.line + 1})") from None
+
+
+# ---------------------------------------------------------------- devices and links
+
 def _devices(path: Path, raw: Any) -> dict[str, DeviceSpec]:
     if not isinstance(raw, dict) or not raw:
         raise LabError(path, "devices", "must be a mapping of device names to their settings")
@@ -115,6 +262,8 @@ def _devices(path: Path, raw: Any) -> dict[str, DeviceSpec]:
     roles: dict[str, str] = {}
     for name, spec in raw.items():
         key = f"devices.{name}"
+        if str(name) in devices:
+            raise LabError(path, key, f"duplicate device name {str(name)!r} (written once as text, once not)")
         if not isinstance(spec, dict):
             raise LabError(path, key, "must be a mapping with at least 'config'")
         unknown = set(spec) - {"config", "role", "platform", "extra_config"}
@@ -129,6 +278,7 @@ def _devices(path: Path, raw: Any) -> dict[str, DeviceSpec]:
         config_path = (path.parent / str(spec["config"])).resolve()
         if not config_path.is_file():
             raise LabError(path, f"{key}.config", f"configuration file not found: {config_path}")
+        _config_text(path, str(name), config_path)      # readable and UTF-8, or the lab is refused now
         role = spec.get("role")
         if role is not None:
             role = str(role)
@@ -222,7 +372,7 @@ class Lab:
         self.sim = Simulator(spec.seed)
         self.devices: dict[str, Router] = {}
         for name, dev in spec.devices.items():
-            text = dev.config_path.read_text()
+            text = _config_text(spec.path, name, dev.config_path)
             router = Router(name, text, str(dev.config_path.name), PLATFORMS[dev.platform], self.sim, spec.seed,
                             console=ConsoleLog())
             if dev.extra_config:
@@ -231,7 +381,7 @@ class Lab:
         self.links = spec.links
         self.serial_links: list[tuple[LinkSpec, SerialLink]] = []
         self.segments: list[tuple[LinkSpec, EthernetSegment]] = []
-        self.capture = None
+        self.capture: LabCapture | None = None
         self._build_links()
         if capture_dir is not None:
             self.start_capture(capture_dir)
@@ -243,9 +393,8 @@ class Lab:
     def from_file(cls, path: str | Path, settle: bool = True, capture_dir: str | Path | None = None) -> "Lab":
         return cls(load_lab(path), settle, capture_dir)
 
-    def start_capture(self, directory: str | Path):
+    def start_capture(self, directory: str | Path) -> LabCapture:
         """Write every link's frames to a pcap file in ``directory`` from now on."""
-        from emulator.lab.capture import LabCapture
         if self.capture is None:
             self.capture = LabCapture(self, directory)
         return self.capture
@@ -267,7 +416,7 @@ class Lab:
         name = self.spec.device_for_role(role)
         return self.devices[name] if name else None
 
-    def boot_errors(self) -> list:
+    def boot_errors(self) -> list[ConfigLineError]:
         return [e for r in self.devices.values() for e in r.boot_errors]
 
     def _build_links(self) -> None:
@@ -277,7 +426,7 @@ class Lab:
                 serial = SerialLink(self.sim, link.bandwidth_bps, link.delay_ns,
                                     names=(f"{d1} {i1}", f"{d2} {i2}"))
                 self.serial_links.append((link, serial))
-                for (dev, iface), end in zip(link.ports, serial.ends):
+                for (dev, iface), end in zip(link.ports, serial.ends, strict=True):
                     self.devices[dev].attach_serial(iface, end)
                 serial.up = self._serial_carrier(link)
             else:

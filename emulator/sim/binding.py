@@ -63,8 +63,7 @@ class EngineBinding:
     ``name`` names the engine in an ``EmulatorFault``.
     """
 
-    __slots__ = ("sim", "engine", "name", "_transmit", "_on_event", "_on_flushed", "_sends", "_events",
-                 "_timer", "_deadline")
+    __slots__ = ("sim", "engine", "name", "_on_flushed", "_sends", "_events", "_timer", "_deadline")
 
     def __init__(self, sim: Simulator, engine: TimedEngine, *, transmit: Callable[[Any], Any] | None = None,
                  on_event: Callable[[Any], Any] | None = None, on_flushed: Callable[[], Any] | None = None,
@@ -74,14 +73,20 @@ class EngineBinding:
         self.sim = sim
         self.engine = engine
         self.name = name or type(engine).__name__
-        self._sends = getattr(engine, "datagrams_to_send", None) or getattr(engine, "frames_to_send", None)
-        self._events = getattr(engine, "next_event", None)
-        if self._sends is not None and transmit is None:
-            raise TypeError(f"{self.name}: the engine sends, so the binding needs a transmit callback")
-        if self._events is not None and on_event is None:
-            raise TypeError(f"{self.name}: the engine has events, so the binding needs an on_event callback")
-        self._transmit = transmit
-        self._on_event = on_event
+        sends: Callable[[int], Iterable[Any]] | None = (getattr(engine, "datagrams_to_send", None)
+                                                        or getattr(engine, "frames_to_send", None))
+        events: Callable[[], Any | None] | None = getattr(engine, "next_event", None)
+        # Each optional verb of the engine, paired with the callback its results go to.
+        self._sends: tuple[Callable[[int], Iterable[Any]], Callable[[Any], Any]] | None = None
+        self._events: tuple[Callable[[], Any | None], Callable[[Any], Any]] | None = None
+        if sends is not None:
+            if transmit is None:
+                raise TypeError(f"{self.name}: the engine sends, so the binding needs a transmit callback")
+            self._sends = (sends, transmit)
+        if events is not None:
+            if on_event is None:
+                raise TypeError(f"{self.name}: the engine has events, so the binding needs an on_event callback")
+            self._events = (events, on_event)
         self._on_flushed = on_flushed
         self._timer: Timer | None = None
         self._deadline: int | None = None   # the deadline the timer was set for (one already past fires now)
@@ -96,19 +101,21 @@ class EngineBinding:
 
         Call after every input fed to the engine.
         """
-        sends, events = self._sends, self._events
+        output, events = self._sends, self._events
         while True:
-            if sends is not None:
+            if output is not None:
+                sends, transmit = output
                 for item in sends(self.sim.now):
-                    self._transmit(item)
+                    transmit(item)
             if events is None:
                 break
-            event = events()
+            next_event, on_event = events
+            event = next_event()
             if event is None:
                 break
             while event is not None:
-                self._on_event(event)
-                event = events()
+                on_event(event)
+                event = next_event()
             # Handling events may have made the engine queue output: flush again.
         if self._on_flushed is not None:
             self._on_flushed()

@@ -68,7 +68,7 @@ class Timer:
 
     __slots__ = ("when", "callback", "args", "component")
 
-    def __init__(self, when: int, callback: Callable[..., Any], args: tuple, component: str | None = None):
+    def __init__(self, when: int, callback: Callable[..., Any], args: tuple[Any, ...], component: str | None = None):
         self.when = when
         self.callback: Callable[..., Any] | None = callback
         self.args = args

@@ -70,10 +70,11 @@ class SerialEnd:
             return False
         direction = self._direction
         if link.filter is not None:
-            frame = link.filter(direction, frame)
-            if frame is None:
+            filtered = link.filter(direction, frame)
+            if filtered is None:
                 self.dropped += 1
                 return False
+            frame = filtered
         sim = link.sim
         start = self._busy_until if self._busy_until > sim.now else sim.now
         done = start + serialisation_ns(len(frame), link.bandwidth_bps)

@@ -72,13 +72,13 @@ class EspAuth:
     icv_size: int
 
 
-CIPHERS = {
+CIPHERS: dict[int, EspCipher] = {
     ESP_DES: EspCipher("DES-CBC [RFC2405]", ESP_DES, (8,), 8, 8),
     ESP_3DES: EspCipher("TripleDES-CBC [RFC2451]", ESP_3DES, (24,), 8, 8),
     ESP_AES: EspCipher("AES-CBC [RFC3602]", ESP_AES, (16, 24, 32), 16, 16),
     ESP_NULL: EspCipher("NULL", ESP_NULL, (0,), 4, 0),
 }
-AUTHS = {
+AUTHS: dict[int, EspAuth] = {
     AUTH_NONE: EspAuth("NULL", AUTH_NONE, "", 0, 0),
     AUTH_HMAC_MD5: EspAuth("HMAC-MD5-96 [RFC2403]", AUTH_HMAC_MD5, "md5", 16, ICV_SIZE),
     AUTH_HMAC_SHA: EspAuth("HMAC-SHA-1-96 [RFC2404]", AUTH_HMAC_SHA, "sha1", 20, ICV_SIZE),

@@ -1002,7 +1002,8 @@ class IsakmpMessage:
     def decode(cls, data: bytes) -> "IsakmpMessage":
         hdr = IsakmpHeader.decode(data)
         if hdr.length != len(data):
-            raise _err(f"length field {hdr.length} inconsistent with {len(data)} bytes of data", NotifyType.UNEQUAL_PAYLOAD_LENGTHS)
+            raise _err(f"length field {hdr.length} inconsistent with {len(data)} bytes of data",
+                       NotifyType.UNEQUAL_PAYLOAD_LENGTHS)
         body = bytes(data[HEADER_SIZE:])
         msg = cls(hdr.icookie, hdr.rcookie, hdr.exchange, [], hdr.flags, hdr.message_id, hdr.version,
                   None, hdr.next_payload, hdr)

@@ -94,7 +94,7 @@ class PcapWriter:
         self._f.flush()
 
 
-def read_pcap(source: bytes | bytearray | str | os.PathLike) -> tuple[int, list[tuple[float, bytes]]]:
+def read_pcap(source: bytes | bytearray | str | os.PathLike[str]) -> tuple[int, list[tuple[float, bytes]]]:
     """Read a classic pcap file (path) or its contents (bytes).
 
     Returns ``(linktype, [(timestamp_seconds, frame_bytes), ...])``.  Raises

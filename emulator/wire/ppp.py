@@ -17,7 +17,7 @@ import enum
 import ipaddress
 import struct
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from emulator.wire.errors import DecodeError
 from emulator.wire.pcap import LINKTYPE_PPP, LINKTYPE_PPP_HDLC
@@ -129,7 +129,7 @@ PPP_ADDRESS = 0xFF   # All-Stations address, RFC 1662 section 3.1
 PPP_CONTROL = 0x03   # Unnumbered Information, RFC 1662 section 3.1
 
 # The names IOS "debug ppp negotiation" gives the codes.
-CODE_NAMES = {
+CODE_NAMES: dict[int, str] = {
     CONFIGURE_REQUEST: "CONFREQ", CONFIGURE_ACK: "CONFACK", CONFIGURE_NAK: "CONFNAK",
     CONFIGURE_REJECT: "CONFREJ", TERMINATE_REQUEST: "TERMREQ", TERMINATE_ACK: "TERMACK",
     CODE_REJECT: "CODEREJ", PROTOCOL_REJECT: "PROTREJ", ECHO_REQUEST: "ECHOREQ",
@@ -147,7 +147,7 @@ _LCP_DATA_MINIMUM = {
     DISCARD_REQUEST: (4, "magic number"),
 }
 
-_LAYER_NAMES = {PPP_LCP: "lcp", PPP_IPCP: "ipcp", PPP_CCP: "ccp"}
+_LAYER_NAMES: dict[int, str] = {PPP_LCP: "lcp", PPP_IPCP: "ipcp", PPP_CCP: "ccp"}
 
 # -- FCS-16 ---------------------------------------------------------------
 # RFC 1662 §C.2: polynomial x^16+x^12+x^5+1, bits taken LSB first (the
@@ -304,7 +304,7 @@ class ControlPacket:
 _CP_HDR = struct.Struct("!BBH")
 
 
-def encode_options(options) -> bytes:
+def encode_options(options: Iterable[Option]) -> bytes:
     """Type, Length (incl. both header octets), Value (RFC 1661 §6)."""
     out = bytearray()
     for typ, value in options:
@@ -458,7 +458,7 @@ def u32_option(typ: int, value: int) -> Option:
     return (typ, _U32.to_bytes(value))
 
 
-def ip_option(address, typ: int = IPCP_IP_ADDRESS) -> Option:
+def ip_option(address: str | int | ipaddress.IPv4Address, typ: int = IPCP_IP_ADDRESS) -> Option:
     return (typ, _IPV4.to_bytes(address))
 
 

@@ -14,7 +14,7 @@ Offsets in messages are relative to the start of ``data``.
 from __future__ import annotations
 
 import struct
-from typing import Callable
+from typing import Any, Callable
 
 from emulator.wire.errors import DecodeError
 
@@ -76,16 +76,18 @@ class Reader:
         if len(self.data) - pos < 2:
             raise self._short(2, field)
         self.pos = pos + 2
-        return _U16.unpack_from(self.data, pos)[0]
+        value: int = _U16.unpack_from(self.data, pos)[0]
+        return value
 
     def u32(self, field: str | None = None) -> int:
         pos = self.pos
         if len(self.data) - pos < 4:
             raise self._short(4, field)
         self.pos = pos + 4
-        return _U32.unpack_from(self.data, pos)[0]
+        value: int = _U32.unpack_from(self.data, pos)[0]
+        return value
 
-    def unpack(self, fmt: struct.Struct, field: str | None = None) -> tuple:
+    def unpack(self, fmt: struct.Struct, field: str | None = None) -> tuple[Any, ...]:
         """Several fixed-size fields at once, in the byte order ``fmt`` declares."""
         pos = self.pos
         if len(self.data) - pos < fmt.size:
