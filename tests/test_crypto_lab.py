@@ -74,7 +74,8 @@ def test_hub_cannot_initiate_then_can_send_once_the_remote_did():
     assert hub.execute("show crypto isakmp sa").splitlines()[1:] == [""] or \
         parse("show crypto isakmp sa", hub.execute("show crypto isakmp sa")) == []
     assert parse("show crypto ipsec sa", hub.execute("show crypto ipsec sa")) == [] or \
-        all(r["current_peer"] != "100.100.100.1" for r in parse("show crypto ipsec sa", hub.execute("show crypto ipsec sa")))
+        all(r["current_peer"] != "100.100.100.1"
+            for r in parse("show crypto ipsec sa", hub.execute("show crypto ipsec sa")))
     cli(lab, "dr_whoovie").execute("ping 10.2.2.3 source 10.1.1.1")
     assert "Success rate is 100 percent (5/5)" in hub.execute("ping 10.1.1.1 source 10.2.2.3")
 
@@ -89,13 +90,14 @@ def test_exported_keys_decrypt_the_capture(tmp_path):
     fields = [r.split(",") for r in esp_rows]
     assert all(f[0] == '"IPv4"' and f[4] == '"DES-CBC [RFC2405]"' and f[6] == '"HMAC-MD5-96 [RFC2403]"' for f in fields)
     # scapy, an independent reader: every ESP packet decrypts with the exported keys.
-    from scapy.layers.inet import IP, ICMP
+    from scapy.layers.inet import ICMP, IP
     from scapy.layers.ipsec import ESP, SecurityAssociation
     from scapy.layers.l2 import CookedLinux  # noqa: F401  (loads layer bindings)
     sas = {}
     for f in fields:
         src, dst, spi, ekey, akey = (x.strip('"') for x in (f[1], f[2], f[3], f[5], f[7]))
-        sas[int(spi, 16)] = SecurityAssociation(ESP, spi=int(spi, 16), crypt_algo="DES", crypt_key=bytes.fromhex(ekey[2:]),
+        sas[int(spi, 16)] = SecurityAssociation(ESP, spi=int(spi, 16), crypt_algo="DES",
+                                                crypt_key=bytes.fromhex(ekey[2:]),
                                                 auth_algo="HMAC-MD5-96", auth_key=bytes.fromhex(akey[2:]),
                                                 tunnel_header=IP(src=src, dst=dst))
     _, records = read_pcap(tmp_path / HUB_SERIAL_PCAP)
@@ -127,15 +129,17 @@ def test_exported_keys_decrypt_the_capture(tmp_path):
                           "-o", "esp.enable_authentication_check:TRUE", *esp_opts, "-Y", "esp",
                           "-T", "fields", "-e", "esp.icv_good", "-e", "ip.src"],
                          capture_output=True, text=True, timeout=60)
-    lines = [l.split("\t") for l in out.stdout.splitlines() if l.strip()]
-    assert lines and all(l[0] == "1" for l in lines), out.stdout + out.stderr
-    assert any("10.1.1.1" in l[1] for l in lines)
-    out = subprocess.run(["tshark", "-r", str(tmp_path / HUB_SERIAL_PCAP), "-o", f"uat:ikev1_decryption_table:{ike_rows[0]}",
+    lines = [ln.split("\t") for ln in out.stdout.splitlines() if ln.strip()]
+    assert lines and all(ln[0] == "1" for ln in lines), out.stdout + out.stderr
+    assert any("10.1.1.1" in ln[1] for ln in lines)
+    out = subprocess.run(["tshark", "-r", str(tmp_path / HUB_SERIAL_PCAP),
+                          "-o", f"uat:ikev1_decryption_table:{ike_rows[0]}",
                           "-Y", "isakmp.exchangetype == 32", "-T", "fields", "-e", "isakmp.id.type"],
                          capture_output=True, text=True, timeout=60)
     # Quick mode, decrypted: both proxy identities are subnets (ID_IPV4_ADDR_SUBNET, 4).
     assert out.stdout.split() == ["4,4", "4,4"], out.stdout + out.stderr
-    out = subprocess.run(["tshark", "-r", str(tmp_path / HUB_SERIAL_PCAP), "-o", f"uat:ikev1_decryption_table:{ike_rows[0]}",
+    out = subprocess.run(["tshark", "-r", str(tmp_path / HUB_SERIAL_PCAP),
+                          "-o", f"uat:ikev1_decryption_table:{ike_rows[0]}",
                           "-Y", "isakmp.exchangetype == 2 && isakmp.id.type", "-T", "fields", "-e", "isakmp.id.type",
                           "-e", "isakmp.id.data.ipv4_addr"], capture_output=True, text=True, timeout=60)
     # Main mode messages 5 and 6, decrypted: each side's identity is its address (ID_IPV4_ADDR, 1).
@@ -144,7 +148,7 @@ def test_exported_keys_decrypt_the_capture(tmp_path):
 
 def test_tampered_replayed_and_unknown_esp_are_dropped_and_counted(tunnel):
     lab = tunnel
-    link = next(s for l, s in lab.serial_links if ("sam-i-am", "Serial0") in l.ports)
+    link = next(s for ln, s in lab.serial_links if ("sam-i-am", "Serial0") in ln.ports)
     seen = []
 
     def tamper(direction, frame):

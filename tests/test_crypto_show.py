@@ -10,9 +10,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from test_ipsec import Pair, edit, fixture_text, icmp  # noqa: E402
 
-from suites.parsing import parse  # noqa: E402
 from emulator.cli import crypto_show
 from emulator.labtime import SECOND  # noqa: E402
+from suites.parsing import parse  # noqa: E402
 
 # The hub's output in Document 14131 ("Sample Output"), verbatim.
 DOC_HUB_SHOW_CRYPTO_IPSEC_SA = """\
@@ -136,10 +136,13 @@ def test_detail_filters_and_address_forms():
     detail = crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now, detail=True)
     assert "#pkts verify failed: 0" in detail and "##pkts replay failed (rcv): 0" in detail
     assert len(records(detail)) == 3
-    assert crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now, peer="100.100.100.1") == crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now)
+    assert (crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now, peer="100.100.100.1")
+            == crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now))
     assert records(crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now, peer="1.1.1.1")) == []
-    assert records(crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now, map="rtptrans"), "show crypto ipsec sa map rtptrans")
-    assert records(crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now, interface="Serial0"), "show crypto ipsec sa interface Serial0")
+    assert records(crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now, map="rtptrans"),
+                   "show crypto ipsec sa map rtptrans")
+    assert records(crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now, interface="Serial0"),
+                   "show crypto ipsec sa interface Serial0")
     by_address = crypto_show.show_crypto_ipsec_sa(p.hub.sub, p.now, address=True)
     assert "dest address: 99.99.99.1" in by_address and "dest address: 100.100.100.1" in by_address
 
@@ -233,7 +236,8 @@ def test_show_crypto_engine_connections_active_counts_mirror():
     rows = {line.split()[0]: line.split() for line in lines[2:] if line.strip()}
     assert rows["1"][4] == "HMAC_MD5+DES_56_CB"
     assert rows["2000"][5:] == ["0", "4"] and rows["2001"][5:] == ["4", "0"]
-    remote = {ln.split()[0]: ln.split() for ln in crypto_show.show_crypto_engine_connections_active(p.remote.sub).splitlines()[2:]
+    active = crypto_show.show_crypto_engine_connections_active(p.remote.sub)
+    remote = {ln.split()[0]: ln.split() for ln in active.splitlines()[2:]
               if ln.strip()}
     assert remote["2001"][5] == rows["2000"][6]
 

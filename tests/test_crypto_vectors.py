@@ -2,8 +2,8 @@
 
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
-from emulator.engines.ike.crypto import DES_CBC, prf
 from emulator.engines import esp_sa as E
+from emulator.engines.ike.crypto import DES_CBC, prf
 from emulator.wire import isakmp as K
 
 # FIPS 81 (DES modes of operation), Appendix C, Table C2: CBC mode.

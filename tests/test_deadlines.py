@@ -25,7 +25,7 @@ from emulator.wire import ppp as w
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from test_nat import H1, NET1, echo, remote_config, S0  # noqa: E402
+from test_nat import H1, NET1, S0, echo, remote_config  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
@@ -230,4 +230,4 @@ def test_hdlc_keepalive_at_its_interval(offset):
     lab.advance(last + 10 * SECOND + offset - lab.sim.now)
     assert slarp == ([last] if offset < 0 else [last, last + 10 * SECOND])
     lab.advance(60 * SECOND)
-    assert {b - a for a, b in zip(slarp, slarp[1:])} == {10 * SECOND}
+    assert {b - a for a, b in zip(slarp, slarp[1:], strict=False)} == {10 * SECOND}

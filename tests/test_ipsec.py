@@ -22,8 +22,8 @@ import pytest
 
 from emulator.cli import crypto_show
 from emulator.cli.crypto_debug import render_text
-from emulator.engines.acl import AclEngine
 from emulator.config.loader import load_config
+from emulator.engines.acl import AclEngine
 from emulator.engines.ike.events import Trace
 from emulator.engines.ipsec import CLEAR, DECRYPTED, DROP, PROTECTED, CryptoSubsystem
 from emulator.labtime import MS, SECOND
@@ -452,7 +452,7 @@ def test_garbage_never_raises():
     p = Pair()
     p.up()
     rng = random.Random(3)
-    for n in range(200):
+    for _ in range(200):
         junk = rng.randbytes(rng.randrange(0, 120))
         p.hub.sub.receive_ike("Serial0", REMOTE_WAN, HUB_WAN, 500, 500, junk, p.now)
         p.hub.sub.inbound("Serial0", junk, p.now)

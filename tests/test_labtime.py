@@ -6,10 +6,8 @@ from fractions import Fraction
 
 import pytest
 
-from emulator.sim.clock import (MS, NS, SECOND, US, EmulatorFault, Simulator, format_seconds, seconds,
-                                to_seconds)
+from emulator.sim.clock import MS, NS, SECOND, US, EmulatorFault, Simulator, format_seconds, seconds, to_seconds
 from emulator.sim.wires import EthernetSegment, SerialLink
-
 
 # ---------------------------------------------------------------------------- units and conversions
 

@@ -15,7 +15,8 @@ LABS = sorted((ROOT / "fixtures" / "misconfigured").iterdir())
 def run_suites(lab: Path, out: Path):
     junit = out / "junit.xml"
     # Captures of its own: the default reports/captures is emptied by every run that uses it.
-    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--lab", str(lab / "lab.yml"),
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                             "--lab", str(lab / "lab.yml"),
                              f"--html={out / 'report.html'}", f"--junitxml={junit}", f"--pcap-dir={out / 'captures'}"],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     return result, ET.parse(junit).getroot()

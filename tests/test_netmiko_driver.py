@@ -17,8 +17,8 @@ import yaml
 from drivers import driver_class
 from drivers.base import Capability, ConfigurationRejected, DriverError
 from drivers.netmiko_ios import NetmikoDriver, _split
-from emulator.lab.labfile import Lab
 from emulator.frontends.server import LabServer
+from emulator.lab.labfile import Lab
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
@@ -101,8 +101,8 @@ def test_output_matches_the_emulated_driver(driver):
             local = emulated.session("remote").send(command)
             served = driver.session("remote").send(command)
             if "uptime" in command or command == "show version":
-                local = "\n".join(l for l in local.splitlines() if " uptime is " not in l)
-                served = "\n".join(l for l in served.splitlines() if " uptime is " not in l)
+                local = "\n".join(ln for ln in local.splitlines() if " uptime is " not in ln)
+                served = "\n".join(ln for ln in served.splitlines() if " uptime is " not in ln)
             assert served == local, command
     finally:
         emulated.close()

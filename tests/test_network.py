@@ -91,7 +91,8 @@ def test_ping_through_the_access_server(lab):
 
 def test_round_trip_follows_bandwidth_and_delay(tmp_path):
     d = copy_lab(tmp_path)
-    text = (d / "lab.yml").read_text().replace("bandwidth_kbps: 1544\n    delay_ms: 2", "bandwidth_kbps: 64\n    delay_ms: 10", 1)
+    text = (d / "lab.yml").read_text().replace("bandwidth_kbps: 1544\n    delay_ms: 2",
+                                               "bandwidth_kbps: 64\n    delay_ms: 10", 1)
     (d / "lab.yml").write_text(text)
     lab = Lab.from_file(d / "lab.yml")
     out = cli(lab, "dr_whoovie").execute("ping 100.100.100.2 repeat 3")
@@ -194,9 +195,9 @@ def test_debug_ppp_negotiation_shows_the_ipcp_exchange():
     out = session.configure_lines(["interface Serial0", "no shutdown"])
     lab.advance(1 * SECOND)
     out += session.execute("show debugging")
-    lines = [l.split(": ", 1)[1] for l in out.splitlines() if "IPCP" in l and ": " in l]
+    lines = [ln.split(": ", 1)[1] for ln in out.splitlines() if "IPCP" in ln and ": " in ln]
     assert "Se0 IPCP:    Address 0.0.0.0 (0x030600000000)" in lines
-    assert "Se0 IPCP: I CONFNAK [ACKsent] id 4 len 10" in lines or any(" I CONFNAK " in l for l in lines)
+    assert "Se0 IPCP: I CONFNAK [ACKsent] id 4 len 10" in lines or any(" I CONFNAK " in ln for ln in lines)
     assert "Se0 IPCP:    Address 100.100.100.1 (0x030664646401)" in lines
     assert "Se0 IPCP: Install negotiated IP interface address 100.100.100.1" in lines
     assert "Se0 IPCP: Install route to 100.100.100.2" in lines
@@ -267,14 +268,14 @@ def test_five_minute_rates_follow_the_traffic():
     remote.execute("ping 99.99.99.1 repeat 2000 size 1500")
     lab.advance(5 * SECOND)
     busy = remote.execute("show interfaces Serial0").splitlines()
-    rate = next(l for l in busy if l.startswith("  5 minute output rate"))
+    rate = next(ln for ln in busy if ln.startswith("  5 minute output rate"))
     bits = int(rate.split()[4])
     assert 50_000 < bits < 1_544_000
-    load = next(l for l in busy if "txload" in l)
+    load = next(ln for ln in busy if "txload" in ln)
     assert load.split("txload ")[1].split("/")[0] != "1"
     lab.advance(3600 * SECOND)
     idle = remote.execute("show interfaces Serial0")
-    assert int(next(l for l in idle.splitlines() if "5 minute output rate" in l).split()[4]) < bits // 100
+    assert int(next(ln for ln in idle.splitlines() if "5 minute output rate" in ln).split()[4]) < bits // 100
 
 
 def test_the_emulator_never_dies_of_a_packet():

@@ -7,10 +7,22 @@ import random
 from scapy.layers.inet import ICMP, IP
 from scapy.layers.ppp import HDLC, PPP, PPP_IPCP, PPP_LCP
 
-from emulator.engines.ppp import (Action as A, Automaton, Event as E, IPCPClosed,
-                          IPCPOpened, IPPacket, LinkClosed, LinkFinished,
-                          LinkOpened, LoopDetected, PPPConfig, PPPSession,
-                          State as S, TRANSITIONS)
+from emulator.engines.ppp import (
+    TRANSITIONS,
+    Automaton,
+    IPCPClosed,
+    IPCPOpened,
+    IPPacket,
+    LinkClosed,
+    LinkFinished,
+    LinkOpened,
+    LoopDetected,
+    PPPConfig,
+    PPPSession,
+)
+from emulator.engines.ppp import Action as A
+from emulator.engines.ppp import Event as E
+from emulator.engines.ppp import State as S
 from emulator.sim.binding import EngineBinding
 from emulator.sim.clock import MS, SECOND, Simulator
 from emulator.sim.wires import SerialLink
@@ -494,7 +506,7 @@ def test_trace_lines_look_like_ios_debug():
     pair = Pair(PPPConfig(name="Se0/0", trace=lines.append), PPPConfig())
     pair.start()
     pair.run(1 * SECOND)
-    headers = [l for l in lines if not l.startswith("Se0/0 LCP:    ")]
+    headers = [ln for ln in lines if not ln.startswith("Se0/0 LCP:    ")]
     assert headers[:5] == ["Se0/0 LCP: O CONFREQ [Closed] id 1 len 10",
                            "Se0/0 LCP: I CONFREQ [REQsent] id 1 len 10",
                            "Se0/0 LCP: O CONFACK [REQsent] id 1 len 10",

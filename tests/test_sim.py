@@ -3,7 +3,6 @@
 import pytest
 
 from emulator.sim.clock import MS, SECOND, US, Simulator
-
 from emulator.sim.wires import EthernetSegment, SerialLink
 
 

@@ -835,11 +835,14 @@ def test_show_interface_12_4_ppp_serial():
     (r,) = parse("sh int s0/0", sample("ref_1.9_show_int_serial_12.4_ppp.txt"))
     assert (r["interface"], r["hardware_type"], r["ip_address"], r["prefix_length"]) == (
         "Serial0/0", "GT96K Serial", "192.168.1.1", "24")
-    assert (r["encapsulation"], r["lcp_state"], r["open_ncps"], r["loopback"]) == ("PPP", "Open", "IPCP, CDPCP", "not set")
+    assert (r["encapsulation"], r["lcp_state"], r["open_ncps"], r["loopback"]) == (
+        "PPP", "Open", "IPCP, CDPCP", "not set")
     assert r["keepalive"] == "set (10 sec)"
-    assert (r["input_packets"], r["input_bytes"], r["output_packets"], r["output_bytes"]) == ("167", "9284", "173", "8938")
+    assert (r["input_packets"], r["input_bytes"], r["output_packets"], r["output_bytes"]) == (
+        "167", "9284", "173", "8938")
     assert (r["input_errors"], r["crc"], r["frame"], r["overrun"], r["ignored"], r["abort"]) == ("0",) * 6
-    assert (r["output_errors"], r["collisions"], r["interface_resets"], r["carrier_transitions"]) == ("0", "0", "5", "0")
+    assert (r["output_errors"], r["collisions"], r["interface_resets"], r["carrier_transitions"]) == (
+        "0", "0", "5", "0")
     assert (r["last_input"], r["last_output"], r["last_output_hang"]) == ("00:00:01", "00:00:01", "never")
     assert r["queue_strategy"] == "weighted fair"
     assert r["dcd"] == "up"

@@ -10,8 +10,17 @@ from scapy.contrib.chdlc import CHDLC, SLARP
 from scapy.layers.inet import ICMP, IP
 
 from emulator.wire.chdlc import (
-    ADDRESS_BROADCAST, ADDRESS_UNICAST, PROTO_IPV4, PROTO_SLARP, SLARP_KEEPALIVE, SLARP_REPLY,
-    SLARP_REQUEST, CHDLCFrame, SlarpAddress, SlarpKeepalive, decode_slarp,
+    ADDRESS_BROADCAST,
+    ADDRESS_UNICAST,
+    PROTO_IPV4,
+    PROTO_SLARP,
+    SLARP_KEEPALIVE,
+    SLARP_REPLY,
+    SLARP_REQUEST,
+    CHDLCFrame,
+    SlarpAddress,
+    SlarpKeepalive,
+    decode_slarp,
 )
 from emulator.wire.errors import DecodeError
 from emulator.wire.icmp import ICMPMessage

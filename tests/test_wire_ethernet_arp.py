@@ -9,7 +9,13 @@ from scapy.packet import Raw
 from emulator.wire.arp import ARP_LEN, OP_REPLY, OP_REQUEST, ZERO_MAC, ARPPacket
 from emulator.wire.errors import DecodeError
 from emulator.wire.ethernet import (
-    BROADCAST, ETHERTYPE_ARP, ETHERTYPE_IPV4, MIN_FRAME_LEN, EthernetFrame, mac_from_str, mac_to_str,
+    BROADCAST,
+    ETHERTYPE_ARP,
+    ETHERTYPE_IPV4,
+    MIN_FRAME_LEN,
+    EthernetFrame,
+    mac_from_str,
+    mac_to_str,
 )
 
 MAC_A = bytes.fromhex("00000c123456")

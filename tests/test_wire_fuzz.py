@@ -23,11 +23,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emulator.wire import esp, isakmp as K, ppp
+from emulator.wire import esp, ppp
+from emulator.wire import isakmp as K
 from emulator.wire.arp import ARPPacket
+from emulator.wire.chdlc import (
+    ADDRESS_BROADCAST,
+    ADDRESS_UNICAST,
+    CHDLCFrame,
+    SlarpAddress,
+    SlarpKeepalive,
+    decode_slarp,
+)
 from emulator.wire.checksum import internet_checksum
-from emulator.wire.chdlc import (ADDRESS_BROADCAST, ADDRESS_UNICAST, CHDLCFrame, SlarpAddress, SlarpKeepalive,
-                                 decode_slarp)
 from emulator.wire.errors import DecodeError
 from emulator.wire.ethernet import EthernetFrame
 from emulator.wire.icmp import ICMPMessage

@@ -19,7 +19,13 @@ from emulator.wire.checksum import internet_checksum, pseudo_header
 from emulator.wire.errors import DecodeError
 from emulator.wire.icmp import ICMPMessage, quote_datagram
 from emulator.wire.ipv4 import (
-    FLAG_DF, FLAG_MF, PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPv4Packet, decrement_ttl,
+    FLAG_DF,
+    FLAG_MF,
+    PROTO_ICMP,
+    PROTO_TCP,
+    PROTO_UDP,
+    IPv4Packet,
+    decrement_ttl,
 )
 from emulator.wire.tcp import ACK, FIN, PSH, RST, SYN, URG, TCPSegment
 from emulator.wire.udp import UDPDatagram
@@ -196,7 +202,8 @@ def test_ipv4_every_truncation():
         if cut < 20:
             assert ei.value.reason == f"header truncated at offset 0: need 20 bytes, have {cut}"
         elif cut < 24:
-            assert ei.value.reason == f"header truncated at offset 20 reading options (IHL 6): need 4 bytes, have {cut - 20}"
+            assert ei.value.reason == ("header truncated at offset 20 reading options (IHL 6): "
+                                       f"need 4 bytes, have {cut - 20}")
         else:
             assert ei.value.reason == f"truncated packet: total length 64, have {cut} bytes"
 

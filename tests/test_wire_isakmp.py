@@ -58,7 +58,7 @@ def qm1() -> K.IsakmpMessage:
 MM1_HEX = (
     "f3f084c246b3fcd9" "0000000000000000" "01" "10" "02" "00" "00000000" "00000054"  # header, length 84
     "0000" "0038" "00000001" "00000001"                                         # SA: DOI IPsec, SIT_IDENTITY_ONLY
-    "0000" "002c" "01" "01" "00" "01"                                           # proposal 1, PROTO_ISAKMP, no SPI, 1 transform
+    "0000" "002c" "01" "01" "00" "01"                                           # proposal: ISAKMP, no SPI, 1 transform
     "0000" "0024" "01" "01" "0000"                                              # transform 1, KEY_IKE
     "80010001" "80020001" "80030001" "80040001" "800b0001"                      # DES, MD5, pre-share, group 1, seconds
     "000c0004" "00015180"                                                       # life duration 86400, variable, 4 bytes
@@ -177,7 +177,7 @@ def test_scapy_reads_our_quick_mode_message():
     assert ("LifeDuration", 4608000) in prop.trans.transforms
     assert ("EncapsulationMode", "Tunnel") in prop.trans.transforms
     assert p[S.ISAKMP_payload_Nonce].nonce == bytes(range(20))
-    ids = [l for l in p.iterpayloads() if isinstance(l, S.ISAKMP_payload_ID)]
+    ids = [ln for ln in p.iterpayloads() if isinstance(ln, S.ISAKMP_payload_ID)]
     assert [i.IDtype for i in ids] == [4, 1] and ids[1].IdentData == "10.2.2.2"
 
 
@@ -294,7 +294,7 @@ def test_attribute_table_drives_encoding_and_decoding():
     assert values == [K.AttrEncryption.DES_CBC, K.AttrHash.MD5, K.AttrAuthMethod.PRE_SHARED,
                       K.AttrGroup.MODP_768, K.AttrLifeType.SECONDS]
     assert all(isinstance(v, enum_type) for v, enum_type in zip(values, (
-        K.AttrEncryption, K.AttrHash, K.AttrAuthMethod, K.AttrGroup, K.AttrLifeType)))
+        K.AttrEncryption, K.AttrHash, K.AttrAuthMethod, K.AttrGroup, K.AttrLifeType), strict=True))
     (q,) = K.SAPayload.decode_body(qm_sa().encode_body()).proposals[0].transforms
     assert q.get(K.IPSEC_ENCAPSULATION_MODE) is K.AttrEncapsulation.TUNNEL
     assert isinstance(q.attrs()[K.IPSEC_AUTH_ALGORITHM], K.AttrAuthAlgorithm)

@@ -41,7 +41,7 @@ TIMES = [0.0, 1.5, 2.000001, 1234567.25]
 def write_ethernet(path=None) -> bytes:
     buf = io.BytesIO()
     w = PcapWriter(buf, LINKTYPE_ETHERNET)
-    for ts, frame in zip(TIMES, icmp_frames(len(TIMES))):
+    for ts, frame in zip(TIMES, icmp_frames(len(TIMES)), strict=True):
         w.write(ts, frame)
     w.flush()
     data = buf.getvalue()
@@ -83,7 +83,7 @@ def test_scapy_rdpcap_reads_ours(tmp_path):
     write_ethernet(path)
     pkts = rdpcap(str(path))
     assert len(pkts) == len(TIMES)
-    for seq, (pkt, ts) in enumerate(zip(pkts, TIMES)):
+    for seq, (pkt, ts) in enumerate(zip(pkts, TIMES, strict=True)):
         assert isinstance(pkt, Ether)
         assert float(pkt.time) == pytest.approx(ts, abs=1e-6)
         assert pkt[IP].src == str(A) and pkt[IP].dst == str(B) and pkt[IP].id == seq
@@ -173,7 +173,7 @@ def test_tshark_reads_ours(tmp_path):
         capture_output=True, text=True, timeout=60, check=True,
     ).stdout.split()
     assert len(out) == len(TIMES)
-    for seq, (line, ts) in enumerate(zip(out, TIMES)):
+    for seq, (line, ts) in enumerate(zip(out, TIMES, strict=True)):
         epoch, src, dst, icmp_type, icmp_seq, ip_status, icmp_status = line.split(",")
         assert float(epoch) == pytest.approx(ts, abs=1e-6)
         assert (src, dst, icmp_type, int(icmp_seq)) == (str(A), str(B), "8", seq)

@@ -3,10 +3,18 @@
 import ipaddress
 
 import pytest
-from scapy.layers.inet import IP, ICMP
-from scapy.layers.ppp import (HDLC, PPP, PPP_IPCP, PPP_IPCP_Option_IPAddress,
-                              PPP_LCP, PPP_LCP_Configure, PPP_LCP_Echo,
-                              PPP_LCP_Magic_Number_Option, PPP_LCP_MRU_Option)
+from scapy.layers.inet import ICMP, IP
+from scapy.layers.ppp import (
+    HDLC,
+    PPP,
+    PPP_IPCP,
+    PPP_LCP,
+    PPP_IPCP_Option_IPAddress,
+    PPP_LCP_Configure,
+    PPP_LCP_Echo,
+    PPP_LCP_Magic_Number_Option,
+    PPP_LCP_MRU_Option,
+)
 
 from emulator.wire import ppp as w
 from emulator.wire.errors import DecodeError
