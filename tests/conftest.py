@@ -1,9 +1,10 @@
-"""Session-end summary of the property tests: examples tried per decoder.
+"""Session-end summary of the bounded robustness tests: what each one tried.
 
 A property test records ``("examples", (name, count))`` in its user
 properties when it ends (test_wire_fuzz.py does it in a fixture teardown,
-so the teardown report carries it).  Reports travel from pytest-xdist
-workers to the controller, so the table is complete under ``-n``.
+so the teardown report carries it); a soak, corpus or fuzz test records
+``("tried", sentence)`` with ``record_property``. Reports travel from
+pytest-xdist workers to the controller, so the summary is complete under ``-n``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,17 @@ from collections import Counter
 
 
 def pytest_terminal_summary(terminalreporter):
+    tried = sorted({(report.nodeid, value) for reports in terminalreporter.stats.values() for report in reports
+                    if getattr(report, "when", None) == "call"
+                    for key, value in getattr(report, "user_properties", ()) if key == "tried"})
+    if tried:
+        terminalreporter.write_sep("-", "soak, corpus and fuzz tests: what they tried")
+        for nodeid, sentence in tried:
+            terminalreporter.write_line(f"{nodeid.split('::', 1)[-1]}: {sentence}")
+    _examples(terminalreporter)
+
+
+def _examples(terminalreporter) -> None:
     examples: Counter[str] = Counter()
     counted: set[str] = set()
     durations: dict[str, float] = {}

@@ -155,7 +155,7 @@ def _ike_corpus(messages: list[bytes], rng: random.Random) -> list[tuple[str, by
     return corpus
 
 
-def test_ike_corpus_is_dropped_and_the_tunnel_still_negotiates(capsys):
+def test_ike_corpus_is_dropped_and_the_tunnel_still_negotiates(record_property):
     lab = HostileLab()
     hub_router = lab.lab.devices[lab.hub]
     lab.run(lab.hub, "debug crypto isakmp")
@@ -186,11 +186,10 @@ def test_ike_corpus_is_dropped_and_the_tunnel_still_negotiates(capsys):
     lab.lab.advance(5 * SECOND)
     lab.tunnel_up()
     assert lab.errors() == []
-    with capsys.disabled():
-        print(f"\nIKE corpus: {tried} damaged messages injected towards the hub; the tunnel negotiated again")
+    record_property("tried", f"{tried} damaged IKE messages injected towards the hub; the tunnel negotiated again")
 
 
-def test_esp_corpus_is_dropped_and_counted(capsys):
+def test_esp_corpus_is_dropped_and_counted(record_property):
     lab = HostileLab()
     lab.tunnel_up()
     esp = lab.captured(IPProto.ESP)
@@ -218,11 +217,10 @@ def test_esp_corpus_is_dropped_and_counted(capsys):
     assert decaps_after == decaps_before, "no damaged ESP packet was accepted"
     assert int(re.search(r"#recv errors (\d+)", after).group(1)) >= len(corpus) - 3, after
     assert lab.ping("remote_host", lab.lab.spec.scenario["hosts"]["hub_host"]) == "100"
-    with capsys.disabled():
-        print(f"\nESP corpus: {len(corpus)} damaged packets injected towards the hub; none accepted")
+    record_property("tried", f"ESP corpus: {len(corpus)} damaged packets injected towards the hub; none accepted")
 
 
-def test_ppp_and_hdlc_garbage_never_stops_the_lab(capsys):
+def test_ppp_and_hdlc_garbage_never_stops_the_lab(record_property):
     lab = HostileLab()
     rng = random.Random(3)
     tried = 0
@@ -251,8 +249,7 @@ def test_ppp_and_hdlc_garbage_never_stops_the_lab(capsys):
     lab.ping("remote_host", hosts["hub_host"])
     assert lab.ping("remote_host", hosts["hub_host"]) == "100"
     assert lab.errors() == []
-    with capsys.disabled():
-        print(f"\nPPP/HDLC corpus: {tried} frames injected towards both routers; the tunnel works afterwards")
+    record_property("tried", f"{tried} PPP and HDLC frames injected towards both routers; the tunnel works afterwards")
 
 
 MODES = [
@@ -296,7 +293,7 @@ def _session(lab: Lab, name: str, privileged: bool, mode: list[str]) -> CliSessi
     return cli
 
 
-def test_cli_fuzz_never_prints_a_traceback(capsys):
+def test_cli_fuzz_never_prints_a_traceback(record_property):
     lab = Lab(load_lab(LAB))
     router_name = lab.spec.device_for_role("remote")
     rng = random.Random(4)
@@ -324,8 +321,7 @@ def test_cli_fuzz_never_prints_a_traceback(capsys):
             tried += 1
             assert not PYTHON_TEXT.search(out[:2000])
             assert len(out) < 2 * length + 500
-    with capsys.disabled():
-        print(f"\nCLI fuzz: {tried} random and mutated lines in {len(MODES)} modes, up to 1 MB long")
+    record_property("tried", f"CLI fuzz: {tried} random and mutated lines in {len(MODES)} modes, up to 1 MB long")
 
 
 @pytest.mark.parametrize("length", [0, 1, 20, 27, 28])

@@ -247,7 +247,7 @@ def final_pings(walk_or_lab) -> list[str]:
 
 
 @pytest.mark.parametrize("name", sorted(LABS))
-def test_random_walk_over_days(name, capsys):
+def test_random_walk_over_days(name, record_property):
     path, operations = LABS[name]
     walk = Walk(path, seed=20261201)
     ops = [walk.op_ping] * 8 + [walk.op_wait] * 5 + [walk.op_clear] * 2 + [walk.op_flap] * 2 + [walk.op_config] * 2
@@ -270,10 +270,9 @@ def test_random_walk_over_days(name, capsys):
     fresh.advance(60 * SECOND)
     expected = final_pings(fresh)
     elapsed = time.monotonic() - start
-    with capsys.disabled():
-        print(f"\nsoak {name}: {done} operations in {elapsed:.1f} s wall, lab time "
-              f"{format_seconds(walk.lab.sim.now, 0)} s ({walk.lab.sim.now // (86_400 * SECOND)} days); tried: "
-              + ", ".join(f"{k} x{v}" for k, v in sorted(walk.tried.items())))
+    record_property("tried", f"soak {name}: {done} operations in {elapsed:.1f} s wall, lab time "
+                    f"{format_seconds(walk.lab.sim.now, 0)} s ({walk.lab.sim.now // (86_400 * SECOND)} days); "
+                    "tried: " + ", ".join(f"{k} x{v}" for k, v in sorted(walk.tried.items())))
     assert done == operations, f"only {done} of {operations} operations within {WALL_BUDGET_S} s"
     assert results == expected, f"after the walk: {results}; a fresh lab: {expected}"
     assert walk.lab.sim.errors == []
