@@ -21,11 +21,11 @@ ROOT = Path(__file__).resolve().parent.parent
 class Terminal:
     """The console command on a pseudo-terminal that is its controlling terminal."""
 
-    def __init__(self, *args: str):
+    def __init__(self, *args: str, program: tuple[str, ...] = ("-m", "emulator")):
         self.master, slave = os.openpty()
         env = dict(os.environ, TERM="xterm", COLUMNS="120", LINES="40")
         env.pop("INPUTRC", None)
-        self.proc = subprocess.Popen([sys.executable, "-m", "emulator", "console", *args], cwd=ROOT, env=env,
+        self.proc = subprocess.Popen([sys.executable, *program, "console", *args], cwd=ROOT, env=env,
                                      stdin=slave, stdout=slave, stderr=slave, close_fds=True,
                                      start_new_session=True, preexec_fn=_take_terminal)
         os.close(slave)
@@ -246,6 +246,46 @@ def test_a_signal_ends_the_console_within_2_s_while_a_ping_runs(sig):
         t.read_until(rb"[.!]{3}")
         start = time.monotonic()
         t.proc.send_signal(sig)
+        assert t.wait(timeout=5) == 0
+        assert time.monotonic() - start < 2.0
+    finally:
+        t.close()
+
+
+# The console with one more event in the lab, a second after it starts: a step that never ends.
+STUCK = """\
+import sys
+from emulator.__main__ import main
+from emulator.frontends.pacer import PacedLab
+from emulator.sim.clock import SECOND
+
+_start = PacedLab.start
+
+
+def start(self):
+    def forever():
+        while True:
+            pass
+    self.lab.sim.call_later(SECOND, forever)
+    return _start(self)
+
+
+PacedLab.start = start
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_ends_the_console_within_2_s_with_the_simulator_stuck_in_a_step(tmp_path):
+    script = tmp_path / "stuck_console.py"
+    script.write_text(STUCK)
+    t = Terminal("sam-i-am", program=(str(script),))
+    try:
+        t.read_until(rb"sam-i-am>$")
+        time.sleep(1.5)                                      # the runaway step has begun
+        t.send("show clock\r")                              # and this command waits for the lab
+        time.sleep(0.2)
+        start = time.monotonic()
+        t.proc.send_signal(signal.SIGTERM)
         assert t.wait(timeout=5) == 0
         assert time.monotonic() - start < 2.0
     finally:

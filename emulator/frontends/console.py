@@ -44,7 +44,7 @@ from emulator.frontends.terminal import INTERRUPT_KEYS, follow
 from emulator.lab.labfile import Lab, LabError
 
 PUMP_INTERVAL = 0.1        # how often idle time looks for messages the device logged
-STOP_SECONDS = 1.0         # what the end of the console waits at most for the lab
+STOP_SECONDS = 0.8         # what the end of the console waits at most for the lab
 _SECRET_QUESTION = re.compile(r"ssword: ?$")
 CTRL_C = "\x03"
 
@@ -196,7 +196,7 @@ class Console:
             pass
         finally:
             self._stop.set()
-            pump.join(1.0)
+            pump.join(0.2)
         return 0
 
     def _line(self, line: str, dialog: bool, config: bool) -> None:
@@ -253,7 +253,10 @@ class Console:
         ready, _, _ = select.select([fd], [], [], timeout)
         if not ready:
             return False
-        typed = os.read(fd, 1024).decode("latin-1", errors="replace")
+        try:
+            typed = os.read(fd, 1024).decode("latin-1", errors="replace")
+        except OSError:                         # the terminal is gone: the command ends, then the console
+            return True
         if not typed or any(k in typed for k in INTERRUPT_KEYS):
             return True
         if self.readline is not None:
@@ -383,7 +386,7 @@ def run_console(lab_path: str, device: str, speed: float = 1.0) -> int:
         return 0
     finally:
         paced.stop(STOP_SECONDS)
-        paced.close_lab(STOP_SECONDS / 2)
+        paced.close_lab(STOP_SECONDS / 3)
 
 
 __all__ = ["Console", "run_console"]

@@ -43,6 +43,7 @@ SLICE_EVENTS = 2000           # events (and job steps) one slice runs at most
 SLICE_SECONDS = 0.02          # wall seconds one slice runs at most
 _CLOCK_EVERY = 16             # events between two looks at the wall clock inside a slice
 YIELD_SECONDS = 0.001         # after a slice cut short: the lock is free this long for the sessions
+CANCEL_SECONDS = 0.5          # what dropping a command waits at most for the lab lock
 INTERNAL_ERROR = "% Internal error in the emulator (see the server log)\n"
 _LEAVE_WORDS = ("exit", "logout", "quit")
 
@@ -356,9 +357,18 @@ class PacedLab:
                 running.put(INTERNAL_ERROR)
             running.end()
 
-    def cancel(self, running: Running) -> None:
-        """Drop the command where it stands (its terminal is gone), printing nothing more."""
-        with self.lock:
+    def cancel(self, running: Running, timeout: float = CANCEL_SECONDS) -> None:
+        """Drop the command where it stands (its terminal is gone), printing nothing more.
+
+        Waits at most ``timeout`` seconds for the lab lock: a simulator stuck in a step keeps the
+        command, and the terminal goes all the same.
+        """
+        if running.ended:
+            return
+        if not self.lock.acquire(timeout=timeout):
+            log.warning("%s: the lab is busy; its command is left to end", running.where)
+            return
+        try:
             if running.ended:
                 return
             self.pacer.remove(running)
@@ -368,6 +378,8 @@ class PacedLab:
                 except Exception:  # noqa: BLE001
                     log.exception("%s: a command failed while dropped", running.where)
             running.end()
+        finally:
+            self.lock.release()
 
     def finish(self, running: Running, poll: float = 0.1) -> str:
         """Wait for the command's end; all its output. Raises Disconnected if the lab stops meanwhile."""
