@@ -133,7 +133,7 @@ def _serve(args) -> int:
                 pass
         finally:
             server.stop()                   # bounded: never waits on a busy simulator
-            server.paced.close_lab(0.2)
+            server.paced.close_lab(0.1)
     return 0
 
 

@@ -26,6 +26,7 @@ DOC_LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
 SPEED = 10                    # an unanswered echo (2 s of lab time) ends every 0.2 s
 ECHO = r"[.!U]"
 PROMPT = r"sam-i-am>$"
+MORE_ERASED = "\b" * 10 + " " * 10 + "\b" * 10
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +138,8 @@ def test_a_ping_without_timeout_to_a_reachable_address_breaks_off_within_a_secon
     _idle(served)
     term = _open(kind, served)
     try:
+        term.send("terminal length 0\r\n")                       # no --More-- to stop the stream
+        term.read_until(PROMPT)
         term.send("ping 10.2.2.10 repeat 100000 timeout 0\r\n")
         term.read_until(r"timeout is 0 seconds:\r\n")
         term.read_until(ECHO, timeout=2)
@@ -147,6 +150,21 @@ def test_a_ping_without_timeout_to_a_reachable_address_breaks_off_within_a_secon
         assert re.search(r"\r\nSuccess rate is \d+ percent \(\d+/\d+\)(, round-trip .*)?\r\nsam-i-am>$", rest)
         sent = int(re.search(r"/(\d+)\)", rest).group(1))
         assert 0 < sent < 100000
+    finally:
+        term.close()
+
+
+def test_a_long_ping_stops_at_more_and_any_key_there_drops_it(served):
+    _idle(served)
+    term = SSHTerm(served.hub.ssh_port)
+    try:
+        term.send("ping 10.2.2.10 repeat 100000 timeout 0\r\n")
+        page = term.read_until(r" --More-- $", timeout=5)
+        assert len(page.split("\r\n")) == 25                 # the command line, 23 lines, --More--
+        term.send("q")
+        assert term.read_until(PROMPT).endswith(MORE_ERASED + "sam-i-am>")
+        with served.server.lock:
+            assert served.server.pacer.jobs == []                # the ping went with its output
     finally:
         term.close()
 

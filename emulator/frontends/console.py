@@ -44,7 +44,7 @@ from emulator.frontends.terminal import INTERRUPT_KEYS, follow
 from emulator.lab.labfile import Lab, LabError
 
 PUMP_INTERVAL = 0.1        # how often idle time looks for messages the device logged
-STOP_SECONDS = 0.8         # what the end of the console waits at most for the lab
+STOP_SECONDS = 0.6         # what the end of the console waits at most for the lab
 _SECRET_QUESTION = re.compile(r"ssword: ?$")
 CTRL_C = "\x03"
 

@@ -53,7 +53,7 @@ from emulator.lab.labfile import Lab
 log = logging.getLogger(__name__)
 
 MAX_CONNECTIONS = 64          # open TCP connections, all devices together
-STOP_SECONDS = 1.0            # what stop() waits at most for the threads, all together
+STOP_SECONDS = 0.6            # what stop() waits at most for the threads, all together
 
 
 class ServerError(Exception):
