@@ -16,7 +16,7 @@ import pytest
 from test_server import RawTelnet, chan_read_until, ssh_shell
 
 from emulator.cli.session import CliSession
-from emulator.frontends.pacer import PacedLab, Pacer
+from emulator.frontends.pacer import BACKLOG, PacedLab, Pacer
 from emulator.frontends.server import LabServer
 from emulator.lab.labfile import Lab
 from emulator.sim.clock import MS, SECOND, Simulator
@@ -161,6 +161,13 @@ def test_a_long_ping_stops_at_more_and_any_key_there_drops_it(served):
         term.send("ping 10.2.2.10 repeat 100000 timeout 0\r\n")
         page = term.read_until(r" --More-- $", timeout=5)
         assert len(page.split("\r\n")) == 25                 # the command line, 23 lines, --More--
+        time.sleep(0.3)
+        with served.server.lock:
+            (running,) = served.server.pacer.jobs
+            held = running.backlog
+        time.sleep(0.3)
+        with served.server.lock:                             # the ping waits for its output to be read
+            assert running.backlog == held and BACKLOG <= held < BACKLOG + 100 and not running.ended
         term.send("q")
         assert term.read_until(PROMPT).endswith(MORE_ERASED + "sam-i-am>")
         with served.server.lock:

@@ -9,7 +9,9 @@ Every typed line runs under the same lock (``PacedLab.begin``). A long
 command (ping) is a job (``emulator.sim.jobs``): the pacer steps it where its
 wait ends on the lab clock, and its output waits in the command's ``Running``
 for the terminal, which takes it between slices and shows it as it comes
-(``Running.changed`` tells it there is some). A terminal breaks a job off
+(``Running.changed`` tells it there is some). A job whose terminal does not
+take its output (stopped at ``--More--``) waits for it past BACKLOG
+characters, as IOS holds a command while its output is paged. A terminal breaks a job off
 with ``interrupt`` (Ctrl-Shift-6, Ctrl-C) or drops it with ``cancel`` (the
 client went away).
 
@@ -34,7 +36,7 @@ from emulator.cli.session import CTRL_Z, CliSession, SessionClosed
 from emulator.lab.labfile import Lab
 from emulator.sim.clock import EmulatorFault, to_seconds
 from emulator.sim.clock import seconds as lab_seconds
-from emulator.sim.jobs import Job
+from emulator.sim.jobs import Job, Wait
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ SLICE_SECONDS = 0.02          # wall seconds one slice runs at most
 _CLOCK_EVERY = 16             # events between two looks at the wall clock inside a slice
 YIELD_SECONDS = 0.001         # after a slice cut short: the lock is free this long for the sessions
 CANCEL_SECONDS = 0.5          # what dropping a command waits at most for the lab lock
+BACKLOG = 8192                # characters of output a job may run ahead of its terminal (--More--)
 INTERNAL_ERROR = "% Internal error in the emulator (see the server log)\n"
 _LEAVE_WORDS = ("exit", "logout", "quit")
 
@@ -62,12 +65,14 @@ class Running:
         self.job = job
         self.where = where
         self.outbox: list[str] = []
+        self.backlog = 0              # characters in the outbox
         self.ended = job is None or job.done
         self.changed = threading.Event()
 
     def put(self, text: str) -> None:
         if text:
             self.outbox.append(text)
+            self.backlog += len(text)
             self.changed.set()
 
     def end(self) -> None:
@@ -147,21 +152,27 @@ class Pacer:
         wall-clock end; the steps taken."""
         taken = 0
         for running in list(self.jobs):
-            job = running.job
-            while (taken < budget and job is not None and not running.ended and job.ready(self.sim)
-                   and time.perf_counter() < self._slice_end):
+            while taken < budget and self._can_step(running) and time.perf_counter() < self._slice_end:
                 taken += 1
                 self._step_job(running)
         return taken
 
+    def _waiting(self) -> list[Wait]:
+        """What the jobs wait for on the lab clock; not those held back by their terminals."""
+        return [r.job.waiting for r in self.jobs
+                if r.job is not None and r.job.waiting is not None and r.backlog < BACKLOG]
+
     def _deadline(self) -> int | None:
-        deadlines = [r.job.waiting.deadline for r in self.jobs if r.job is not None and r.job.waiting is not None]
+        deadlines = [wait.deadline for wait in self._waiting()]
         return min(deadlines) if deadlines else None
 
     def _watching(self) -> bool:
         """Whether a job waits on a predicate, to be looked at after every event."""
-        return any(r.job is not None and r.job.waiting is not None and r.job.waiting.until is not None
-                   for r in self.jobs)
+        return any(wait.until is not None for wait in self._waiting())
+
+    def _can_step(self, running: Running) -> bool:
+        job = running.job
+        return job is not None and not running.ended and running.backlog < BACKLOG and job.ready(self.sim)
 
     # ------------------------------------------------ one slice
     def step(self, wall: float | None = None) -> float | None:
@@ -195,7 +206,7 @@ class Pacer:
                 sim.run_until(stop)           # nothing due before it: the clock moves on
             stepped = self._resume(self.slice_events - done)
             if not stepped:
-                self.cut_short = any(r.job is not None and r.job.ready(sim) for r in self.jobs)
+                self.cut_short = any(self._can_step(r) for r in self.jobs)
                 break
             done += stepped
             watching = self._watching()
@@ -338,7 +349,10 @@ class PacedLab:
         """The output that came since the last take, and whether the command has ended."""
         with self.lock:
             text = "".join(running.outbox)
+            if running.backlog >= BACKLOG:
+                self.wake()                           # its job may go on
             running.outbox.clear()
+            running.backlog = 0
             running.changed.clear()
             if running.ended:
                 running.changed.set()
