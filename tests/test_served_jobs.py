@@ -161,10 +161,14 @@ def test_a_long_ping_stops_at_more_and_any_key_there_drops_it(served):
         term.send("ping 10.2.2.10 repeat 100000 timeout 0\r\n")
         page = term.read_until(r" --More-- $", timeout=5)
         assert len(page.split("\r\n")) == 25                 # the command line, 23 lines, --More--
-        time.sleep(0.3)
-        with served.server.lock:
-            (running,) = served.server.pacer.jobs
-            held = running.backlog
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:                   # the ping goes on until its output fills up
+            with served.server.lock:
+                (running,) = served.server.pacer.jobs
+                held = running.backlog
+            if held >= BACKLOG:
+                break
+            time.sleep(0.05)
         time.sleep(0.3)
         with served.server.lock:                             # the ping waits for its output to be read
             assert running.backlog == held and BACKLOG <= held < BACKLOG + 100 and not running.ended
