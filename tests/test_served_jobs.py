@@ -219,7 +219,7 @@ def test_a_long_command_does_not_hold_up_another_session(served):
             other.send("show clock\r\n")
             other.read_until(r"UTC Mon Mar 1 1993\r\nsam-i-am>$")
             delays.append(time.monotonic() - start)
-        assert max(delays) < 0.3, delays
+        assert max(delays) < 0.5, delays
         busy.send("\x03")
         busy.read_until(PROMPT, timeout=2)
     finally:
@@ -375,7 +375,7 @@ def test_slices_leave_the_lock_to_the_sessions():
                 cli.execute("show clock")
             delays.append(time.monotonic() - start)
             time.sleep(0.01)
-        assert max(delays) < 0.1, delays
+        assert max(delays) < 0.2, delays
         assert server.paced.fault is None and sim.now > 0 * SECOND
     finally:
         server.stop()
