@@ -1,10 +1,11 @@
 """python -m emulator run [--lab PATH] [SCRIPT|-]: run a console script on an emulated lab.
 
 python -m emulator serve [--lab PATH] [--ssh-port N] [--telnet-port N] [--host 127.0.0.1]
-[--write-inventory FILE]: serve every device over SSH and telnet in real time (emulator/server.py).
+[--write-inventory FILE]: serve every device over SSH and telnet in real time
+(emulator/frontends/server.py). SIGINT or SIGTERM stops it (exit status 0) within 2 s.
 
 python -m emulator console DEVICE [--lab PATH]: that device's console in this terminal, the lab
-running in real time (emulator/console.py).
+running in real time (emulator/frontends/console.py). SIGINT or SIGTERM ends it (exit status 0).
 """
 
 from __future__ import annotations
@@ -87,10 +88,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve(args) -> int:
     import logging
-    import signal
     import threading
 
-    from emulator.frontends.server import LabServer, ServerError, load_host_key
+    from emulator.frontends.pacer import StopSignals
+    from emulator.frontends.server import LabServer, ServerError
+    from emulator.frontends.ssh import ServerKeyError, load_host_key
 
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)   # failed handshakes are logged by the server
@@ -101,37 +103,37 @@ def _serve(args) -> int:
     if not args.speed > 0:
         print(f"error: --speed {args.speed}: must be positive", file=sys.stderr)
         return 2
-    try:
-        lab = Lab.from_file(args.lab)
-        for err in lab.boot_errors():
-            print(f"boot: {err}", file=sys.stderr)
-        key = load_host_key(args.host_key) if args.host_key else None
-        server = LabServer(lab, host=args.host, ssh_port=args.ssh_port, telnet_port=args.telnet_port,
-                           speed=args.speed, host_key=key)
-        server.start()
-    except (LabError, ServerError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
     done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
-    try:
-        if args.inventory_out:
-            try:
-                server.write_inventory(args.inventory_out, args.inventory_transport)
-            except OSError as err:
-                print(f"error: {args.inventory_out}: cannot write the inventory ({err.strerror})", file=sys.stderr)
-                return 2
-        sys.stdout.write(server.port_map())
-        sys.stdout.flush()
-        if args.host not in ("127.0.0.1", "::1", "localhost"):
-            print(f"warning: listening on {args.host}: the lab's passwords are the document's", file=sys.stderr)
-        print(f"serving {len(server.endpoints)} devices of {args.lab}; Ctrl-C to stop", file=sys.stderr)
-        while not done.wait(0.5):
-            pass
-    finally:
-        server.stop()
-        lab.close()
+    with StopSignals(lambda signum: done.set()):
+        try:
+            lab = Lab.from_file(args.lab)
+            for err in lab.boot_errors():
+                print(f"boot: {err}", file=sys.stderr)
+            key = load_host_key(args.host_key) if args.host_key else None
+            server = LabServer(lab, host=args.host, ssh_port=args.ssh_port, telnet_port=args.telnet_port,
+                               speed=args.speed, host_key=key)
+            server.start()
+        except (LabError, ServerError, ServerKeyError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        try:
+            if args.inventory_out:
+                try:
+                    server.write_inventory(args.inventory_out, args.inventory_transport)
+                except OSError as err:
+                    print(f"error: {args.inventory_out}: cannot write the inventory ({err.strerror})",
+                          file=sys.stderr)
+                    return 2
+            sys.stdout.write(server.port_map())
+            sys.stdout.flush()
+            if args.host not in ("127.0.0.1", "::1", "localhost"):
+                print(f"warning: listening on {args.host}: the lab's passwords are the document's", file=sys.stderr)
+            print(f"serving {len(server.endpoints)} devices of {args.lab}; Ctrl-C to stop", file=sys.stderr)
+            while not done.wait(0.5):
+                pass
+        finally:
+            server.stop()                   # bounded: never waits on a busy simulator
+            server.paced.close_lab(0.1)
     return 0
 
 

@@ -6,6 +6,7 @@ import fcntl
 import os
 import re
 import select
+import signal
 import subprocess
 import sys
 import termios
@@ -20,11 +21,11 @@ ROOT = Path(__file__).resolve().parent.parent
 class Terminal:
     """The console command on a pseudo-terminal that is its controlling terminal."""
 
-    def __init__(self, *args: str):
+    def __init__(self, *args: str, program: tuple[str, ...] = ("-m", "emulator")):
         self.master, slave = os.openpty()
         env = dict(os.environ, TERM="xterm", COLUMNS="120", LINES="40")
         env.pop("INPUTRC", None)
-        self.proc = subprocess.Popen([sys.executable, "-m", "emulator", "console", *args], cwd=ROOT, env=env,
+        self.proc = subprocess.Popen([sys.executable, *program, "console", *args], cwd=ROOT, env=env,
                                      stdin=slave, stdout=slave, stderr=slave, close_fds=True,
                                      start_new_session=True, preexec_fn=_take_terminal)
         os.close(slave)
@@ -193,3 +194,99 @@ def test_piped_input_runs_like_a_script():
     assert "sam-i-am>enable\nPassword: \nsam-i-am#show ip interface brief | include Ethernet0\nEthernet0 " \
         in result.stdout
     assert "lab" not in result.stdout.replace("sam-i-am", "")
+
+
+# ---------------------------------------------------------------------------- long commands and signals
+
+@pytest.mark.parametrize("key", [b"\x1e", b"\x03"], ids=["ctrl-shift-6", "ctrl-c"])
+def test_a_long_ping_streams_and_breaks_off_on_the_console(key):
+    t = Terminal("sam-i-am", "--speed", "10")
+    try:
+        t.read_until(rb"sam-i-am>$")
+        t.send("ping 10.99.99.99 repeat 1000\r")
+        t.read_until(rb"Sending 1000, 100-byte ICMP Echos to 10.99.99.99, timeout is 2 seconds:\r\n")
+        seen, times = b"", []
+        for _ in range(3):                                   # one character per echo, as each echo ends
+            seen += t.read_until(rb"[.U!]", timeout=2)
+            times.append(time.monotonic())
+        assert re.fullmatch(rb"[.U]{3}", seen) and times[2] - times[0] > 0.1
+        start = time.monotonic()
+        os.write(t.master, key)
+        rest = t.read_until(rb"sam-i-am>$", timeout=2)
+        assert time.monotonic() - start < 1.0
+        assert re.search(rb"\r\nSuccess rate is 0 percent \(0/\d+\)\r\nsam-i-am>$", rest), rest
+        t.send("show clock\r")                               # the keyboard is the console's again
+        assert re.search(rb"show clock\r\n\*\d\d:\d\d:\d\d\.\d{3} UTC Mon Mar 1 1993\r\nsam-i-am>$",
+                         t.read_until(rb"sam-i-am>$"))
+        t.send("exit\r")
+        assert t.wait() == 0
+    finally:
+        t.close()
+
+
+def test_ctrl_c_at_the_prompt_abandons_the_line():
+    t = Terminal("sam-i-am")
+    try:
+        t.read_until(rb"sam-i-am>$")
+        t.send("show version\x03")
+        assert t.read_until(rb"sam-i-am>$").endswith(b"show version^C\r\nsam-i-am>")
+        assert t.proc.poll() is None
+        t.send("exit\r")
+        assert t.wait() == 0
+    finally:
+        t.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_ends_the_console_within_2_s_while_a_ping_runs(sig):
+    t = Terminal("sam-i-am")
+    try:
+        t.read_until(rb"sam-i-am>$")
+        t.send("ping 10.2.2.10 repeat 1000000 timeout 0\r")
+        t.read_until(rb"[.!]{3}")
+        start = time.monotonic()
+        t.proc.send_signal(sig)
+        assert t.wait(timeout=5) == 0
+        assert time.monotonic() - start < 2.0
+    finally:
+        t.close()
+
+
+# The console with one more event in the lab, a second after it starts: a step that never ends.
+STUCK = """\
+import sys
+from emulator.__main__ import main
+from emulator.frontends.pacer import PacedLab
+from emulator.sim.clock import SECOND
+
+_start = PacedLab.start
+
+
+def start(self):
+    def forever():
+        while True:
+            pass
+    self.lab.sim.call_later(SECOND, forever)
+    return _start(self)
+
+
+PacedLab.start = start
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_ends_the_console_within_2_s_with_the_simulator_stuck_in_a_step(tmp_path):
+    script = tmp_path / "stuck_console.py"
+    script.write_text(STUCK)
+    t = Terminal("sam-i-am", program=(str(script),))
+    try:
+        t.read_until(rb"sam-i-am>$")
+        time.sleep(1.5)                                      # the runaway step has begun
+        t.send("show clock\r")                              # and this command waits for the lab
+        time.sleep(0.2)
+        start = time.monotonic()
+        t.proc.send_signal(signal.SIGTERM)
+        assert t.wait(timeout=5) == 0
+        assert time.monotonic() - start < 2.0
+    finally:
+        t.close()

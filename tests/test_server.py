@@ -17,9 +17,11 @@ import pytest
 
 from drivers.inventory import load_inventory
 from emulator.config.loader import load_config
+from emulator.frontends.login import clear_password, decode_type7, vty_policy
+from emulator.frontends.pacer import Pacer
+from emulator.frontends.server import LabServer
+from emulator.frontends.telnet import DO, IAC, SB, SE, WILL, WONT, TelnetParser
 from emulator.lab.labfile import Lab
-from emulator.frontends.server import (DO, IAC, SB, SE, WILL, WONT, LabServer, Pacer, TelnetParser, clear_password,
-                             decode_type7, vty_policy)
 from emulator.sim.clock import MS, SECOND, Simulator, to_seconds
 
 ROOT = Path(__file__).resolve().parent.parent

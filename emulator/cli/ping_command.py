@@ -1,15 +1,21 @@
-"""The ping command: one-line forms and the interactive extended ping dialog."""
+"""The ping command: one-line forms and the interactive extended ping dialog.
+
+Both end in a job (``emulator.sim.jobs``) that prints each echo's character as the echo ends.
+"""
 
 from __future__ import annotations
 
 import re
+from contextlib import closing
 from ipaddress import IPv4Address
 
-from emulator.config.grammar import CommandError, canonical_interface, tokenize
-from emulator.device.ping import ping
 from emulator.cli.exec_commands import exec_command
+from emulator.config.grammar import CommandError, canonical_interface, tokenize
+from emulator.device.ping import PingResult, echoes
 from emulator.labtime import SECOND
+from emulator.sim.jobs import Interrupted, Job, Steps, Wait
 
+LINE_CHARS = 70
 UNRECOGNIZED = "% Unrecognized host or address, or protocol not running.\n"
 _IP = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 
@@ -40,23 +46,44 @@ def _resolve_source(router, text: str) -> IPv4Address | str:
 
 
 def run(session, target: IPv4Address, count: int, size: int, timeout: int, source=None,
-        df: bool = False, pattern: int = 0xABCD, tos: int = 0) -> str:
-    out = ["Type escape sequence to abort.\n",
-           f"Sending {count}, {size}-byte ICMP Echos to {target}, timeout is {timeout} seconds:\n"]
+        df: bool = False, pattern: int = 0xABCD, tos: int = 0) -> Job:
+    """The ping as a job: its header at once, each echo's character as the echo ends, the summary.
+
+    Broken off (``Interrupted``), it ends the line of characters and prints the summary of the
+    echoes that ended, as IOS does after its escape sequence.
+    """
+    return Job(_ping_steps(session, target, count, size, timeout, source, df, pattern, tos))
+
+
+def _ping_steps(session, target, count, size, timeout, source, df, pattern, tos) -> Steps:
+    head = ["Type escape sequence to abort.\n",
+            f"Sending {count}, {size}-byte ICMP Echos to {target}, timeout is {timeout} seconds:\n"]
     if source is not None:
-        out.append(f"Packet sent with a source address of {source}\n")
+        head.append(f"Packet sent with a source address of {source}\n")
     if df:
-        out.append("Packet sent with the DF bit set\n")
-    result = ping(session.router, target, count, size, timeout * SECOND, source, df, pattern, tos)
-    chars = "".join(result.chars)
-    out += [chars[i:i + 70] + "\n" for i in range(0, len(chars), 70)]
+        head.append("Packet sent with the DF bit set\n")
+    yield "".join(head)
+    result = PingResult()
+    with closing(echoes(session.router, target, result, count, size, timeout * SECOND, source, df,
+                        pattern, tos)) as steps:
+        try:
+            for item in steps:
+                if isinstance(item, Wait):
+                    yield item
+                else:                                   # IOS wraps the characters at 70 a line
+                    yield item + ("\n" if result.sent % LINE_CHARS == 0 else "")
+        except Interrupted:
+            pass
+    yield ("\n" if result.sent % LINE_CHARS else "") + _summary(result)
+
+
+def _summary(result: PingResult) -> str:
     percent = 100 * result.received // result.sent if result.sent else 0
     line = f"Success rate is {percent} percent ({result.received}/{result.sent})"
     if result.rtts_ms:
         r = result.rtts_ms
         line += f", round-trip min/avg/max = {min(r)}/{sum(r) // len(r)}/{max(r)} ms"
-    out.append(line + "\n")
-    return "".join(out)
+    return line + "\n"
 
 
 _OPTIONS = {"repeat": (1, 2147483647), "size": (36, 18024), "timeout": (0, 3600), "source": None,

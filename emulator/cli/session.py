@@ -4,6 +4,12 @@
 before the next prompt (no echo, no prompt). A command can hold a dialog
 (``copy running-config startup-config`` asks for a file name): it is a
 generator that yields each question; the next line typed answers it.
+
+A long-running command (ping) is a job (``emulator.sim.jobs.Job``): it yields
+its output as it goes and waits on the lab clock without running it.
+``start(line)`` hands the job to a runner that paces it (the served lab, the
+console); ``execute(line)`` runs it to its end in process, the lab clock
+running as long as it waits.
 """
 
 from __future__ import annotations
@@ -11,10 +17,11 @@ from __future__ import annotations
 import re
 from typing import Generator
 
+from emulator.cli import crypto_commands, exec_commands, nat_commands, ping_command  # noqa: F401  (register their commands)
 from emulator.config.commands import ConfigApplyError, LeaveConfig, apply_line
 from emulator.config.grammar import CommandError, tokenize
 from emulator.device.router import Router
-from emulator.cli import crypto_commands, exec_commands, nat_commands, ping_command  # noqa: F401  (register their commands)
+from emulator.sim.jobs import Interrupted, Job, Steps
 
 CTRL_Z = "\x1a"
 
@@ -54,20 +61,37 @@ class CliSession:
 
     # ------------------------------------------------------------ input
     def execute(self, line: str) -> str:
-        """Run one typed line; returns the output printed before the next prompt.
+        """Run one typed line to its end; returns the output printed before the next prompt.
 
-        On a terminal that monitors (the console, or after ``terminal monitor``)
-        the messages logged meanwhile follow the output, as IOS prints them.
+        A command that waits (ping) runs the lab clock meanwhile. On a terminal that monitors
+        (the console, or after ``terminal monitor``) the messages logged meanwhile follow the
+        output, as IOS prints them.
         """
-        output = self._execute(line)
+        return self.start(line).run(self.router.clock)
+
+    def start(self, line: str) -> Job:
+        """Begin one typed line: a job of the output printed before the next prompt.
+
+        The command itself runs now (SessionClosed is raised now); a long one goes on as its
+        runner steps the job. The messages logged meanwhile end the output, as with ``execute``.
+        """
+        return Job(self._steps(self._execute(line)))
+
+    def _steps(self, result: "str | Job") -> Steps:
+        if isinstance(result, Job):
+            try:
+                yield from result.steps()
+            except Interrupted:
+                pass
+        elif result:
+            yield result
         log = self.router.log_buffer
         if self._log_seen < len(log):
             if self.monitor:
-                output += "".join(m + "\n" for m in log[self._log_seen:])
+                yield "".join(m + "\n" for m in log[self._log_seen:])
             self._log_seen = len(log)
-        return output
 
-    def _execute(self, line: str) -> str:
+    def _execute(self, line: str) -> "str | Job":
         if self.closed:
             raise SessionClosed(self.router.hostname)
         line = line.rstrip("\r\n")
@@ -97,9 +121,10 @@ class CliSession:
             return self._start_dialog(result)
         if pipe is not None:
             try:
-                return pipe.apply(result or "")
+                pipe.check()
             except CommandError as err:
                 return CommandError(err.kind, line, len(line) + err.column).render(width) + "\n"
+            return Job(pipe.filter(result.steps())) if isinstance(result, Job) else pipe.apply(result or "")
         return result or ""
 
     # ------------------------------------------------------------ help and completion
@@ -139,21 +164,27 @@ class CliSession:
                 return done
         return None
 
-    def _start_dialog(self, dialog) -> str:
+    def _start_dialog(self, dialog) -> "str | Job":
         self._dialog = dialog
         self._dialog_output = []
         return self._advance(None)
 
-    def _answer(self, line: str) -> str:
+    def _answer(self, line: str) -> "str | Job":
         return self._advance(line)
 
-    def _advance(self, answer: str | None) -> str:
-        """Run the dialog to its next question; output printed so far is returned."""
+    def _advance(self, answer: str | None) -> "str | Job":
+        """Run the dialog to its next question; output printed so far is returned.
+
+        A dialog ends with its output, or with a job (the extended ping) that follows it.
+        """
         try:
             step = self._dialog.send(answer) if answer is not None else next(self._dialog)
         except StopIteration as stop:
             self._dialog = None
-            return "".join(self._dialog_output) + (stop.value or "")
+            printed = "".join(self._dialog_output)
+            if isinstance(stop.value, Job):
+                return Job(_after(printed, stop.value.steps())) if printed else stop.value
+            return printed + (stop.value or "")
         # A dialog yields (output printed before the question, question).
         printed, self._question = step
         out = "".join(self._dialog_output) + printed
@@ -214,7 +245,8 @@ class OutputFilter:
     def __init__(self, text: str):
         self.text = text
 
-    def apply(self, output: str) -> str:
+    def check(self) -> tuple[str, re.Pattern]:
+        """The filter's kind and pattern; CommandError when it is not one."""
         words = self.text.split(None, 1)
         kinds = [k for k in self.KINDS if words and k.startswith(words[0].lower())]
         if not words or len(kinds) != 1:
@@ -222,18 +254,49 @@ class OutputFilter:
         if len(words) < 2:
             raise CommandError("incomplete", self.text)
         try:
-            pattern = re.compile(words[1])
+            return kinds[0], re.compile(words[1])
         except re.error:
             raise CommandError("invalid", self.text, 3 + self.text.index(words[1])) from None
+
+    def filter(self, steps: Steps) -> Steps:
+        """A job's steps with the output filtered: its waits pass on, the filtered text comes at the end."""
+        out = []
+        try:
+            item = next(steps)
+            while True:
+                if isinstance(item, str):
+                    out.append(item)
+                    item = next(steps)
+                    continue
+                try:
+                    yield item
+                except Interrupted as exc:      # the job is broken off: it may still print its end
+                    item = steps.throw(exc)
+                else:
+                    item = next(steps)
+        except (StopIteration, Interrupted):
+            pass
+        text = self.apply("".join(out))
+        if text:
+            yield text
+
+    def apply(self, output: str) -> str:
+        kind, pattern = self.check()
         lines = output.splitlines(keepends=True)
-        if kinds[0] == "include":
-            return "".join(l for l in lines if pattern.search(l))
-        if kinds[0] == "exclude":
-            return "".join(l for l in lines if not pattern.search(l))
-        for i, l in enumerate(lines):
-            if pattern.search(l):
+        if kind == "include":
+            return "".join(text for text in lines if pattern.search(text))
+        if kind == "exclude":
+            return "".join(text for text in lines if not pattern.search(text))
+        for i, text in enumerate(lines):
+            if pattern.search(text):
                 return "".join(lines[i:])
         return ""
+
+
+def _after(printed: str, steps: Steps) -> Steps:
+    """``printed`` (what a dialog printed before its job), then the job's steps."""
+    yield printed
+    return (yield from steps)
 
 
 def _split_pipe(line: str) -> tuple[str, OutputFilter | None]:

@@ -1,8 +1,8 @@
 """ICMP echo as the IOS ping command runs it, on the lab clock.
 
 Each echo is sent when the previous one was answered or timed out; the
-simulator runs meanwhile, so round trips follow the links' bandwidth and
-delay. Results per echo: ``!`` reply, ``.`` timeout, ``U`` unreachable,
+job's runner runs the simulator meanwhile, so round trips follow the links'
+bandwidth and delay. Results per echo: ``!`` reply, ``.`` timeout, ``U`` unreachable,
 ``Q`` source quench, ``&`` time exceeded (the characters IOS prints).
 """
 
@@ -12,8 +12,11 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 
 from emulator.labtime import MS, SECOND
-from emulator.wire.icmp import HEADER_LEN as ICMP_HEADER, ICMPMessage
-from emulator.wire.ipv4 import FLAG_DF, HEADER_LEN as IP_HEADER, PROTO_ICMP, IPv4Packet
+from emulator.sim.jobs import Steps, Wait
+from emulator.wire.icmp import HEADER_LEN as ICMP_HEADER
+from emulator.wire.icmp import ICMPMessage
+from emulator.wire.ipv4 import FLAG_DF, PROTO_ICMP, IPv4Packet
+from emulator.wire.ipv4 import HEADER_LEN as IP_HEADER
 
 
 @dataclass
@@ -36,14 +39,17 @@ def echo_data(size: int, pattern: int) -> bytes:
     return (pattern.to_bytes(2, "big") * (length // 2 + 1))[:length]
 
 
-def ping(router, target: IPv4Address, count: int = 5, size: int = 100, timeout: int = 2 * SECOND,
-         source: IPv4Address | None = None, df: bool = False, pattern: int = 0xABCD, tos: int = 0,
-         on_result=None) -> PingResult:
-    """Send ``count`` echoes and wait up to ``timeout`` ns for each; ``on_result(char)`` hears each
-    outcome as it happens. Round trips are whole milliseconds, truncated."""
+def echoes(router, target: IPv4Address, result: PingResult, count: int = 5, size: int = 100,
+           timeout: int = 2 * SECOND, source: IPv4Address | None = None, df: bool = False,
+           pattern: int = 0xABCD, tos: int = 0) -> Steps:
+    """Send ``count`` echoes, each when the previous one was answered or ``timeout`` ns passed.
+
+    A job's steps (``emulator.sim.jobs``): it yields a ``Wait`` for each echo's outcome and then
+    the outcome's character, and keeps the outcomes in ``result``. Round trips are whole
+    milliseconds, truncated, from the send to the event that brought the answer.
+    """
     sim = router.clock
     identifier = router.next_echo_identifier()
-    result = PingResult()
     state: dict = {}
 
     def listener(kind, packet, msg):
@@ -51,6 +57,7 @@ def ping(router, target: IPv4Address, count: int = 5, size: int = 100, timeout: 
             return
         if kind == "reply":
             state["outcome"] = "!"
+            state["at"] = sim.now
         elif "outcome" not in state:
             state["outcome"] = {"unreachable": "U", "quench": "Q", "exceeded": "&"}[kind]
 
@@ -73,16 +80,14 @@ def ping(router, target: IPv4Address, count: int = 5, size: int = 100, timeout: 
                     _self_reply(packet, listener)
                 else:
                     router.send_packet(packet)
-            sim.run_until(lambda: "outcome" in state, timeout)
+            yield Wait(start + timeout, lambda: "outcome" in state)
             char = state.get("outcome", ".")
             if char == "!":
-                result.rtts_ms.append((sim.now - start) // MS)
+                result.rtts_ms.append((state["at"] - start) // MS)
             result.chars.append(char)
-            if on_result:
-                on_result(char)
+            yield char
     finally:
         router.echo_listeners.pop(identifier, None)
-    return result
 
 
 def _self_reply(packet, listener) -> None:

@@ -1,7 +1,6 @@
 """python -m emulator console DEVICE [--lab PATH] [--speed X]: one device's console in this terminal.
 
-The lab runs on a real-time clock (the server's pacing: ``LabServer`` with no
-ports), and the terminal is the device's console line: it starts in user
+The lab runs on a real-time clock, and the terminal is the device's console line: it starts in user
 EXEC, ``enable`` asks for the enable secret if there is one, and the messages
 the device logs appear as they happen, followed by the prompt and what was
 typed so far (as with ``logging synchronous``).
@@ -12,9 +11,11 @@ the terminal is a tty. As on IOS:
 - ``?`` anywhere in a line lists what may come next for the text before it,
   then gives the line back for editing;
 - Tab completes the keyword being typed;
-- Ctrl-Z leaves configuration mode (the terminal's suspend key is turned off
-  while the console runs), Ctrl-C abandons the line (and leaves configuration
-  mode);
+- Ctrl-Z leaves configuration mode, Ctrl-C abandons the line (and leaves
+  configuration mode): the terminal's suspend and interrupt keys are turned
+  off while the console runs, so both are keys, not signals;
+- a long command (ping) shows its output as it comes; Ctrl-Shift-6 (IOS's
+  escape sequence) or Ctrl-C breaks it off;
 - questions (``Password:``, the extended ping's) are answered on their own
   line, passwords without echo;
 - ``exit`` (or ``logout``, ``quit``) at EXEC level ends the console and the
@@ -22,34 +23,46 @@ the terminal is a tty. As on IOS:
 
 Without a tty (input from a pipe) the lines are read as they come, with the
 same meaning, and ``?`` at the end of a line gives the help.
+
+The lab runs under the same pacer as the served lab (``emulator.frontends.pacer``).
+SIGINT and SIGTERM end the console (exit status 0) within a bounded time,
+whatever the simulator is doing.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import select
 import sys
 import threading
 from typing import TextIO
 
-from emulator.cli.session import CTRL_Z, CliSession
-from emulator.lab.labfile import Lab
-from emulator.frontends.server import Disconnected, LabServer
+from emulator.cli.session import CTRL_Z, CliSession, SessionClosed
+from emulator.frontends.pacer import Disconnected, PacedLab, StopSignals
+from emulator.frontends.terminal import INTERRUPT_KEYS, follow
+from emulator.lab.labfile import Lab, LabError
 
 PUMP_INTERVAL = 0.1        # how often idle time looks for messages the device logged
+STOP_SECONDS = 0.6         # what the end of the console waits at most for the lab
 _SECRET_QUESTION = re.compile(r"ssword: ?$")
+CTRL_C = "\x03"
+
+
+class ConsoleStopped(BaseException):
+    """SIGINT or SIGTERM: the console ends (a BaseException, so that no handler of errors takes it)."""
 
 
 class Console:
-    """One console session on ``device`` of a served lab, reading ``stdin`` and writing ``stdout``."""
+    """One console session on ``device`` of a paced lab, reading ``stdin`` and writing ``stdout``."""
 
-    def __init__(self, server: LabServer, device: str, stdin: TextIO | None = None, stdout: TextIO | None = None):
-        self.server = server
+    def __init__(self, paced: PacedLab, device: str, stdin: TextIO | None = None, stdout: TextIO | None = None):
+        self.paced = paced
         self.device = device
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
-        router = server.lab.devices[device]
-        with server.lock:
+        router = paced.lab.devices[device]
+        with paced.lock:
             self.cli = CliSession(router, privileged=False, line="console")
             self.cli._log_seen = 0          # the console shows what the device logged since it booted
         self.tty = self._isatty()
@@ -80,7 +93,7 @@ class Console:
                 prompt = self._reading
                 if prompt is None:
                     continue
-                messages = self.server.new_messages(self.cli)
+                messages = self.paced.new_messages(self.cli)
                 if not messages:
                     continue
                 typed = self.readline.get_line_buffer() if self.readline else ""
@@ -92,7 +105,7 @@ class Console:
         """One line; EOFError at the end of input, KeyboardInterrupt on Ctrl-C."""
         if self.readline is not None:
             self._bind(command_line)
-        self.write(self.server.new_messages(self.cli))
+        self.write(self.paced.new_messages(self.cli))
         with self._out:
             self._reading = prompt
         try:
@@ -152,7 +165,7 @@ class Console:
         """readline's completer: ``text`` is the whole line up to the cursor (no word delimiters)."""
         if state:
             return None
-        with self.server.lock:
+        with self.paced.lock:
             return self.cli.complete(text)
 
     def _forget(self, line: str) -> None:
@@ -170,7 +183,7 @@ class Console:
         pump.start()
         try:
             while not self.cli.closed:
-                with self.server.lock:
+                with self.paced.lock:
                     prompt, dialog, config = self.cli.prompt, self.cli.in_dialog, self.cli.config is not None
                 secret = dialog and bool(_SECRET_QUESTION.search(prompt))
                 try:
@@ -178,42 +191,77 @@ class Console:
                 except EOFError:
                     self.write("\n")
                     break
-                except KeyboardInterrupt:
-                    self.write("^C\n")
-                    if config:
-                        self._run([CTRL_Z])
-                    continue
-                if dialog:
-                    self._forget(line)
-                    self._run([line])
-                elif CTRL_Z in line:            # readline has shown it as ^Z
-                    text = line.replace(CTRL_Z, "")
-                    if config:
-                        self._run(([text] if text.strip() else []) + [CTRL_Z])
-                    self._forget(line)
-                elif "?" in line:
-                    before, _, after = line.partition("?")
-                    with self.server.lock:
-                        shown = self.cli.help(before)
-                    self.write(shown)
-                    self._forget(line)
-                    self._prefill = before + after if self.readline is not None else ""
-                else:
-                    self._run([line])
-        except (Disconnected, KeyboardInterrupt):   # the lab stopped; Ctrl-C while a command ran
+                self._line(line, dialog, config)
+        except (Disconnected, ConsoleStopped):     # the lab stopped; SIGINT or SIGTERM
             pass
         finally:
             self._stop.set()
-            pump.join(1.0)
+            pump.join(0.2)
         return 0
 
+    def _line(self, line: str, dialog: bool, config: bool) -> None:
+        """What a line typed at ``prompt`` does."""
+        if CTRL_C in line:                      # readline has shown it as ^C: the line is abandoned
+            if not self.tty:
+                self.write("^C\n")
+            self._forget(line)
+            if config:
+                self._run([CTRL_Z])
+        elif dialog:
+            self._forget(line)
+            self._run([line])
+        elif CTRL_Z in line:                    # readline has shown it as ^Z
+            text = line.replace(CTRL_Z, "")
+            if config:
+                self._run(([text] if text.strip() else []) + [CTRL_Z])
+            self._forget(line)
+        elif "?" in line:
+            before, _, after = line.partition("?")
+            with self.paced.lock:
+                shown = self.cli.help(before)
+            self.write(shown)
+            self._forget(line)
+            self._prefill = before + after if self.readline is not None else ""
+        else:
+            self._run([line])
+
     def _run(self, lines: list[str]) -> None:
+        """Run typed lines, each command's output shown as it comes; Ctrl-Shift-6 or Ctrl-C breaks
+        a long one off (on a tty)."""
+        where = f"{self.device} console"
+        with _CommandKeys(self.stdin if self.tty else None) as keys:
+            for line in lines:
+                with self.paced.lock:
+                    if line == CTRL_Z and self.cli.config is None:
+                        continue
+                try:
+                    running = self.paced.begin(self.cli, line, where)
+                except SessionClosed:
+                    break
+                follow(self.paced, running, self._show, self._interrupted if keys.active else None)
+
+    def _show(self, text: str) -> bool:
+        self.write(text)
+        return True
+
+    def _interrupted(self, timeout: float) -> bool:
+        """While a command runs on a tty: whether Ctrl-Shift-6 or Ctrl-C came within ``timeout`` s.
+
+        What else is typed comes back on the next command line (with readline).
+        """
+        fd = self.stdin.fileno()
+        ready, _, _ = select.select([fd], [], [], timeout)
+        if not ready:
+            return False
         try:
-            output, _, _ = self.server.run_lines(self.cli, lines, f"{self.device} console")
-        except KeyboardInterrupt:           # Ctrl-C while a command's output waited for the wall clock
-            self.write("^C\n")
-            return
-        self.write(output)
+            typed = os.read(fd, 1024).decode("latin-1", errors="replace")
+        except OSError:                         # the terminal is gone: the command ends, then the console
+            return True
+        if not typed or any(k in typed for k in INTERRUPT_KEYS):
+            return True
+        if self.readline is not None:
+            self._prefill += "".join(ch for ch in typed if " " <= ch <= "~")
+        return False
 
 
 def _load_readline():
@@ -224,22 +272,26 @@ def _load_readline():
     if "libedit" in (readline.__doc__ or ""):
         return None                # libedit binds keys differently: plain lines rather than odd ones
     readline.set_completer_delims("")
-    for setting in ("tab: complete", "set enable-bracketed-paste off", r'"\C-z": "\C-v\C-z\C-j"'):
+    for setting in ("tab: complete", "set enable-bracketed-paste off", r'"\C-z": "\C-v\C-z\C-j"',
+                    r'"\C-c": "\C-v\C-c\C-j"'):
         readline.parse_and_bind(setting)
     return readline
 
 
-class _SuspendKeyOff:
-    """Turns the terminal's suspend key (Ctrl-Z) into an ordinary key while the console runs."""
+def _tty_fd(stream: TextIO | None) -> int | None:
+    try:
+        return stream.fileno() if stream is not None and stream.isatty() else None
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+class _SignalKeysOff:
+    """Turns the terminal's suspend and interrupt keys (Ctrl-Z, Ctrl-C) into ordinary keys while
+    the console runs: they are IOS's keys here, and SIGINT stays the request to stop."""
 
     def __init__(self, stream: TextIO):
-        self.fd = None
+        self.fd = _tty_fd(stream)
         self.saved = None
-        try:
-            if stream.isatty():
-                self.fd = stream.fileno()
-        except (AttributeError, ValueError, OSError):
-            self.fd = None
 
     def __enter__(self):
         if self.fd is None:
@@ -248,7 +300,9 @@ class _SuspendKeyOff:
             import termios
             self.saved = termios.tcgetattr(self.fd)
             attrs = termios.tcgetattr(self.fd)
-            attrs[6][termios.VSUSP] = os.fpathconf(self.fd, "PC_VDISABLE") if hasattr(os, "fpathconf") else 0
+            off = os.fpathconf(self.fd, "PC_VDISABLE") if hasattr(os, "fpathconf") else 0
+            attrs[6][termios.VSUSP] = off
+            attrs[6][termios.VINTR] = off
             termios.tcsetattr(self.fd, termios.TCSADRAIN, attrs)
         except (ImportError, OSError, ValueError):
             self.saved = None
@@ -263,34 +317,76 @@ class _SuspendKeyOff:
                 pass
 
 
+class _CommandKeys:
+    """While a command runs on a tty, keys come one by one and unechoed, for Ctrl-Shift-6 and Ctrl-C."""
+
+    def __init__(self, stream: TextIO | None):
+        self.fd = _tty_fd(stream)
+        self.saved = None
+        self.active = False
+
+    def __enter__(self):
+        if self.fd is None:
+            return self
+        try:
+            import termios
+            self.saved = termios.tcgetattr(self.fd)
+            attrs = termios.tcgetattr(self.fd)
+            attrs[3] &= ~(termios.ICANON | termios.ECHO)
+            attrs[6][termios.VMIN] = 1
+            attrs[6][termios.VTIME] = 0
+            termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
+            self.active = True
+        except (ImportError, OSError, ValueError):
+            self.saved = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.saved is not None:
+            import termios
+            try:
+                termios.tcsetattr(self.fd, termios.TCSANOW, self.saved)
+            except OSError:
+                pass
+
+
 def run_console(lab_path: str, device: str, speed: float = 1.0) -> int:
-    """The ``console`` command: 0 when the user leaves, 2 (with a one-line error) when it cannot start."""
-    from emulator.lab.labfile import LabError
-    from emulator.frontends.server import ServerError
+    """The ``console`` command: 0 when the user leaves or SIGINT/SIGTERM stop it, 2 (with a one-line
+    error) when it cannot start."""
     try:
         lab = Lab.from_file(lab_path)
     except LabError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    try:
-        if device not in lab.devices:
-            print(f"error: {lab_path}: no device {device!r} in the lab (devices: {', '.join(lab.devices)})",
-                  file=sys.stderr)
-            return 2
-        for err in lab.boot_errors():
-            print(f"boot: {err}", file=sys.stderr)
-        try:
-            server = LabServer(lab, ssh_port=None, telnet_port=None, speed=speed, devices=[device]).start()
-        except (ServerError, ValueError) as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        try:
-            with _SuspendKeyOff(sys.stdin):
-                return Console(server, device).run()
-        finally:
-            server.stop()
-    finally:
+    if device not in lab.devices:
         lab.close()
+        print(f"error: {lab_path}: no device {device!r} in the lab (devices: {', '.join(lab.devices)})",
+              file=sys.stderr)
+        return 2
+    for err in lab.boot_errors():
+        print(f"boot: {err}", file=sys.stderr)
+    try:
+        paced = PacedLab(lab, speed)
+    except ValueError as err:
+        lab.close()
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    stopped: list[int] = []
+
+    def stop(signum: int) -> None:
+        if not stopped:
+            stopped.append(signum)
+            raise ConsoleStopped
+
+    try:
+        with StopSignals(stop), _SignalKeysOff(sys.stdin):
+            paced.start()
+            return Console(paced, device).run()
+    except ConsoleStopped:
+        return 0
+    finally:
+        paced.stop(STOP_SECONDS)
+        paced.close_lab(STOP_SECONDS / 3)
 
 
 __all__ = ["Console", "run_console"]
