@@ -24,8 +24,8 @@ import yaml
 
 from drivers.base import DriverError
 from drivers.netmiko_ios import NetmikoDriver
-from emulator.lab.labfile import Lab
 from emulator.frontends.server import LabServer
+from emulator.lab.labfile import Lab
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
@@ -103,7 +103,7 @@ def test_the_suites_over_the_served_lab_give_the_emulated_verdicts(transport, em
     watchdog.start()
     try:
         port_map = [server.stdout.readline() for _ in range(6)]
-        assert all(re.match(r"^\S+ ssh 127\.0\.0\.1:\d+ telnet 127\.0\.0\.1:\d+$", l.strip()) for l in port_map), \
+        assert all(re.match(r"^\S+ ssh 127\.0\.0\.1:\d+ telnet 127\.0\.0\.1:\d+$", ln.strip()) for ln in port_map), \
             port_map + [server.stderr.read() if server.poll() is not None else ""]
         written = yaml.safe_load(inventory.read_text())
         for name in ("sam-i-am", "dr_whoovie"):
