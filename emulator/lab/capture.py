@@ -9,16 +9,34 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO, Mapping, Protocol, Sequence
 
-from emulator.sim.wires import Tap
+from emulator.device.router import Router
+from emulator.sim.wires import EthernetSegment, SerialLink, Tap
 from emulator.wire.pcap import LINKTYPE_C_HDLC, LINKTYPE_ETHERNET, LINKTYPE_PPP, PcapWriter
 
-if TYPE_CHECKING:
-    from emulator.lab.labfile import Lab
+
+class CapturedLink(Protocol):
+    """A link of the lab file: the (device, interface) ports it joins."""
+
+    @property
+    def ports(self) -> Sequence[tuple[str, str]]: ...
 
 
-def _file_name(kind: str, ports: list[tuple[str, str]]) -> str:
+class CapturedLab(Protocol):
+    """What a capture needs of a running lab: its wires and its devices."""
+
+    @property
+    def serial_links(self) -> Sequence[tuple[CapturedLink, SerialLink]]: ...
+
+    @property
+    def segments(self) -> Sequence[tuple[CapturedLink, EthernetSegment]]: ...
+
+    @property
+    def devices(self) -> Mapping[str, Router]: ...
+
+
+def _file_name(kind: str, ports: Sequence[tuple[str, str]]) -> str:
     text = "--".join(f"{dev}-{iface}" for dev, iface in ports)
     return f"{kind}-" + re.sub(r"[^A-Za-z0-9_.-]", "_", text) + ".pcap"
 
@@ -39,7 +57,7 @@ def _ethernet_tap(writer: PcapWriter) -> Tap:
 class LabCapture:
     """One pcap per link; ``close()`` flushes and closes them all."""
 
-    def __init__(self, lab: Lab, directory: str | Path):
+    def __init__(self, lab: CapturedLab, directory: str | Path):
         self.lab = lab
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
