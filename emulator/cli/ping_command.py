@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from contextlib import closing
 from ipaddress import IPv4Address
+from typing import Any
 
 from emulator.cli.exec_commands import exec_command
 from emulator.config.grammar import CommandError, canonical_interface, tokenize
@@ -99,7 +100,8 @@ def _ping_line(session, args):
     target = _address(args["target"])
     if target is None:
         return UNRECOGNIZED
-    opts = {"repeat": 5, "size": 100, "timeout": 2, "source": None, "df-bit": False, "tos": 0, "data": 0xABCD}
+    opts: dict[str, Any] = {"repeat": 5, "size": 100, "timeout": 2, "source": None, "df-bit": False, "tos": 0,
+                            "data": 0xABCD}
     i = target_index + 1
     while i < len(words):
         word = words[i].text.lower()
@@ -125,7 +127,9 @@ def _ping_line(session, args):
             except ValueError:
                 raise CommandError("invalid", line, words[i + 1].start) from None
         else:
-            lo, hi = _OPTIONS[name]
+            bounds = _OPTIONS[name]
+            assert bounds is not None, f"ping option {name} takes a number"
+            lo, hi = bounds
             if not value.isdigit() or not lo <= int(value) <= hi:
                 raise CommandError("invalid", line, words[i + 1].start)
             opts[name] = int(value)
@@ -172,9 +176,10 @@ def _ping_dialog(session, args):
             source = _resolve_source(session.router, answer)
             if isinstance(source, str):
                 return source
-        tos = _number((yield ("", "Type of service [0]: ")), 0, 0, 255)
-        if isinstance(tos, str):
-            return tos
+        service = _number((yield ("", "Type of service [0]: ")), 0, 0, 255)
+        if isinstance(service, str):
+            return service
+        tos = service
         df = _yes((yield ("", "Set DF bit in IP header? [no]: ")), False)
         yield ("", "Validate reply data? [no]: ")
         answer = (yield ("", "Data pattern [0xABCD]: ")).strip()

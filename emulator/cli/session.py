@@ -18,7 +18,7 @@ import re
 from typing import Generator
 
 from emulator.cli import crypto_commands, exec_commands, nat_commands, ping_command  # noqa: F401  (register their commands)
-from emulator.config.commands import ConfigApplyError, LeaveConfig, apply_line
+from emulator.config.commands import ConfigApplyError, ConfigContext, LeaveConfig, apply_line
 from emulator.config.grammar import CommandError, tokenize
 from emulator.device.router import Router
 from emulator.sim.jobs import Interrupted, Job, Steps
@@ -35,12 +35,13 @@ class CliSession:
         self.router = router
         self.privileged = privileged
         self.line = line
-        self.config = None               # ConfigContext while in configuration mode
+        self.config: ConfigContext | None = None   # while in configuration mode
         self.terminal_length = 24
         self.terminal_width = 80
         self.monitor = line == "console"   # console messages and debug output shown on this terminal
         self._log_seen = len(router.log_buffer)
-        self._dialog: Generator[str, str, str] | None = None
+        # A dialog yields (output, question), is sent the answers, and ends with its output or a job.
+        self._dialog: Generator[tuple[str, str], str, str | Job] | None = None
         self._question = ""
         self._dialog_output: list[str] = []
         self.closed = False
@@ -111,8 +112,10 @@ class CliSession:
         except CommandError as err:
             return exec_commands.unknown_command(self, line, err, width)
         args["_line"] = line
+        action = node.action
+        assert action is not None, "the grammar parses only to nodes that end a command"
         try:
-            result = node.action(self, args)
+            result = action(self, args)
         except CommandError as err:
             # A handler refused an argument: the caret goes under the last word.
             column = err.column if err.column >= 0 else tokenize(line)[-1].start
@@ -177,8 +180,10 @@ class CliSession:
 
         A dialog ends with its output, or with a job (the extended ping) that follows it.
         """
+        dialog = self._dialog
+        assert dialog is not None, "answers go to a dialog in progress"
         try:
-            step = self._dialog.send(answer) if answer is not None else next(self._dialog)
+            step = dialog.send(answer) if answer is not None else next(dialog)
         except StopIteration as stop:
             self._dialog = None
             printed = "".join(self._dialog_output)
@@ -209,6 +214,7 @@ class CliSession:
         if not stripped or stripped.startswith("!"):
             return ""
         width = len(self.prompt)
+        assert self.config is not None, "configuration lines come in configuration mode"
         try:
             apply_line(self.config, line)
             self.router.config_applied()

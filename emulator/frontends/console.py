@@ -36,7 +36,7 @@ import re
 import select
 import sys
 import threading
-from typing import TextIO
+from typing import Any, TextIO
 
 from emulator.cli.session import CTRL_Z, CliSession, SessionClosed
 from emulator.frontends.pacer import Disconnected, PacedLab, StopSignals
@@ -151,6 +151,7 @@ class Console:
 
     def _bind(self, command_line: bool) -> None:
         rl = self.readline
+        assert rl is not None, "line editing is bound on a terminal only"
         if command_line:
             # "?" and Ctrl-Z insert themselves literally and end the line at once; run() acts on them.
             rl.parse_and_bind(r'"?": "\C-v?\C-j"')
@@ -291,7 +292,7 @@ class _SignalKeysOff:
 
     def __init__(self, stream: TextIO):
         self.fd = _tty_fd(stream)
-        self.saved = None
+        self.saved: list[Any] | None = None      # the terminal's attributes while changed
 
     def __enter__(self):
         if self.fd is None:
@@ -309,7 +310,7 @@ class _SignalKeysOff:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.saved is not None:
+        if self.saved is not None and self.fd is not None:
             import termios
             try:
                 termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
@@ -322,7 +323,7 @@ class _CommandKeys:
 
     def __init__(self, stream: TextIO | None):
         self.fd = _tty_fd(stream)
-        self.saved = None
+        self.saved: list[Any] | None = None      # the terminal's attributes while changed
         self.active = False
 
     def __enter__(self):
@@ -342,7 +343,7 @@ class _CommandKeys:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.saved is not None:
+        if self.saved is not None and self.fd is not None:
             import termios
             try:
                 termios.tcsetattr(self.fd, termios.TCSANOW, self.saved)
@@ -363,8 +364,8 @@ def run_console(lab_path: str, device: str, speed: float = 1.0) -> int:
         print(f"error: {lab_path}: no device {device!r} in the lab (devices: {', '.join(lab.devices)})",
               file=sys.stderr)
         return 2
-    for err in lab.boot_errors():
-        print(f"boot: {err}", file=sys.stderr)
+    for rejected in lab.boot_errors():
+        print(f"boot: {rejected}", file=sys.stderr)
     try:
         paced = PacedLab(lab, speed)
     except ValueError as err:

@@ -136,7 +136,8 @@ class LabServer:
             self._close_listeners()
             raise
         self.paced.start()
-        self._threads.append(self.paced.thread)
+        if self.paced.thread is not None:
+            self._threads.append(self.paced.thread)
         if self._listeners:
             thread = threading.Thread(target=self._accept_loop, name="lab-accept", daemon=True)
             thread.start()
@@ -252,7 +253,9 @@ class LabServer:
             while not self.stopping.is_set():
                 for key, _ in selector.select(timeout=0.2):
                     try:
-                        conn, addr = key.fileobj.accept()
+                        listener = key.fileobj
+                        assert isinstance(listener, socket.socket)
+                        conn, addr = listener.accept()
                     except OSError:
                         continue
                     ep, kind = key.data

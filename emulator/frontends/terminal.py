@@ -278,9 +278,15 @@ class VtyTerminal:
         self.peer = peer
         self.vty = vty
         self.policy = policy
-        self.cli: CliSession | None = None
+        self._cli: CliSession | None = None
         self.where = f"{device} vty{vty} {kind} from {peer}"
         self.editor = LineEditor(channel, self.where, self._help, self._complete)
+
+    @property
+    def cli(self) -> CliSession:
+        """The CLI session, open from the end of the login on."""
+        assert self._cli is not None, f"{self.where}: no CLI session before the login"
+        return self._cli
 
     def _help(self, text: str) -> tuple[str, str]:
         with self.paced.lock:
@@ -298,7 +304,7 @@ class VtyTerminal:
 
     def open_cli(self) -> None:
         with self.paced.lock:
-            self.cli = CliSession(self.router, privileged=False, line=f"vty{self.vty} ({self.peer})")
+            self._cli = CliSession(self.router, privileged=False, line=f"vty{self.vty} ({self.peer})")
 
     def run_shell(self) -> None:
         self.open_cli()
@@ -337,7 +343,12 @@ class VtyTerminal:
             running = self.paced.begin(self.cli, command, self.where)
         except SessionClosed:
             return
-        follow(self.paced, running, lambda text: self.channel.send(to_crlf(text)) or True)
+
+        def show(text: str) -> bool:
+            self.channel.send(to_crlf(text))
+            return True
+
+        follow(self.paced, running, show)
 
     def _run(self, lines: list[str]) -> None:
         """Run typed lines, each command's output shown as it comes; then the next prompt."""
