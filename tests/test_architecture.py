@@ -139,11 +139,30 @@ def test_no_import_circle():
     assert circles == [], "modules that import each other: " + "; ".join(" <-> ".join(c) for c in circles)
 
 
-def test_the_checker_sees_imports_inside_functions(tmp_path):
-    sample = tmp_path / "emulator" / "wire" / "x.py"
-    sample.parent.mkdir(parents=True)
-    sample.write_text("def f():\n    from emulator.cli import show\n    import emulator.device.router\n")
-    tree = ast.parse(sample.read_text())
-    names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    names |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    assert names == {"emulator.cli", "emulator.device.router"}
+def test_the_checker_sees_imports_inside_functions():
+    """``_imports`` finds an import that only a function body makes."""
+    path = ROOT / "emulator" / "lab" / "labfile.py"
+    tree = ast.parse(path.read_text())
+    top = {n.module for n in tree.body if isinstance(n, ast.ImportFrom)}
+    inner = {m.module for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)
+             for m in ast.walk(n) if isinstance(m, ast.ImportFrom)}
+    only_inside = inner - top
+    assert only_inside, "labfile.py imports a module inside a function only"
+    assert only_inside <= _imports(path)
+
+
+# Classes allowed past the size limit, with why; none today (the crypto facade stays just under it).
+LARGE_CLASSES: dict[str, str] = {}
+CLASS_LINES = 420          # "no class over ~400 lines"
+
+
+def test_no_class_is_too_large():
+    large = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ClassDef) and node.end_lineno is not None:
+                lines = node.end_lineno - node.lineno + 1
+                name = f"{_module_name(path)}.{node.name}"
+                if lines > CLASS_LINES and name not in LARGE_CLASSES:
+                    large.append(f"{name}: {lines} lines")
+    assert large == [], "classes over the limit (split them, or list them with a reason): " + "; ".join(large)
