@@ -1,7 +1,6 @@
 """Access lists and route-maps: matching, counters (emulator/engines/acl.py), show output (emulator/cli/acl_show.py)."""
 
 from ipaddress import IPv4Address
-from pathlib import Path
 
 import pytest
 
@@ -19,8 +18,8 @@ from emulator.wire.icmp import ICMPMessage
 from emulator.wire.ipv4 import FLAG_MF, IPv4Packet
 from emulator.wire.tcp import ACK, RST, SYN, TCPSegment
 from emulator.wire.udp import UDPDatagram
+from support import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "doc14131"
 HW = ["Ethernet0", "Serial0", "Serial1"]
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from support import ROOT
+
 PACKAGE = ROOT / "emulator"
 
 # What each layer may import (besides itself and the standard library / third parties).

@@ -1,6 +1,5 @@
 """The IOS CLI core: modes, prompts, abbreviations and error markers, exact text."""
 
-from pathlib import Path
 
 import pytest
 
@@ -8,8 +7,7 @@ from emulator.cli.console_log import ConsoleLog
 from emulator.cli.session import CliSession
 from emulator.device.router import Router
 from emulator.sim.clock import SECOND
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "doc14131"
+from support import FIXTURES
 
 
 class Clock:

@@ -1,7 +1,6 @@
 """The IOS configuration parser on the document's own configurations."""
 
 import time
-from pathlib import Path
 
 import pytest
 
@@ -10,8 +9,8 @@ from emulator.config.grammar import CommandError
 from emulator.config.loader import load_config
 from emulator.config.model import AccessListEntry, IsakmpKey, NatRule, StaticRoute, User
 from emulator.config.render import running_config
+from support import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "doc14131"
 HW = ["Ethernet0", "Serial0", "Serial1"]
 
 

@@ -4,12 +4,10 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "fixtures" / "doc14131"
+from support import FIXTURES, ROOT
 
 
 def pytest_run(*args, timeout=300):

@@ -11,11 +11,10 @@ import subprocess
 import sys
 import termios
 import time
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from support import ROOT
 
 
 class Terminal:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import re
 from ipaddress import IPv4Address
-from pathlib import Path
 
 from emulator.cli import crypto_debug
 from emulator.cli.session import CliSession
 from emulator.engines.ike.events import Category, Trace
 from emulator.lab.labfile import Lab
 from emulator.wire import isakmp as K
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 ENGINES = [*(ROOT / "emulator" / "engines" / "ike").glob("*.py"),
            *(ROOT / "emulator" / "engines" / "ipsec").glob("*.py")]
 

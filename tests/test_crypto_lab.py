@@ -2,7 +2,6 @@
 
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,8 @@ from emulator.sim.clock import SECOND
 from emulator.wire.pcap import read_pcap
 from emulator.wire.ppp import fcs16
 from suites.parsing import parse
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
 HUB_SERIAL_PCAP = "serial-sam-i-am-Serial0--isp-Serial1.pcap"
 

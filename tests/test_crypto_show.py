@@ -3,16 +3,10 @@ parses with the project's TextFSM templates (``suites.parsing.parse``)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from test_ipsec import Pair, edit, fixture_text, icmp  # noqa: E402
-
 from emulator.cli import crypto_show
-from emulator.labtime import SECOND  # noqa: E402
-from suites.parsing import parse  # noqa: E402
+from emulator.labtime import SECOND
+from suites.parsing import parse
+from support.ipsec_pair import Pair, edit, fixture_text, icmp
 
 # The hub's output in Document 14131 ("Sample Output"), verbatim.
 DOC_HUB_SHOW_CRYPTO_IPSEC_SA = """\

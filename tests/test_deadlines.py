@@ -9,7 +9,6 @@ import random
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -22,12 +21,9 @@ from emulator.sim.clock import MS, SECOND, Simulator
 from emulator.sim.wires import SerialLink
 from emulator.wire import chdlc
 from emulator.wire import ppp as w
+from support import ROOT
+from support.nat_packets import H1, NET1, S0, echo, remote_config
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from test_nat import H1, NET1, S0, echo, remote_config  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
 OFFSETS = [-1, 0, 1]      # ns from the deadline
 

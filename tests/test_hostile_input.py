@@ -18,7 +18,6 @@ import random
 import re
 import struct
 from ipaddress import IPv4Address
-from pathlib import Path
 
 import pytest
 
@@ -30,8 +29,8 @@ from emulator.wire.ipv4 import IPProto, IPv4Packet
 from emulator.wire.isakmp import PayloadType
 from emulator.wire.ppp import PPPProtocol, encode_frame, fcs16
 from emulator.wire.udp import UDPDatagram
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
 IPV4_ETHERTYPE = 0x0800
 # Python's own words that must never reach a router's console or debug output.

@@ -6,21 +6,16 @@ a fake clock, an in-memory loop for the UDP 500 datagrams).
 
 from __future__ import annotations
 
-import sys
 import warnings
 from ipaddress import IPv4Address
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from test_ipsec import HUB_WAN, REMOTE_WAN, Pair, edit, fixture_text, icmp  # noqa: E402
-
-from emulator.cli import crypto_show  # noqa: E402
-from emulator.engines.ike.engine import MAX_RETRANSMITS, RETRANSMIT_INTERVAL  # noqa: E402
-from emulator.engines.ike.policy import Phase1Proposal, ProxyId  # noqa: E402
-from emulator.engines.ipsec import DECRYPTED, DROP, PROTECTED  # noqa: E402
-from emulator.labtime import SECOND  # noqa: E402
-from emulator.wire import isakmp as K  # noqa: E402
+from emulator.cli import crypto_show
+from emulator.engines.ike.engine import MAX_RETRANSMITS, RETRANSMIT_INTERVAL
+from emulator.engines.ike.policy import Phase1Proposal, ProxyId
+from emulator.engines.ipsec import DECRYPTED, DROP, PROTECTED
+from emulator.labtime import SECOND
+from emulator.wire import isakmp as K
+from support.ipsec_pair import HUB_WAN, REMOTE_WAN, Pair, edit, fixture_text, icmp
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -6,22 +6,17 @@ The first two on the back-to-back ``Pair`` of test_ipsec.py, the last in the doc
 
 from __future__ import annotations
 
-import sys
 from ipaddress import IPv4Address
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from emulator.cli.session import CliSession
+from emulator.engines.ike.crypto import IkeCipherState
+from emulator.engines.ipsec import DROP
+from emulator.lab.labfile import Lab
+from emulator.labtime import SECOND
+from emulator.wire import isakmp as K
+from support import ROOT
+from support.ipsec_pair import HUB_WAN, REMOTE_WAN, Pair, Side, fixture_text, icmp
 
-from test_ipsec import HUB_WAN, REMOTE_WAN, Pair, Side, fixture_text, icmp  # noqa: E402
-
-from emulator.cli.session import CliSession  # noqa: E402
-from emulator.engines.ike.crypto import IkeCipherState  # noqa: E402
-from emulator.engines.ipsec import DROP  # noqa: E402
-from emulator.lab.labfile import Lab  # noqa: E402
-from emulator.labtime import SECOND  # noqa: E402
-from emulator.wire import isakmp as K  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +10,8 @@ from emulator.cli.session import CliSession
 from emulator.lab.labfile import Lab
 from emulator.sim.clock import MS, SECOND, Simulator
 from emulator.sim.jobs import Interrupted, Job, Wait
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
 
 

@@ -2,14 +2,12 @@
 
 import shutil
 import time
-from pathlib import Path
 
 import pytest
 
 from emulator.lab.labfile import Lab, LabError, load_lab
 from emulator.sim.clock import MS
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "doc14131"
+from support import FIXTURES
 
 
 @pytest.fixture

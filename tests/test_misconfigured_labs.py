@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from support import ROOT
+
 LABS = sorted((ROOT / "fixtures" / "misconfigured").iterdir())
 
 

@@ -2,7 +2,6 @@
 
 import shutil
 from ipaddress import IPv4Address
-from pathlib import Path
 
 from emulator.cli.session import CliSession
 from emulator.lab.labfile import Lab
@@ -11,9 +10,7 @@ from emulator.wire.icmp import ICMPMessage
 from emulator.wire.ipv4 import PROTO_ICMP, IPv4Packet
 from emulator.wire.pcap import read_pcap
 from emulator.wire.ppp import PPP_IP
-
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "fixtures" / "doc14131"
+from support import FIXTURES
 
 
 def cli(lab, device):

@@ -3,10 +3,8 @@ expiry and clearing, checked after each step of hand-written and Hypothesis-gene
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from ipaddress import IPv4Address
-from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -19,10 +17,7 @@ from emulator.engines.nat.timeouts import TimeoutKind, deadline
 from emulator.labtime import MS, SECOND
 from emulator.wire.ipv4 import FLAG_MF, IPv4Packet
 from emulator.wire.tcp import ACK, FIN, RST, SYN
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from test_nat import HW, S0, echo, remote_config, tcp, udp  # noqa: E402
+from support.nat_packets import HW, S0, echo, remote_config, tcp, udp
 
 
 def check(table: NatTable, cfg) -> None:

@@ -6,9 +6,6 @@ timer (``handle_timer``) and the packet path both see it gone.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 from emulator.config.loader import load_config
@@ -24,10 +21,7 @@ from emulator.engines.nat.timeouts import (
 from emulator.labtime import SECOND
 from emulator.wire.ipv4 import IPv4Packet
 from emulator.wire.tcp import ACK, FIN, PSH, RST, SYN
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from test_nat import H1, HW, NET1, NET2, NET3, S0, echo, remote_config, tcp, udp  # noqa: E402
+from support.nat_packets import H1, HW, NET1, NET2, NET3, S0, echo, remote_config, tcp, udp
 
 OFFSETS = [-1, 0, 1]
 T0 = 5 * SECOND

@@ -19,8 +19,8 @@ from drivers.base import Capability, ConfigurationRejected, DriverError
 from drivers.netmiko_ios import NetmikoDriver, _split
 from emulator.frontends.server import LabServer
 from emulator.lab.labfile import Lab
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DOC_LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
 
 

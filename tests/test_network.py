@@ -2,7 +2,6 @@
 
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -12,9 +11,7 @@ from emulator.lab.labfile import Lab, load_lab
 from emulator.sim.clock import SECOND
 from emulator.wire.pcap import read_pcap
 from emulator.wire.ppp import fcs16
-
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "fixtures" / "doc14131"
+from support import FIXTURES
 
 
 @pytest.fixture(scope="module")

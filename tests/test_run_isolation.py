@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "fixtures" / "doc14131"
+from support import FIXTURES, ROOT
 
 
 def pytest_run(*args, cwd=ROOT, env=None, timeout=300):

@@ -2,15 +2,14 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from emulator.lab.labfile import Lab
 from emulator.lab.script import ScriptError, ScriptRunner, parse_script
 from emulator.sim.clock import SECOND
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import paramiko
@@ -20,8 +19,8 @@ from emulator.frontends.pacer import BACKLOG, PacedLab, Pacer
 from emulator.frontends.server import LabServer
 from emulator.lab.labfile import Lab
 from emulator.sim.clock import MS, SECOND, Simulator
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DOC_LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
 SPEED = 10                    # an unanswered echo (2 s of lab time) ends every 0.2 s
 ECHO = r"[.!U]"

@@ -16,11 +16,11 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from support import ROOT
+
 WALL_SECONDS = 120
 SPEED = 100
 READ_TIMEOUT = 20

@@ -26,8 +26,8 @@ from drivers.base import DriverError
 from drivers.netmiko_ios import NetmikoDriver
 from emulator.frontends.server import LabServer
 from emulator.lab.labfile import Lab
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DOC_LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
 SPEED = 4
 RUN_TIMEOUT = 150          # one run of the suites; it takes about 30 s

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import paramiko
@@ -23,8 +22,8 @@ from emulator.frontends.server import LabServer
 from emulator.frontends.telnet import DO, IAC, SB, SE, WILL, WONT, TelnetParser
 from emulator.lab.labfile import Lab
 from emulator.sim.clock import MS, SECOND, Simulator, to_seconds
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DOC_LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
 
 GATE_CONFIG = """\

@@ -26,8 +26,8 @@ import pytest
 from emulator.cli.session import CliSession
 from emulator.lab.labfile import Lab, load_lab
 from emulator.labtime import SECOND, format_seconds
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LABS = {
     "document": (ROOT / "fixtures" / "doc14131" / "lab.yml", 10_000),
     "nat-not-exempt": (ROOT / "fixtures" / "misconfigured" / "nat-not-exempt" / "lab.yml", 10_000),

@@ -14,8 +14,7 @@ import pytest
 from test_server import RawTelnet
 
 from drivers.inventory import load_inventory
-
-ROOT = Path(__file__).resolve().parent.parent
+from support import ROOT
 
 # ``serve`` with one more event in the lab, a second after the server starts: a step that never ends
 # (a pure-Python loop: it holds the lab lock, and the interpreter, as a runaway engine would).

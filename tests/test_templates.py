@@ -10,17 +10,12 @@ template (see suites/templates/README.md).
 from __future__ import annotations
 
 import re
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from suites.parsing import ParseError, find_template, parse  # noqa: E402
+from suites.parsing import ParseError, find_template, parse
+from support import ROOT
 
 SAMPLES = ROOT / "tests" / "samples"
 
