@@ -70,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         steps = parse_script(text, source)
         lab = Lab.from_file(args.lab, capture_dir=args.capture)
-        for err in lab.boot_errors():
-            print(f"boot: {err}", file=sys.stderr)
+        for problem in lab.boot_errors():
+            print(f"boot: {problem}", file=sys.stderr)
         try:
             sys.stdout.write(ScriptRunner(lab).run(steps, source))
         finally:
@@ -103,8 +103,8 @@ def _serve(args) -> int:
         return 2
     try:
         lab = Lab.from_file(args.lab)
-        for err in lab.boot_errors():
-            print(f"boot: {err}", file=sys.stderr)
+        for problem in lab.boot_errors():
+            print(f"boot: {problem}", file=sys.stderr)
         key = load_host_key(args.host_key) if args.host_key else None
         server = LabServer(lab, host=args.host, ssh_port=args.ssh_port, telnet_port=args.telnet_port,
                            speed=args.speed, host_key=key)

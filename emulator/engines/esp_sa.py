@@ -85,8 +85,8 @@ class EspSA:
                  replay_window: int = REPLAY_WINDOW):
         if cipher not in CIPHERS:
             raise ValueError(f"ESP transform {cipher} not supported")
-        self.cipher = CIPHERS[cipher]  # type: ignore[index]
-        self.auth = AUTHS[auth or AUTH_NONE]  # type: ignore[index]
+        self.cipher = CIPHERS[cipher]
+        self.auth = AUTHS[auth or AUTH_NONE]
         if len(enc_key) not in self.cipher.key_sizes:
             raise ValueError(f"{self.cipher.name}: bad key length {len(enc_key)}")
         if len(auth_key) != self.auth.key_size:
