@@ -172,8 +172,8 @@ class EspSA:
         n = len(data)
         if self.replay_window:
             self._replay_check(seq)
-        if icvs:
-            m = self._mac.copy()  # type: ignore[union-attr]  # set whenever there is an ICV
+        if self._mac is not None:  # there is an HMAC exactly when there is an ICV
+            m = self._mac.copy()
             m.update(data[:n - icvs])
             if not hmac.compare_digest(m.digest()[:icvs], data[n - icvs:]):
                 raise EspAuthError("authentication failed")
