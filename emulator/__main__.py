@@ -71,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         steps = parse_script(text, source)
         lab = Lab.from_file(args.lab, capture_dir=args.capture)
-        for err in lab.boot_errors():
-            print(f"boot: {err}", file=sys.stderr)
+        for problem in lab.boot_errors():
+            print(f"boot: {problem}", file=sys.stderr)
         try:
             sys.stdout.write(ScriptRunner(lab).run(steps, source))
         finally:

@@ -39,14 +39,15 @@ __all__ = ["render", "render_text"]
 
 # --------------------------------------------------------------------------- attribute lines
 
-_ENC = {K.ENC_DES_CBC: "DES-CBC", K.ENC_3DES_CBC: "3DES-CBC", K.ENC_AES_CBC: "AES-CBC"}
-_HASH = {K.HASH_MD5: "MD5", K.HASH_SHA: "SHA"}
-_AUTH = {K.AUTH_PRE_SHARED: "pre-share", K.AUTH_RSA_SIG: "RSA sig", K.AUTH_RSA_ENC: "RSA encr"}
-_ESP = {E.ESP_DES: "ESP_DES", E.ESP_3DES: "ESP_3DES", E.ESP_AES: "ESP_AES", E.ESP_NULL: "ESP_NULL"}
-_ESP_AUTH = {E.AUTH_HMAC_MD5: "HMAC-MD5", E.AUTH_HMAC_SHA: "HMAC-SHA"}
+# Keyed by plain ints: attribute values arrive in the trace fields as ints, not as the enum members.
+_ENC: dict[int, str] = {K.ENC_DES_CBC: "DES-CBC", K.ENC_3DES_CBC: "3DES-CBC", K.ENC_AES_CBC: "AES-CBC"}
+_HASH: dict[int, str] = {K.HASH_MD5: "MD5", K.HASH_SHA: "SHA"}
+_AUTH: dict[int, str] = {K.AUTH_PRE_SHARED: "pre-share", K.AUTH_RSA_SIG: "RSA sig", K.AUTH_RSA_ENC: "RSA encr"}
+_ESP: dict[int, str] = {E.ESP_DES: "ESP_DES", E.ESP_3DES: "ESP_3DES", E.ESP_AES: "ESP_AES", E.ESP_NULL: "ESP_NULL"}
+_ESP_AUTH: dict[int, str] = {E.AUTH_HMAC_MD5: "HMAC-MD5", E.AUTH_HMAC_SHA: "HMAC-SHA"}
 
 # Notify names as IOS debugs print them (``processing NOTIFY PROPOSAL_NOT_CHOSEN``, from memory).
-_IOS_NOTIFY = {K.NO_PROPOSAL_CHOSEN: "PROPOSAL_NOT_CHOSEN", K.INVALID_ID_INFORMATION: "INVALID_ID_INFO"}
+_IOS_NOTIFY: dict[int, str] = {K.NO_PROPOSAL_CHOSEN: "PROPOSAL_NOT_CHOSEN", K.INVALID_ID_INFORMATION: "INVALID_ID_INFO"}
 
 # Why an ISAKMP transform does not match a policy: the 12.x-15.x debug lines (reference §3.5).
 _MISMATCH = {
@@ -93,6 +94,10 @@ def _isakmp_attribute(attr: int, v: int) -> str | None:
     return None
 
 
+def _transform_name(transform_id: int) -> str:
+    return _ESP.get(transform_id, str(transform_id))
+
+
 def _ipsec_attribute(attr: int, v: int) -> str | None:
     if attr == K.IPSEC_ENCAPSULATION_MODE:
         return f"encaps is {v}"
@@ -107,6 +112,28 @@ def _ipsec_attribute(attr: int, v: int) -> str | None:
     if attr == K.IPSEC_GROUP_DESCRIPTION:
         return f"group is {v}"
     return None
+
+
+# --------------------------------------------------------------------------- trace fields
+
+# The engines fill each kind's fields with fixed types; these accessors state them.
+
+def _int(f: Mapping[str, object], key: str) -> int:
+    v = f[key]
+    assert isinstance(v, int), f"trace field {key!r} is {v!r}, not an int"
+    return v
+
+
+def _proxy(f: Mapping[str, object], key: str) -> ProxyId:
+    v = f[key]
+    assert isinstance(v, ProxyId), f"trace field {key!r} is {v!r}, not a ProxyId"
+    return v
+
+
+def _transform(f: Mapping[str, object]) -> EspTransform:
+    v = f["transform"]
+    assert isinstance(v, EspTransform), f"trace field 'transform' is {v!r}, not an EspTransform"
+    return v
 
 
 # --------------------------------------------------------------------------- blocks
@@ -162,19 +189,21 @@ def _sa(f: Mapping[str, object]) -> IpsecSA:
 
 def _initialize_sas(f: Mapping[str, object]) -> str:
     sa = _sa(f)
-    return _key_lines("IPSEC(initialize_sas): ,", sa.local, sa.peer, f["local_proxy"], f["remote_proxy"],  # type: ignore[arg-type]
-                      sa.transform, f"{f['life_s']}s and {f['life_kb']}kb", sa.spi, sa.conn_id, "0x4", sa.inbound)
+    return _key_lines("IPSEC(initialize_sas): ,", sa.local, sa.peer,
+                      _proxy(f, "local_proxy"), _proxy(f, "remote_proxy"), sa.transform,
+                      f"{f['life_s']}s and {f['life_kb']}kb", sa.spi, sa.conn_id, "0x4", sa.inbound)
 
 
 def _sa_request(f: Mapping[str, object]) -> str:
-    return _key_lines("IPSEC(sa_request): ,", f["local"], f["peer"], f["local_proxy"], f["remote_proxy"],  # type: ignore[arg-type]
-                      f["transform"], f"{f['life_s']}s and {f['life_kb']}kb", f["spi"], 0, "0x4004",  # type: ignore[arg-type]
+    return _key_lines("IPSEC(sa_request): ,", f["local"], f["peer"],
+                      _proxy(f, "local_proxy"), _proxy(f, "remote_proxy"), _transform(f),
+                      f"{f['life_s']}s and {f['life_kb']}kb", _int(f, "spi"), 0, "0x4004",
                       inbound=False)
 
 
 def _validate_proposal_request(f: Mapping[str, object]) -> str:
     return _key_lines("IPSEC(validate_proposal_request): proposal part #1,", f["local"], f["peer"],
-                      f["local_proxy"], f["remote_proxy"], f["transform"], "0s and 0kb", 0, 0, "0x4",  # type: ignore[arg-type]
+                      _proxy(f, "local_proxy"), _proxy(f, "remote_proxy"), _transform(f), "0s and 0kb", 0, 0, "0x4",
                       inbound=True)
 
 
@@ -194,14 +223,14 @@ def _deleting_node(f: Mapping[str, object]) -> str:
         reason = _notify_name(f).lower().replace("_", " ")
     else:
         reason = str(f["reason"])
-    return f"ISAKMP (0:{f['conn']}): deleting node {signed_mid(f['mid'])} error {'TRUE' if f['error'] else 'FALSE'} " \
-           f'reason "{reason}"'
+    error = "TRUE" if f["error"] else "FALSE"
+    return f"ISAKMP (0:{f['conn']}): deleting node {signed_mid(_int(f, 'mid'))} error {error} reason \"{reason}\""
 
 
 # --------------------------------------------------------------------------- the table
 
 # kind -> template (``{tag}`` is ``0:<conn id>``, ``{mid}`` the signed message ID) or a function of the fields.
-_Line = str | Callable[[Mapping[str, object]], "str | None"]
+_Line = str | Callable[[Mapping[str, object]], "str | list[str] | None"]
 _KINDS: dict[str, _Line] = {
     # main mode
     "sending": "ISAKMP ({tag}): sending packet to {peer} ({role}) {state}",
@@ -216,7 +245,7 @@ _KINDS: dict[str, _Line] = {
                      "(RSA authentication is not supported by this emulator)",
     "found_key": "ISAKMP ({tag}): found peer pre-shared key matching {peer}",
     "checking_transform": "ISAKMP ({tag}): Checking ISAKMP transform {number} against priority {priority} policy",
-    "isakmp_attribute": lambda f: _prefixed("ISAKMP:      ", _isakmp_attribute(f["attr"], f["value"])),  # type: ignore[arg-type]
+    "isakmp_attribute": lambda f: _prefixed("ISAKMP:      ", _isakmp_attribute(_int(f, "attr"), _int(f, "value"))),
     "reason": lambda f: f"ISAKMP (0:{f['conn']}): {_MISMATCH.get(str(f['reason']), f['reason'])}",
     "atts_acceptable": "ISAKMP ({tag}): atts are acceptable. Next payload is {next_payload}",
     "atts_not_acceptable": "ISAKMP ({tag}): atts are not acceptable. Next payload is {next_payload}",
@@ -245,9 +274,9 @@ _KINDS: dict[str, _Line] = {
     "beginning_quick_mode": "ISAKMP ({tag}): beginning Quick Mode exchange, M-ID of {mid}",
     "set_new_node": "ISAKMP: set new node {mid} to QM_IDLE",
     "checking_ipsec_proposal": "ISAKMP ({tag}): Checking IPSec proposal {number}",
-    "ipsec_transform": lambda f: f"ISAKMP: transform {f['number']}, {_ESP.get(f['transform_id'], f['transform_id'])}",  # type: ignore[call-overload]
+    "ipsec_transform": lambda f: f"ISAKMP: transform {f['number']}, {_transform_name(_int(f, 'transform_id'))}",
     "ipsec_attributes_header": "ISAKMP:   attributes in transform:",
-    "ipsec_attribute": lambda f: _prefixed("ISAKMP:      ", _ipsec_attribute(f["attr"], f["value"])),  # type: ignore[arg-type]
+    "ipsec_attribute": lambda f: _prefixed("ISAKMP:      ", _ipsec_attribute(_int(f, "attr"), _int(f, "value"))),
     "ipsec_atts_acceptable": "ISAKMP ({tag}): atts are acceptable.",
     "ipsec_atts_not_acceptable": "ISAKMP ({tag}): atts are not acceptable.",
     "asking_spi": "ISAKMP ({tag}): asking for 1 spis from ipsec",
@@ -258,7 +287,7 @@ _KINDS: dict[str, _Line] = {
     # informational
     "processing_notify": lambda f: (f"ISAKMP (0:{f['conn']}): processing NOTIFY {_notify_name(f)} protocol "
                                     f"{f['protocol']}\n        spi {f['spi']}, message ID = "
-                                    f"{signed_mid(f['mid'])}"),  # type: ignore[arg-type]
+                                    f"{signed_mid(_int(f, 'mid'))}"),
     "notify_has_no_hash": "ISAKMP ({tag}): Notify has no hash. Rejected.",
     "peer_deleted_isakmp_sa": "ISAKMP ({tag}): peer deleted the ISAKMP SA",
     "sending_delete": "ISAKMP ({tag}): sending DELETE for {count} IPsec SA(s) to {peer}",
@@ -267,7 +296,7 @@ _KINDS: dict[str, _Line] = {
     # A pre-shared key mismatch seen from the side that cannot read MM5/MM6 (blissfulidiot.com 2009,
     # "ISAKMP: reserved not zero on payload 5!" then "ISAKMP: malformed payload").
     "reserved_not_zero": lambda f: ["ISAKMP: reserved not zero on payload {}!".format(f["payload"]),
-                                    "ISAKMP: malformed payload"],  # type: ignore[dict-item]
+                                    "ISAKMP: malformed payload"],
     "decrypt_failed": "ISAKMP ({tag}): decryption of quick mode {mid} failed",
     "expected_encrypted": "ISAKMP ({tag}): expected an encrypted packet",
     "id_or_hash_missing": "ISAKMP ({tag}): ID or HASH payload missing",
@@ -333,7 +362,7 @@ def render(trace: Trace) -> list[str]:
         if "conn" in values:
             values["tag"] = f"0:{values['conn']}"
         if "mid" in values:
-            values["mid"] = signed_mid(values["mid"])  # type: ignore[arg-type]
+            values["mid"] = signed_mid(_int(values, "mid"))
         return [line.format_map(values)]
     out = line(fields)
     if out is None:

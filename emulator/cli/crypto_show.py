@@ -311,11 +311,17 @@ def show_crypto_ipsec_sa_lifetime(sub: "CryptoSubsystem") -> str:
 
 # ---------------------------------------------------------------- crypto engine
 
+# Keyed by plain ints: transform ids arrive as ints from the SA records.
+_ENGINE_CIPHER: dict[int, str] = {E.ESP_DES: "DES_56_CB", E.ESP_3DES: "3DES_56_C", E.ESP_AES: "AES_CBC",
+                                  E.ESP_NULL: "NULL"}
+_ENGINE_AUTH: dict[int, str] = {E.AUTH_HMAC_MD5: "HMAC_MD5", E.AUTH_HMAC_SHA: "HMAC_SHA"}
+
+
 def _algorithm(cipher: int, auth: int | None) -> str:
     """Engine algorithm names as in reference §1.4 (``HMAC_MD5+3DES_56_C``, ``HMAC_SHA+DES_56_CB``);
     AES and NULL names are a choice."""
-    c = {E.ESP_DES: "DES_56_CB", E.ESP_3DES: "3DES_56_C", E.ESP_AES: "AES_CBC", E.ESP_NULL: "NULL"}.get(cipher, "?")
-    a = {E.AUTH_HMAC_MD5: "HMAC_MD5", E.AUTH_HMAC_SHA: "HMAC_SHA"}.get(auth or 0)
+    c = _ENGINE_CIPHER.get(cipher, "?")
+    a = _ENGINE_AUTH.get(auth or 0)
     return f"{a}+{c}" if a else c
 
 
@@ -323,14 +329,16 @@ def show_crypto_engine_connections_active(sub: "CryptoSubsystem") -> str:
     """12.x columns (the reference samples are whitespace-normalized, widths are a choice)."""
     from emulator.wire import isakmp as K
     lines = ["", "  ID Interface            IP-Address      State  Algorithm           Encrypt  Decrypt"]
-    ike_cipher = {K.ENC_DES_CBC: E.ESP_DES, K.ENC_3DES_CBC: E.ESP_3DES, K.ENC_AES_CBC: E.ESP_AES}
-    ike_auth = {K.HASH_MD5: E.AUTH_HMAC_MD5, K.HASH_SHA: E.AUTH_HMAC_SHA}
+    ike_cipher: dict[int, int] = {K.ENC_DES_CBC: E.ESP_DES, K.ENC_3DES_CBC: E.ESP_3DES, K.ENC_AES_CBC: E.ESP_AES}
+    ike_auth: dict[int, int] = {K.HASH_MD5: E.AUTH_HMAC_MD5, K.HASH_SHA: E.AUTH_HMAC_SHA}
     rows = []
-    for sa in sub.ike.sas():
-        if not sa.established:
+    for ike_sa in sub.ike.sas():
+        if not ike_sa.established:
             continue
-        alg = _algorithm(ike_cipher.get(sa.proposal.encryption, 0), ike_auth.get(sa.proposal.hash))
-        rows.append((sa.conn_id, sa.iface, sa.local, alg, 0, 0))
+        proposal = ike_sa.proposal
+        assert proposal is not None, f"IKE SA {ike_sa.conn_id} is QM_IDLE without a chosen proposal"
+        alg = _algorithm(ike_cipher.get(proposal.encryption, 0), ike_auth.get(proposal.hash))
+        rows.append((ike_sa.conn_id, ike_sa.iface, ike_sa.local, alg, 0, 0))
     for sa in sub.sas():
         alg = _algorithm(sa.transform.cipher, sa.transform.auth)
         enc, dec = (0, sa.packets) if sa.inbound else (sa.packets, 0)

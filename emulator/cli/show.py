@@ -11,7 +11,7 @@ from emulator.device.router import Router
 
 def version(r: Router) -> str:
     p = r.platform
-    counts = {}
+    counts: dict[str, int] = {}
     for name in p.interfaces:
         kind = name.rstrip("0123456789/.")
         counts[kind] = counts.get(kind, 0) + 1

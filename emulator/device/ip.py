@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Interface
-from typing import Any, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from emulator.config.model import DeviceConfig
 from emulator.device.console import DeviceLog, Message
@@ -82,7 +82,7 @@ class SendsIP(Protocol):
 class IPStack:
     """Everything between the link adapters and the applications; the way out for local delivery."""
 
-    def __init__(self, name: str, seed: int, clock: Simulator | None, config: DeviceConfig, *,
+    def __init__(self, name: str, seed: int, clock: Simulator, config: DeviceConfig, *,
                  interfaces: PipelineInterfaces, routing: PipelineRoutes, local: PipelineLocal,
                  adapters: Mapping[str, SendsIP], console: DeviceLog, debugs: set[str]):
         self.name = name
@@ -104,7 +104,7 @@ class IPStack:
         self._ip_id = 0
         self.ip_drops: dict[str, int] = {}
         self.acl = AclEngine(lambda: self.config)
-        now = self.clock.now if self.clock else 0
+        now = self.clock.now
         # NAT and crypto run on the lab clock through their bindings: poke one after feeding its engine.
         self.nat = NatEngine(lambda: self.config, self._nat_global_address, acl=self.acl, now=now)
         self.nat_binding = EngineBinding(self.clock, self.nat, name=f"{self.name} NAT")
@@ -118,7 +118,7 @@ class IPStack:
     @property
     def now(self) -> int:
         """Lab time, ns."""
-        return self.clock.now if self.clock else 0
+        return self.clock.now
 
     @property
     def udp_listeners(self) -> dict[int, Any]:
@@ -150,19 +150,19 @@ class IPStack:
             st.counters.input_errors += 1
             st.last_input_error = str(err)
             return
-        packet = self._decrypt(iface, packet)
-        if packet is None:
+        clear = self._decrypt(iface, packet)
+        if clear is None:
             return
-        packet = self._nat_outside_to_inside(iface, packet)
-        if packet is None:
+        inside = self._nat_outside_to_inside(iface, clear)
+        if inside is None:
             return
-        if self.is_local(packet.dst) or self.is_broadcast(packet.dst):
-            self.local.deliver(iface, packet)
+        if self.is_local(inside.dst) or self.is_broadcast(inside.dst):
+            self.local.deliver(iface, inside)
             return
         if not self.config.ip_routing:
             self._drop("not a router")
             return
-        self._forward(iface, packet)
+        self._forward(iface, inside)
 
     def _forward(self, in_iface: str, packet: IPv4Packet) -> None:
         if packet.ttl <= 1:
@@ -173,11 +173,10 @@ class IPStack:
             self.local.unreachable(packet, icmpwire.UnreachCode.HOST)  # no route
             return
         out_iface, next_hop = hop
-        packet = replace(packet, ttl=packet.ttl - 1)
-        packet = self._nat_inside_to_outside(in_iface, out_iface, packet)
-        if packet is None:
+        outside = self._nat_inside_to_outside(in_iface, out_iface, replace(packet, ttl=packet.ttl - 1))
+        if outside is None:
             return
-        self._output(out_iface, next_hop, packet)
+        self._output(out_iface, next_hop, outside)
 
     def send_packet(self, packet: IPv4Packet) -> bool:
         """Send a packet the device originates (ping, IKE): routing, crypto map, out."""
@@ -213,6 +212,7 @@ class IPStack:
             self._drop(f"crypto: {result.reason}")
             return None
         if result.action == DECRYPTED:
+            assert result.packet is not None, "a decrypted crypto result carries the inner packet"
             try:
                 return IPv4Packet.decode(result.packet)
             except DecodeError:
@@ -229,6 +229,7 @@ class IPStack:
             return False
         if result.action == PROTECTED:
             outer = result.packet
+            assert outer is not None, "a protected crypto result carries the ESP packet"
             hop = self.route_for(IPv4Address(outer[16:20]))
             if hop is None:
                 self._drop("no route to the IPsec peer")
@@ -261,9 +262,7 @@ class IPStack:
                 self.log_buffer.extend(rest)
 
     def _rng(self, purpose: str) -> random.Random:
-        if self.clock is not None and hasattr(self.clock, "rng"):
-            return self.clock.rng(f"{self.name}/{purpose}")
-        return random.Random(f"{self.seed}/{self.name}/{purpose}")
+        return self.clock.rng(f"{self.name}/{purpose}")
 
     def _nat_outside_to_inside(self, iface: str, packet: IPv4Packet) -> IPv4Packet | None:
         cfg = self.config.interfaces.get(iface)

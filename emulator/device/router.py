@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import random
 from ipaddress import IPv4Address, IPv4Interface
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from emulator.config.commands import ConfigContext
 from emulator.config.loader import load_config
@@ -39,26 +39,22 @@ from emulator.engines.ike.events import Trace
 from emulator.engines.ipsec import CryptoSubsystem
 from emulator.engines.nat import NatEngine
 from emulator.sim.binding import EngineBinding
+from emulator.sim.clock import Simulator
 from emulator.sim.wires import EthernetSegment, SerialEnd
 from emulator.wire.ipv4 import IPv4Packet
 
-__all__ = ["Router", "Clock"]
-
-
-class Clock(Protocol):
-    now: int    # lab time, integer nanoseconds
+__all__ = ["Router"]
 
 
 class Router:
     """One emulated device, built from its configuration text."""
 
     def __init__(self, name: str, config_text: str, source: str = "<config>",
-                 platform: Platform | None = None, clock: Clock | None = None, seed: int = 0, *,
-                 console: LogSink):
+                 platform: Platform | None = None, seed: int = 0, *, clock: Simulator, console: LogSink):
         self.name = name
         self.platform = platform or PLATFORMS["2501"]
-        self.clock: Any = clock   # the lab's Simulator (a bare clock will do for a device without links)
-        self.boot_time = clock.now if clock else 0
+        self.clock = clock   # the lab's simulator: time, random streams, timers
+        self.boot_time = clock.now
         self.seed = seed
         self.startup_config = config_text
         self.config, self.boot_errors = load_config(config_text, source, list(self.platform.interfaces))
@@ -85,7 +81,7 @@ class Router:
     @property
     def now(self) -> int:
         """Lab time, ns."""
-        return self.clock.now if self.clock else 0
+        return self.clock.now
 
     @property
     def uptime(self) -> int:
@@ -98,9 +94,7 @@ class Router:
 
     def rng(self, purpose: str) -> random.Random:
         """A random stream of this device's own, fixed by the lab seed."""
-        if self.clock is not None and hasattr(self.clock, "rng"):
-            return self.clock.rng(f"{self.name}/{purpose}")
-        return random.Random(f"{self.seed}/{self.name}/{purpose}")
+        return self.clock.rng(f"{self.name}/{purpose}")
 
     # ------------------------------------------------------------ engines of the IP stack
     @property
@@ -170,8 +164,7 @@ class Router:
         """A configuration line was taken: derived state (routes) is recomputed when next needed,
         and the NAT timer follows any new translation timeout."""
         self.invalidate_routes()
-        if self.clock is not None:
-            self.nat_binding.poke()
+        self.nat_binding.poke()
 
     def apply_extra_config(self, lines: list[str], source: str) -> None:
         """Configuration a lab adds to the device's file (for automation: enable secret, users).
@@ -214,8 +207,7 @@ class Router:
 
     def start_load_sampling(self) -> None:
         """Keep the 5-minute rates of ``show interfaces`` on the lab clock."""
-        if self.clock is not None and hasattr(self.clock, "call_later"):
-            self.clock.call_later(LOAD_INTERVAL, self._sample_load)
+        self.clock.call_later(LOAD_INTERVAL, self._sample_load)
 
     def _sample_load(self) -> None:
         self.interfaces.sample_load()

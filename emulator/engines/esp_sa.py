@@ -85,8 +85,8 @@ class EspSA:
                  replay_window: int = REPLAY_WINDOW):
         if cipher not in CIPHERS:
             raise ValueError(f"ESP transform {cipher} not supported")
-        self.cipher = CIPHERS[cipher]  # type: ignore[index]
-        self.auth = AUTHS[auth or AUTH_NONE]  # type: ignore[index]
+        self.cipher = CIPHERS[cipher]
+        self.auth = AUTHS[auth or AUTH_NONE]
         if len(enc_key) not in self.cipher.key_sizes:
             raise ValueError(f"{self.cipher.name}: bad key length {len(enc_key)}")
         if len(auth_key) != self.auth.key_size:
@@ -172,8 +172,8 @@ class EspSA:
         n = len(data)
         if self.replay_window:
             self._replay_check(seq)
-        if icvs:
-            m = self._mac.copy()  # type: ignore[union-attr]  # set whenever there is an ICV
+        if self._mac is not None:  # there is an HMAC exactly when there is an ICV
+            m = self._mac.copy()
             m.update(data[:n - icvs])
             if not hmac.compare_digest(m.digest()[:icvs], data[n - icvs:]):
                 raise EspAuthError("authentication failed")

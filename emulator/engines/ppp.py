@@ -21,13 +21,40 @@ from typing import Any, Callable
 from emulator.labtime import SECOND
 from emulator.wire.errors import DecodeError
 from emulator.wire.ppp import (
-    CODE_NAMES, CODE_REJECT, CONFIGURE_ACK, CONFIGURE_CODES, CONFIGURE_NAK, CONFIGURE_REJECT,
-    CONFIGURE_REQUEST, DISCARD_REQUEST, ECHO_REPLY, ECHO_REQUEST,
-    IPCP_IP_ADDRESS, LCP_ACCM, LCP_ACFC, LCP_AUTH_PROTOCOL, LCP_MAGIC_NUMBER, LCP_MRU, LCP_PFC,
-    PPP_IP, PPP_IPCP, PPP_LCP, PROTOCOL_REJECT, TERMINATE_ACK,
-    TERMINATE_REQUEST, ControlPacket, decode_control, decode_frame,
-    encode_control, encode_frame, ip_option, option_ip, option_u16,
-    option_u32, u16_option, u32_option,
+    CODE_NAMES,
+    CODE_REJECT,
+    CONFIGURE_ACK,
+    CONFIGURE_CODES,
+    CONFIGURE_NAK,
+    CONFIGURE_REJECT,
+    CONFIGURE_REQUEST,
+    DISCARD_REQUEST,
+    ECHO_REPLY,
+    ECHO_REQUEST,
+    IPCP_IP_ADDRESS,
+    LCP_ACCM,
+    LCP_ACFC,
+    LCP_AUTH_PROTOCOL,
+    LCP_MAGIC_NUMBER,
+    LCP_MRU,
+    LCP_PFC,
+    PPP_IP,
+    PPP_IPCP,
+    PPP_LCP,
+    PROTOCOL_REJECT,
+    TERMINATE_ACK,
+    TERMINATE_REQUEST,
+    ControlPacket,
+    decode_control,
+    decode_frame,
+    encode_control,
+    encode_frame,
+    ip_option,
+    option_ip,
+    option_u16,
+    option_u32,
+    u16_option,
+    u32_option,
 )
 
 IPv4Address = ipaddress.IPv4Address
@@ -139,7 +166,7 @@ def _parse_table(text: str) -> dict[tuple[State, Event], tuple[tuple[Action, ...
     for row in lines[1:]:
         event = Event(row[0])
         assert len(row) == 11, row
-        for state, cell in zip(State, row[1:]):
+        for state, cell in zip(State, row[1:], strict=True):
             if cell == "-":
                 continue
             acts, _, nxt = cell.rpartition("/")
@@ -539,9 +566,8 @@ class _LCP(_ControlProtocol):
         return opts
 
     def check_option(self, typ: int, value: bytes) -> tuple[str, bytes]:
-        if typ == LCP_MRU and len(value) == 2:                      # §6.1
-            return ("ack", value) if option_u16(value) >= 64 else \
-                ("nak", DEFAULT_MRU.to_bytes(2, "big"))
+        if typ == LCP_MRU and (mru := option_u16(value)) is not None:   # §6.1 (None: not 2 bytes)
+            return ("ack", value) if mru >= 64 else ("nak", DEFAULT_MRU.to_bytes(2, "big"))
         if typ == LCP_ACCM and len(value) == 4:                     # RFC 1662 §7.1
             return "ack", value
         if typ == LCP_MAGIC_NUMBER and len(value) == 4:             # §6.4
@@ -567,8 +593,8 @@ class _LCP(_ControlProtocol):
     def apply_nak(self, typ: int, value: bytes) -> None:
         if typ == LCP_MAGIC_NUMBER:
             self.magic = self.session._new_magic()  # §6.4: MUST pick a new one
-        elif typ == LCP_MRU and len(value) == 2 and option_u16(value) >= 64:
-            self._want_mru = option_u16(value)
+        elif typ == LCP_MRU and (mru := option_u16(value)) is not None and mru >= 64:
+            self._want_mru = mru
 
     def apply_reject(self, typ: int, value: bytes) -> None:
         if typ == LCP_MAGIC_NUMBER:
@@ -671,8 +697,7 @@ class _IPCP(_ControlProtocol):
         return [ip_option(self._req_addr)] if self._want_addr else []
 
     def check_option(self, typ: int, value: bytes) -> tuple[str, bytes]:
-        if typ == IPCP_IP_ADDRESS and len(value) == 4:
-            addr = option_ip(value)
+        if typ == IPCP_IP_ADDRESS and (addr := option_ip(value)) is not None:   # None: not 4 bytes
             if int(addr) == 0:
                 assigned = self._assign()
                 return ("nak", assigned.packed) if assigned else ("rej", value)
@@ -683,9 +708,9 @@ class _IPCP(_ControlProtocol):
 
     def apply_nak(self, typ: int, value: bytes) -> None:
         # Only an end configured "ip address negotiated" takes the hint.
-        if typ == IPCP_IP_ADDRESS and len(value) == 4 and self._configured is None \
-                and self.session.config.negotiate_address and option_ip(value) != IPv4Address(0):
-            self._req_addr = option_ip(value)
+        if typ == IPCP_IP_ADDRESS and (addr := option_ip(value)) is not None and self._configured is None \
+                and self.session.config.negotiate_address and addr != IPv4Address(0):
+            self._req_addr = addr
             self._want_addr = True
 
     def apply_reject(self, typ: int, value: bytes) -> None:
@@ -902,7 +927,7 @@ class PPPSession:
         self.input_errors += 1
         self.last_error = str(exc)
 
-    def _with_reason(self, reason: str, fn: Callable, *args: Any) -> None:
+    def _with_reason(self, reason: str, fn: Callable[..., object], *args: Any) -> None:
         prev, self._down_reason = self._down_reason, reason
         try:
             fn(*args)
@@ -940,7 +965,8 @@ class PPPSession:
                   f"[{STATE_TEXT[state]}] id {pkt.identifier} len {length}")
             for typ, value in pkt.options if pkt.code in CONFIGURE_CODES else ():
                 raw = bytes([typ, len(value) + 2]) + value
-                trace(f"{self.config.name} {cp.layer}:    {_option_text(cp.protocol, typ, value)} (0x{raw.hex().upper()})")
+                text = _option_text(cp.protocol, typ, value)
+                trace(f"{self.config.name} {cp.layer}:    {text} (0x{raw.hex().upper()})")
 
     def trace_line(self, text: str) -> None:
         if self.config.trace is not None:

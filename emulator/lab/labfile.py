@@ -373,8 +373,8 @@ class Lab:
         self.devices: dict[str, Router] = {}
         for name, dev in spec.devices.items():
             text = _config_text(spec.path, name, dev.config_path)
-            router = Router(name, text, str(dev.config_path.name), PLATFORMS[dev.platform], self.sim, spec.seed,
-                            console=ConsoleLog())
+            router = Router(name, text, str(dev.config_path.name), PLATFORMS[dev.platform], spec.seed,
+                            clock=self.sim, console=ConsoleLog())
             if dev.extra_config:
                 router.apply_extra_config(dev.extra_config, f"{spec.path.name}: devices.{name}.extra_config")
             self.devices[name] = router

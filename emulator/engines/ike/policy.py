@@ -189,7 +189,7 @@ class EspTransform:
 
     @property
     def iv_size(self) -> int:
-        return int(E.CIPHERS[self.cipher].iv_size)  # type: ignore[index]
+        return E.CIPHERS[self.cipher].iv_size
 
     def same_algorithms(self, other: "EspTransform") -> bool:
         return (self.cipher == other.cipher and (self.auth or 0) == (other.auth or 0)
