@@ -196,6 +196,7 @@ def test_a_dropped_session_frees_its_line_and_its_command_at_once(served):
     _idle(served)
     term = SSHTerm(served.hub.ssh_port)
     term.send("ping 10.99.99.99 repeat 1000\r\n")
+    term.read_until(r"timeout is 2 seconds:\r\n")         # past the typed line, whose dots are no echoes
     term.read_until(ECHO, timeout=2)
     with served.server.lock:
         assert len(served.server.pacer.jobs) == 1 and served.server._vtys["sam-i-am"]
@@ -211,6 +212,7 @@ def test_a_long_command_does_not_hold_up_another_session(served):
     busy, other = TelnetTerm(served.hub.telnet_port), SSHTerm(served.hub.ssh_port)
     try:
         busy.send("ping 10.2.2.10 repeat 100000 timeout 0\r\n")
+        busy.read_until(r"timeout is 0 seconds:\r\n")     # past the typed line, whose dots are no echoes
         busy.read_until(ECHO, timeout=2)
         delays = []
         for _ in range(5):
