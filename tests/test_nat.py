@@ -6,7 +6,7 @@ from ipaddress import IPv4Address
 import pytest
 
 from emulator.cli.acl_show import show_access_lists
-from emulator.cli.nat_show import format_nat_time, show_statistics, show_translations, translation_row
+from emulator.cli.nat_show import debug_lines, format_nat_time, show_statistics, show_translations, translation_row
 from emulator.config.loader import load_config
 from emulator.engines.acl import AclEngine
 from emulator.engines.nat import DROP, TRANSLATED, UNTOUCHED, NatEngine
@@ -55,8 +55,8 @@ def test_icmp_echo_translated_and_reply_translated_back(nat):
     assert (ip_.src, ip_.dst, msg.identifier, msg.sequence, ip_.ttl) == (S0, NET1, 512, 1, 254)
     assert msg.payload == b"abcdefgh" * 9
     assert scapy_checksums_ok(r.packet)
-    assert r.debug_lines() == ["NAT: s=10.1.1.2->100.100.100.1, d=198.51.100.10 [25]"]
-    assert r.debug_lines(detailed=True) == [
+    assert debug_lines(r.trace) == ["NAT: s=10.1.1.2->100.100.100.1, d=198.51.100.10 [25]"]
+    assert debug_lines(r.trace, detailed=True) == [
         "NAT: i: icmp (10.1.1.2, 512) -> (198.51.100.10, 512) [25]",
         "NAT: s=10.1.1.2->100.100.100.1, d=198.51.100.10 [25]"]
 
@@ -66,12 +66,12 @@ def test_icmp_echo_translated_and_reply_translated_back(nat):
     ip2, msg2 = decode(r2.packet)
     assert (ip2.src, ip2.dst, msg2.type, msg2.identifier) == (NET1, H1, 0, 512)
     assert scapy_checksums_ok(r2.packet)
-    assert r2.debug_lines() == ["NAT*: s=198.51.100.10, d=100.100.100.1->10.1.1.2 [77]"]
-    assert r2.debug_lines(detailed=True)[0] == "NAT*: o: icmp (198.51.100.10, 512) -> (100.100.100.1, 512) [77]"
+    assert debug_lines(r2.trace) == ["NAT*: s=198.51.100.10, d=100.100.100.1->10.1.1.2 [77]"]
+    assert debug_lines(r2.trace, detailed=True)[0] == "NAT*: o: icmp (198.51.100.10, 512) -> (100.100.100.1, 512) [77]"
     # The second echo of the same ping hits the entry (Serial0 has "no ip route-cache": NAT, not NAT*).
     r3 = out(nat, echo(H1, NET1, ident=512, seq=2, ipid=26), 11 * SECOND)
     assert r3.translated and not r3.created and r3.entry is r.entry
-    assert r3.debug_lines() == ["NAT: s=10.1.1.2->100.100.100.1, d=198.51.100.10 [26]"]
+    assert debug_lines(r3.trace) == ["NAT: s=10.1.1.2->100.100.100.1, d=198.51.100.10 [26]"]
     assert (nat.hits, nat.misses) == (2, 1)
 
 
@@ -141,7 +141,7 @@ def test_lan_to_lan_is_untouched_and_creates_nothing(nat):
     r = out(nat, pkt, 0)
     assert r.action == UNTOUCHED and r.packet == pkt
     assert r.reason == "no NAT rule permits the flow"
-    assert r.debug_lines(detailed=True) == []
+    assert r.trace is None  # nothing for debug ip nat to show
     assert nat.entries == [] and (nat.hits, nat.misses) == (0, 0)
     # The route-map's ACL counted the evaluation.
     assert nat.acl.counts("120") == [1, 0]

@@ -7,12 +7,17 @@ import random
 from scapy.layers.inet import ICMP, IP
 from scapy.layers.ppp import HDLC, PPP, PPP_IPCP, PPP_LCP
 
+from emulator.cli import ppp_debug
+from emulator.cli.show_interfaces import LCP_STATE
+from emulator.device.console import PppOptionTraced, PppTraced
 from emulator.engines.ppp import (
     TRANSITIONS,
     Automaton,
+    ControlTraced,
     IPCPClosed,
     IPCPOpened,
     IPPacket,
+    LayerOpenTraced,
     LinkClosed,
     LinkFinished,
     LinkOpened,
@@ -143,13 +148,16 @@ class Pair:
         self.drop = lambda src, frame: False
         self.wire = []                       # (time, src, frame), incl. dropped
         self.ev = {"a": [], "b": []}
+        self.traces = {"a": [], "b": []}
 
     def other(self, name):
         return self.b if name == "a" else self.a
 
     def flush(self):
         for name, s in (("a", self.a), ("b", self.b)):
-            self.ev[name] += s.events()
+            for event in s.events():
+                # Trace events only feed "debug ppp negotiation"; kept apart from the link's events.
+                (self.traces if isinstance(event, (ControlTraced, LayerOpenTraced)) else self.ev)[name].append(event)
             for frame in s.frames_to_send():
                 self.wire.append((self.now, name, frame))
                 if not self.drop(name, frame):
@@ -196,9 +204,9 @@ class Pair:
 def spoke_hub(**kw):
     """A: ``ip address negotiated``; B: fixed address + peer pool."""
     pool = Pool("10.0.0.2", "10.0.0.3")
-    a = PPPConfig(negotiate_address=True, name="A", **kw)
+    a = PPPConfig(negotiate_address=True, **kw)
     b = PPPConfig(local_address="10.0.0.1", peer_address_provider=pool.take,
-                  peer_address_release=pool.give_back, name="B", **kw)
+                  peer_address_release=pool.give_back, **kw)
     return Pair(a, b), pool
 
 
@@ -212,7 +220,7 @@ def test_negotiation_reaches_lcp_and_ipcp_open_with_pool_address():
     assert b.local_address == ip4("10.0.0.1") and b.peer_address == ip4("10.0.0.2")
     assert pool.given == [ip4("10.0.0.2")]
     assert pair.ev["a"] == [LinkOpened(1500), IPCPOpened(ip4("10.0.0.2"), ip4("10.0.0.1"))]
-    assert a.lcp_state_text == "LCP Open" and a.open_ncps() == ["IPCP"]
+    assert f"LCP {LCP_STATE[a.lcp_state]}" == "LCP Open" and a.open_ncps() == ["IPCP"]
     # IPCP exchange as IOS shows it: A asks 0.0.0.0, B Naks with the pool address.
     reqs = [p.options for _, p in pair.sent("a", w.PPP_IPCP, w.CONFIGURE_REQUEST)]
     assert reqs == [(w.ip_option("0.0.0.0"),), (w.ip_option("10.0.0.2"),)]
@@ -502,10 +510,14 @@ def test_frames_decode_with_scapy():
 
 
 def test_trace_lines_look_like_ios_debug():
-    lines = []
-    pair = Pair(PPPConfig(name="Se0/0", trace=lines.append), PPPConfig())
+    pair = Pair(PPPConfig(trace=True), PPPConfig())
     pair.start()
     pair.run(1 * SECOND)
+    lines = []
+    for trace in pair.traces["a"]:
+        lines.append(ppp_debug.trace_text(PppTraced("Serial0/0", trace)))
+        for typ, value in getattr(trace, "options", ()):
+            lines.append(ppp_debug.option_line(PppOptionTraced("Serial0/0", trace.layer, trace.protocol, typ, value)))
     headers = [ln for ln in lines if not ln.startswith("Se0/0 LCP:    ")]
     assert headers[:5] == ["Se0/0 LCP: O CONFREQ [Closed] id 1 len 10",
                            "Se0/0 LCP: I CONFREQ [REQsent] id 1 len 10",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from emulator.cli import iostime
+from emulator.cli import iostime, nat_show, ppp_debug
 from emulator.device.adapters import short_name
 from emulator.device.console import (
     IpcpAddressInstalled,
@@ -20,8 +20,11 @@ from emulator.device.console import (
     LogEvent,
     LogRecord,
     Message,
+    NatTranslated,
     PoolExhausted,
     PoolUndefined,
+    PppOptionTraced,
+    PppTraced,
 )
 
 __all__ = ["ConsoleLog", "render", "text"]
@@ -60,4 +63,7 @@ _WORDS: dict[type, Callable[[Any], str]] = {
     IpcpRouteInstalled: lambda e: f"{short_name(e.interface)} IPCP: Install route to {e.peer}",
     PoolUndefined: lambda e: f"%IPCP-3-NOPOOL: {e.interface}: ip local pool {e.pool} is not defined",
     PoolExhausted: lambda e: f"%IPCP-4-POOLEXHAUST: {e.interface}: ip local pool {e.pool} has no free address",
+    PppTraced: ppp_debug.trace_text,
+    PppOptionTraced: ppp_debug.option_line,
+    NatTranslated: nat_show.debug_text,
 }

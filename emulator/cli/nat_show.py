@@ -1,8 +1,7 @@
 """IOS text of NAT: ``show ip nat translations [verbose]``, ``show ip nat statistics``, ``debug ip nat``.
 
-Renderers read the NAT engine (``emulator.engines.nat``) without changing it.
-Importing this module installs :func:`debug_lines` as the engine's
-``debug ip nat`` renderer.
+Renderers read the NAT engine (``emulator.engines.nat``) without changing it;
+the debug lines are worded from the translation traces the device logs.
 """
 
 from __future__ import annotations
@@ -10,12 +9,13 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 
 from emulator.config.render import interface_sort_key
-from emulator.engines.nat import NatEngine, NatEntry, NatTrace, install_debug_renderer
+from emulator.device.console import NatTranslated
+from emulator.engines.nat import NatEngine, NatEntry, NatTrace
 from emulator.labtime import SECOND
 from emulator.wire.ipv4 import IPProto
 
 __all__ = ["format_nat_time", "protocol_name", "translation_row", "show_translations", "show_statistics",
-           "debug_lines"]
+           "debug_lines", "detail_line", "translation_line", "debug_text"]
 
 # Protocol names of the translation table (IOS prints other protocols by number).
 _PROTO_NAMES: dict[int, str] = {IPProto.ICMP: "icmp", IPProto.TCP: "tcp", IPProto.UDP: "udp", IPProto.GRE: "gre",
@@ -145,19 +145,30 @@ def debug_lines(trace: NatTrace, detailed: bool = False, fast: bool | None = Non
     outside-to-inside.  ``detailed`` adds the ``i:``/``o:`` line before it.
     ``NAT*`` marks a fast-switched packet; ``fast`` overrides the engine's guess.
     """
-    tag = "NAT*" if (trace.fast if fast is None else fast) else "NAT"
-    s, d, n = _ip(trace.src), _ip(trace.dst), _ip(trace.new)
-    ident = trace.ident
-    lines = []
-    if detailed:
-        direction = "i" if trace.outbound else "o"
-        lines.append(f"{tag}: {direction}: {protocol_name(trace.protocol)} ({s}, {trace.sport or 0}) -> "
-                     f"({d}, {trace.dport or 0}) [{ident}]")
-    if trace.outbound:
-        lines.append(f"{tag}: s={s}->{n}, d={d} [{ident}]")
-    else:
-        lines.append(f"{tag}: s={s}, d={d}->{n} [{ident}]")
+    lines = [detail_line(trace, fast)] if detailed else []
+    lines.append(translation_line(trace, fast))
     return lines
 
 
-install_debug_renderer(debug_lines)
+def _tag(trace: NatTrace, fast: bool | None) -> str:
+    return "NAT*" if (trace.fast if fast is None else fast) else "NAT"
+
+
+def detail_line(trace: NatTrace, fast: bool | None = None) -> str:
+    """The ``debug ip nat detailed`` line: direction, protocol, addresses and ports before translation."""
+    direction = "i" if trace.outbound else "o"
+    return (f"{_tag(trace, fast)}: {direction}: {protocol_name(trace.protocol)} ({_ip(trace.src)}, "
+            f"{trace.sport or 0}) -> ({_ip(trace.dst)}, {trace.dport or 0}) [{trace.ident}]")
+
+
+def translation_line(trace: NatTrace, fast: bool | None = None) -> str:
+    """The ``debug ip nat`` line: which address changed to what."""
+    s, d, n = _ip(trace.src), _ip(trace.dst), _ip(trace.new)
+    if trace.outbound:
+        return f"{_tag(trace, fast)}: s={s}->{n}, d={d} [{trace.ident}]"
+    return f"{_tag(trace, fast)}: s={s}, d={d}->{n} [{trace.ident}]"
+
+
+def debug_text(event: NatTranslated) -> str:
+    """The console line of a NAT debug event."""
+    return detail_line(event.trace) if event.detail else translation_line(event.trace)

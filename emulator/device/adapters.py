@@ -21,7 +21,15 @@ from emulator.config.model import Interface
 from emulator.device.interfaces import InterfaceState
 from emulator.engines import arp as arpengine
 from emulator.engines import slarp
-from emulator.engines.ppp import IPCPClosed, IPCPOpened, IPPacket, PPPConfig, PPPSession
+from emulator.engines.ppp import (
+    ControlTraced,
+    IPCPClosed,
+    IPCPOpened,
+    IPPacket,
+    LayerOpenTraced,
+    PPPConfig,
+    PPPSession,
+)
 from emulator.labtime import SECOND
 from emulator.sim.binding import EngineBinding
 from emulator.sim.clock import Simulator
@@ -75,7 +83,7 @@ class LinkEvents(Protocol):
 
     def release_peer_address(self, iface: str, address: IPv4Address) -> None: ...
 
-    def ppp_trace(self, line: str) -> None: ...
+    def ppp_trace(self, iface: str, trace: ControlTraced | LayerOpenTraced) -> None: ...
 
 
 class LinkAdapter:
@@ -176,7 +184,7 @@ class PPPAdapter(SerialAdapter):
         ka = cfg.keepalive * SECOND if cfg.keepalive else None
         return PPPConfig(local_address=cfg.address, negotiate_address=cfg.negotiated,
                          peer_address_provider=self._assign_peer, peer_address_release=self._release_peer,
-                         keepalive=ka, name=short_name(self.iface), trace=self.owner.ppp_trace)
+                         keepalive=ka, trace=True)
 
     def _assign_peer(self) -> IPv4Address | None:
         return self.owner.assign_peer_address(self.iface)
@@ -229,6 +237,8 @@ class PPPAdapter(SerialAdapter):
             self.owner.ipcp_opened(self.iface, event.local_address, event.peer_address)
         elif isinstance(event, IPCPClosed):
             self.owner.ipcp_closed(self.iface)
+        elif isinstance(event, (ControlTraced, LayerOpenTraced)):
+            self.owner.ppp_trace(self.iface, event)
         # LinkOpened and LinkClosed show in the LCP state, read after each poke.
 
     def _update_state(self) -> None:

@@ -15,9 +15,12 @@ from ipaddress import IPv4Address
 from typing import Callable, Iterable, Protocol
 
 from emulator.config.model import DeviceConfig, TimestampService
+from emulator.engines.nat import NatTrace
+from emulator.engines.ppp import ControlTraced, LayerOpenTraced
 
 __all__ = ["LinkChanged", "LinkAdminDown", "LineProtocolChanged", "IpcpAddressInstalled", "IpcpRouteInstalled",
-           "PoolUndefined", "PoolExhausted", "Message", "LogEvent", "LogRecord", "LogSink", "DeviceLog"]
+           "PoolUndefined", "PoolExhausted", "PppTraced", "PppOptionTraced", "NatTranslated", "Message",
+           "LogEvent", "LogRecord", "LogSink", "DeviceLog"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,33 @@ class PoolExhausted:
 
 
 @dataclass(frozen=True, slots=True)
+class PppTraced:
+    """A PPP control packet or state change on an interface (``debug ppp negotiation``)."""
+
+    interface: str
+    trace: ControlTraced | LayerOpenTraced
+
+
+@dataclass(frozen=True, slots=True)
+class PppOptionTraced:
+    """One option of a traced Configure-* packet: its own console line under the packet's."""
+
+    interface: str
+    layer: str
+    protocol: int
+    type: int
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class NatTranslated:
+    """A packet NAT translated (``debug ip nat``); ``detail`` is the ``detailed`` line before it."""
+
+    trace: NatTrace
+    detail: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """A message already written as IOS text (by an engine or by the CLI)."""
 
@@ -79,7 +109,8 @@ class Message:
 
 
 LogEvent = (LinkChanged | LinkAdminDown | LineProtocolChanged | IpcpAddressInstalled | IpcpRouteInstalled
-            | PoolUndefined | PoolExhausted | Message)
+            | PoolUndefined | PoolExhausted | PppTraced | PppOptionTraced | NatTranslated
+            | Message)
 
 
 @dataclass(frozen=True, slots=True)

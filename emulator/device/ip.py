@@ -23,7 +23,7 @@ from ipaddress import IPv4Address, IPv4Interface
 from typing import Any, Callable, Mapping, Protocol
 
 from emulator.config.model import DeviceConfig
-from emulator.device.console import DeviceLog, Message
+from emulator.device.console import DeviceLog, Message, NatTranslated
 from emulator.device.interfaces import InterfaceState
 from emulator.device.local import DEFAULT_TTL
 from emulator.engines.acl import AclEngine
@@ -280,9 +280,11 @@ class IPStack:
                                                           fast=fast), packet)
 
     def _nat_apply(self, result, packet: IPv4Packet) -> IPv4Packet | None:
-        if "ip nat" in self.debugs or "ip nat detailed" in self.debugs:
-            for line in result.debug_lines(detailed="ip nat detailed" in self.debugs):
-                self.debug_log(line)
+        trace = result.trace
+        if trace is not None and ("ip nat" in self.debugs or "ip nat detailed" in self.debugs):
+            if "ip nat detailed" in self.debugs:
+                self.console.debug(NatTranslated(trace, detail=True))
+            self.console.debug(NatTranslated(trace))
         self.nat_binding.poke()
         if result.dropped:
             self._drop(f"NAT: {result.reason}")

@@ -26,7 +26,7 @@ from emulator.config.commands import ConfigContext
 from emulator.config.loader import load_config
 from emulator.config.model import Interface
 from emulator.device.adapters import LinkAdapter
-from emulator.device.console import DeviceLog, LogSink, Message
+from emulator.device.console import DeviceLog, LogSink, Message, PppOptionTraced, PppTraced
 from emulator.device.interfaces import LOAD_INTERVAL, InterfaceState, InterfaceTable, LinkStatus
 from emulator.device.ip import IPStack
 from emulator.device.links import PPP_DEBUG, Links
@@ -38,6 +38,7 @@ from emulator.engines.acl import AclEngine
 from emulator.engines.ike.events import Trace
 from emulator.engines.ipsec import CryptoSubsystem
 from emulator.engines.nat import NatEngine
+from emulator.engines.ppp import ControlTraced, LayerOpenTraced
 from emulator.sim.binding import EngineBinding
 from emulator.sim.clock import Simulator
 from emulator.sim.wires import EthernetSegment, SerialEnd
@@ -140,9 +141,13 @@ class Router:
         """A debug message already in IOS words, stamped as ``service timestamps debug`` says."""
         self.console.debug(Message(message))
 
-    def ppp_trace(self, line: str) -> None:
-        if PPP_DEBUG in self.debugs:
-            self.debug_log(line)
+    def ppp_trace(self, iface: str, trace: ControlTraced | LayerOpenTraced) -> None:
+        if PPP_DEBUG not in self.debugs:
+            return
+        self.console.debug(PppTraced(iface, trace))
+        if isinstance(trace, ControlTraced):
+            for typ, value in trace.options:
+                self.console.debug(PppOptionTraced(iface, trace.layer, trace.protocol, typ, value))
 
     # ------------------------------------------------------------ configuration
     def config_context(self) -> ConfigContext:

@@ -21,7 +21,6 @@ from typing import Any, Callable
 from emulator.labtime import SECOND
 from emulator.wire.errors import DecodeError
 from emulator.wire.ppp import (
-    CODE_NAMES,
     CODE_REJECT,
     CONFIGURE_ACK,
     CONFIGURE_CODES,
@@ -34,7 +33,6 @@ from emulator.wire.ppp import (
     IPCP_IP_ADDRESS,
     LCP_ACCM,
     LCP_ACFC,
-    LCP_AUTH_PROTOCOL,
     LCP_MAGIC_NUMBER,
     LCP_MRU,
     LCP_PFC,
@@ -64,7 +62,7 @@ __all__ = [
     "State", "Event", "Action", "TRANSITIONS", "Automaton",
     "PPPConfig", "PPPSession",
     "LinkOpened", "LinkClosed", "LinkFinished", "LoopDetected",
-    "IPCPOpened", "IPCPClosed", "IPPacket",
+    "IPCPOpened", "IPCPClosed", "IPPacket", "ControlTraced", "LayerOpenTraced",
     "DEFAULT_RESTART_INTERVAL", "MAX_CONFIGURE", "MAX_TERMINATE", "MAX_FAILURE",
     "DEFAULT_MRU",
 ]
@@ -302,6 +300,29 @@ class IPPacket:
     payload: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class ControlTraced:
+    """A control packet sent ("O") or received ("I"), for ``debug ppp negotiation``.
+
+    ``state`` is the state the packet found (IOS prints that one); ``options``
+    are the packet's options when it is a Configure-* packet.
+    """
+    layer: str
+    direction: str
+    code: int
+    state: State
+    identifier: int
+    length: int
+    protocol: int
+    options: tuple[Option, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LayerOpenTraced:
+    """A layer (LCP, IPCP) reached Opened, for ``debug ppp negotiation``."""
+    layer: str
+
+
 # ---------------------------------------------------------------------------
 # Configuration
 
@@ -335,18 +356,8 @@ class PPPConfig:
     # interface open, restart LCP after this delay; None = stay Stopped.
     lcp_retry_after: int | None = 10 * SECOND
     ipcp_enabled: bool = True
-    name: str = "Serial"
-    # Optional sink for "debug ppp negotiation"-style lines.
-    trace: Callable[[str], None] | None = None
-
-
-# IOS spelling of states in "show interfaces" / debug output.
-STATE_TEXT = {
-    State.INITIAL: "Initial", State.STARTING: "Starting", State.CLOSED: "Closed",
-    State.STOPPED: "Stopped", State.CLOSING: "Closing", State.STOPPING: "Stopping",
-    State.REQ_SENT: "REQsent", State.ACK_RCVD: "ACKrcvd", State.ACK_SENT: "ACKsent",
-    State.OPENED: "Open",
-}
+    # Report control packets and layers opening as trace events (for "debug ppp negotiation").
+    trace: bool = False
 
 
 # ---------------------------------------------------------------------------
@@ -724,7 +735,8 @@ class _IPCP(_ControlProtocol):
         remote = option_ip(peer) if peer is not None else None
         self.local_address = local if local is not None and int(local) else None
         self.peer_address = remote if remote is not None and int(remote) else None
-        self.session.trace_line(f"{self.layer}: State is Open")
+        if self.session.config.trace:
+            self.session._event(LayerOpenTraced(self.layer))
         self.session._event(IPCPOpened(self.local_address, self.peer_address))
 
     def this_layer_down(self, now: int) -> None:
@@ -888,11 +900,6 @@ class PPPSession:
     def ipcp_open(self) -> bool:
         return self.ipcp.fsm.state == State.OPENED
 
-    @property
-    def lcp_state_text(self) -> str:
-        """As in ``show interfaces``: "LCP Open", "LCP REQsent", ..."""
-        return f"LCP {STATE_TEXT[self.lcp.fsm.state]}"
-
     def open_ncps(self) -> list[str]:
         """NCPs in Opened, for "Open: IPCP"."""
         return ["IPCP"] if self.ipcp_open else []
@@ -956,24 +963,17 @@ class PPPSession:
 
     def _trace(self, cp: _ControlProtocol, direction: str, pkt: ControlPacket,
                length: int) -> None:
-        trace = self.config.trace
-        if trace is not None:
-            # IOS shows the state the triggering event found.
-            name = CODE_NAMES.get(pkt.code, f"code {pkt.code}")
-            state = cp.fsm.acting_from if cp.fsm.acting_from is not None else cp.fsm.state
-            trace(f"{self.config.name} {cp.layer}: {direction} {name} "
-                  f"[{STATE_TEXT[state]}] id {pkt.identifier} len {length}")
-            for typ, value in pkt.options if pkt.code in CONFIGURE_CODES else ():
-                raw = bytes([typ, len(value) + 2]) + value
-                text = _option_text(cp.protocol, typ, value)
-                trace(f"{self.config.name} {cp.layer}:    {text} (0x{raw.hex().upper()})")
-
-    def trace_line(self, text: str) -> None:
-        if self.config.trace is not None:
-            self.config.trace(f"{self.config.name} {text}")
+        if not self.config.trace:
+            return
+        # The state the triggering event found (IOS prints that one).
+        state = cp.fsm.acting_from if cp.fsm.acting_from is not None else cp.fsm.state
+        options = tuple(pkt.options) if pkt.code in CONFIGURE_CODES else ()
+        self._event(ControlTraced(cp.layer, direction, pkt.code, state, pkt.identifier, length,
+                                  cp.protocol, options))
 
     def _lcp_up(self, now: int) -> None:
-        self.trace_line("LCP: State is Open")
+        if self.config.trace:
+            self._event(LayerOpenTraced("LCP"))
         self._echo_missed = 0
         self._echo_rejected = False
         if self.config.keepalive:
@@ -1021,23 +1021,3 @@ class PPPSession:
         self._echo_missed += 1
         self.lcp.send(ControlPacket(ECHO_REQUEST, self.lcp.next_id(),
                                     self.lcp.local_magic.to_bytes(4, "big")))
-
-
-def _option_text(protocol: int, typ: int, value: bytes) -> str:
-    """An option as ``debug ppp negotiation`` names it (IOS wording)."""
-    if protocol == PPP_IPCP and typ == IPCP_IP_ADDRESS and len(value) == 4:
-        return f"Address {ipaddress.IPv4Address(value)}"
-    if protocol == PPP_LCP:
-        if typ == LCP_MAGIC_NUMBER and len(value) == 4:
-            return f"MagicNumber 0x{value.hex().upper()}"
-        if typ == LCP_MRU and len(value) == 2:
-            return f"MRU {int.from_bytes(value, 'big')}"
-        if typ == LCP_ACCM and len(value) == 4:
-            return f"ACCM 0x{value.hex().upper()}"
-        if typ == LCP_AUTH_PROTOCOL:
-            return f"AuthProto 0x{value[:2].hex().upper()}"
-        if typ == LCP_PFC:
-            return "PFC"
-        if typ == LCP_ACFC:
-            return "ACFC"
-    return f"Unknown option {typ}"

@@ -9,12 +9,12 @@ queue), ``rewrite`` (addresses, ports and checksums of a translated packet),
 
 from emulator.engines.nat.engine import NatEngine, address_bytes
 from emulator.engines.nat.ports import PORT_GROUPS
-from emulator.engines.nat.result import DROP, TRANSLATED, UNTOUCHED, NatResult, NatTrace, install_debug_renderer
+from emulator.engines.nat.result import DROP, TRANSLATED, UNTOUCHED, NatResult, NatTrace
 from emulator.engines.nat.table import InsideKey, NatEntry, NatTable, OutsideKey
 from emulator.engines.nat.timeouts import DEFAULT_TIMEOUTS, TimeoutKind
 
 __all__ = [
     "NatEngine", "NatEntry", "NatResult", "NatTrace", "NatTable", "InsideKey", "OutsideKey",
     "TRANSLATED", "UNTOUCHED", "DROP", "DEFAULT_TIMEOUTS", "PORT_GROUPS", "TimeoutKind",
-    "address_bytes", "install_debug_renderer",
+    "address_bytes",
 ]

@@ -2,21 +2,19 @@
 
 A translated packet carries a :class:`NatTrace`: the facts ``debug ip nat``
 reports (direction, protocol, addresses and ports before translation, the
-new address, the IP identification, fast or process switching).  The IOS
-wording is the CLI layer's (``emulator.cli.nat_show``), which installs its
-renderer here with :func:`install_debug_renderer`; :meth:`NatResult.debug_lines`
-hands the trace to it for owners that log lines.
+new address, the IP identification, fast or process switching).  The device
+logs the trace as a console event; the IOS wording is the CLI layer's
+(``emulator.cli.nat_show``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from emulator.engines.nat.table import NatEntry
 
-__all__ = ["TRANSLATED", "UNTOUCHED", "DROP", "NatTrace", "NatResult", "DebugRenderer",
-           "install_debug_renderer"]
+__all__ = ["TRANSLATED", "UNTOUCHED", "DROP", "NatTrace", "NatResult"]
 
 TRANSLATED = "translated"
 UNTOUCHED = "untouched"
@@ -35,16 +33,6 @@ class NatTrace(NamedTuple):
     new: bytes                 # the address that replaced src (outbound) or dst
     ident: int                 # IP identification
     fast: bool                 # the engine's guess: fast-switched (IOS tags these NAT*)
-
-
-DebugRenderer = Callable[[NatTrace, bool, "bool | None"], list[str]]
-_renderer: list[DebugRenderer] = []
-
-
-def install_debug_renderer(renderer: DebugRenderer) -> None:
-    """Set the function that words a trace as ``debug ip nat [detailed]`` lines:
-    ``renderer(trace, detailed, fast)`` where ``fast`` overrides ``trace.fast`` unless None."""
-    _renderer[:] = [renderer]
 
 
 class NatResult:
@@ -83,16 +71,6 @@ class NatResult:
     @property
     def dropped(self) -> bool:
         return self.action == DROP
-
-    def debug_lines(self, detailed: bool = False, fast: bool | None = None) -> list[str]:
-        """The ``debug ip nat`` lines of this packet (none when it was not translated), worded
-        by the renderer the CLI layer installed; ``fast`` overrides the engine's guess."""
-        trace = self.trace
-        if trace is None:
-            return []
-        if not _renderer:
-            raise RuntimeError("no debug ip nat renderer installed (emulator.cli.nat_show installs it)")
-        return _renderer[0](trace, detailed, fast)
 
     def __repr__(self) -> str:
         return f"NatResult({self.action}, reason={self.reason!r}, entry={self.entry!r})"
