@@ -17,10 +17,12 @@ from ipaddress import IPv4Address
 from typing import Callable
 
 from emulator.engines import esp_sa as E
+from emulator.engines.acl import Flow
 from emulator.engines.ipsec.sad import IpsecFlow, IpsecSA, SaDatabase
 from emulator.engines.ipsec.spd import selectors
 from emulator.labtime import SECOND
 from emulator.wire.checksum import internet_checksum
+from emulator.wire.flow import IPv4Flow
 from emulator.wire.ipv4 import PROTO_ESP
 
 __all__ = ["EspPath", "CryptoResult", "CLEAR", "PROTECTED", "DECRYPTED", "DROP", "LOG_INTERVAL", "OUTER_TTL"]
@@ -112,12 +114,11 @@ class EspPath:
         return CryptoResult(PROTECTED, hdr[:10] + ck.to_bytes(2, "big") + hdr[12:] + body)
 
     # ------------------------------------------------------------ inbound
-    def cleartext_check(self, iface: str, packet: bytes, flows: list[IpsecFlow], now: int) -> CryptoResult:
+    def cleartext_check(self, iface: str, packet: bytes, flow: IPv4Flow, flows: list[IpsecFlow],
+                        now: int) -> CryptoResult:
         """A cleartext packet of a flow that has SAs is dropped (``%CRYPTO-4-RECVD_PKT_NOT_IPSEC``)."""
-        flow = selectors(packet)
-        if flow is None:
-            return CryptoResult(CLEAR, packet)
-        proto, src, dst, sport, dport = flow.protocol, flow.src, flow.dst, flow.sport, flow.dport
+        sel = Flow.of(flow)
+        proto, src, dst, sport, dport = sel.protocol, sel.src, sel.dst, sel.sport, sel.dport
         for f in flows:
             if f.remote_proxy.contains(src, proto, sport) and f.local_proxy.contains(dst, proto, dport):
                 f.recv_errors += 1
@@ -128,14 +129,12 @@ class EspPath:
                 return self.drop("cleartext packet for an IPsec flow")
         return CryptoResult(CLEAR, packet)
 
-    def lookup(self, packet: bytes) -> tuple[IpsecSA | None, int, bytes]:
+    def lookup(self, packet: bytes, flow: IPv4Flow) -> tuple[IpsecSA | None, int, bytes]:
         """(the SA an ESP packet to us names, its SPI, its ESP body)."""
-        ihl = (packet[0] & 15) << 2
-        total = (packet[2] << 8) | packet[3]
-        body = packet[ihl:total]
+        body = packet[flow.header_length:flow.total_length]
         spi = int.from_bytes(body[:4], "big") if len(body) >= 4 else 0
         sa = self.sad.in_sas.get(spi)
-        if sa is not None and sa.local.packed != packet[16:20]:
+        if sa is not None and sa.local.packed != flow.dst:
             sa = None
         return sa, spi, body
 

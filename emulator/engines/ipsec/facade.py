@@ -317,15 +317,16 @@ class CryptoSubsystem:
 
     def _inbound(self, iface: str, packet: bytes, now: int) -> CryptoResult:
         self.now = now
-        if len(packet) < 20 or packet[0] >> 4 != 4:
+        flow = spd.peek(packet)
+        if flow is None:
             return CryptoResult(CLEAR, packet)
-        proto = packet[9]
+        proto = flow.protocol
         if proto == PROTO_ESP:
-            sa, spi, body = self.esp.lookup(packet)
+            sa, spi, body = self.esp.lookup(packet, flow)
             if sa is not None:
                 return self.esp.decapsulate(sa, body, now)
             local = self.local_address(iface)
-            if local is None or local.packed != packet[16:20]:
+            if local is None or local.packed != flow.dst:
                 return CryptoResult(CLEAR, packet)  # ESP in transit, not for this interface's address
             if not self.sad.in_sas and not self.isakmp_enabled():
                 return CryptoResult(CLEAR, packet)  # no crypto configured: the router answers it itself
@@ -333,12 +334,9 @@ class CryptoSubsystem:
         active = self.sad.active(iface)
         if not active:
             return CryptoResult(CLEAR, packet)
-        if proto == PROTO_UDP and len(packet) >= ((packet[0] & 15) << 2) + 4:
-            ihl = (packet[0] & 15) << 2
-            sport, dport = (packet[ihl] << 8) | packet[ihl + 1], (packet[ihl + 2] << 8) | packet[ihl + 3]
-            if sport == PORT_ISAKMP or dport == PORT_ISAKMP:
-                return CryptoResult(CLEAR, packet)
-        return self.esp.cleartext_check(iface, packet, active, now)
+        if proto == PROTO_UDP and (flow.sport == PORT_ISAKMP or flow.dport == PORT_ISAKMP):
+            return CryptoResult(CLEAR, packet)
+        return self.esp.cleartext_check(iface, packet, flow, active, now)
 
     # ================================================================== IKE transport
     def receive_ike(self, iface: str, src: IPv4Address, dst: IPv4Address, sport: int, dport: int, payload: bytes,

@@ -8,7 +8,6 @@ mode offer, which pre-shared key a peer has.  Nothing here keeps state.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import replace
 from ipaddress import IPv4Address
 
@@ -25,9 +24,10 @@ from emulator.engines.ike.policy import (
     proxies_from_acl_entry,
 )
 from emulator.wire import isakmp as K
-from emulator.wire.ipv4 import PROTO_ICMP, PROTO_TCP, PROTO_UDP
+from emulator.wire.errors import DecodeError
+from emulator.wire.flow import IPv4Flow, read_flow, read_quoted_flow
 
-__all__ = ["selectors", "map_entries", "dynamic_entries", "entry_lifetimes", "acl_covers", "select_phase2",
+__all__ = ["peek", "selectors", "map_entries", "dynamic_entries", "entry_lifetimes", "acl_covers", "select_phase2",
            "entry_transforms", "psk_for", "DynamicContext", "StaticContext"]
 
 _ALL = 0xFFFFFFFF
@@ -37,24 +37,26 @@ StaticContext = tuple[str, str, str, int]                  # ("static", iface, m
 DynamicContext = tuple[str, str, str, int, str, int]       # ("dynamic", iface, map, seq, dynamic map, its seq)
 
 
-def selectors(p: bytes) -> Flow | None:
-    """The ACL fields of an IPv4 packet, read straight from the header (no checksum check)."""
-    if len(p) < 20 or p[0] >> 4 != 4:
+def peek(p: bytes) -> IPv4Flow | None:
+    """The flow of an IPv4 packet (no checksum check); None when it is not one.
+
+    A packet cut short inside its layer-4 header still has the fields present
+    (read as an ICMP error's quote is), so the policy can judge its addresses.
+    """
+    try:
+        return read_flow(p, verify=False)
+    except DecodeError:
+        pass
+    try:
+        return read_quoted_flow(p, 0)
+    except DecodeError:
         return None
-    ihl = (p[0] & 15) << 2
-    proto = p[9]
-    src = int.from_bytes(p[12:16], "big")
-    dst = int.from_bytes(p[16:20], "big")
-    if ((p[6] << 8) | p[7]) & 0x1FFF:
-        return Flow(proto, src, dst, fragment=True)
-    if proto == PROTO_TCP or proto == PROTO_UDP:
-        if len(p) >= ihl + 4:
-            sport, dport = struct.unpack_from("!HH", p, ihl)
-            flags = p[ihl + 13] if proto == PROTO_TCP and len(p) >= ihl + 14 else None
-            return Flow(proto, src, dst, sport, dport, tcp_flags=flags)
-    elif proto == PROTO_ICMP and len(p) >= ihl + 2:
-        return Flow(proto, src, dst, icmp_type=p[ihl], icmp_code=p[ihl + 1])
-    return Flow(proto, src, dst)
+
+
+def selectors(p: bytes) -> Flow | None:
+    """The ACL fields of an IPv4 packet (see :func:`peek`)."""
+    flow = peek(p)
+    return Flow.of(flow) if flow is not None else None
 
 
 def map_entries(cfg: DeviceConfig, name: str) -> list[CryptoMapEntry]:
