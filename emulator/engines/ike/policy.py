@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from ipaddress import IPv4Address
+from typing import Iterable, Mapping
 
 from emulator.config.acl_syntax import PROTOCOLS
 from emulator.config.model import AccessListEntry, IsakmpPolicy, PortMatch, TransformSet
@@ -55,6 +56,59 @@ MISMATCH_PRESHARED = "mismatch:preshared"
 MISMATCH_AUTH = "mismatch:auth"
 MISMATCH_GROUP = "mismatch:group"
 MISMATCH_LIFETIME = "mismatch:lifetime"
+
+
+@dataclass(frozen=True)
+class AttributeTable:
+    """How the attributes of one kind of transform are read: which type sets which value.
+
+    A life duration counts in the unit of the life type before it (RFC 2407
+    section 4.5, RFC 2409 appendix A): ``life_fields`` names the value each
+    unit sets, ``life_default`` the one a duration sets with no known type
+    before it (None: ignored).  A type the table does not know makes the
+    transform unusable.
+    """
+
+    fields: Mapping[int, str]
+    life_type: int
+    life_duration: int
+    life_fields: Mapping[int, str]
+    life_default: str | None = None
+
+    def read(self, attributes: Iterable[K.Attribute]) -> tuple[dict[str, int], str]:
+        """(the values by name, the reason the transform cannot be used or "")."""
+        values: dict[str, int] = {}
+        life_type = None
+        reason = ""
+        for a in attributes:
+            v = a.int_value
+            if a.type == self.life_type:
+                life_type = v
+            elif a.type == self.life_duration:
+                name = self.life_fields.get(life_type, self.life_default) if life_type is not None \
+                    else self.life_default
+                if name is not None:
+                    values[name] = v
+            elif (name := self.fields.get(a.type)) is not None:
+                values[name] = v
+            else:
+                reason = reason or f"attribute {a.type} not supported"
+        return values, reason
+
+
+# RFC 2409 appendix A (Oakley attributes of an ISAKMP transform).
+PHASE1_ATTRIBUTES = AttributeTable(
+    fields={K.OAKLEY_ENCRYPTION: "encryption", K.OAKLEY_HASH: "hash", K.OAKLEY_GROUP_DESCRIPTION: "group",
+            K.OAKLEY_AUTH_METHOD: "auth", K.OAKLEY_KEY_LENGTH: "key_length"},
+    life_type=K.OAKLEY_LIFE_TYPE, life_duration=K.OAKLEY_LIFE_DURATION,
+    life_fields={K.LIFE_SECONDS: "lifetime"})       # a kilobyte lifetime IOS ignores in phase 1
+
+# RFC 2407 section 4.5 (IPsec DOI attributes of an ESP transform).
+PHASE2_ATTRIBUTES = AttributeTable(
+    fields={K.IPSEC_ENCAPSULATION_MODE: "mode", K.IPSEC_AUTH_ALGORITHM: "auth", K.IPSEC_KEY_LENGTH: "key_bits",
+            K.IPSEC_GROUP_DESCRIPTION: "group"},
+    life_type=K.IPSEC_SA_LIFE_TYPE, life_duration=K.IPSEC_SA_LIFE_DURATION,
+    life_fields={K.LIFE_KILOBYTES: "life_kb"}, life_default="life_s")
 
 
 @dataclass(frozen=True)
@@ -92,33 +146,13 @@ class Phase1Proposal:
     def from_transform(cls, t: K.Transform) -> tuple["Phase1Proposal | None", list[tuple[int, int]], str]:
         """(proposal, its attributes as (type, value) in wire order for the debug, reason it cannot be used)."""
         lines: list[tuple[int, int]] = [(a.type, a.int_value) for a in t.attributes]
-        enc = hsh = auth = None
-        group = 1
-        lifetime = 86400  # RFC 2409 gives no phase 1 default; IOS's own default (reference §4.1)
-        key_length = None
-        life_type = None
-        reason = ""
+        values, reason = PHASE1_ATTRIBUTES.read(t.attributes)
         if t.transform_id != K.KEY_IKE:
             reason = f"transform id {t.transform_id} is not KEY_IKE"
-        for a in t.attributes:
-            v = a.int_value
-            if a.type == K.OAKLEY_ENCRYPTION:
-                enc = v
-            elif a.type == K.OAKLEY_HASH:
-                hsh = v
-            elif a.type == K.OAKLEY_GROUP_DESCRIPTION:
-                group = v
-            elif a.type == K.OAKLEY_AUTH_METHOD:
-                auth = v
-            elif a.type == K.OAKLEY_LIFE_TYPE:
-                life_type = v
-            elif a.type == K.OAKLEY_LIFE_DURATION:
-                if life_type == K.LIFE_SECONDS:
-                    lifetime = v
-            elif a.type == K.OAKLEY_KEY_LENGTH:
-                key_length = v
-            else:
-                reason = reason or f"attribute {a.type} not supported"
+        enc, hsh, auth = values.get("encryption"), values.get("hash"), values.get("auth")
+        group = values.get("group", 1)
+        lifetime = values.get("lifetime", 86400)  # RFC 2409 gives no phase 1 default; IOS's (reference §4.1)
+        key_length = values.get("key_length")
         if enc is None or hsh is None or auth is None:
             reason = reason or "mandatory attribute missing"
         if enc == K.ENC_AES_CBC and key_length is None:
@@ -282,30 +316,10 @@ def parse_phase2_sa(sa: K.SAPayload) -> list[OfferedEsp]:
 
 
 def _read_esp_transform(number: int, spi: int, t: K.Transform) -> OfferedEsp:
-    mode: int = K.ENCAP_TUNNEL
-    auth = key_bits = group = None
-    life_s = life_kb = None
-    life_type = None
-    reason = ""
-    for a in t.attributes:
-        v = a.int_value
-        if a.type == K.IPSEC_ENCAPSULATION_MODE:
-            mode = v
-        elif a.type == K.IPSEC_SA_LIFE_TYPE:
-            life_type = v
-        elif a.type == K.IPSEC_SA_LIFE_DURATION:
-            if life_type == K.LIFE_KILOBYTES:
-                life_kb = v
-            else:
-                life_s = v
-        elif a.type == K.IPSEC_AUTH_ALGORITHM:
-            auth = v
-        elif a.type == K.IPSEC_KEY_LENGTH:
-            key_bits = v
-        elif a.type == K.IPSEC_GROUP_DESCRIPTION:
-            group = v
-        else:
-            reason = reason or f"attribute {a.type} not supported"
+    values, reason = PHASE2_ATTRIBUTES.read(t.attributes)
+    mode = values.get("mode", K.ENCAP_TUNNEL)
+    auth, key_bits, group = values.get("auth"), values.get("key_bits"), values.get("group")
+    life_s, life_kb = values.get("life_s"), values.get("life_kb")
     if t.transform_id not in E.CIPHERS:
         reason = reason or f"ESP transform {t.transform_id} not supported"
     elif auth is not None and auth not in E.AUTHS:
