@@ -5,8 +5,9 @@ from ipaddress import IPv4Address
 
 import pytest
 
+from emulator.cli import iostime
 from emulator.cli.acl_show import show_access_lists
-from emulator.cli.nat_show import debug_lines, format_nat_time, show_statistics, show_translations, translation_row
+from emulator.cli.nat_show import debug_lines, show_statistics, show_translations, translation_row
 from emulator.config.loader import load_config
 from emulator.engines.acl import AclEngine
 from emulator.engines.nat import DROP, TRANSLATED, UNTOUCHED, NatEngine
@@ -432,9 +433,9 @@ def test_fragments_follow_their_first_fragment(nat):
     assert r.dropped and "fragment" in r.reason
 
 
-def test_format_nat_time():
-    assert format_nat_time(0) == "00:00:00"
-    assert format_nat_time(SECOND - 1) == "00:00:00"
-    assert format_nat_time(86399 * SECOND) == "23:59:59"
-    assert format_nat_time((86400 + 7200) * SECOND) == "1d02h"
-    assert format_nat_time(8 * 86400 * SECOND) == "1w1d"
+def test_nat_ages_use_the_ios_stamp():
+    assert iostime.stamp(0) == "00:00:00"
+    assert iostime.stamp(SECOND - 1) == "00:00:00"
+    assert iostime.stamp(86399 * SECOND) == "23:59:59"
+    assert iostime.stamp((86400 + 7200) * SECOND) == "1d02h"
+    assert iostime.stamp(8 * 86400 * SECOND) == "1w1d"

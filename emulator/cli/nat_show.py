@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
+from emulator.cli import iostime
 from emulator.config.render import interface_sort_key
 from emulator.device.console import NatTranslated
 from emulator.engines.nat import NatEngine, NatEntry, NatTrace
-from emulator.labtime import SECOND
 from emulator.wire.ipv4 import IPProto
 
-__all__ = ["format_nat_time", "protocol_name", "translation_row", "show_translations", "show_statistics",
+__all__ = ["protocol_name", "translation_row", "show_translations", "show_statistics",
            "debug_lines", "detail_line", "translation_line", "debug_text"]
 
 # Protocol names of the translation table (IOS prints other protocols by number).
@@ -30,17 +30,6 @@ def protocol_name(proto: int) -> str:
 
 def _ip(b: bytes | None) -> str:
     return str(IPv4Address(b)) if b is not None else "---"
-
-
-def format_nat_time(ns: int) -> str:
-    """A duration in ns as IOS stamps it: ``hh:mm:ss`` below a day, then ``1d02h``, then ``1w2d``."""
-    s = max(0, ns // SECOND)
-    days = s // 86400
-    if days == 0:
-        return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
-    if days < 7:
-        return f"{days}d{s // 3600 % 24:02d}h"
-    return f"{days // 7}w{days % 7}d"
 
 
 def translation_row(e: NatEntry) -> tuple[str, str, str, str, str]:
@@ -79,10 +68,10 @@ def show_translations(nat: NatEngine, now: int, verbose: bool = False) -> str:
     for e in entries:
         out.append(_row(*translation_row(e)))
         if verbose:
-            line = f"    create {format_nat_time(now - e.created)}, use {format_nat_time(now - e.last_used)}, "
+            line = f"    create {iostime.stamp(now - e.created)}, use {iostime.stamp(now - e.last_used)}, "
             deadline = nat.deadline(e)
             if deadline is not None:
-                line += f"left {format_nat_time(deadline - now)}, "
+                line += f"left {iostime.stamp(deadline - now)}, "
             out.append(line)
             flags = "static" if e.static else ("extended" if e.extended else "none")
             if e.timing_out:
