@@ -146,3 +146,17 @@ def test_quoted_datagram():
     assert read_quoted_flow(raw(IP() / ICMP(type=11)) + echo, 28).icmp_id == 4242
     with pytest.raises(DecodeError):
         read_quoted_flow(raw(IP() / ICMP(type=11)) + echo[:19], 28)
+
+
+def test_reading_the_same_datagram_again_keeps_the_checksum_rule():
+    good = raw(IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=2))
+    bad = good[:10] + bytes([good[10] ^ 0xFF]) + good[11:]
+    # Read without verifying first: a later verifying read of the same object still checks.
+    assert read_flow(bad, verify=False).dport == 2
+    with pytest.raises(DecodeError, match="bad header checksum"):
+        read_flow(bad)
+    first = read_flow(good)
+    assert read_flow(good) is first and read_flow(good, verify=False) is first
+    # Equal bytes in another object are read on their own, to the same flow.
+    other = bytes(bytearray(good))
+    assert other is not good and read_flow(other) == first

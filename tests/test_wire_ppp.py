@@ -232,17 +232,15 @@ def test_option_table_values_and_names():
         w.make_option(w.PPP_IPCP, 99, b"")
 
 
-def test_option_text_agrees_with_the_engine_debug_wording():
-    from emulator.engines.ppp import _option_text
-
-    for proto, opt in [
-        (w.PPP_LCP, w.u16_option(w.LCP_MRU, 1500)),
-        (w.PPP_LCP, w.u32_option(w.LCP_ACCM, 0x000A0000)),
-        (w.PPP_LCP, w.u32_option(w.LCP_MAGIC_NUMBER, 0x0ABCDEF1)),
-        (w.PPP_LCP, w.make_option(w.PPP_LCP, w.LCP_AUTH_PROTOCOL, (w.PPPProtocol.CHAP, b"\x05"))),
-        (w.PPP_LCP, w.make_option(w.PPP_LCP, w.LCP_PFC)),
-        (w.PPP_LCP, w.make_option(w.PPP_LCP, w.LCP_ACFC)),
-        (w.PPP_LCP, (99, b"xy")),
-        (w.PPP_IPCP, w.ip_option("10.0.0.2")),
+def test_option_text_is_the_debug_ppp_negotiation_wording():
+    for proto, opt, text in [
+        (w.PPP_LCP, w.u16_option(w.LCP_MRU, 1500), "MRU 1500"),
+        (w.PPP_LCP, w.u32_option(w.LCP_ACCM, 0x000A0000), "ACCM 0x000A0000"),
+        (w.PPP_LCP, w.u32_option(w.LCP_MAGIC_NUMBER, 0x0ABCDEF1), "MagicNumber 0x0ABCDEF1"),
+        (w.PPP_LCP, w.make_option(w.PPP_LCP, w.LCP_AUTH_PROTOCOL, (w.PPPProtocol.CHAP, b"\x05")), "AuthProto 0xC223"),
+        (w.PPP_LCP, w.make_option(w.PPP_LCP, w.LCP_PFC), "PFC"),
+        (w.PPP_LCP, w.make_option(w.PPP_LCP, w.LCP_ACFC), "ACFC"),
+        (w.PPP_LCP, (99, b"xy"), "Unknown option 99"),
+        (w.PPP_IPCP, w.ip_option("10.0.0.2"), "Address 10.0.0.2"),
     ]:
-        assert w.option_text(proto, *opt) == _option_text(proto, *opt)
+        assert w.option_text(proto, *opt) == text

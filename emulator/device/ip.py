@@ -30,7 +30,7 @@ from emulator.engines.acl import AclEngine
 from emulator.engines.ike.engine import ISAKMP_PORT
 from emulator.engines.ike.events import Trace
 from emulator.engines.ipsec import DECRYPTED, DROP, PROTECTED, CryptoSubsystem
-from emulator.engines.nat import NatEngine
+from emulator.engines.nat import UNTOUCHED, NatEngine
 from emulator.sim.binding import EngineBinding
 from emulator.sim.clock import Simulator
 from emulator.wire import icmp as icmpwire
@@ -285,7 +285,9 @@ class IPStack:
             if "ip nat detailed" in self.debugs:
                 self.console.debug(NatTranslated(trace, detail=True))
             self.console.debug(NatTranslated(trace))
-        self.nat_binding.poke()
+        if result.action != UNTOUCHED:
+            # A packet NAT left alone changed no entry, so no deadline: the timer stands.
+            self.nat_binding.poke()
         if result.dropped:
             self._drop(f"NAT: {result.reason}")
             return None

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from emulator.config.acl_syntax import PROTOCOLS
 from emulator.config.model import AccessList, AccessListEntry, AddressMatch, DeviceConfig, PortMatch
@@ -55,15 +55,16 @@ ICMP_MESSAGES: dict[str, tuple[int, int | None]] = {
 }
 
 _ALL = 0xFFFFFFFF
+_new = tuple.__new__      # builds a Flow from the tuple of its fields, without NamedTuple's own __new__
 
 
-@dataclass(frozen=True, slots=True)
-class Flow:
+class Flow(NamedTuple):
     """The fields of one IPv4 packet an access list looks at.
 
     Addresses are integers.  ``sport``/``dport`` are None when the packet has
     no ports (not TCP/UDP, or a non-initial fragment).  ``fragment`` marks a
     non-initial fragment (offset != 0), which carries no layer-4 header.
+    A named tuple: one is made for every packet a crypto map or ACL judges.
     """
 
     protocol: int
@@ -79,9 +80,9 @@ class Flow:
     @classmethod
     def of(cls, flow: IPv4Flow) -> Flow:
         """The fields of a flow read by :func:`emulator.wire.flow.read_flow`."""
-        return cls(flow.protocol, int.from_bytes(flow.src, "big"), int.from_bytes(flow.dst, "big"),
-                   flow.sport, flow.dport, flow.icmp_type, flow.tcp_flags, flow.icmp_code,
-                   flow.fragment_offset != 0)
+        return _new(cls, (flow.protocol, int.from_bytes(flow.src, "big"), int.from_bytes(flow.dst, "big"),
+                          flow.sport, flow.dport, flow.icmp_type, flow.tcp_flags, flow.icmp_code,
+                          flow.fragment_offset != 0))
 
     @classmethod
     def parse(cls, packet: bytes) -> tuple[Flow | None, str]:

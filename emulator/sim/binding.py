@@ -63,7 +63,7 @@ class EngineBinding:
     ``name`` names the engine in an ``EmulatorFault``.
     """
 
-    __slots__ = ("sim", "engine", "name", "_on_flushed", "_sends", "_events", "_timer", "_deadline")
+    __slots__ = ("sim", "engine", "name", "_on_flushed", "_sends", "_events", "_timer", "_deadline", "_get_timer")
 
     def __init__(self, sim: Simulator, engine: TimedEngine, *, transmit: Callable[[Any], Any] | None = None,
                  on_event: Callable[[Any], Any] | None = None, on_flushed: Callable[[], Any] | None = None,
@@ -88,6 +88,7 @@ class EngineBinding:
                 raise TypeError(f"{self.name}: the engine has events, so the binding needs an on_event callback")
             self._events = (events, on_event)
         self._on_flushed = on_flushed
+        self._get_timer = engine.get_timer
         self._timer: Timer | None = None
         self._deadline: int | None = None   # the deadline the timer was set for (one already past fires now)
 
@@ -99,7 +100,9 @@ class EngineBinding:
     def poke(self) -> None:
         """Flush the engine's output and events, then keep the timer at its deadline.
 
-        Call after every input fed to the engine.
+        Call after every input fed to the engine.  This runs for every packet an
+        engine sees, so the common case (nothing queued, deadline unchanged) is
+        kept to a few attribute reads.
         """
         output, events = self._sends, self._events
         while True:
@@ -119,14 +122,18 @@ class EngineBinding:
             # Handling events may have made the engine queue output: flush again.
         if self._on_flushed is not None:
             self._on_flushed()
-        self._rearm()
+        when = self._get_timer()
+        timer = self._timer
+        if timer is None:
+            if when is None:
+                return                       # no deadline, no timer
+        elif when == self._deadline and timer.callback is not None:
+            return                           # armed for this deadline already
+        self._rearm(when)
 
-    def _rearm(self) -> None:
-        when = self.engine.get_timer()
+    def _rearm(self, when: int | None) -> None:
         timer = self._timer
         if timer is not None:
-            if when == self._deadline and not timer.cancelled:
-                return
             timer.cancel()
             self._timer = None
         self._deadline = when

@@ -118,8 +118,24 @@ def _layer4(data: bytes, start: int, end: int, proto: int, quoted: bool) -> tupl
     return None, None, None, None, None, None
 
 
+# The datagram read last, whether its header checksum is known good, and its flow. A
+# packet's bytes are read in turn by the crypto map, NAT and access lists; bytes are
+# immutable and the object is kept alive here, so the same object has the same flow.
+_last: tuple[bytes | None, bool, IPv4Flow | None] = (None, False, None)
+
+
 def read_flow(data: bytes, *, verify: bool = True) -> IPv4Flow:
     """The flow of a received datagram (see the module docstring)."""
+    global _last
+    last = _last
+    if data is last[0]:
+        flow = last[2]
+        assert flow is not None
+        if verify and not last[1]:
+            if internet_checksum(data[:flow.header_length]) != 0:
+                raise DecodeError("ipv4", "bad header checksum")
+            _last = (data, True, flow)
+        return flow
     try:
         vihl, _, total, ident, frag, _, proto, _, src, dst = _IP.unpack_from(data)
     except struct.error:
@@ -135,21 +151,25 @@ def read_flow(data: bytes, *, verify: bool = True) -> IPv4Flow:
     if verify and internet_checksum(data[:hl]) != 0:
         raise DecodeError("ipv4", "bad header checksum")
     fo = frag & 0x1FFF
-    if fo:
-        return _new(IPv4Flow, (proto, src, dst, None, None, None, None, None, None, ident, fo, False, hl, total))
     room = total - hl
-    if proto == _ICMP and room >= _ICMP_MIN:     # the common cases first, read in place
+    if fo:
+        flow = _new(IPv4Flow, (proto, src, dst, None, None, None, None, None, None, ident, fo, False, hl, total))
+    elif proto == _ICMP and room >= _ICMP_MIN:     # the common cases first, read in place
         itype = data[hl]
         icmp_id = (data[hl + 4] << 8) | data[hl + 5] if itype in _QUERY_TYPES else None
-        return _new(IPv4Flow, (proto, src, dst, None, None, itype, data[hl + 1], icmp_id, None,
+        flow = _new(IPv4Flow, (proto, src, dst, None, None, itype, data[hl + 1], icmp_id, None,
                                ident, 0, bool(frag & _MF), hl, total))
-    if (proto == _UDP and room >= _UDP_LEN) or (proto == _TCP and room >= _TCP_MIN):
+    elif (proto == _UDP and room >= _UDP_LEN) or (proto == _TCP and room >= _TCP_MIN):
         sport, dport = _PORTS.unpack_from(data, hl)
         flags = data[hl + _TCP_FLAGS_AT] if proto == _TCP else None
-        return _new(IPv4Flow, (proto, src, dst, sport, dport, None, None, None, flags,
+        flow = _new(IPv4Flow, (proto, src, dst, sport, dport, None, None, None, flags,
                                ident, 0, bool(frag & _MF), hl, total))
-    l4 = _layer4(data, hl, total, proto, False)
-    return _new(IPv4Flow, (proto, src, dst, *l4, ident, 0, bool(frag & _MF), hl, total))
+    else:
+        l4 = _layer4(data, hl, total, proto, False)
+        flow = _new(IPv4Flow, (proto, src, dst, *l4, ident, 0, bool(frag & _MF), hl, total))
+    if type(data) is bytes:              # only immutable bytes are remembered
+        _last = (data, verify, flow)
+    return flow
 
 
 def read_quoted_flow(data: bytes, offset: int) -> IPv4Flow:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Self
 
 from emulator.wire.checksum import internet_checksum
+from emulator.wire.errors import DecodeError
 from emulator.wire.reader import Reader
 
 __all__ = [
@@ -182,8 +183,9 @@ class ICMPMessage:
     @classmethod
     def decode(cls, data: bytes, *, verify: bool = True) -> Self:
         """Parse a message (the IPv4 payload, already trimmed to total length)."""
-        r = Reader(data, "message", "icmp")
-        t, c, ck, rest = r.unpack(_HDR)
+        if len(data) < _HDR.size:
+            Reader(data, "message", "icmp").unpack(_HDR)      # raises the truncation error
+        t, c, ck, rest = _HDR.unpack_from(data)
         if verify and internet_checksum(data) != 0:
-            raise r.error("bad checksum")
-        return cls(t, c, rest, r.rest(), ck)
+            raise DecodeError("icmp", "bad checksum")
+        return cls(t, c, rest, bytes(data[_HDR.size:]), ck)

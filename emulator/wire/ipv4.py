@@ -20,6 +20,7 @@ from ipaddress import IPv4Address
 from typing import Self
 
 from emulator.wire.checksum import internet_checksum
+from emulator.wire.errors import DecodeError
 from emulator.wire.reader import Reader
 
 __all__ = [
@@ -142,7 +143,9 @@ class IPv4Packet:
         except struct.error as exc:
             raise ValueError(f"ipv4: cannot encode: {exc}") from None
         ck = internet_checksum(header)
-        return header[:10] + ck.to_bytes(2, "big") + header[12:] + self.payload
+        wire = header[:10] + ck.to_bytes(2, "big") + header[12:] + self.payload
+        object.__setattr__(self, "_wire", wire)      # the packet is immutable: encode it once
+        return wire
 
     @classmethod
     def decode(cls, data: bytes, *, verify: bool = True, allow_truncated: bool = False) -> Self:
@@ -152,22 +155,28 @@ class IPv4Packet:
         accepts a datagram shorter than its Total Length (e.g. the header and
         8 bytes quoted in an ICMP error); the payload is then what is present.
         """
-        r = Reader(data, "header", "ipv4")
-        vihl, tos, total, ident, frag, ttl, proto, ck, src, dst = r.unpack(_HDR)
+        # Hot path: fields read in place; a Reader names what is missing when the header is cut short.
+        n = len(data)
+        if n < HEADER_LEN:
+            Reader(data, "header", "ipv4").unpack(_HDR)       # raises the truncation error
+        vihl, tos, total, ident, frag, ttl, proto, ck, src, dst = _HDR.unpack_from(data)
         if vihl >> 4 != 4:
-            raise r.error(f"bad version {vihl >> 4}")
+            raise DecodeError("ipv4", f"bad version {vihl >> 4}")
         ihl = vihl & 0x0F
         if ihl < 5:
-            raise r.error(f"bad IHL {ihl} (minimum 5)")
+            raise DecodeError("ipv4", f"bad IHL {ihl} (minimum 5)")
         hl = ihl << 2
-        options = r.take(hl - HEADER_LEN, f"options (IHL {ihl})")
+        if n < hl:
+            r = Reader(data, "header", "ipv4")
+            r.pos = HEADER_LEN
+            r.take(hl - HEADER_LEN, f"options (IHL {ihl})")   # raises the truncation error
+        options = bytes(data[HEADER_LEN:hl])
         if total < hl:
-            raise r.error(f"total length {total} smaller than header length {hl}")
-        n = len(data)
+            raise DecodeError("ipv4", f"total length {total} smaller than header length {hl}")
         if total > n and not allow_truncated:
-            raise r.error(f"truncated packet: total length {total}, have {n} bytes")
+            raise DecodeError("ipv4", f"truncated packet: total length {total}, have {n} bytes")
         if verify and internet_checksum(data[:hl]) != 0:
-            raise r.error("bad header checksum")
+            raise DecodeError("ipv4", "bad header checksum")
         packet = cls(
             IPv4Address(src), IPv4Address(dst), proto, bytes(data[hl:total]),
             ttl, tos, ident, frag >> 13, frag & 0x1FFF, options, ck,

@@ -205,6 +205,9 @@ def decode_frame(frame: bytes, *, accept_acfc: bool = False,
         raise DecodeError("ppp", f"frame too short ({len(frame)} octets)")
     if fcs16_raw(frame) != FCS_GOOD:
         raise DecodeError("ppp", "bad FCS")
+    # Hot path: full address, control and a two-octet protocol (odd low, even high octet).
+    if len(frame) >= 6 and frame[:2] == b"\xff\x03" and frame[3] & 1 and not frame[2] & 1:
+        return PPPFrame((frame[2] << 8) | frame[3], frame[4:-2])
     r = Reader(frame[:-2], "frame", "ppp")
     if frame[:2] == b"\xff\x03":
         r.take(2, "address and control")
