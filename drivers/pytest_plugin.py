@@ -35,7 +35,7 @@ from drivers import DRIVERS, DriverError, driver_class
 from drivers.base import EmulatorFaultError, TransportError, exchanges_so_far
 from drivers.report import ConformanceRecord
 from drivers.scenario import ScenarioError
-from drivers.secrets import Masker, scrub_report
+from drivers.secrets import Masker, masked_log_records, scrub_report
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = ROOT / "reports"
@@ -181,6 +181,7 @@ def pytest_configure(config):
         return
     # The run's masker: the lab's or inventory's secrets; the drivers add those their devices print.
     config.stash[SECRETS_KEY] = secrets
+    config.add_cleanup(masked_log_records(secrets))
     REPORTS.mkdir(exist_ok=True)
     record = config.stash[RECORD_KEY] = ConformanceRecord()
     record.mask = secrets

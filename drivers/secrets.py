@@ -9,6 +9,7 @@ document's, pre-shared key included); only what leaves the process is masked, wi
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from typing import Any, Callable, Iterable
 
@@ -76,6 +77,31 @@ def scrub_object(value: Any, mask: Scrub) -> Any:
     return value
 
 
+def masked_log_records(mask: Scrub) -> Callable[[], None]:
+    """Every log record created from now on carries its message masked (netmiko logs what it reads
+    at DEBUG; pytest's log capture, --log-file and --log-cli show it). Returns the undo."""
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a record that cannot be formatted is logging's own error to report
+            return record
+        masked = mask(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+    def undo() -> None:
+        if logging.getLogRecordFactory() is factory:
+            logging.setLogRecordFactory(previous)
+
+    return undo
+
+
 def scrub_report(report: Any, mask: Scrub) -> None:
     """A test report as pytest, pytest-html and JUnit write it, with no secret left in it."""
     if report.longrepr is not None:
@@ -90,4 +116,5 @@ def scrub_report(report: Any, mask: Scrub) -> None:
         report.diagnoses = scrub_object(list(report.diagnoses), mask)
 
 
-__all__ = ["MASK", "Masker", "config_secrets", "scenario_secrets", "scrub_object", "scrub_report"]
+__all__ = ["MASK", "Masker", "config_secrets", "masked_log_records", "scenario_secrets", "scrub_object",
+           "scrub_report"]

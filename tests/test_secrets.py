@@ -15,7 +15,7 @@ import pytest
 from _pytest._code.code import ExceptionInfo
 
 from drivers.emulated import EmulatedDriver
-from drivers.secrets import scenario_secrets, scrub_object
+from drivers.secrets import masked_log_records, scenario_secrets, scrub_object
 from emulator.config.masking import FORMS, MASK, Masker, mask_forms, secret_values
 from emulator.frontends.server import MaskedLogFormatter
 from emulator.lab.private import write_private
@@ -158,6 +158,22 @@ def test_the_server_log_masks_a_typed_line():
     assert formatter.format(record) == "ERROR sam-i-am vty 0: 'username ops password 0 <removed>' failed"
     record = logging.LogRecord("emulator", logging.ERROR, __file__, 1, "saw %s", ("cisco123",), None)
     assert formatter.format(record) == "ERROR saw <removed>"
+
+
+def test_log_records_are_masked_while_a_run_lasts(caplog):
+    log = logging.getLogger("netmiko.base_connection")
+    undo = masked_log_records(Masker(["cisco123"]))
+    try:
+        with caplog.at_level(logging.DEBUG, logger="netmiko"):
+            log.debug("read_channel: %s", "crypto isakmp key cisco123 address 0.0.0.0 0.0.0.0\n password ww")
+            log.debug("the key is %r", "cisco123")
+    finally:
+        undo()
+    with caplog.at_level(logging.DEBUG, logger="netmiko"):
+        log.debug("after: %s", "cisco123")
+    assert [r.getMessage() for r in caplog.records] == [
+        "read_channel: crypto isakmp key <removed> address 0.0.0.0 0.0.0.0\n password <removed>",
+        "the key is '<removed>'", "after: cisco123"]
 
 
 WRONG_PSK = ROOT / "fixtures" / "misconfigured" / "wrong-psk" / "lab.yml"
