@@ -13,7 +13,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar, Iterable
 
+from emulator.config.masking import Masker
+
 from .scenario import Scenario
+from .secrets import scenario_secrets
 
 
 class Capability(str, enum.Enum):
@@ -87,12 +90,17 @@ CLI_ERROR = re.compile(r"^(% ?Invalid input detected|% Incomplete command|% Ambi
 
 
 class DeviceSession(ABC):
-    """One CLI session on one device, in privileged EXEC mode."""
+    """One CLI session on one device, in privileged EXEC mode.
 
-    def __init__(self, name: str, role: str | None, transcript: list[Exchange]):
+    ``send`` returns what the device printed, secrets included; the transcript keeps it with
+    every secret masked by ``secrets`` (the driver's masker), since transcripts go into reports.
+    """
+
+    def __init__(self, name: str, role: str | None, transcript: list[Exchange], secrets: Masker | None = None):
         self.name = name
         self.role = role
         self.transcript = transcript
+        self.secrets = secrets if secrets is not None else Masker()
 
     @abstractmethod
     def send(self, command: str, answers: Iterable[str] = ()) -> str:
@@ -105,7 +113,8 @@ class DeviceSession(ABC):
     def _record(self, prompt: str, command: str, output: str) -> None:
         seq = _NEXT[0]
         _NEXT[0] = seq + 1
-        self.transcript.append(Exchange(self.name, prompt, command, output, seq))
+        self.transcript.append(Exchange(self.name, prompt, self.secrets(command, learn=True),
+                                        self.secrets(output, learn=True), seq))
 
 
 class Driver(ABC):
@@ -116,9 +125,13 @@ class Driver(ABC):
     # A new target per test module (the emulator boots a lab in milliseconds); real devices are shared.
     fresh_per_module: ClassVar[bool] = False
 
-    def __init__(self, scenario: Scenario):
+    def __init__(self, scenario: Scenario, secrets: Masker | None = None):
         self.scenario = scenario
         self.transcript: list[Exchange] = []
+        # What this target's transcripts and the run's reports mask: the secrets it was given
+        # (lab configurations, inventory), the expected keys, and those its devices print.
+        self.secrets = secrets if secrets is not None else Masker()
+        self.secrets.add(scenario_secrets(scenario))
 
     @abstractmethod
     def roles(self) -> list[str]:

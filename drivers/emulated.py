@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
 from emulator.cli.session import CliSession
-from emulator.lab.labfile import Lab, LabSpec, load_lab
+from emulator.config.masking import MASK, Masker
+from emulator.lab.labfile import Lab, LabSpec, load_lab, read_text
 from emulator.labtime import format_seconds
 from emulator.sim.clock import seconds as lab_seconds
 
@@ -23,6 +24,7 @@ from .base import (
     register,
 )
 from .scenario import ROOT, Scenario, load_scenario
+from .secrets import config_secrets, scenario_secrets
 
 DEFAULT_LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
 EMULATOR_DIR = Path(__file__).resolve().parent.parent / "emulator"
@@ -64,8 +66,9 @@ def _lab_time(when: int) -> str:
 class EmulatedSession(DeviceSession):
     """A CLI session on an emulated device, opened as netmiko opens one on IOS."""
 
-    def __init__(self, name: str, role: str | None, cli: CliSession, transcript: list[Exchange], lab: Lab):
-        super().__init__(name, role, transcript)
+    def __init__(self, name: str, role: str | None, cli: CliSession, transcript: list[Exchange], lab: Lab,
+                 secrets: Masker | None = None):
+        super().__init__(name, role, transcript, secrets)
         self.cli = cli
         self.lab = lab
         for command in ("terminal width 511", "terminal length 0"):
@@ -84,7 +87,7 @@ class EmulatedSession(DeviceSession):
                 self._record(prompt, command, output + question)
                 raise DriverError(f"{self.name}: '{command}' asks {question.strip()!r}: give answers")
             answer = pending.pop(0)
-            shown = "********" if "ssword" in question else answer   # a password typed is not echoed
+            shown = MASK if "ssword" in question else answer   # a password typed is not echoed
             output += question + shown + "\n" + self.cli.execute(answer)
         self._record(prompt, command, output)
         return output
@@ -106,10 +109,10 @@ class EmulatedDriver(Driver):
     fresh_per_module = True
 
     def __init__(self, lab: str | Path | LabSpec | None = None, scenario: Scenario | None = None,
-                 capture_dir: str | Path | None = None):
+                 capture_dir: str | Path | None = None, secrets: Masker | None = None):
         spec = lab if isinstance(lab, LabSpec) else load_lab(lab or DEFAULT_LAB)
-        base = scenario or load_scenario(_scenario_beside(spec.path))
-        super().__init__(base.overridden(spec.scenario, str(spec.path)))
+        super().__init__(lab_scenario(spec, scenario), secrets)
+        self.secrets.add(lab_secrets(spec))
         try:
             self.lab = Lab(spec, capture_dir=capture_dir)
         except Exception as err:  # noqa: BLE001 - a lab that cannot boot is the emulator's fault
@@ -130,7 +133,7 @@ class EmulatedDriver(Driver):
             # EXEC (it owns the lab, secrets included); it does not monitor messages.
             cli = CliSession(router, privileged=True, line="console")
             cli.monitor = False
-            self._sessions[role] = EmulatedSession(name, role, cli, self.transcript, self.lab)
+            self._sessions[role] = EmulatedSession(name, role, cli, self.transcript, self.lab, self.secrets)
         return self._sessions[role]
 
     def advance_clock(self, seconds: float) -> None:
@@ -147,6 +150,20 @@ class EmulatedDriver(Driver):
 
     def describe(self) -> dict[str, str]:
         return {"driver": self.name, "lab": str(self.lab.spec.path), "seed": str(self.lab.spec.seed)}
+
+
+def lab_scenario(spec: LabSpec, scenario: Scenario | None = None) -> Scenario:
+    """The expected values of a lab: its scenario file (beside it, or the document's), its overrides."""
+    base = scenario or load_scenario(_scenario_beside(spec.path))
+    return base.overridden(spec.scenario, str(spec.path))
+
+
+def lab_secrets(spec: LabSpec) -> set[str]:
+    """Every secret of a lab: those of its devices' configurations and extra lines, its expected keys."""
+    texts = []
+    for device in spec.devices.values():
+        texts += [read_text(device.config_path), "\n".join(device.extra_config)]
+    return config_secrets(texts) | scenario_secrets(lab_scenario(spec))
 
 
 def _scenario_beside(lab_path: Path) -> Path:

@@ -23,8 +23,10 @@ within the device's ``conn_timeout``; a command must answer within its
 its address and transport and what did not happen, and drops the session
 without waiting on it.
 
-Secrets: the inventory's password and secret, and any answer given to a
-password question, appear as ``********`` in transcripts and error messages.
+Secrets: the inventory's password and secret, any answer given to a password
+question, every IOS secret form the device prints (``crypto isakmp key``,
+``password``, ``enable secret``...; see ``emulator/config/masking.py``) and the
+values seen in them appear as ``<removed>`` in transcripts and error messages.
 
 The expected values are the scenario file (the document's, or the
 inventory's ``scenario_file``) with the inventory's ``scenario:`` overrides.
@@ -52,20 +54,20 @@ from .base import (
 )
 from .inventory import Inventory, InventoryDevice, load_inventory
 from .scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, load_scenario
+from .secrets import MASK, Masker
 
 # A question IOS asks and waits for a line on: "[confirm]", "Destination filename [startup-config]? ",
 # "Password: ", "Repeat count [5]: ". Only at the very end of what was read (no newline after it).
 QUESTION = r"(?:\[confirm\]|[:?\]])[ \t]*\Z"
 SECRET_QUESTION = re.compile(r"ssword|secret", re.I)
 HOST_ROLES = ("hub_host", "remote_host", "internet_host")
-MASK = "********"
 
 
 class NetmikoSession(DeviceSession):
     """A CLI session on one device of the inventory, in privileged EXEC mode (user EXEC for hosts)."""
 
-    def __init__(self, device: InventoryDevice, transcript: list):
-        super().__init__(device.name, device.role, transcript)
+    def __init__(self, device: InventoryDevice, transcript: list, secrets: Masker | None = None):
+        super().__init__(device.name, device.role, transcript, secrets)
         self.device = device
         self.conn: Any = None
         self.prompt = ""
@@ -78,10 +80,11 @@ class NetmikoSession(DeviceSession):
 
     # ------------------------------------------------ secrets
     def hide(self, text: str, also: Iterable[str] = ()) -> str:
-        """``text`` with the device's password and secret (and ``also``) shown as ********."""
+        """``text`` with the device's password and secret (and ``also``), and the secrets the
+        driver's masker knows, shown as <removed>."""
         for secret in sorted({*self._hidden, *(a for a in also if a)}, key=len, reverse=True):
             text = re.sub(rf"(?<![\w.]){re.escape(secret)}(?![\w.])", MASK, text)
-        return text
+        return self.secrets(text, learn=True)
 
     def _record(self, prompt: str, command: str, output: str, also: Iterable[str] = ()) -> None:
         super()._record(prompt, self.hide(command, also), self.hide(output, also))
@@ -235,6 +238,7 @@ class NetmikoSession(DeviceSession):
                 answer = pending.pop(0)
                 if SECRET_QUESTION.search(question):
                     secret_answers.append(answer)
+                    self.secrets.add([answer])
                 raw += conn.send_command(answer, expect_string=either, read_timeout=timeout,
                                          strip_prompt=False, strip_command=False, cmd_verify=False)
         except DriverError:
@@ -357,13 +361,16 @@ class NetmikoDriver(Driver):
     name = "netmiko"
     capabilities = frozenset()
 
-    def __init__(self, inventory: str | Path | Inventory | None = None, scenario: Scenario | None = None):
+    def __init__(self, inventory: str | Path | Inventory | None = None, scenario: Scenario | None = None,
+                 secrets: Masker | None = None):
         self.inventory = inventory if isinstance(inventory, Inventory) else load_inventory(inventory)
         try:
             base = scenario or load_scenario(self.inventory.scenario_file or DEFAULT_SCENARIO)
-            super().__init__(base.overridden(self.inventory.scenario, str(self.inventory.path)))
+            super().__init__(base.overridden(self.inventory.scenario, str(self.inventory.path)), secrets)
         except ScenarioError as err:
             raise DriverError(f"{self.inventory.path}: scenario: {err}") from None
+        # The inventory's credentials, masked wherever they stand when long enough (in their forms always).
+        self.secrets.add(s for d in self.inventory.devices.values() for s in (d.password, d.secret))
         self.allow_disruptive = self.inventory.allow_disruptive
         if all(self.inventory.device_for_role(role) for role in HOST_ROLES):
             self.capabilities = frozenset({Capability.HOSTS})
@@ -378,7 +385,7 @@ class NetmikoDriver(Driver):
             if device is None:
                 raise DriverError(f"{self.inventory.path}: no device has the role {role!r} "
                                   f"(roles: {', '.join(self.roles())})")
-            session = NetmikoSession(device, self.transcript)
+            session = NetmikoSession(device, self.transcript, self.secrets)
             session.connect()
             self._sessions[role] = session
         return self._sessions[role]

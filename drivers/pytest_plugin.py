@@ -13,6 +13,11 @@ reports/junit.xml unless --html / --junitxml say otherwise; runs that only
 collect, show help or run the project's own tests write nothing there. Each run
 of the emulated suites keeps its captures in a folder of its own
 (reports/captures/RUN), so runs at the same time never share one.
+
+Nothing the run writes shows a secret: every test report (failure text, captured
+output, properties, the CLI transcript) is masked before pytest, pytest-html,
+JUnit or pytest-xdist see it, with the secrets of the lab or inventory and those
+the devices print (drivers/secrets.py).
 """
 
 from __future__ import annotations
@@ -30,12 +35,14 @@ from drivers import DRIVERS, DriverError, driver_class
 from drivers.base import EmulatorFaultError, TransportError, exchanges_so_far
 from drivers.report import ConformanceRecord
 from drivers.scenario import ScenarioError
+from drivers.secrets import Masker, masked_log_records, scrub_report
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = ROOT / "reports"
 DRIVER_KEY = pytest.StashKey["object"]()
 RECORD_KEY = pytest.StashKey[ConformanceRecord]()
 ALLOW_DISRUPTIVE_KEY = pytest.StashKey[bool]()
+SECRETS_KEY = pytest.StashKey[Masker]()
 CAPTURE_RUNS_KEPT = 10          # finished runs whose captures stay beside the reports
 WORKER_CAPTURE_KEY = "conformance_capture_dir"
 
@@ -155,22 +162,29 @@ def pytest_configure(config):
         raise pytest.UsageError(f"--driver={name}: unknown driver (known drivers: {', '.join(sorted(DRIVERS))})")
     if not _runs_suites(config):
         return
+    secrets = Masker()
     try:
         if name == "emulated":
+            from drivers.emulated import lab_secrets
             from emulator.lab.labfile import LabError, load_lab
             try:
-                load_lab(config.getoption("--lab") or ROOT / "fixtures" / "doc14131" / "lab.yml")
-            except LabError as err:
+                spec = load_lab(config.getoption("--lab") or ROOT / "fixtures" / "doc14131" / "lab.yml")
+                secrets.add(lab_secrets(spec))
+            except (LabError, ScenarioError) as err:
                 raise pytest.UsageError(str(err)) from None
         elif name == "netmiko":
-            probe = driver_class(name)(config.getoption("--inventory"))
+            probe = driver_class(name)(config.getoption("--inventory"), secrets=secrets)
             config.stash[ALLOW_DISRUPTIVE_KEY] = bool(getattr(probe, "allow_disruptive", False))
     except DriverError as err:
         raise pytest.UsageError(str(err)) from None
     if _only_looks(config):
         return
+    # The run's masker: the lab's or inventory's secrets; the drivers add those their devices print.
+    config.stash[SECRETS_KEY] = secrets
+    config.add_cleanup(masked_log_records(secrets))
     REPORTS.mkdir(exist_ok=True)
     record = config.stash[RECORD_KEY] = ConformanceRecord()
+    record.mask = secrets
     if name == "emulated" and not config.getoption("--pcap-dir"):
         # Every emulated run keeps its captures and keys beside the report, in a folder of its own.
         worker = getattr(config, "workerinput", None)
@@ -189,14 +203,15 @@ def pytest_configure(config):
 
 def _build_driver(config, module: str | None = None):
     name = config.getoption("--driver")
+    secrets = config.stash.get(SECRETS_KEY, None)
     try:
         if name == "emulated":
             capture = config.getoption("--pcap-dir")
             if capture and module:
                 capture = str(Path(capture) / module)
             from drivers.emulated import EmulatedDriver
-            return EmulatedDriver(config.getoption("--lab"), capture_dir=capture)
-        return driver_class(name)(config.getoption("--inventory"))
+            return EmulatedDriver(config.getoption("--lab"), capture_dir=capture, secrets=secrets)
+        return driver_class(name)(config.getoption("--inventory"), secrets=secrets)
     except (DriverError, ScenarioError) as err:
         pytest.exit(f"cannot start the {name} driver: {err}", returncode=4)
 
@@ -359,8 +374,19 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
+    """Claims, faults and the CLI transcript on the report; then every secret masked in it (the
+    outermost wrapper: the suites' diagnosis is in, and nothing reads the report before)."""
     outcome = yield
     report = outcome.get_result()
+    _annotate(item, call, report)
+    secrets = item.config.stash.get(SECRETS_KEY, None)
+    if secrets is not None:
+        scrub_report(report, secrets)
+        item.user_properties[:] = [(name, secrets(v) if isinstance(v, str) else v)
+                                   for name, v in item.user_properties]
+
+
+def _annotate(item, call, report) -> None:
     fault = tooling_fault(call.excinfo) if report.failed else None
     if fault is not None:
         for properties in (item.user_properties, report.user_properties):

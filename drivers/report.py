@@ -6,6 +6,7 @@ import html
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import yaml
 
@@ -60,6 +61,8 @@ class ConformanceRecord:
         self.capture_root: Path | None = None   # where the emulated labs wrote pcaps and keys
         self.faults: dict[str, str] = {}      # test node id -> emulator fault or transport failure
         self.rejections: dict[str, list[str]] | None = None   # device -> configuration lines refused at boot
+        # Masks the secrets in whatever text the summary shows (the run's masker).
+        self.mask: Callable[[str], str] = lambda text: text
 
     def record(self, nodeid: str, claims: list[str], outcome: str) -> None:
         for cid in claims:
@@ -83,12 +86,15 @@ class ConformanceRecord:
             diag += sorted({self.faults[n] for n in claim.outcomes if n in self.faults})
             colour = {"PASS": "#2a7", "FAIL": "#c33", "NOT CHECKED": "#e80", "skipped": "#999",
                       "not tested": "#e80"}[claim.verdict]
+            # The document's words hold configuration lines (" / " between them): masked line by line.
+            words = " / ".join(self.mask(part) for part in claim.words.split(" / "))
             rows.append(
-                f"<tr><td><b>{html.escape(claim.id)}</b></td><td>{html.escape(claim.words)}"
+                f"<tr><td><b>{html.escape(claim.id)}</b></td><td>{html.escape(words)}"
                 f"<br><small>{html.escape(claim.section)}</small></td>"
                 f"<td style='color:{colour};font-weight:bold'>{claim.verdict}</td><td>{tests}</td>"
-                f"<td>{html.escape('; '.join(diag))}</td></tr>")
-        fact_rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in facts.items())
+                f"<td>{html.escape(self.mask('; '.join(diag)))}</td></tr>")
+        fact_rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(self.mask(v))}</td></tr>"
+                            for k, v in facts.items())
         files = ""
         found = (sorted(p for p in self.capture_root.rglob("*") if p.is_file() and not p.name.startswith("."))
                  if self.capture_root else [])
@@ -96,7 +102,9 @@ class ConformanceRecord:
             names = [html.escape(_relative(p, report_dir)) for p in found]
             links = "".join(f"<li><a href='{name}'>{name}</a></li>" for name in names)
             files = ("<h3>Captures and keys</h3><p>One pcap per link and test module; <code>esp_sa</code> and "
-                     "<code>ikev1_decryption_table</code> are Wireshark's key tables for them.</p>"
+                     "<code>ikev1_decryption_table</code> are Wireshark's key tables for them. The key files "
+                     "stay where they are, readable by their owner only (mode 0600): this report links to "
+                     "them and holds none of their contents.</p>"
                      f"<ul>{links}</ul>")
         unknown = self._rejections_html() + self._faults_html()
         if self.unknown_claims:
@@ -114,7 +122,8 @@ class ConformanceRecord:
     def _faults_html(self) -> str:
         if not self.faults:
             return ""
-        items = "".join(f"<li><code>{html.escape(n)}</code>: {html.escape(t)}</li>" for n, t in self.faults.items())
+        items = "".join(f"<li><code>{html.escape(n)}</code>: {html.escape(self.mask(t))}</li>"
+                        for n, t in self.faults.items())
         return ("<h3>Not checked: failures of the test tooling</h3><p>These tests stopped on a fault of the "
                 "emulator or of the way to the devices, not on anything the routers did; their claims are "
                 f"NOT CHECKED.</p><ul>{items}</ul>")
@@ -131,8 +140,10 @@ class ConformanceRecord:
             for line in lines:
                 text = line.split(": ", 1)[-1].split("  (", 1)[0]
                 why = errata.get(" ".join(text.split()), "")
-                note = f"<br><small>{html.escape(why)}</small>" if why else ""
-                rows.append(f"<tr><td>{html.escape(device)}</td><td><code>{html.escape(line)}</code>{note}</td></tr>")
+                note = f"<br><small>{html.escape(self.mask(why))}</small>" if why else ""
+                where, sep, rest = line.partition(": ")       # the configuration line starts after "file:N: "
+                shown = html.escape(where + sep + self.mask(rest) if sep else self.mask(line))
+                rows.append(f"<tr><td>{html.escape(device)}</td><td><code>{shown}</code>{note}</td></tr>")
         return ("<h3>Configuration lines rejected at boot</h3>"
                 "<table border='1' cellpadding='4' style='border-collapse:collapse'>"
                 "<tr><th>Device</th><th>Line and IOS's error</th></tr>" + "".join(rows) + "</table>")

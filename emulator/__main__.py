@@ -91,10 +91,11 @@ def _serve(args) -> int:
     import threading
 
     from emulator.frontends.pacer import StopSignals
-    from emulator.frontends.server import LabServer, ServerError
+    from emulator.frontends.server import LabServer, MaskedLogFormatter, ServerError, lab_secrets_masker
     from emulator.frontends.ssh import ServerKeyError, load_host_key
 
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    log_format = "%(asctime)s %(levelname)s %(message)s"
+    logging.basicConfig(level=args.log_level, format=log_format, stream=sys.stderr)
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)   # failed handshakes are logged by the server
     for name, port in (("--ssh-port", args.ssh_port), ("--telnet-port", args.telnet_port)):
         if not 0 <= port <= 65535:
@@ -107,8 +108,11 @@ def _serve(args) -> int:
     with StopSignals(lambda signum: done.set()):
         try:
             lab = Lab.from_file(args.lab)
+            masker = lab_secrets_masker(lab)
+            for handler in logging.getLogger().handlers:     # the log never shows the lab's secrets
+                handler.setFormatter(MaskedLogFormatter(masker, log_format))
             for err in lab.boot_errors():
-                print(f"boot: {err}", file=sys.stderr)
+                print(f"boot: {masker(str(err))}", file=sys.stderr)
             key = load_host_key(args.host_key) if args.host_key else None
             server = LabServer(lab, host=args.host, ssh_port=args.ssh_port, telnet_port=args.telnet_port,
                                speed=args.speed, host_key=key)

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from support import ROOT
+from support.leaks import artefact_texts, lab_secrets, leaks
 
 LABS = sorted((ROOT / "fixtures" / "misconfigured").iterdir())
 
@@ -51,3 +52,8 @@ def test_mistake_fails_exactly_its_claims(lab, tmp_path):
     report = (tmp_path / "report.html").read_text()
     matrix = report[report.index("Claims of Cisco Document 14131"):report.index("<h3>Run")]
     assert expected["diagnosis"] in matrix, "the claims matrix names the likely cause"
+    # Failures quote configuration lines (a key that differs, say): the report, the JUnit file, the
+    # captures and the terminal still hold none of the lab's secrets.
+    texts = artefact_texts(tmp_path)
+    texts["stdout"] = result.stdout
+    assert leaks(texts, lab_secrets(lab / "lab.yml") | {"cisco123", "ww", "lab"}) == []

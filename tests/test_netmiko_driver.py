@@ -85,10 +85,12 @@ def test_hub_running_config_over_ssh(driver):
     assert out.startswith("Building configuration...\n") and out.endswith("\nend\n")
     assert "crypto map rtptrans 10 ipsec-isakmp dynamic rtpmap" in out
     exchange = driver.transcript[-1]
-    # The transcript shows the inventory's password and secret as ********, the suite gets the real text.
-    # The device keeps its enable secret hashed (type 5); the line password is clear text.
-    assert "enable secret 5 $1$" in out and " password ww\n" in out
-    masked = out.replace(" password ww\n", " password ********\n")
+    # The suite gets the real text; the transcript shows every secret as <removed>: the line password,
+    # the enable secret (kept hashed, type 5) and the pre-shared key, each command still readable.
+    assert "enable secret 5 $1$" in out and " password ww\n" in out and "crypto isakmp key cisco123 " in out
+    masked = re.sub(r"enable secret 5 \S+\n", "enable secret 5 <removed>\n", out)
+    masked = masked.replace(" password ww\n", " password <removed>\n").replace(
+        "crypto isakmp key cisco123 ", "crypto isakmp key <removed> ")
     assert (exchange.device, exchange.prompt, exchange.command, exchange.output) == \
         ("sam-i-am", "sam-i-am#", "show running-config", masked)
 
@@ -320,7 +322,7 @@ class _EchoingDevice:
         pass
 
 
-def test_transcripts_and_errors_show_secrets_as_stars():
+def test_transcripts_and_errors_show_secrets_removed():
     from drivers.inventory import InventoryDevice
     from drivers.netmiko_ios import NetmikoSession
     transcript = []
@@ -329,11 +331,11 @@ def test_transcripts_and_errors_show_secrets_as_stars():
     session.conn, session.prompt = _EchoingDevice(), "r1#"
     out = session.send("show run")
     assert "password pw-9f3" in out                                    # the suites read the real text
-    assert transcript[-1].output == "username ops password ********\nenable secret ********\n"
+    assert transcript[-1].output == "username ops password <removed>\nenable secret <removed>\n"
     session.send("copy x y", answers=["one-time-7"])
     assert session.conn.sent[-1] == "one-time-7"
-    assert "one-time-7" not in transcript[-1].render() and "Password: ********" in transcript[-1].render()
+    assert "one-time-7" not in transcript[-1].render() and "Password: <removed>" in transcript[-1].render()
     with pytest.raises(DriverError) as info:
         session.send("boom")
-    assert "pw-9f3" not in str(info.value) and "********" in str(info.value)
+    assert "pw-9f3" not in str(info.value) and "<removed>" in str(info.value)
     assert "r1 (hub) at 192.0.2.1:22 over ssh: 'boom': the connection was lost" in str(info.value)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -27,6 +28,7 @@ from drivers.netmiko_ios import NetmikoDriver
 from emulator.frontends.server import LabServer
 from emulator.lab.labfile import Lab
 from support import ROOT
+from support.leaks import artefact_texts, lab_secrets, leaks
 
 DOC_LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
 SPEED = 4
@@ -106,6 +108,7 @@ def test_the_suites_over_the_served_lab_give_the_emulated_verdicts(transport, em
         assert all(re.match(r"^\S+ ssh 127\.0\.0\.1:\d+ telnet 127\.0\.0\.1:\d+$", ln.strip()) for ln in port_map), \
             port_map + [server.stderr.read() if server.poll() is not None else ""]
         written = yaml.safe_load(inventory.read_text())
+        assert stat.S_IMODE(inventory.stat().st_mode) == 0o600       # passwords in clear: the owner's only
         for name in ("sam-i-am", "dr_whoovie"):
             device = written["devices"][name]
             assert (device["transport"], device["password"], device["secret"]) == (transport, "ww", "lab")
@@ -120,6 +123,7 @@ def test_the_suites_over_the_served_lab_give_the_emulated_verdicts(transport, em
         except subprocess.TimeoutExpired:
             server.kill()
             code = server.wait()
+        server_log = server.stderr.read()
         server.stdout.close()
         server.stderr.close()
     assert code == 0                                         # SIGTERM stops it cleanly
@@ -129,6 +133,13 @@ def test_the_suites_over_the_served_lab_give_the_emulated_verdicts(transport, em
         socket.create_connection(("127.0.0.1", hub_port), timeout=2).close()
 
     assert result.returncode == 0, result.stdout[-4000:]
+    # What the netmiko run wrote (report and its assets, JUnit), its terminal and the server's log hold
+    # none of the lab's secrets; only the inventory does.
+    texts = artefact_texts(tmp_path, skip=[inventory])
+    texts.update(stdout=result.stdout, stderr=result.stderr, server=server_log)
+    assert any("#base64-" in where or "/assets/" in where for where in texts)      # the transcripts were read
+    assert any("crypto isakmp key <removed> address 0.0.0.0 0.0.0.0" in text for text in texts.values())
+    assert leaks(texts, lab_secrets(DOC_LAB) | {"cisco123", "ww", "lab"}) == []
     assert {name: o for name, (o, _) in outcomes.items()} == {name: o for name, (o, _) in emulated.items()}
     verdicts = _verdicts(outcomes)
     assert verdicts == _verdicts(emulated)

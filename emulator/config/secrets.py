@@ -1,4 +1,5 @@
-"""IOS type 5 secrets: MD5-crypt ("$1$salt$hash", the FreeBSD MD5 password scheme IOS uses)."""
+"""IOS type 5 secrets: MD5-crypt ("$1$salt$hash", the FreeBSD MD5 password scheme IOS uses);
+type 7 passwords: the reversible Vigenere-like encoding, decoded."""
 
 from __future__ import annotations
 
@@ -59,3 +60,18 @@ def secret_matches(stored: str, answer: str) -> bool:
     if kind == "0" and rest:
         return answer == rest
     return answer == stored
+
+
+_TYPE7_KEY = "dsfd;kfoA,.iyewrkldJKDHSUBsgvca69834ncxv9873254k;fg87"
+
+
+def decode_type7(text: str) -> str:
+    """The clear text of a type-7 password (the reversible Vigenere-like IOS encoding)."""
+    if len(text) < 4 or len(text) % 2 or not text[:2].isdigit():
+        raise ValueError(f"not a type 7 password: {text!r}")
+    offset = int(text[:2])
+    try:
+        pairs = [int(text[i:i + 2], 16) for i in range(2, len(text), 2)]
+    except ValueError:
+        raise ValueError(f"not a type 7 password: {text!r}") from None
+    return "".join(chr(b ^ ord(_TYPE7_KEY[(offset + i) % len(_TYPE7_KEY)])) for i, b in enumerate(pairs))

@@ -16,24 +16,13 @@ import logging
 from dataclasses import dataclass
 from typing import Callable
 
-from emulator.config.secrets import secret_matches
+from emulator.config.secrets import decode_type7, secret_matches
 
 log = logging.getLogger(__name__)
 
 LOGIN_TIMEOUT = 30.0          # IOS gives a vty 30 s to log in
 DEFAULT_EXEC_TIMEOUT = 600.0  # exec-timeout 10 0
 DEFAULT_VTYS = 5              # vty 0 4
-
-_TYPE7_KEY = "dsfd;kfoA,.iyewrkldJKDHSUBsgvca69834ncxv9873254k;fg87"
-
-
-def decode_type7(text: str) -> str:
-    """The clear text of a type-7 password (the reversible Vigenere-like IOS encoding)."""
-    if len(text) < 4 or len(text) % 2 or not text[:2].isdigit():
-        raise ValueError(f"not a type 7 password: {text!r}")
-    offset = int(text[:2])
-    pairs = [int(text[i:i + 2], 16) for i in range(2, len(text), 2)]
-    return "".join(chr(b ^ ord(_TYPE7_KEY[(offset + i) % len(_TYPE7_KEY)])) for i, b in enumerate(pairs))
 
 
 def clear_password(value: str | None) -> str | None:

@@ -8,7 +8,8 @@ first device N, the next N+1, ...; 0 picks free ports). The port map is
 printed as ``DEVICE ssh HOST:PORT telnet HOST:PORT`` lines and, with
 ``--write-inventory`` (or its older name ``--inventory-out``), written as an
 inventory for ``pytest --driver=netmiko``, credentials and enable secrets
-included (the lab's own, from its configurations).
+included (the lab's own, from its configurations), readable by its owner
+only (mode 0600).
 
 This module is the assembly: listening ports, one thread per connection, vty
 lines, the inventory. The parts are beside it:
@@ -43,17 +44,38 @@ import paramiko
 import yaml
 
 from emulator.cli.session import CliSession
+from emulator.config.masking import Masker, secret_values
 from emulator.frontends.login import enable_secret, vty_count, vty_policy
 from emulator.frontends.pacer import Disconnected, PacedLab, Pacer
 from emulator.frontends.ssh import serve_ssh
 from emulator.frontends.telnet import serve_telnet
 from emulator.frontends.terminal import Logout, close_socket
-from emulator.lab.labfile import Lab
+from emulator.lab.labfile import Lab, read_text
+from emulator.lab.private import write_private
 
 log = logging.getLogger(__name__)
 
 MAX_CONNECTIONS = 64          # open TCP connections, all devices together
 STOP_SECONDS = 0.6            # what stop() waits at most for the threads, all together
+
+
+def lab_secrets_masker(lab: Lab) -> Masker:
+    """A masker of the lab's secrets: those of its devices' configuration files and extra lines."""
+    values: set[str] = set()
+    for device in lab.spec.devices.values():
+        values |= secret_values(read_text(device.config_path) + "\n" + "\n".join(device.extra_config))
+    return Masker(values)
+
+
+class MaskedLogFormatter(logging.Formatter):
+    """Log lines (tracebacks included) with every secret masked: a line typed on a vty may hold one."""
+
+    def __init__(self, masker: Masker, fmt: str | None = None):
+        super().__init__(fmt)
+        self.masker = masker
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.masker(super().format(record))
 
 
 class ServerError(Exception):
@@ -242,7 +264,8 @@ class LabServer:
     def write_inventory(self, path: str | Path, transport: str = "ssh") -> None:
         header = (f"# The devices of {self.lab.spec.path}, served by python -m emulator serve.\n"
                   f"# Valid while that server runs: pytest --driver=netmiko --inventory {path}\n")
-        Path(path).write_text(header + yaml.safe_dump(self.inventory(transport), sort_keys=False))
+        # It holds the line passwords and enable secrets in clear: the owner's only (mode 0600).
+        write_private(path, header + yaml.safe_dump(self.inventory(transport), sort_keys=False))
 
     # ------------------------------------------------ threads
     def _accept_loop(self) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO, Mapping, Protocol, Sequence
 
 from emulator.device.router import Router
+from emulator.lab.private import write_private
 from emulator.sim.wires import EthernetSegment, SerialLink, Tap
 from emulator.wire.pcap import LINKTYPE_C_HDLC, LINKTYPE_ETHERNET, LINKTYPE_PPP, PcapWriter
 
@@ -87,14 +88,14 @@ class LabCapture:
     def write_keys(self) -> None:
         """The lab's keys in Wireshark's user-table formats, beside the captures:
         ``esp_sa`` (eight quoted fields per ESP SA) and ``ikev1_decryption_table``
-        (``INITIATOR_COOKIE,ENCRYPTION_KEY`` per phase 1 SA)."""
+        (``INITIATOR_COOKIE,ENCRYPTION_KEY`` per phase 1 SA), each with mode 0600."""
         esp, ike = [], []
         for router in self.lab.devices.values():
             esp += [row for row in router.crypto.esp_key_rows if row not in esp]
             ike += [row for row in router.crypto.ike.key_rows if row not in ike]
         for name, rows in (("esp_sa", esp), ("ikev1_decryption_table", ike)):
             path = self.directory / name
-            path.write_text("".join(row + "\n" for row in rows))
+            write_private(path, "".join(row + "\n" for row in rows))   # keys: the owner's only
             if path not in self.files:
                 self.files.append(path)
 
