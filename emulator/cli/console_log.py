@@ -22,6 +22,8 @@ from emulator.device.console import (
     Message,
     PoolExhausted,
     PoolUndefined,
+    QuietModeOff,
+    QuietModeOn,
 )
 
 __all__ = ["ConsoleLog", "render", "text"]
@@ -37,7 +39,12 @@ class ConsoleLog:
 
 def render(record: LogRecord) -> str:
     """One console line: the stamp, then the message."""
-    return iostime.log_prefix(record.stamp, record.uptime) + text(record.event)
+    event = record.event
+    if isinstance(event, (QuietModeOn, QuietModeOff)):      # these say when, in the words of show clock
+        at = iostime.clock(record.uptime).lstrip("*")
+        at = at[:at.index(".")] + at[at.index(" "):]
+        return iostime.log_prefix(record.stamp, record.uptime) + text(event) + f" at {at}"
+    return iostime.log_prefix(record.stamp, record.uptime) + text(event)
 
 
 def _updown(up: bool) -> str:
@@ -60,4 +67,9 @@ _WORDS: dict[type, Callable[[Any], str]] = {
     IpcpRouteInstalled: lambda e: f"{short_name(e.interface)} IPCP: Install route to {e.peer}",
     PoolUndefined: lambda e: f"%IPCP-3-NOPOOL: {e.interface}: ip local pool {e.pool} is not defined",
     PoolExhausted: lambda e: f"%IPCP-4-POOLEXHAUST: {e.interface}: ip local pool {e.pool} has no free address",
+    # IOS 12.3(4)T login enhancements (no quiet-mode access-class: its default ACL, sl_def_acl).
+    QuietModeOn: lambda e: (f"%SEC_LOGIN-1-QUIET_MODE_ON: Still timeleft for watching failures is {e.watch_left} "
+                            f"secs, [user: {e.user}] [Source: {e.source}] [localport: {e.port}] "
+                            f"[Reason: Login Authentication Failed] [ACL: sl_def_acl]"),
+    QuietModeOff: lambda e: "%SEC_LOGIN-5-QUIET_MODE_OFF: Quiet Mode is OFF, because block period timed out",
 }

@@ -17,7 +17,8 @@ from __future__ import annotations
 import time
 from typing import Generator
 
-from emulator.cli import crypto_commands, exec_commands, nat_commands, ping_command  # noqa: F401  (register their commands)
+# The command modules register their commands when imported.
+from emulator.cli import crypto_commands, exec_commands, login_show, nat_commands, ping_command  # noqa: F401
 from emulator.cli.iosregex import IosRegex, RegexError, compile_ios
 from emulator.config.commands import ConfigApplyError, ConfigContext, LeaveConfig, apply_line
 from emulator.config.grammar import CommandError, tokenize

@@ -17,7 +17,8 @@ from typing import Callable, Iterable, Protocol
 from emulator.config.model import DeviceConfig, TimestampService
 
 __all__ = ["LinkChanged", "LinkAdminDown", "LineProtocolChanged", "IpcpAddressInstalled", "IpcpRouteInstalled",
-           "PoolUndefined", "PoolExhausted", "Message", "LogEvent", "LogRecord", "LogSink", "DeviceLog"]
+           "PoolUndefined", "PoolExhausted", "QuietModeOn", "QuietModeOff", "Message", "LogEvent", "LogRecord",
+           "LogSink", "DeviceLog"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,21 @@ class PoolExhausted:
 
 
 @dataclass(frozen=True, slots=True)
+class QuietModeOn:
+    """Too many failed logins (``login block-for``): logins are refused for a while."""
+
+    watch_left: int          # seconds the watch window still had to run
+    user: str
+    source: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class QuietModeOff:
+    """The quiet period of ``login block-for`` is over."""
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """A message already written as IOS text (by an engine or by the CLI)."""
 
@@ -79,7 +95,7 @@ class Message:
 
 
 LogEvent = (LinkChanged | LinkAdminDown | LineProtocolChanged | IpcpAddressInstalled | IpcpRouteInstalled
-            | PoolUndefined | PoolExhausted | Message)
+            | PoolUndefined | PoolExhausted | QuietModeOn | QuietModeOff | Message)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ import socket
 from typing import Callable, Protocol
 
 from emulator.cli.session import CTRL_Z, CliSession, SessionClosed
-from emulator.frontends.login import LoginPolicy, login_dialog
+from emulator.frontends.login import Gate, LoginPolicy, login_dialog
 from emulator.frontends.pacer import Disconnected, PacedLab, Running
 
 log = logging.getLogger(__name__)
@@ -269,17 +269,18 @@ class VtyTerminal:
     """What a vty does with the keys it receives: login, line editing, echo, paging, commands."""
 
     def __init__(self, paced: PacedLab, device: str, channel: Channel, *, kind: str,
-                 peer: str, vty: int, policy: LoginPolicy):
+                 peer: str, vty: int | None, policy: LoginPolicy, gate: Gate | None = None):
         self.paced = paced
         self.device = device
         self.router = paced.lab.devices[device]
         self.channel = channel
         self.kind = kind
         self.peer = peer
-        self.vty = vty
+        self.vty = vty                # None until the login gives the terminal its line
         self.policy = policy
+        self.gate = gate
         self._cli: CliSession | None = None
-        self.where = f"{device} vty{vty} {kind} from {peer}"
+        self.where = f"{device} {'vty' if vty is None else f'vty{vty}'} {kind} from {peer}"
         self.editor = LineEditor(channel, self.where, self._help, self._complete)
 
     @property
@@ -298,9 +299,18 @@ class VtyTerminal:
 
     def login(self) -> bool:
         """Telnet login as IOS asks for it; False when the client must be sent away."""
-        return login_dialog(self.policy, self.channel.send,
+        done = login_dialog(self.policy, self.channel.send,
                             lambda echo, timeout: self.editor.read_line(echo=echo, timeout=timeout)[0],
-                            self.where)
+                            self.where, self.gate)
+        if done and self.gate is not None and self.gate.vty is not None:
+            self.assign(self.gate.vty)
+        return done
+
+    def assign(self, vty: int) -> None:
+        """The vty line the login gave this terminal."""
+        self.vty = vty
+        self.where = f"{self.device} vty{vty} {self.kind} from {self.peer}"
+        self.editor.where = self.where
 
     def open_cli(self) -> None:
         with self.paced.lock:
