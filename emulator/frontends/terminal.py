@@ -205,8 +205,13 @@ class LineEditor:
         """
         buf: list[str] = []
         overflow = False
+        literal = False
         while True:
             ch = self.key(timeout)
+            quoted, literal = literal, False
+            if ch == "\x16" and not quoted:      # Ctrl-V: the next key as typed (a ? in a regular expression)
+                literal = True
+                continue
             if ch == "\r":
                 self.channel.send("\r\n")
                 if overflow:
@@ -216,7 +221,7 @@ class LineEditor:
                 return "".join(buf), "ctrl-z"
             if ch == "\x03":
                 return "".join(buf), "ctrl-c"
-            if editing and ch in "?\t":
+            if editing and ch in "?\t" and not quoted:
                 self._edit(ch, buf)
             elif " " <= ch <= "~":
                 if len(buf) >= MAX_LINE:
