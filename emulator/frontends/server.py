@@ -16,6 +16,9 @@ lines, the inventory. The parts are beside it:
 - ``pacer``: the lab on a real-time clock (one lock, bounded slices, jobs,
   the lab's fault, the stop signals);
 - ``login``: who may use a vty, from the device's configuration;
+- ``gate``: the way in: a vty line is taken at login; connections not
+  logged in are bounded per device and timed out; login delay and
+  ``login block-for`` quiet mode;
 - ``terminal``: line editing, ``--More--``, commands shown as they run and
   broken off with Ctrl-Shift-6 or Ctrl-C;
 - ``telnet`` and ``ssh``: the two transports.
