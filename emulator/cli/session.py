@@ -316,11 +316,6 @@ class OutputFilter:
         if pending:
             yield from state.lines(pending)
 
-    def apply(self, output: str) -> str:
-        """``output`` filtered at once (no pauses), for a caller without a runner."""
-        state = _FilterState(*self.check())
-        return "".join(item for item in state.lines(output, pauses=False) if isinstance(item, str))
-
 
 FILTER_SLICE_SECONDS = 0.005     # filtering work between two turns of the lab's other users
 
@@ -334,14 +329,14 @@ class _FilterState:
         self.begun = False
         self.section: int | None = None       # indentation of the section being printed or left out
 
-    def lines(self, text: str, pauses: bool = True) -> Steps:
+    def lines(self, text: str) -> Steps:
         """The kept lines of ``text`` as output, with a pause (a wait already over) when a slice is up."""
         kept: list[str] = []
         budget = time.perf_counter() + FILTER_SLICE_SECONDS
         for line in text.splitlines(keepends=True):
             if self.keep(line):
                 kept.append(line)
-            if pauses and time.perf_counter() > budget:
+            if time.perf_counter() > budget:
                 if kept:
                     yield "".join(kept)
                     kept = []
