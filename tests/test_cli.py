@@ -154,7 +154,7 @@ def test_commands_not_emulated_are_refused_not_faked(cli):
 
 def test_question_mark_lists_the_next_words(cli):
     cli.execute("enable")
-    assert cli.execute("show crypto ?") == "  engine\n  ipsec\n  isakmp\n  map\n\n"
+    assert cli.execute("show crypto ?") == "  call\n  engine\n  ipsec\n  isakmp\n  map\n\n"
     assert cli.execute("show cr?") == "crypto\n\n"
     assert cli.execute("show ip interface ?") == "  brief\n\n"
     assert cli.execute("show ip interface brief ?") == "  <cr>\n\n"

@@ -44,6 +44,7 @@ class FakePolicy:
     psk: bytes = b"shared secret"
     spi: int = 0x1000
     ipsec_sas: bool = False
+    limit: int | None = None
     offers: list[Phase2Offer] = field(default_factory=list)
 
     def psk_for(self, peer: IPv4Address) -> bytes | None:
@@ -66,6 +67,9 @@ class FakePolicy:
 
     def has_ipsec_sas(self, peer: IPv4Address, local: IPv4Address) -> bool:
         return self.ipsec_sas
+
+    def in_negotiation_limit(self) -> int | None:
+        return self.limit
 
 
 class Side:

@@ -25,6 +25,8 @@ from emulator.device.console import (
     PoolUndefined,
     PppOptionTraced,
     PppTraced,
+    QuietModeOff,
+    QuietModeOn,
 )
 
 __all__ = ["ConsoleLog", "render", "text"]
@@ -40,7 +42,12 @@ class ConsoleLog:
 
 def render(record: LogRecord) -> str:
     """One console line: the stamp, then the message."""
-    return iostime.log_prefix(record.stamp, record.uptime) + text(record.event)
+    event = record.event
+    if isinstance(event, (QuietModeOn, QuietModeOff)):      # these say when, in the words of show clock
+        at = iostime.clock(record.uptime).lstrip("*")
+        at = at[:at.index(".")] + at[at.index(" "):]
+        return iostime.log_prefix(record.stamp, record.uptime) + text(event) + f" at {at}"
+    return iostime.log_prefix(record.stamp, record.uptime) + text(event)
 
 
 def _updown(up: bool) -> str:
@@ -66,4 +73,9 @@ _WORDS: dict[type, Callable[[Any], str]] = {
     PppTraced: ppp_debug.trace_text,
     PppOptionTraced: ppp_debug.option_line,
     NatTranslated: nat_show.debug_text,
+    # IOS 12.3(4)T login enhancements (no quiet-mode access-class: its default ACL, sl_def_acl).
+    QuietModeOn: lambda e: (f"%SEC_LOGIN-1-QUIET_MODE_ON: Still timeleft for watching failures is {e.watch_left} "
+                            f"secs, [user: {e.user}] [Source: {e.source}] [localport: {e.port}] "
+                            f"[Reason: Login Authentication Failed] [ACL: sl_def_acl]"),
+    QuietModeOff: lambda e: "%SEC_LOGIN-5-QUIET_MODE_OFF: Quiet Mode is OFF, because block period timed out",
 }

@@ -26,6 +26,11 @@ def _show_isakmp_sa(session, args):
     return crypto_show.show_crypto_isakmp_sa(session.router.crypto, session.router.now)
 
 
+@exec_command("show crypto call admission statistics")
+def _show_call_admission(session, args):
+    return crypto_show.show_crypto_call_admission_statistics(session.router.crypto)
+
+
 @exec_command("show crypto isakmp policy")
 def _show_isakmp_policy(session, args):
     return crypto_show.show_crypto_isakmp_policy(session.router.crypto)

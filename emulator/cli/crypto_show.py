@@ -160,6 +160,33 @@ def _by_address(sub: "CryptoSubsystem", now: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+# ---------------------------------------------------------------- show crypto call admission statistics
+
+def show_crypto_call_admission_statistics(sub: "CryptoSubsystem") -> str:
+    """The layout of IOS 12.3(8)T's Call Admission Control for IKE: the limits, the SAs active and in
+    negotiation, and the requests accepted and rejected each way (rejections by the SA limit; this
+    emulator has no resource-low rejections). Laid out from memory of Cisco's feature guide sample."""
+    ike = sub.ike
+    adm = ike.admission
+    total = len(ike.sas())
+    negotiating = ike.negotiating()
+    rule = "-" * 69
+    rows = [
+        ("System Resource Limit:", 0, "Max IKE SAs", 0, "Max in nego:", ike.in_negotiation_limit()),
+        ("Total IKE SA Count:", total, "active:", total - negotiating, "negotiating:", negotiating),
+        ("Incoming IKE Requests:", adm.incoming_accepted + adm.incoming_rejected, "accepted:",
+         adm.incoming_accepted, "rejected:", adm.incoming_rejected),
+        ("Outgoing IKE Requests:", adm.outgoing_accepted + adm.outgoing_rejected, "accepted:",
+         adm.outgoing_accepted, "rejected:", adm.outgoing_rejected),
+        ("Rejected IKE Requests:", adm.incoming_rejected + adm.outgoing_rejected, "rsrc low:", 0,
+         "SA limit:", adm.rejected_sa_limit),
+    ]
+    lines = ["", rule, f"{'Crypto Call Admission Control Statistics':^69}".rstrip(), rule]
+    for a, x, b, y, c, z in rows:
+        lines.append(f"{a:<23}{x:>8} {b:<12}{y:>6} {c:<13}{z:>6}")
+    return "\n".join(lines) + "\n\n"
+
+
 # ---------------------------------------------------------------- show crypto isakmp sa
 
 def show_crypto_isakmp_sa(sub: "CryptoSubsystem", now: int) -> str:

@@ -81,9 +81,8 @@ def _ping_steps(session, target, count, size, timeout, source, df, pattern, tos)
 def _summary(result: PingResult) -> str:
     percent = 100 * result.received // result.sent if result.sent else 0
     line = f"Success rate is {percent} percent ({result.received}/{result.sent})"
-    if result.rtts_ms:
-        r = result.rtts_ms
-        line += f", round-trip min/avg/max = {min(r)}/{sum(r) // len(r)}/{max(r)} ms"
+    if result.rtt_min is not None:
+        line += f", round-trip min/avg/max = {result.rtt_min}/{result.rtt_avg}/{result.rtt_max} ms"
     return line + "\n"
 
 

@@ -14,14 +14,16 @@ running as long as it waits.
 
 from __future__ import annotations
 
-import re
+import time
 from typing import Generator
 
-from emulator.cli import crypto_commands, exec_commands, nat_commands, ping_command  # noqa: F401  (register their commands)
+# The command modules register their commands when imported.
+from emulator.cli import crypto_commands, exec_commands, login_show, nat_commands, ping_command  # noqa: F401
+from emulator.cli.iosregex import IosRegex, RegexError, compile_ios
 from emulator.config.commands import ConfigApplyError, ConfigContext, LeaveConfig, apply_line
 from emulator.config.grammar import CommandError, tokenize
 from emulator.device.router import Router
-from emulator.sim.jobs import Interrupted, Job, Steps
+from emulator.sim.jobs import Interrupted, Job, Steps, pause
 
 CTRL_Z = "\x1a"
 
@@ -126,8 +128,8 @@ class CliSession:
             try:
                 pipe.check()
             except CommandError as err:
-                return CommandError(err.kind, line, len(line) + err.column).render(width) + "\n"
-            return Job(pipe.filter(result.steps())) if isinstance(result, Job) else pipe.apply(result or "")
+                return CommandError(err.kind, line, err.column).render(width) + "\n"
+            return Job(pipe.filter(result.steps() if isinstance(result, Job) else _once(result or "")))
         return result or ""
 
     # ------------------------------------------------------------ help and completion
@@ -244,34 +246,61 @@ class CliSession:
 
 
 class OutputFilter:
-    """``| include``, ``| exclude`` or ``| begin`` with a regular expression."""
+    """``| include``, ``| exclude``, ``| begin`` or ``| section`` with an IOS regular expression.
 
-    KINDS = ("begin", "exclude", "include")
+    The pattern is IOS's own subset, matched in linear time (``emulator.cli.iosregex``): no
+    typed pattern reaches a backtracking engine. Output is filtered line by line as it comes,
+    and the filter hands the lab back to its runner every FILTER_SLICE_SECONDS of work.
+    """
 
-    def __init__(self, text: str):
+    KINDS = ("begin", "exclude", "include", "section")
+
+    def __init__(self, text: str, column: int = 3):
         self.text = text
+        self.column = column            # where ``text`` starts in the typed line
+        self._checked: tuple[str, IosRegex] | None = None
 
-    def check(self) -> tuple[str, re.Pattern]:
-        """The filter's kind and pattern; CommandError when it is not one."""
+    def check(self) -> tuple[str, IosRegex]:
+        """The filter's kind and pattern; CommandError (its column in the typed line) when it is not one.
+
+        ``section include REGEX`` and ``section exclude REGEX`` give the kinds
+        ``section`` and ``section-exclude``.
+        """
+        if self._checked is not None:
+            return self._checked
         words = self.text.split(None, 1)
         kinds = [k for k in self.KINDS if words and k.startswith(words[0].lower())]
         if not words or len(kinds) != 1:
-            raise CommandError("invalid", self.text, 3)
+            raise CommandError("invalid", self.text, self.column)
         if len(words) < 2:
             raise CommandError("incomplete", self.text)
+        kind, pattern = kinds[0], words[1]
+        if kind == "section":
+            sub = pattern.split(None, 1)
+            which = [w for w in ("exclude", "include") if w.startswith(sub[0].lower())]
+            if len(sub) == 2 and len(sub[0]) > 1 and len(which) == 1:
+                kind = "section" if which[0] == "include" else "section-exclude"
+                pattern = sub[1]
+        at = self.column + self.text.index(pattern)
         try:
-            return kinds[0], re.compile(words[1])
-        except re.error:
-            raise CommandError("invalid", self.text, 3 + self.text.index(words[1])) from None
+            self._checked = kind, compile_ios(pattern)
+        except RegexError as err:
+            raise CommandError("invalid", self.text, at + min(err.position, len(pattern) - 1)) from None
+        return self._checked
 
     def filter(self, steps: Steps) -> Steps:
-        """A job's steps with the output filtered: its waits pass on, the filtered text comes at the end."""
-        out = []
+        """A job's steps with its output filtered line by line: its waits pass on."""
+        state = _FilterState(*self.check())
+        pending = ""
         try:
             item = next(steps)
             while True:
                 if isinstance(item, str):
-                    out.append(item)
+                    pending += item
+                    cut = pending.rfind("\n") + 1
+                    if cut:
+                        yield from state.lines(pending[:cut])
+                        pending = pending[cut:]
                     item = next(steps)
                     continue
                 try:
@@ -282,21 +311,65 @@ class OutputFilter:
                     item = next(steps)
         except (StopIteration, Interrupted):
             pass
-        text = self.apply("".join(out))
-        if text:
-            yield text
+        finally:
+            steps.close()
+        if pending:
+            yield from state.lines(pending)
 
-    def apply(self, output: str) -> str:
-        kind, pattern = self.check()
-        lines = output.splitlines(keepends=True)
-        if kind == "include":
-            return "".join(text for text in lines if pattern.search(text))
-        if kind == "exclude":
-            return "".join(text for text in lines if not pattern.search(text))
-        for i, text in enumerate(lines):
-            if pattern.search(text):
-                return "".join(lines[i:])
-        return ""
+
+FILTER_SLICE_SECONDS = 0.005     # filtering work between two turns of the lab's other users
+
+
+class _FilterState:
+    """Where a filter stands in the output: whether ``begin`` has begun, the section being printed."""
+
+    def __init__(self, kind: str, pattern: IosRegex):
+        self.kind = kind
+        self.pattern = pattern
+        self.begun = False
+        self.section: int | None = None       # indentation of the section being printed or left out
+
+    def lines(self, text: str) -> Steps:
+        """The kept lines of ``text`` as output, with a pause (a wait already over) when a slice is up."""
+        kept: list[str] = []
+        budget = time.perf_counter() + FILTER_SLICE_SECONDS
+        for line in text.splitlines(keepends=True):
+            if self.keep(line):
+                kept.append(line)
+            if time.perf_counter() > budget:
+                if kept:
+                    yield "".join(kept)
+                    kept = []
+                yield pause()
+                budget = time.perf_counter() + FILTER_SLICE_SECONDS
+        if kept:
+            yield "".join(kept)
+
+    def keep(self, line: str) -> bool:
+        body = line.rstrip("\r\n")
+        if self.kind == "include":
+            return self.pattern.search(body)
+        if self.kind == "exclude":
+            return not self.pattern.search(body)
+        if self.kind == "begin":
+            self.begun = self.begun or self.pattern.search(body)
+            return self.begun
+        # IOS's section: a line with the lines indented under it (more leading spaces than it has).
+        indent = len(body) - len(body.lstrip(" "))
+        if self.section is not None and indent > self.section and body.strip():
+            return self.kind == "section"
+        matched = self.pattern.search(body)
+        if self.kind == "section-exclude":
+            self.section = indent if matched else None
+            return not matched
+        self.section = indent if matched else None
+        return matched
+
+
+def _once(text: str) -> Steps:
+    """A command's whole output as a job's steps."""
+    if text:
+        yield text
 
 
 def _after(printed: str, steps: Steps) -> Steps:
@@ -309,7 +382,8 @@ def _split_pipe(line: str) -> tuple[str, OutputFilter | None]:
     if " |" not in line:
         return line, None
     head, _, tail = line.partition(" |")
-    return head, OutputFilter(tail.strip())
+    text = tail.strip()
+    return head, OutputFilter(text, len(head) + 2 + (len(tail) - len(tail.lstrip())))
 
 
 __all__ = ["CliSession", "SessionClosed", "CTRL_Z"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Any, Callable, Hashable, TypeVar
@@ -193,6 +194,39 @@ def _username(ctx, args, neg):
         value = _type5(args["pw"], f"{ctx.model.hostname}/{args['name']}") if secret else _typed(args["pw"])
         user = User(args["name"], args.get("priv"), value, secret)
     _restate(ctx.model, "users", args["name"], user)
+
+
+def software_version(model) -> tuple[int, int]:
+    """(major, minor) of the configuration's ``version`` line; 12.2, the emulated software, without one."""
+    found = re.match(r"\s*(\d+)\.(\d+)", model.version or "")
+    return (int(found.group(1)), int(found.group(2))) if found else (12, 2)
+
+
+def _since(ctx, release: tuple[int, int], word: int) -> None:
+    """Refuse a command the configuration's IOS release does not have: the caret under word ``word``.
+
+    IOS trains are not told apart: a command of 12.3(4)T is taken from ``version 12.3`` on.
+    """
+    if software_version(ctx.model) < release:
+        raise ConfigApplyError("invalid", column=word)
+
+
+@command(GLOBAL, "login block-for <block:1-65535> attempts <tries:1-65535> within <within:1-65535>")
+def _login_block_for(ctx, args, neg):
+    _since(ctx, (12, 3), 0)
+    ctx.model.login_block = None if neg else (args["block"], args["tries"], args["within"])
+
+
+@command(GLOBAL, "login delay <seconds:1-10>")
+def _login_delay(ctx, args, neg):
+    _since(ctx, (12, 3), 0)
+    ctx.model.login_delay = None if neg else args["seconds"]
+
+
+@command(GLOBAL, "crypto call admission limit ike in-negotiation-sa <n:10-99999>")
+def _ike_in_negotiation(ctx, args, neg):
+    _since(ctx, (12, 3), 1)
+    ctx.model.ike_in_negotiation_limit = None if neg else args["n"]
 
 
 @command(GLOBAL, "ip domain-name <name:word>")
@@ -764,6 +798,9 @@ def apply_line(ctx: ConfigContext, line: str) -> None:
             result = action(ctx, args, negate)
         except ConfigApplyError as err:
             ctx.mode, ctx.target = saved
+            if str(err) == "invalid" and err.column is not None:     # the word the caret goes under
+                word = err.column + (1 if negate else 0)
+                raise CommandError("invalid", line, tokens[min(word, len(tokens) - 1)].start) from None
             if str(err) == "invalid":
                 raise CommandError("invalid", line, _column_of_last_arg(line)) from None
             raise

@@ -253,6 +253,9 @@ class DeviceConfig:
     enable_secret: str | None = None
     enable_password: str | None = None
     users: list[User] = field(default_factory=list)
+    login_block: tuple[int, int, int] | None = None     # login block-for SECONDS attempts N within SECONDS
+    login_delay: int | None = None                      # login delay SECONDS
+    ike_in_negotiation_limit: int | None = None         # crypto call admission limit ike in-negotiation-sa N
     subnet_zero: bool | None = None
     ip_routing: bool = True
     domain_lookup: bool | None = None

@@ -58,6 +58,12 @@ def _credentials(cfg: DeviceConfig) -> list[str]:
         out.append(f"username {user.name}{priv} {'secret' if user.secret else 'password'} {user.password}")
     if cfg.enable_secret or cfg.enable_password or cfg.users:
         out.append("!")
+    if cfg.login_block is not None:
+        out.append("login block-for {} attempts {} within {}".format(*cfg.login_block))
+    if cfg.login_delay is not None:
+        out.append(f"login delay {cfg.login_delay}")
+    if cfg.login_block is not None or cfg.login_delay is not None:
+        out.append("!")
     return out
 
 
@@ -146,7 +152,10 @@ def _lines(cfg: DeviceConfig) -> list[str]:
 
 
 def _crypto(cfg: DeviceConfig) -> list[str]:
-    out = _isakmp(cfg)
+    out = []
+    if cfg.ike_in_negotiation_limit is not None:
+        out += [f"crypto call admission limit ike in-negotiation-sa {cfg.ike_in_negotiation_limit}", "!"]
+    out += _isakmp(cfg)
     if out:
         out.append("!")
     out += _ipsec(cfg)

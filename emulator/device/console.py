@@ -19,8 +19,8 @@ from emulator.engines.nat import NatTrace
 from emulator.engines.ppp import ControlTraced, LayerOpenTraced
 
 __all__ = ["LinkChanged", "LinkAdminDown", "LineProtocolChanged", "IpcpAddressInstalled", "IpcpRouteInstalled",
-           "PoolUndefined", "PoolExhausted", "PppTraced", "PppOptionTraced", "NatTranslated", "Message",
-           "LogEvent", "LogRecord", "LogSink", "DeviceLog"]
+           "PoolUndefined", "PoolExhausted", "PppTraced", "PppOptionTraced", "NatTranslated", "QuietModeOn",
+           "QuietModeOff", "Message", "LogEvent", "LogRecord", "LogSink", "DeviceLog"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +102,21 @@ class NatTranslated:
 
 
 @dataclass(frozen=True, slots=True)
+class QuietModeOn:
+    """Too many failed logins (``login block-for``): logins are refused for a while."""
+
+    watch_left: int          # seconds the watch window still had to run
+    user: str
+    source: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class QuietModeOff:
+    """The quiet period of ``login block-for`` is over."""
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """A message already written as IOS text (by an engine or by the CLI)."""
 
@@ -109,8 +124,8 @@ class Message:
 
 
 LogEvent = (LinkChanged | LinkAdminDown | LineProtocolChanged | IpcpAddressInstalled | IpcpRouteInstalled
-            | PoolUndefined | PoolExhausted | PppTraced | PppOptionTraced | NatTranslated
-            | Message)
+            | PoolUndefined | PoolExhausted | PppTraced | PppOptionTraced | NatTranslated | QuietModeOn
+            | QuietModeOff | Message)
 
 
 @dataclass(frozen=True, slots=True)

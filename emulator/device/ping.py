@@ -8,7 +8,7 @@ bandwidth and delay. Results per echo: ``!`` reply, ``.`` timeout, ``U`` unreach
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import IPv4Address
 
 from emulator.labtime import MS, SECOND
@@ -18,19 +18,33 @@ from emulator.wire.icmp import ICMPMessage
 from emulator.wire.ipv4 import FLAG_DF, PROTO_ICMP, IPv4Packet
 from emulator.wire.ipv4 import HEADER_LEN as IP_HEADER
 
+SEQUENCE_MODULO = 1 << 16     # the ICMP sequence number is 16 bits: IOS's wraps from 65535 to 0
+
 
 @dataclass
 class PingResult:
-    chars: list[str] = field(default_factory=list)
-    rtts_ms: list[int] = field(default_factory=list)
+    """Counts, not a list: a ping may run for 2147483647 echoes."""
+
+    sent: int = 0
+    received: int = 0
+    rtt_min: int | None = None
+    rtt_max: int = 0
+    rtt_sum: int = 0
+    last: str = ""
+
+    def add(self, char: str, rtt_ms: int | None = None) -> None:
+        self.sent += 1
+        self.last = char
+        if char == "!":
+            self.received += 1
+        if rtt_ms is not None:
+            self.rtt_min = rtt_ms if self.rtt_min is None else min(self.rtt_min, rtt_ms)
+            self.rtt_max = max(self.rtt_max, rtt_ms)
+            self.rtt_sum += rtt_ms
 
     @property
-    def sent(self) -> int:
-        return len(self.chars)
-
-    @property
-    def received(self) -> int:
-        return self.chars.count("!")
+    def rtt_avg(self) -> int:
+        return self.rtt_sum // self.received if self.received else 0
 
 
 def echo_data(size: int, pattern: int) -> bytes:
@@ -64,7 +78,8 @@ def echoes(router, target: IPv4Address, result: PingResult, count: int = 5, size
     router.echo_listeners[identifier] = listener
     try:
         data = echo_data(size, pattern)
-        for seq in range(count):
+        for n in range(count):
+            seq = n % SEQUENCE_MODULO
             state.clear()
             state["seq"] = seq
             icmp = ICMPMessage.echo_request(identifier, seq, data).encode()
@@ -82,9 +97,7 @@ def echoes(router, target: IPv4Address, result: PingResult, count: int = 5, size
                     router.send_packet(packet)
             yield Wait(start + timeout, lambda: "outcome" in state)
             char = state.get("outcome", ".")
-            if char == "!":
-                result.rtts_ms.append((state["at"] - start) // MS)
-            result.chars.append(char)
+            result.add(char, (state["at"] - start) // MS if char == "!" else None)
             yield char
     finally:
         router.echo_listeners.pop(identifier, None)

@@ -31,6 +31,7 @@ from emulator.device.interfaces import LOAD_INTERVAL, InterfaceState, InterfaceT
 from emulator.device.ip import IPStack
 from emulator.device.links import PPP_DEBUG, Links
 from emulator.device.local import EchoListener, LocalDelivery, UdpListener
+from emulator.device.logins import LoginWatch
 from emulator.device.platform import PLATFORMS, Platform
 from emulator.device.pools import PeerAddresses
 from emulator.device.routing import Routing, RoutingTable
@@ -73,6 +74,7 @@ class Router:
         self.ip = IPStack(name, seed, self.clock, config, interfaces=self.interfaces, routing=self.routing,
                           local=self.local, adapters=self.links.adapters, console=self.console, debugs=self.debugs)
         self.local.connect(self.ip)   # replies and ICMP errors leave through the pipeline
+        self.logins = LoginWatch(self)
 
     # ------------------------------------------------------------ identity and time
     @property

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Protocol
 
 from emulator.config.secrets import decode_type7, secret_matches
 
@@ -123,14 +123,27 @@ def enable_secret(router) -> str:
 
 
 
+class Gate(Protocol):
+    """The device's say on a login (``emulator.frontends.gate.LoginGate``)."""
+
+    vty: int | None                  # the line a successful login took
+
+    def open(self) -> bool: ...
+
+    def failed(self, username: str) -> None: ...
+
+    def succeeded(self, username: str) -> bool: ...
+
+
 def login_dialog(policy: LoginPolicy, send: Callable[[str], None],
-                 read_line: Callable[[bool, float], str], where: str) -> bool:
+                 read_line: Callable[[bool, float], str], where: str, gate: Gate | None = None) -> bool:
     """Telnet login as IOS asks for it; False when the client must be sent away.
 
     ``read_line(echo, timeout)`` reads one typed line (TimeoutError when nothing comes in time).
+    ``gate`` may refuse the attempt (quiet mode), delays after a failure, and gives the vty line.
     """
     if policy.mode == "none":
-        return True
+        return gate is None or gate.succeeded("")
     if policy.mode == "unset":
         send("\r\nPassword required, but none set\r\n")
         log.info("%s: refused: login without a password", where)
@@ -149,10 +162,14 @@ def login_dialog(policy: LoginPolicy, send: Callable[[str], None],
             send(f"\r\n% {what}:  timeout expired!\r\n")
             log.info("%s: login timed out", where)
             return False
+        if gate is not None and not gate.open():
+            return False
         if policy.check(username, password):
             log.info("%s: logged in%s", where, f" as {username}" if username else "")
-            return True
+            return gate is None or gate.succeeded(username)
         log.info("%s: login failed%s", where, f" for {username!r}" if username else "")
+        if gate is not None:
+            gate.failed(username)
         if policy.mode == "local":
             send("% Login invalid\r\n\r\n")
     if policy.mode != "local":
@@ -160,5 +177,5 @@ def login_dialog(policy: LoginPolicy, send: Callable[[str], None],
     return False
 
 
-__all__ = ["LoginPolicy", "clear_password", "decode_type7", "enable_secret", "login_dialog", "vty_count",
+__all__ = ["Gate", "LoginPolicy", "clear_password", "decode_type7", "enable_secret", "login_dialog", "vty_count",
            "vty_policy", "LOGIN_TIMEOUT", "DEFAULT_EXEC_TIMEOUT"]

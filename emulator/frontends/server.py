@@ -17,6 +17,9 @@ lines, the inventory. The parts are beside it:
 - ``pacer``: the lab on a real-time clock (one lock, bounded slices, jobs,
   the lab's fault, the stop signals);
 - ``login``: who may use a vty, from the device's configuration;
+- ``gate``: the way in: a vty line is taken at login; connections not
+  logged in are bounded per device and timed out; login delay and
+  ``login block-for`` quiet mode;
 - ``terminal``: line editing, ``--More--``, commands shown as they run and
   broken off with Ctrl-Shift-6 or Ctrl-C;
 - ``telnet`` and ``ssh``: the two transports.
@@ -45,7 +48,8 @@ import yaml
 
 from emulator.cli.session import CliSession
 from emulator.config.masking import Masker, secret_values
-from emulator.frontends.login import enable_secret, vty_count, vty_policy
+from emulator.frontends.gate import LoginGate, Prelogin
+from emulator.frontends.login import LOGIN_TIMEOUT, enable_secret, vty_count, vty_policy
 from emulator.frontends.pacer import Disconnected, PacedLab, Pacer
 from emulator.frontends.ssh import serve_ssh
 from emulator.frontends.telnet import serve_telnet
@@ -119,7 +123,8 @@ class LabServer:
         self._listeners: list[tuple[socket.socket, Endpoint, str]] = []
         self._connections: dict[int, _Connection] = {}
         self._conn_lock = threading.Lock()
-        self._vtys: dict[str, set[int]] = collections.defaultdict(set)
+        self._vtys: dict[str, set[int]] = collections.defaultdict(set)     # the lines of logged-in users
+        self._prelogin = Prelogin(LOGIN_TIMEOUT)                               # connections not logged in yet
         self._ids = iter(range(1, 1 << 62))
         names = devices if devices is not None else list(lab.devices)
         unknown = [n for n in names if n not in lab.devices]
@@ -274,6 +279,7 @@ class LabServer:
             selector.register(sock, selectors.EVENT_READ, (ep, kind))
         try:
             while not self.stopping.is_set():
+                self._end_expired_logins()
                 for key, _ in selector.select(timeout=0.2):
                     try:
                         listener = key.fileobj
@@ -297,40 +303,66 @@ class LabServer:
             cid = next(self._ids)
             conn = _Connection(lambda: close_socket(sock))
             self._connections[cid] = conn
+            evict = self._prelogin.add(ep.device, cid)
+            evicted = self._connections.get(evict) if evict is not None else None
+        if evicted is not None:
+            log.info("%s: too many connections not logged in; the oldest goes", ep.device)
+            evicted.close()
         thread = threading.Thread(target=self._serve, args=(cid, sock, addr, ep, kind),
                                   name=f"{ep.device}-{kind}-{cid}", daemon=True)
         conn.thread = thread
         thread.start()
 
-    def _allocate_vty(self, device: str) -> int | None:
+    def _end_expired_logins(self) -> None:
+        """Close the connections whose time to log in is over (IOS's ``timeout login response``)."""
+        with self._conn_lock:
+            expired = [self._connections[c] for c in self._prelogin.expired() if c in self._connections]
+        for conn in expired:
+            log.info("a connection did not log in within %.0f s; closed", LOGIN_TIMEOUT)
+            conn.close()
+
+    def _free_vty(self, device: str, take: bool = False, cid: int | None = None) -> int | None:
+        """The lowest free vty line of ``device`` (taken for connection ``cid`` with ``take``)."""
         with self.lock:
             count = vty_count(self.lab.devices[device])
         with self._conn_lock:
             used = self._vtys[device]
             free = next((n for n in range(count) if n not in used), None)
-            if free is not None:
+            if take and free is not None:
                 used.add(free)
+                if cid is not None:
+                    self._prelogin.done(device, cid)
             return free
 
     def _serve(self, cid: int, sock: socket.socket, addr, ep: Endpoint, kind: str) -> None:
         peer = str(addr[0])
         where = f"{ep.device} {kind} from {peer}:{addr[1]}"
-        vty = None
+        gate = None
         try:
-            vty = self._allocate_vty(ep.device)
-            if vty is None:
+            router = self.lab.devices[ep.device]
+            with self.lock:
+                quiet = router.logins.quiet()
+                if quiet:
+                    router.logins.refused()
+            if quiet:
+                log.info("%s: refused: login block-for quiet mode", where)
+                return
+            first = self._free_vty(ep.device)
+            if first is None:
                 log.info("%s: refused: all vty lines are busy", where)
                 return
             with self.lock:
-                policy = vty_policy(self.lab.devices[ep.device], vty)
+                policy = vty_policy(router, first)       # the rules of the line a login would take
             if kind not in policy.transports:
-                log.info("%s: refused: transport input of vty %d does not allow %s", where, vty, kind)
+                log.info("%s: refused: transport input of vty %d does not allow %s", where, first, kind)
                 return
+            gate = LoginGate(self.paced, ep.device, peer, kind,
+                             lambda: self._free_vty(ep.device, take=True, cid=cid))
             if kind == "telnet":
-                serve_telnet(self.paced, sock, ep.device, peer, vty, policy)
+                serve_telnet(self.paced, sock, ep.device, peer, None, policy, gate)
             else:
-                serve_ssh(self.paced, sock, self.host_key, ep.device, peer, vty, policy, where,
-                          lambda transport: self._closes_with(cid, transport.close))
+                serve_ssh(self.paced, sock, self.host_key, ep.device, peer, None, policy, where,
+                          lambda transport: self._closes_with(cid, transport.close), gate)
         except (Disconnected, Logout):
             pass
         except (OSError, EOFError, paramiko.SSHException) as err:
@@ -342,8 +374,9 @@ class LabServer:
             close_socket(sock)
             with self._conn_lock:
                 self._connections.pop(cid, None)
-                if vty is not None:
-                    self._vtys[ep.device].discard(vty)
+                self._prelogin.done(ep.device, cid)
+                if gate is not None and gate.vty is not None:
+                    self._vtys[ep.device].discard(gate.vty)
             log.debug("%s: closed", where)
 
     def _closes_with(self, cid: int, close: Callable[[], None]) -> None:

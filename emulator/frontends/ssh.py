@@ -17,7 +17,7 @@ from typing import Callable
 
 import paramiko
 
-from emulator.frontends.login import LOGIN_TIMEOUT, LoginPolicy
+from emulator.frontends.login import LOGIN_TIMEOUT, Gate, LoginPolicy
 from emulator.frontends.pacer import PacedLab
 from emulator.frontends.terminal import VtyTerminal, encode
 
@@ -57,9 +57,10 @@ class SSHChannel:
 class SSHAuth(paramiko.ServerInterface):
     """The vty's login rules as paramiko's authentication, and the session's shell or exec request."""
 
-    def __init__(self, where: str, policy: LoginPolicy):
+    def __init__(self, where: str, policy: LoginPolicy, gate: Gate | None = None):
         self.where = where
         self.policy = policy
+        self.gate = gate
         self.ready = threading.Event()
         self.command: str | None = None
         self.username: str | None = None
@@ -69,18 +70,25 @@ class SSHAuth(paramiko.ServerInterface):
         return "none,password" if self.policy.mode == "none" else "password"
 
     def check_auth_none(self, username):
-        if self.policy.mode == "none":
+        if self.policy.mode == "none" and (self.gate is None or self.gate.succeeded(username)):
             self.username = username
             return paramiko.AUTH_SUCCESSFUL
         return paramiko.AUTH_FAILED
 
     def check_auth_password(self, username, password):
+        if self.gate is not None and not self.gate.open():    # login block-for quiet mode
+            self.failures += 1
+            return paramiko.AUTH_FAILED
         if self.policy.check(username, password):     # the policy is the line's, read at connection
+            if self.gate is not None and not self.gate.succeeded(username):
+                return paramiko.AUTH_FAILED
             self.username = username
             log.info("%s: logged in as %s", self.where, username)
             return paramiko.AUTH_SUCCESSFUL
         self.failures += 1
         log.info("%s: authentication failed for %r (%d)", self.where, username, self.failures)
+        if self.gate is not None:
+            self.gate.failed(username)                # the login delay passes before the client hears
         return paramiko.AUTH_FAILED
 
     def check_channel_request(self, kind, chanid):
@@ -104,16 +112,20 @@ class SSHAuth(paramiko.ServerInterface):
         return True
 
 
-def serve_ssh(paced: PacedLab, sock: socket.socket, host_key: paramiko.PKey, device: str, peer: str, vty: int,
-              policy: LoginPolicy, where: str, on_transport: Callable[[paramiko.Transport], None]) -> None:
-    """One SSH connection on ``vty`` of ``device``: handshake, authentication, then the shell or one
-    command. ``on_transport`` hears of the transport at once (closing it ends the connection)."""
+def serve_ssh(paced: PacedLab, sock: socket.socket, host_key: paramiko.PKey, device: str, peer: str,
+              vty: int | None, policy: LoginPolicy, where: str,
+              on_transport: Callable[[paramiko.Transport], None], gate: Gate | None = None) -> None:
+    """One SSH connection to ``device``: handshake, authentication, then the shell or one command.
+
+    ``on_transport`` hears of the transport at once (closing it ends the connection). With a
+    ``gate`` the login gives the vty line; without one the connection is on ``vty``.
+    """
     transport = paramiko.Transport(sock)
     on_transport(transport)
     try:
         transport.local_version = SERVER_VERSION
         transport.add_server_key(host_key)
-        auth = SSHAuth(f"{device} vty{vty} ssh from {peer}", policy)
+        auth = SSHAuth(f"{device} {'vty' if vty is None else f'vty{vty}'} ssh from {peer}", policy, gate)
         try:
             transport.start_server(server=auth)
         except (paramiko.SSHException, EOFError, OSError) as err:
@@ -126,6 +138,10 @@ def serve_ssh(paced: PacedLab, sock: socket.socket, host_key: paramiko.PKey, dev
         if not _wait(paced, lambda: auth.ready.wait(0.5) or None, transport, EXEC_WAIT):
             log.info("%s: no shell or exec request", where)
             return
+        if gate is not None:
+            vty = gate.vty
+            if vty is None:
+                return
         channel = SSHChannel(chan)
         term = VtyTerminal(paced, device, channel, kind="ssh", peer=peer, vty=vty, policy=policy)
         try:

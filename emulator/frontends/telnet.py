@@ -12,7 +12,7 @@ import logging
 import socket
 import time
 
-from emulator.frontends.login import LOGIN_TIMEOUT, LoginPolicy
+from emulator.frontends.login import LOGIN_TIMEOUT, Gate, LoginPolicy
 from emulator.frontends.pacer import PacedLab
 from emulator.frontends.terminal import VtyTerminal, close_socket, encode
 
@@ -120,12 +120,15 @@ class TelnetChannel:
 
 
 
-def serve_telnet(paced: PacedLab, sock: socket.socket, device: str, peer: str, vty: int,
-                 policy: LoginPolicy) -> None:
-    """One telnet connection on ``vty`` of ``device``: login, then the EXEC shell, until it ends."""
+def serve_telnet(paced: PacedLab, sock: socket.socket, device: str, peer: str, vty: int | None,
+                 policy: LoginPolicy, gate: Gate | None = None) -> None:
+    """One telnet connection to ``device``: login, then the EXEC shell, until it ends.
+
+    With a ``gate`` the login gives the vty line; without one the connection is on ``vty``.
+    """
     channel = TelnetChannel(sock)
     channel.start()
-    term = VtyTerminal(paced, device, channel, kind="telnet", peer=peer, vty=vty, policy=policy)
+    term = VtyTerminal(paced, device, channel, kind="telnet", peer=peer, vty=vty, policy=policy, gate=gate)
     if term.login():
         term.run_shell()
     if channel.parser.oversized:

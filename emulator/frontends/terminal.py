@@ -23,7 +23,7 @@ import socket
 from typing import Callable, Protocol
 
 from emulator.cli.session import CTRL_Z, CliSession, SessionClosed
-from emulator.frontends.login import LoginPolicy, login_dialog
+from emulator.frontends.login import Gate, LoginPolicy, login_dialog
 from emulator.frontends.pacer import Disconnected, PacedLab, Running
 
 log = logging.getLogger(__name__)
@@ -205,8 +205,13 @@ class LineEditor:
         """
         buf: list[str] = []
         overflow = False
+        literal = False
         while True:
             ch = self.key(timeout)
+            quoted, literal = literal, False
+            if ch == "\x16" and not quoted:      # Ctrl-V: the next key as typed (a ? in a regular expression)
+                literal = True
+                continue
             if ch == "\r":
                 self.channel.send("\r\n")
                 if overflow:
@@ -216,7 +221,7 @@ class LineEditor:
                 return "".join(buf), "ctrl-z"
             if ch == "\x03":
                 return "".join(buf), "ctrl-c"
-            if editing and ch in "?\t":
+            if editing and ch in "?\t" and not quoted:
                 self._edit(ch, buf)
             elif " " <= ch <= "~":
                 if len(buf) >= MAX_LINE:
@@ -269,17 +274,18 @@ class VtyTerminal:
     """What a vty does with the keys it receives: login, line editing, echo, paging, commands."""
 
     def __init__(self, paced: PacedLab, device: str, channel: Channel, *, kind: str,
-                 peer: str, vty: int, policy: LoginPolicy):
+                 peer: str, vty: int | None, policy: LoginPolicy, gate: Gate | None = None):
         self.paced = paced
         self.device = device
         self.router = paced.lab.devices[device]
         self.channel = channel
         self.kind = kind
         self.peer = peer
-        self.vty = vty
+        self.vty = vty                # None until the login gives the terminal its line
         self.policy = policy
+        self.gate = gate
         self._cli: CliSession | None = None
-        self.where = f"{device} vty{vty} {kind} from {peer}"
+        self.where = f"{device} {'vty' if vty is None else f'vty{vty}'} {kind} from {peer}"
         self.editor = LineEditor(channel, self.where, self._help, self._complete)
 
     @property
@@ -298,9 +304,18 @@ class VtyTerminal:
 
     def login(self) -> bool:
         """Telnet login as IOS asks for it; False when the client must be sent away."""
-        return login_dialog(self.policy, self.channel.send,
+        done = login_dialog(self.policy, self.channel.send,
                             lambda echo, timeout: self.editor.read_line(echo=echo, timeout=timeout)[0],
-                            self.where)
+                            self.where, self.gate)
+        if done and self.gate is not None and self.gate.vty is not None:
+            self.assign(self.gate.vty)
+        return done
+
+    def assign(self, vty: int) -> None:
+        """The vty line the login gave this terminal."""
+        self.vty = vty
+        self.where = f"{self.device} vty{vty} {self.kind} from {self.peer}"
+        self.editor.where = self.where
 
     def open_cli(self) -> None:
         with self.paced.lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import TypeVar
 
@@ -22,13 +23,21 @@ from emulator.wire.errors import DecodeError
 from emulator.wire.udp import PORT_ISAKMP as ISAKMP_PORT
 
 __all__ = ["EngineCore", "Bad", "Datagram", "RETRANSMIT_INTERVAL", "MAX_RETRANSMITS", "NONCE_SIZE",
-           "DONE_QM_KEEP", "ZERO_COOKIE", "ISAKMP_PORT"]
+           "DONE_QM_KEEP", "ZERO_COOKIE", "ISAKMP_PORT", "Admission", "DEFAULT_IN_NEGOTIATION",
+           "IN_NEGOTIATION_PER_PEER"]
 
 RETRANSMIT_INTERVAL = 10 * SECOND
 MAX_RETRANSMITS = 5
 NONCE_SIZE = 20
 DONE_QM_KEEP = 120 * SECOND  # how long a finished quick mode still answers duplicates
 ZERO_COOKIE = bytes(8)
+
+# Half-open (in negotiation) ISAKMP SAs. IOS 12.3(8)T's ``crypto call admission limit ike
+# in-negotiation-sa N`` caps them in total; without it this emulator caps them at DEFAULT_IN_NEGOTIATION
+# (IOS's limit is then its memory), and always at IN_NEGOTIATION_PER_PEER with one peer address, so a
+# flood of spoofed first messages holds a bounded number of SAs and retransmits a bounded number of times.
+DEFAULT_IN_NEGOTIATION = 100
+IN_NEGOTIATION_PER_PEER = 10
 
 Datagram = tuple[IPv4Address, IPv4Address, int, int, bytes]   # (src, dst, sport, dport, payload)
 
@@ -42,6 +51,17 @@ def first(msg: K.IsakmpMessage, cls: type[P]) -> P | None:
     """The first payload of a type in a message (typed)."""
     p = msg.first(cls)
     return p if isinstance(p, cls) else None
+
+
+@dataclass
+class Admission:
+    """The counters of ``show crypto call admission statistics``."""
+
+    incoming_accepted: int = 0
+    incoming_rejected: int = 0
+    outgoing_accepted: int = 0
+    outgoing_rejected: int = 0
+    rejected_sa_limit: int = 0
 
 
 class Bad(Exception):
@@ -67,6 +87,7 @@ class EngineCore:
         self._events: deque[IkeEvent] = deque()
         self._next_conn_id = 1
         self.stats: dict[str, int] = {}
+        self.admission = Admission()
         self.key_rows: list[str] = []     # Wireshark's ikev1_decryption_table rows, one per phase 1 SA
 
     # ------------------------------------------------------------ output
@@ -80,6 +101,31 @@ class EngineCore:
 
     def sas(self) -> list[IkeSA]:
         return sorted(self._sas.values(), key=lambda s: s.conn_id)
+
+    # ------------------------------------------------------------ admission
+    def in_negotiation_limit(self) -> int:
+        """How many ISAKMP SAs may be in negotiation at once, in total."""
+        configured = self.policy.in_negotiation_limit()
+        return DEFAULT_IN_NEGOTIATION if configured is None else configured
+
+    def negotiating(self, peer: IPv4Address | None = None) -> int:
+        """ISAKMP SAs in negotiation (with ``peer``, or in all)."""
+        return sum(1 for sa in self._sas.values() if not sa.established and (peer is None or sa.peer == peer))
+
+    def _admit(self, peer: IPv4Address, incoming: bool) -> bool:
+        """Whether a new exchange with ``peer`` may begin; counted either way."""
+        ok = (self.negotiating() < self.in_negotiation_limit()
+              and self.negotiating(peer) < IN_NEGOTIATION_PER_PEER)
+        if incoming:
+            self.admission.incoming_accepted += ok
+            self.admission.incoming_rejected += not ok
+        else:
+            self.admission.outgoing_accepted += ok
+            self.admission.outgoing_rejected += not ok
+        if not ok:
+            self.admission.rejected_sa_limit += 1
+            self._count("in-negotiation limit")
+        return ok
 
     # ------------------------------------------------------------ events
     def _trace(self, kind: str, sa: IkeSA | None = None, category: Category = ISAKMP, **fields: object) -> None:

@@ -127,6 +127,9 @@ class IkeEngine(MainMode, Informational):
             if sa.peer == req.peer and sa.initiator and not sa.established and sa.local == req.local:
                 sa.pending.append(req)
                 return
+        if not self._admit(req.peer, incoming=False):
+            self._fail(req, "in-negotiation limit")
+            return
         self._trace("received_ke_message", index=1)
         psk = self.policy.psk_for(req.peer)
         if psk is None:

@@ -29,6 +29,8 @@ class MainMode(EngineCore):
     # ------------------------------------------------------------ responder: MM1
     def _mm_new_responder(self, iface: str, src: IPv4Address, dst: IPv4Address, msg: K.IsakmpMessage,
                           data: bytes, now: int) -> None:
+        if not self._admit(src, incoming=True):
+            return                        # dropped unanswered: no SA, no state, nothing retransmitted
         self._trace("received_new", peer=src)
         self._trace("local_port")
         sa = IkeSA(self._conn_id(), False, dst, src, iface, msg.icookie, self.rng.randbytes(8), now)

@@ -41,6 +41,9 @@ class RouterIkePolicy:
     def has_ipsec_sas(self, peer: IPv4Address, local: IPv4Address) -> bool:
         return any(sa.peer == peer and sa.local == local for sa in self._sad.in_sas.values())
 
+    def in_negotiation_limit(self) -> int | None:
+        return self._config().ike_in_negotiation_limit
+
     def select_phase2(self, offer: Phase2Offer, now: int) -> Phase2Selection | Phase2Rejection:
         """The crypto map of the interface that has the address the offer came to."""
         cfg = self._config()
