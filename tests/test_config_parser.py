@@ -8,7 +8,7 @@ from emulator.config.commands import ConfigContext, apply_line
 from emulator.config.grammar import CommandError
 from emulator.config.loader import load_config
 from emulator.config.model import AccessListEntry, IsakmpKey, NatRule, StaticRoute, User
-from emulator.config.render import running_config
+from emulator.config.render import render_config, running_config
 from support import FIXTURES
 
 HW = ["Ethernet0", "Serial0", "Serial1"]
@@ -64,7 +64,40 @@ def test_hub_bad_timestamp_line_is_reported_like_ios():
 def test_loading_goes_on_after_a_bad_line():
     cfg, _ = load("sam-i-am.cfg")
     assert cfg.hostname == "sam-i-am"
+    # The rejected "log up time" leaves 12.2's default log stamp in place, as on IOS.
+    assert [(t.facility, t.format) for t in cfg.timestamps] == [("debug", "uptime"), ("log", "uptime")]
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("service timestamps debug datetime msec", ("debug", "datetime", ("msec",))),
+    ("service timestamps log datetime localtime msec show-timezone",
+     ("log", "datetime", ("msec", "localtime", "show-timezone"))),
+    ("service timestamps debug datetime year msec localtime", ("debug", "datetime", ("msec", "localtime", "year"))),
+    ("serv timest log dat ms", ("log", "datetime", ("msec",))),
+    ("service timestamps", ("debug", "uptime", ())),
+    ("service timestamps log uptime", ("log", "uptime", ())),
+])
+def test_service_timestamps_forms_ios_accepts(line, expected):
+    cfg, errors = load_config(f"hostname r\n{line}\n")
+    assert errors == []
+    facility = expected[0]
+    (ts,) = [t for t in cfg.timestamps if t.facility == facility]
+    assert (ts.facility, ts.format, ts.options) == expected
+    rendered = render_config(cfg, "12.2")
+    assert f"service timestamps {facility} {expected[1]}" + "".join(" " + o for o in expected[2]) in rendered
+
+
+def test_service_timestamps_defaults_and_their_negation():
+    cfg, _ = load_config("hostname r\n")
+    text = render_config(cfg, "12.2")
+    assert "service timestamps debug uptime\nservice timestamps log uptime\n" in text
+    cfg, _ = load_config("hostname r\nno service timestamps log\n")
+    text = render_config(cfg, "12.2")
+    assert "service timestamps debug uptime\nno service timestamps log uptime\n" in text
     assert [t.facility for t in cfg.timestamps] == ["debug"]
+    for bad in ("service timestamps debug datetime msec msec", "service timestamps debug uptime msec"):
+        _, errors = load_config(f"hostname r\n{bad}\n")
+        assert [e.message for e in errors] == ["% Invalid input detected at '^' marker."], bad
 
 
 def test_remote_lines_land_in_their_modes():

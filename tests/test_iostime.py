@@ -94,3 +94,11 @@ def test_console_log_stamps_and_words_every_event():
         "%IPCP-4-POOLEXHAUST: Serial0: ip local pool P has no free address",
         "%SYS-5-CONFIG_I: Configured from console by console",
     ]
+
+
+def test_datetime_stamp_options_in_ios_order():
+    at = 75 * SECOND + 5 * MS
+    svc = TimestampService("debug", "datetime", ("msec", "localtime", "show-timezone", "year"))
+    assert iostime.log_prefix(svc, at) == "*Mar  1 1993 00:01:15.005 UTC: "
+    assert iostime.log_prefix(TimestampService("log", "datetime", ("year",)), at) == "*Mar  1 1993 00:01:15: "
+    assert iostime.log_prefix(TimestampService("log", "datetime", ("show-timezone",)), at) == "*Mar  1 00:01:15 UTC: "

@@ -33,12 +33,16 @@ def stamp(ns: int) -> str:
     return f"{days // 7}w{days % 7}d"
 
 
-def datetime_stamp(ns: int, msec: bool = False) -> str:
-    """A ``datetime`` log stamp of a time since boot: ``*Mar  1 00:01:15`` (``.123`` with msec)."""
+def datetime_stamp(ns: int, msec: bool = False, year: bool = False, timezone: bool = False) -> str:
+    """A ``datetime`` log stamp of a time since boot: ``*Mar  1 00:01:15``; ``year`` adds
+    ``1993`` after the day, ``msec`` ``.123`` after the seconds, ``timezone`` `` UTC`` (the
+    clock has no other zone, so ``localtime`` changes nothing)."""
     s = ns // SECOND
-    text = f"*Mar {1 + s // DAY:2d} {_hms(s)}"
+    text = f"*Mar {1 + s // DAY:2d} " + ("1993 " if year else "") + _hms(s)
     if msec:
         text += f".{ns // MS % 1000:03d}"
+    if timezone:
+        text += " UTC"
     return text
 
 
@@ -47,7 +51,8 @@ def log_prefix(service: TimestampService | None, uptime: int) -> str:
     if service is None:
         return ""
     if service.format == "datetime":
-        return datetime_stamp(uptime, "msec" in service.options) + ": "
+        options = service.options
+        return datetime_stamp(uptime, "msec" in options, "year" in options, "show-timezone" in options) + ": "
     return stamp(uptime) + ": "
 
 

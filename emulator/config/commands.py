@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from ipaddress import IPv4Address
@@ -146,16 +147,26 @@ def _version(ctx, args, neg):
     ctx.model.version = None if neg else args["v"]
 
 
-@command(GLOBAL, "service timestamps [<facility:debug|log>] [<format:uptime|datetime>]",
-         "service timestamps [<facility:debug|log>] datetime [msec] [localtime] [show-timezone] [year]")
+# After ``datetime`` IOS takes its options in any order, each at most once.
+_DATETIME_OPTIONS = ("msec", "localtime", "show-timezone", "year")
+_TIMESTAMP_SPECS = ["service timestamps [<facility:debug|log>] [uptime]"] + [
+    "service timestamps [<facility:debug|log>] datetime" + "".join(" " + o for o in order)
+    for n in range(len(_DATETIME_OPTIONS) + 1)
+    for order in itertools.permutations(_DATETIME_OPTIONS, n)]
+
+
+@command(GLOBAL, *_TIMESTAMP_SPECS)
 def _timestamps(ctx, args, neg):
     facility = args.get("facility", "debug")
     ctx.model.timestamps = [t for t in ctx.model.timestamps if t.facility != facility]
-    if not neg:
-        options = tuple(k for k in ("msec", "localtime", "show-timezone", "year") if _kw(args, k))
-        fmt = "datetime" if _kw(args, "datetime") or args.get("format") == "datetime" else "uptime"
-        ctx.model.timestamps.append(TimestampService(facility, fmt, options))
-        ctx.model.timestamps.sort(key=lambda t: t.facility)
+    if neg:
+        ctx.model.timestamps_off.add(facility)
+        return
+    ctx.model.timestamps_off.discard(facility)
+    options = tuple(k for k in _DATETIME_OPTIONS if _kw(args, k))
+    fmt = "datetime" if _kw(args, "datetime") else "uptime"
+    ctx.model.timestamps.append(TimestampService(facility, fmt, options))
+    ctx.model.timestamps.sort(key=lambda t: t.facility)
 
 
 @command(GLOBAL, "hostname <name:word>")

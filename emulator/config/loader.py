@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from emulator.config.commands import ConfigApplyError, ConfigContext, LeaveConfig, apply_line
 from emulator.config.grammar import CommandError
-from emulator.config.model import DeviceConfig, Interface
+from emulator.config.model import DeviceConfig, Interface, TimestampService
 
 # Lines a saved ``show running-config`` carries before the configuration proper.
 _HEADER = re.compile(r"^(Building configuration\.\.\.|Current configuration\s*:.*)$")
@@ -34,8 +34,9 @@ class ConfigLineError:
 
 
 def new_config(hardware: list[str] | None = None) -> DeviceConfig:
-    """A device's configuration before anything is loaded: hardware interfaces shut down."""
-    cfg = DeviceConfig()
+    """A device's configuration before anything is loaded: hardware interfaces shut down, and
+    IOS 12.2's default ``service timestamps debug uptime`` and ``log uptime``."""
+    cfg = DeviceConfig(timestamps=[TimestampService("debug"), TimestampService("log")])
     for name in hardware or ():
         cfg.interfaces[name] = Interface(name, shutdown=True,
                                          encapsulation="hdlc" if name.startswith("Serial") else "arpa")

@@ -248,6 +248,7 @@ class User:
 class DeviceConfig:
     version: str | None = None
     timestamps: list[TimestampService] = field(default_factory=list)
+    timestamps_off: set[str] = field(default_factory=set)     # facilities turned off with "no service timestamps"
     password_encryption: bool | None = None
     hostname: str = "Router"
     enable_secret: str | None = None

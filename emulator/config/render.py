@@ -42,6 +42,8 @@ def _header(cfg: DeviceConfig, software_version: str) -> list[str]:
     out = ["!", f"version {cfg.version or software_version}"]
     for ts in cfg.timestamps:
         out.append(f"service timestamps {ts.facility} {ts.format}" + "".join(" " + o for o in ts.options))
+    # A default turned off shows as its negation, as IOS prints it.
+    out += [f"no service timestamps {facility} uptime" for facility in sorted(cfg.timestamps_off)]
     if cfg.password_encryption is not None:
         out.append(("" if cfg.password_encryption else "no ") + "service password-encryption")
     return out + ["!", f"hostname {cfg.hostname}", "!"]
