@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from emulator.config.loader import load_config  # noqa: E402
 
-SIZES = (1_000, 8_000, 50_000)
+SIZES = (1_000, 8_000, 50_000, 100_000)
 RUNS = 3
 
 
