@@ -154,15 +154,74 @@ def test_commands_not_emulated_are_refused_not_faked(cli):
 
 def test_question_mark_lists_the_next_words(cli):
     cli.execute("enable")
-    assert cli.execute("show crypto ?") == "  call\n  engine\n  ipsec\n  isakmp\n  map\n\n"
+    # Words padded to the longest ("engine", "isakmp"), then two spaces.
+    assert cli.execute("show crypto ?") == ("  call    Show crypto call admission info\n"
+                                            "  engine  Show crypto engine info\n"
+                                            "  ipsec   Show IPSEC policy\n"
+                                            "  isakmp  Show ISAKMP\n"
+                                            "  map     Crypto maps\n\n")
     assert cli.execute("show cr?") == "crypto\n\n"
     assert cli.execute("show ip interface ?") == "  brief\n\n"
-    assert cli.execute("show ip interface brief ?") == "  <cr>\n\n"
+    # A show command may end here: its output can be filtered.
+    assert cli.execute("show ip interface brief ?") == "  |     Output modifiers\n  <cr>\n\n"
     assert cli.execute("show bogus ?") == "% Unrecognized command\n"
     cli.execute("configure terminal")
     cli.execute("crypto isakmp policy 1")
-    assert cli.execute("?").splitlines()[:4] == ["  authentication", "  encryption", "  end", "  exit"]
-    assert cli.execute("lifetime ?") == "  <60-86400>\n\n"
+    assert cli.execute("?").splitlines()[:5] == [
+        "ISAKMP commands:",
+        "  authentication  Set authentication method for protection suite",
+        "  encryption      Set encryption algorithm for protection suite",
+        "  end             Exit from configure mode",
+        "  exit            Exit from ISAKMP protection suite configuration mode"]
+    assert cli.execute("lifetime ?") == "  <60-86400>  lifetime in seconds\n\n"
+    assert cli.execute("hash ?") == "  md5  Message Digest 5\n  sha  Secure Hash Standard\n\n"
+
+
+def test_exec_help_has_its_heading_descriptions_and_placeholders(cli):
+    cli.execute("enable")
+    lines = cli.execute("?").splitlines()
+    assert lines[0] == "Exec commands:"
+    # Each word padded to the longest one ("configure", 9), then two spaces and the description.
+    assert "  clear      Reset functions" in lines
+    assert "  ping       Send echo messages" in lines
+    assert "  show       Show running system information" in lines
+    assert cli.execute("ping ?") == ("  ip    IP echo\n"
+                                     "  WORD  Ping destination address or hostname\n"
+                                     "  <cr>\n\n")
+    assert cli.execute("terminal length ?") == "  <0-512>  Number of lines on screen (0 for no pausing)\n\n"
+
+
+def test_interface_question_mark_lists_the_interface_types(cli):
+    cli.execute("enable")
+    cli.execute("configure terminal")
+    out = cli.execute("interface ?").splitlines()
+    assert "  Ethernet          IEEE 802.3" in out and "  Serial            Serial" in out
+    assert "  Loopback          Loopback interface" in out and "  Null              Null interface" in out
+    assert not any("BRI" in line for line in out)       # a 2501 has no ISDN port
+    top = cli.execute("?").splitlines()
+    assert top[0] == "Configure commands:" and "  no           Negate a command or set its defaults" in top
+    assert not any(line.split()[:1] == ["version"] for line in top)   # hidden, as on IOS
+    assert cli.execute("service timestamps debug datetime ?") == (
+        "  localtime      Use local time zone for timestamps\n"
+        "  msec           Include milliseconds in timestamp\n"
+        "  show-timezone  Add time zone information to timestamp\n"
+        "  year           Include year in timestamp\n"
+        "  <cr>\n\n")
+
+
+@pytest.mark.parametrize("line, privileged", [("s", True), ("c", True), ("w", True), ("t", True),
+                                              ("p 10.1.1.1", True), ("s", False), ("t", False)])
+def test_abbreviations_are_judged_against_every_ios_exec_command(cli, line, privileged):
+    if privileged:
+        cli.execute("enable")
+    assert cli.execute(line) == f'% Ambiguous command:  "{line}"\n'
+
+
+def test_abbreviations_unique_among_ios_commands_still_run(cli):
+    cli.execute("enable")
+    assert cli.execute("sh") == '% Type "show ?" for a list of subcommands\n'
+    assert cli.execute("ter len 0") == ""
+    assert cli.execute("wr").startswith("Building configuration...")
 
 
 def test_tab_completes_a_unique_keyword(cli):

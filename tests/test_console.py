@@ -91,7 +91,9 @@ def test_prompt_show_version_help_completion_and_exit(hub_console):
     assert b"Cisco Internetwork Operating System Software" in out
     t.send("show ?")                                   # help at once, and the line comes back
     out = t.read_until(rb"sam-i-am>show $")
-    assert re.search(rb"show \?\r\n  access-lists\r\n  arp\r\n(  \S+\r\n)*  version\r\n\r\nsam-i-am>show $", out), out
+    assert re.search(rb"show \?\r\n  access-lists  List access lists\r\n  arp           ARP table\r\n"
+                     rb"(  \S+ +\S.*\r\n)*  version       System hardware and software status\r\n\r\nsam-i-am>show $",
+                     out), out
     t.send("\x15sh\t")                                  # Ctrl-U erases "show ", Tab makes "sh" "show "
     t.read_until(rb"show ")
     t.send("clock\r")

@@ -516,7 +516,8 @@ def test_question_mark_and_tab_on_a_vty(served):
         t.read_until(r"sam-i-am>$")
         t.send("show ?")
         out = t.read_until(r"sam-i-am>show $")
-        assert out.startswith("show ?\r\n  access-lists\r\n") and "  version\r\n\r\nsam-i-am>show " in out
+        assert out.startswith("show ?\r\n  access-lists  List access lists\r\n")
+        assert "  version       System hardware and software status\r\n\r\nsam-i-am>show " in out
         t.send("\x15sh\t")
         assert t.read_until(r"ow $") == "\b \b" * 5 + "show "        # Ctrl-U erased "show ", Tab completed
         t.send("cl\tfoo\x7f\x7f\x7f\r\n")                          # "show clock foo", three backspaces

@@ -18,7 +18,7 @@ import time
 from typing import Generator
 
 # The command modules register their commands when imported.
-from emulator.cli import crypto_commands, exec_commands, login_show, nat_commands, ping_command  # noqa: F401
+from emulator.cli import crypto_commands, exec_commands, help_text, login_show, nat_commands, ping_command  # noqa: F401
 from emulator.cli.iosregex import IosRegex, RegexError, compile_ios
 from emulator.config.commands import ConfigApplyError, ConfigContext, LeaveConfig, apply_line
 from emulator.config.grammar import CommandError, tokenize
@@ -109,6 +109,9 @@ class CliSession:
         grammar = exec_commands.PRIVILEGED if self.privileged else exec_commands.USER
         width = len(self.prompt)
         line, pipe = _split_pipe(line)
+        first = tokenize(line)[:1]
+        if first and help_text.ambiguous(first[0].text, self.privileged):
+            return CommandError("ambiguous", line).render(width)
         try:
             node, args = grammar.parse(line)
         except CommandError as err:
@@ -141,8 +144,9 @@ class CliSession:
         return [exec_commands.PRIVILEGED if self.privileged else exec_commands.USER]
 
     def help(self, line: str) -> str:
-        """What IOS prints for ``line?``: the words that may come next, or those a partial word may become."""
-        from emulator.config.grammar import help_items
+        """What IOS prints for ``line?``: the words that may come next, each with its description, or
+        those a partial word may become."""
+        from emulator.config.grammar import HelpItem, help_items
         partial = bool(line) and not line[-1].isspace()
         grammars = self._grammars()[:1]   # IOS lists the current mode's commands only
         negate = self.config is not None and line.lstrip().lower().startswith("no ")
@@ -152,13 +156,34 @@ class CliSession:
             items = help_items(grammar, body)
             if items:
                 found += [i for i in items if i not in found]
-        if partial:
-            if not found:
-                return "% Unrecognized command\n"
-            return "  ".join(i.word for i in found) + "\n\n"
         if not found:
             return "% Unrecognized command\n"
-        return "".join(f"  {i.word}\n" for i in found) + "\n"
+        if partial:
+            return "  ".join(i.word for i in found) + "\n\n"
+        mode = self.config.mode if self.config is not None else "exec"
+        top = not body.strip()
+        if top and self.config is not None and not negate:
+            found = sorted(found + [HelpItem("no")], key=lambda i: i.word)
+        return self._help_list(mode, found, top and not negate)
+
+    def _help_list(self, mode: str, items: list, top: bool) -> str:
+        """The ``?`` list: a heading at a mode's top, then each word padded to the longest, its description."""
+        rows: list[tuple[str, str | None]] = []
+        for item in items:
+            if not help_text.listed(mode, item.path + (item.word,)):
+                continue
+            if item.param and item.word == "interface":
+                rows += help_text.interface_types(list(self.router.platform.interfaces))
+                continue
+            if item.word == "<cr>" and mode == "exec" and item.path[:1] == ("show",):
+                rows.append(("|", "Output modifiers"))
+            text = None if item.word == "<cr>" else help_text.describe(mode, item.path + (item.word,))
+            rows.append((item.word, text))
+        width = max(len(word) for word, _ in rows)
+        heading = help_text.header(mode) if top else None
+        out = [heading] if heading else []
+        out += [f"  {word:<{width}}  {text}" if text else f"  {word}" for word, text in rows]
+        return "\n".join(out) + "\n\n"
 
     def complete(self, line: str) -> str | None:
         """``line`` with its last keyword completed (Tab), or None."""

@@ -377,17 +377,22 @@ def _first_terminal(node: Node) -> Node | None:
 @dataclass(frozen=True)
 class HelpItem:
     word: str          # a keyword, a parameter's type name (A.B.C.D, WORD, <1-10000>) or <cr>
+    path: tuple[str, ...] = ()   # the command's words before it, spelt out (keywords in full, parameters by type)
+    param: bool = False          # a parameter (``word`` is its type's name), not a keyword
 
 
-def _walk(grammar: "Grammar", tokens: list[Token], line: str) -> Node | None:
+def _walk(grammar: "Grammar", tokens: list[Token], line: str) -> tuple[Node, tuple[str, ...]] | None:
+    """The node the tokens lead to and the words of the way there, or None when they are invalid."""
     node, i = grammar.root, 0
     args: dict[str, Any] = {}
+    path: list[str] = []
     try:
         while i < len(tokens):
             node, i = grammar._step(node, tokens, i, line, args)
+            path.append(node.keyword if node.keyword is not None else node.ptype.name if node.ptype else "")
     except CommandError:
         return None
-    return node
+    return node, tuple(path)
 
 
 def help_items(grammar: "Grammar", line: str) -> list[HelpItem] | None:
@@ -397,20 +402,22 @@ def help_items(grammar: "Grammar", line: str) -> list[HelpItem] | None:
     """
     tokens = tokenize(line)
     if line and not line[-1].isspace() and tokens:
-        node = _walk(grammar, tokens[:-1], line)
-        if node is None:
+        walked = _walk(grammar, tokens[:-1], line)
+        if walked is None:
             return None
+        node, path = walked
         prefix = tokens[-1].text.lower()
         words = sorted({c.keyword for c in node.children if c.keyword is not None and c.keyword.startswith(prefix)})
-        return [HelpItem(w) for w in words]
-    node = _walk(grammar, tokens, line)
-    if node is None:
+        return [HelpItem(w, path) for w in words]
+    walked = _walk(grammar, tokens, line)
+    if walked is None:
         return None
+    node, path = walked
     items = sorted({c.keyword for c in node.children if c.keyword is not None})
-    out = [HelpItem(w) for w in items]
-    out += [HelpItem(c.ptype.name) for c in node.children if c.ptype is not None]
+    out = [HelpItem(w, path) for w in items]
+    out += [HelpItem(c.ptype.name, path, param=True) for c in node.children if c.ptype is not None]
     if node.action is not None and node is not grammar.root:
-        out.append(HelpItem("<cr>"))
+        out.append(HelpItem("<cr>", path))
     return out
 
 
@@ -419,9 +426,10 @@ def complete_word(grammar: "Grammar", line: str) -> str | None:
     tokens = tokenize(line)
     if not tokens or line[-1].isspace():
         return None
-    node = _walk(grammar, tokens[:-1], line)
-    if node is None:
+    walked = _walk(grammar, tokens[:-1], line)
+    if walked is None:
         return None
+    node = walked[0]
     prefix = tokens[-1].text.lower()
     words = {c.keyword for c in node.children if c.keyword is not None and c.keyword.startswith(prefix)}
     if len(words) != 1:
