@@ -168,6 +168,40 @@ def _interface(block: Block) -> Interface:
     return iface
 
 
+def _crypto(facts: ConfigFacts, parts: list[str], block: Block) -> None:
+    if parts[:3] == ["crypto", "isakmp", "policy"] and len(parts) > 3:
+        facts.policies[int(parts[3])] = _policy(block.children)
+    elif parts[:3] == ["crypto", "isakmp", "key"] and len(parts) >= 6:
+        facts.keys.append((parts[3], parts[5], parts[6] if len(parts) > 6 else None))
+    elif parts[:3] == ["crypto", "ipsec", "transform-set"] and len(parts) > 4:
+        mode = next((c.split()[1] for c in block.children if c.startswith("mode ")), "tunnel")
+        facts.transform_sets[parts[3]] = (parts[4:], mode)
+    elif parts[:2] == ["crypto", "dynamic-map"] and len(parts) > 3:
+        facts.dynamic_maps.append(_map_entry(parts[2], int(parts[3]), block.children))
+    elif parts[:2] == ["crypto", "map"] and len(parts) > 4 and parts[4] == "ipsec-isakmp":
+        dynamic = parts[6] if len(parts) > 6 and parts[5] == "dynamic" else None
+        facts.crypto_maps.append(_map_entry(parts[2], int(parts[3]), block.children, dynamic))
+    elif parts[:4] == ["crypto", "ipsec", "security-association", "lifetime"] and len(parts) > 5:
+        if parts[4] == "seconds":
+            facts.sa_lifetime_seconds = int(parts[5])
+        elif parts[4] == "kilobytes":
+            facts.sa_lifetime_kilobytes = int(parts[5])
+
+
+def _ip(facts: ConfigFacts, parts: list[str], block: Block) -> None:
+    if parts[:4] == ["ip", "nat", "inside", "source"] and len(parts) > 6:
+        kind, name = parts[4], parts[5]
+        interface = parts[7] if parts[6] == "interface" and len(parts) > 7 else None
+        facts.nat_rules.append({"kind": kind, "name": name, "interface": interface,
+                                "overload": parts[-1] == "overload", "line": block.text})
+    elif parts[:3] == ["ip", "local", "pool"] and len(parts) > 4:
+        facts.pools[parts[3]] = (parts[4], parts[5] if len(parts) > 5 else parts[4])
+    elif parts[:2] == ["ip", "route"]:
+        facts.routes.append(block.text)
+    elif parts[:2] == ["ip", "default-gateway"] and len(parts) > 2:
+        facts.default_gateway = parts[2]
+
+
 def read_config(text: str) -> ConfigFacts:
     """The facts of one running configuration."""
     facts = ConfigFacts()
@@ -179,38 +213,15 @@ def read_config(text: str) -> ConfigFacts:
         elif head == "interface" and len(parts) > 1:
             iface = _interface(block)
             facts.interfaces[iface.name] = iface
-        elif parts[:3] == ["crypto", "isakmp", "policy"] and len(parts) > 3:
-            facts.policies[int(parts[3])] = _policy(block.children)
-        elif parts[:3] == ["crypto", "isakmp", "key"] and len(parts) >= 6:
-            facts.keys.append((parts[3], parts[5], parts[6] if len(parts) > 6 else None))
-        elif parts[:3] == ["crypto", "ipsec", "transform-set"] and len(parts) > 4:
-            mode = next((c.split()[1] for c in block.children if c.startswith("mode ")), "tunnel")
-            facts.transform_sets[parts[3]] = (parts[4:], mode)
-        elif parts[:2] == ["crypto", "dynamic-map"] and len(parts) > 3:
-            facts.dynamic_maps.append(_map_entry(parts[2], int(parts[3]), block.children))
-        elif parts[:2] == ["crypto", "map"] and len(parts) > 4 and parts[4] == "ipsec-isakmp":
-            dynamic = parts[6] if len(parts) > 6 and parts[5] == "dynamic" else None
-            facts.crypto_maps.append(_map_entry(parts[2], int(parts[3]), block.children, dynamic))
-        elif parts[:5] == ["crypto", "ipsec", "security-association", "lifetime", "seconds"] and len(parts) > 5:
-            facts.sa_lifetime_seconds = int(parts[5])
-        elif parts[:5] == ["crypto", "ipsec", "security-association", "lifetime", "kilobytes"] and len(parts) > 5:
-            facts.sa_lifetime_kilobytes = int(parts[5])
+        elif head == "crypto":
+            _crypto(facts, parts, block)
+        elif head == "ip":
+            _ip(facts, parts, block)
         elif head == "access-list" and len(parts) > 2:
             facts.acls.setdefault(parts[1], []).append(block.text)
-        elif parts[:4] == ["ip", "nat", "inside", "source"] and len(parts) > 6:
-            kind, name = parts[4], parts[5]
-            interface = parts[7] if parts[6] == "interface" and len(parts) > 7 else None
-            facts.nat_rules.append({"kind": kind, "name": name, "interface": interface,
-                                    "overload": parts[-1] == "overload", "line": block.text})
         elif head == "route-map" and len(parts) >= 4:
             matches = [c.split()[3] for c in block.children if c.startswith("match ip address ") and len(c.split()) > 3]
             facts.route_maps.setdefault(parts[1], []).append((parts[2], int(parts[3]), matches))
-        elif parts[:3] == ["ip", "local", "pool"] and len(parts) > 4:
-            facts.pools[parts[3]] = (parts[4], parts[5] if len(parts) > 5 else parts[4])
-        elif parts[:2] == ["ip", "route"]:
-            facts.routes.append(block.text)
         elif parts[:3] == ["no", "ip", "routing"]:
             facts.ip_routing = False
-        elif parts[:2] == ["ip", "default-gateway"] and len(parts) > 2:
-            facts.default_gateway = parts[2]
     return facts

@@ -270,7 +270,8 @@ class _Builder:
             if far and far[0] == server.name:
                 line = offers.get(far[1], [])
                 iface = server.facts.interfaces.get(far[1])
-                how = (f"pool {iface.peer_pool}" if iface and iface.peer_pool is not None else "peer default ip address")
+                how = (f"pool {iface.peer_pool}" if iface and iface.peer_pool is not None
+                       else "peer default ip address")
                 if len(line) == 1:
                     return line[0], f"{server.source} ({far[1]}: {how})"
                 if not line:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
@@ -23,7 +24,7 @@ from .base import (
     Exchange,
     register,
 )
-from .scenario import ROOT, load_overrides
+from .scenario import ROOT, check_keys, load_overrides
 from .secrets import config_secrets, scenario_secrets
 
 DEFAULT_LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
@@ -132,7 +133,7 @@ class EmulatedDriver(Driver):
         for name, dev in self.lab.spec.devices.items():
             if dev.role:
                 text = guarded(self.lab, f"{name}: 'show running-config'",
-                               lambda n=name: self._operator(n).execute("show running-config"))
+                               partial(self._operator(name).execute, "show running-config"))
                 devices.append(Device(dev.role, name, text, f"{name} configuration ({dev.config_path.name})"))
         links = {}
         for link in self.lab.spec.links:
@@ -193,6 +194,7 @@ def lab_overrides(spec: LabSpec) -> list[tuple[dict, str]]:
         if values:
             out.append((values, str(beside)))
     if spec.scenario:
+        check_keys(spec.scenario, str(spec.path))
         out.append((spec.scenario, str(spec.path)))
     return out
 

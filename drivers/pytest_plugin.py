@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from drivers import DRIVERS, DriverError, driver_class
-from drivers.base import EmulatorFaultError, TransportError, exchanges_so_far
+from drivers.base import Driver, EmulatorFaultError, TransportError, exchanges_so_far
 from drivers.report import ConformanceRecord
 from drivers.scenario import ScenarioError
 from drivers.secrets import Masker, masked_log_records, scrub_report
@@ -218,14 +218,14 @@ def _build_driver(config, module: str | None = None):
             if capture and module:
                 capture = str(Path(capture) / module)
             from drivers.emulated import EmulatedDriver
-            drv = EmulatedDriver(config.getoption("--lab"), capture_dir=capture, secrets=secrets)
+            drv: Driver = EmulatedDriver(config.getoption("--lab"), capture_dir=capture, secrets=secrets)
         else:
             drv = driver_class(name)(config.getoption("--inventory"), secrets=secrets)
     except (DriverError, ScenarioError) as err:
         pytest.exit(f"cannot start the {name} driver: {err}", returncode=4)
     drv.document_values = bool(config.getoption("--document-values"))
     try:
-        drv.scenario            # the preflight: the design, the overrides against the devices
+        _ = drv.scenario        # the preflight: the design, the overrides against the devices
     except ScenarioError as err:
         drv.close()
         mask = secrets if secrets is not None else str

@@ -128,7 +128,8 @@ def test_remote_interfaces(spoke, driver, value, running_config):
 def test_nat_overload_with_route_map_exemption(role, driver, value, running_config):
     cfg = running_config(driver.session(role))
     rm, acl, wan = value(role, "nat_route_map"), value(role, "nat_acl"), value(role, "wan_interface")
-    assert rm is not None, f"{role}: no 'ip nat inside source route-map ...': {[b.text for b in cfg.blocks('^ip nat')]}"
+    rules = [b.text for b in cfg.blocks("^ip nat")]
+    assert rm is not None, f"{role}: no 'ip nat inside source route-map ...': {rules}"
     rule = f"ip nat inside source route-map {rm} interface {wan} overload"
     assert cfg.has(rule), f"{role}: no '{rule}': {[b.text for b in cfg.blocks('^ip nat')]}"
     _assert_lines(f"route-map {rm} permit 10", cfg.children(f"route-map {rm} permit 10"), [f"match ip address {acl}"])
@@ -144,7 +145,8 @@ def test_crypto_and_nat_access_lists(role, driver, scenario, value, running_conf
     actual = [" ".join(b.text.split()) for b in cfg.blocks(r"^access-list ")]
     permits = [f"access-list {crypto} permit ip {local} {local_wc} {' '.join(_wildcard(o))}" for o in others]
     exempt = [f"access-list {nat} deny ip {local} {local_wc} {' '.join(_wildcard(o))}" for o in others]
-    rest = [f"access-list {crypto} deny ip {local} {local_wc} any", f"access-list {nat} permit ip {local} {local_wc} any"]
+    rest = [f"access-list {crypto} deny ip {local} {local_wc} any",
+            f"access-list {nat} permit ip {local} {local_wc} any"]
     _assert_lines(f"{role} access lists", actual, permits + exempt + rest)
     # Order matters: the permit of the VPN traffic must come before the deny of the rest.
     assert max(actual.index(p) for p in permits) < actual.index(rest[0])
