@@ -60,7 +60,7 @@ def test_remote_ike_policy_and_peer_key(spoke, driver, expected, value, running_
     keys = {expected("hub.isakmp_key"), value(spoke, "isakmp_key")}
     for secret in sorted(keys):
         key = f"crypto isakmp key {secret} address {value(spoke, 'isakmp_key_address')}"
-        assert cfg.has(key), (f"{spoke} has no '{key}' (the hub's key): "
+        assert cfg.has(key), (f"the {spoke} has no '{key}' (the hub's key): "
                               f"{[b.text for b in cfg.blocks('^crypto isakmp key')]}")
 
 
