@@ -28,8 +28,12 @@ question, every IOS secret form the device prints (``crypto isakmp key``,
 ``password``, ``enable secret``...; see ``emulator/config/masking.py``) and the
 values seen in them appear as ``<removed>`` in transcripts and error messages.
 
-The expected values are the scenario file (the document's, or the
-inventory's ``scenario_file``) with the inventory's ``scenario:`` overrides.
+The expected values are derived from the devices themselves: ``show
+running-config`` of the routers (an access server the suites cannot enter
+is left out: the remotes' ``show ip interface brief`` tells their address),
+``show ip interface brief`` of the hosts; the inventory's ``scenario_file``
+and ``scenario:`` add what no configuration tells, and are checked against
+the devices (drivers/scenario.py).
 Real devices offer none of the other lab-control capabilities.
 """
 
