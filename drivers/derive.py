@@ -326,9 +326,9 @@ def derive(devices: list[Device], links: dict[tuple[str, str], tuple[str, str]] 
     hub_wan, dyn = b.hub(hub)
     b.policy(hub)
     b.ipsec(hub, dyn)
+    # Access servers: the other routers that give PPP peers addresses (a pool, or a peer default address).
     access = [d for d in devices if d not in remotes and d is not hub and not HOST_ROLE.match(d.role)
-              and d.facts.offered_addresses() is not None and (d.facts.pools or any(
-                  i.peer_pool is not None or i.peer_address for i in d.facts.interfaces.values()))]
+              and (d.facts.pools or d.facts.offered_addresses())]
     for dev in remotes:
         b.remote(dev, hub, hub_wan, access)
     b.hub_key(hub, remotes)
