@@ -11,11 +11,11 @@ import enum
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar, Iterable
+from typing import Callable, ClassVar, Iterable
 
 from emulator.config.masking import Masker
 
-from .scenario import Scenario
+from .scenario import Scenario, ScenarioError, build, check_keys
 from .secrets import scenario_secrets
 
 
@@ -125,13 +125,39 @@ class Driver(ABC):
     # A new target per test module (the emulator boots a lab in milliseconds); real devices are shared.
     fresh_per_module: ClassVar[bool] = False
 
-    def __init__(self, scenario: Scenario, secrets: Masker | None = None):
-        self.scenario = scenario
+    def __init__(self, overrides: list[tuple[dict, str]] | None = None, secrets: Masker | None = None):
+        # Overrides of the derived expected values: (values, where they are written), checked at once.
+        self.overrides = [(check_keys(values, source), source) for values, source in (overrides or [])]
+        self.document_values = False           # --document-values: check the document's literal values
+        self._scenario: Scenario | None = None
         self.transcript: list[Exchange] = []
         # What this target's transcripts and the run's reports mask: the secrets it was given
         # (lab configurations, inventory), the expected keys, and those its devices print.
         self.secrets = secrets if secrets is not None else Masker()
-        self.secrets.add(scenario_secrets(scenario))
+        for values, _ in self.overrides:
+            self.secrets.add(scenario_secrets(values))
+
+    @property
+    def scenario(self) -> Scenario:
+        """The expected values: derived from the devices' configurations (read once), the overrides
+        checked against them. Raises ScenarioError when the lab is not this design or an override
+        contradicts the devices."""
+        if self._scenario is None:
+            from .derive import derive
+            devices, links, observe = self.configurations()
+            derived = derive(devices, links, observe)
+            self._scenario = build(derived.data, derived.sources, self.overrides, self.document_values)
+            self.secrets.add(scenario_secrets(self._scenario))
+        return self._scenario
+
+    def configurations(self) -> tuple[list, dict | None, Callable[[str, str], str | None] | None]:
+        """The devices' running configurations (``drivers.derive.Device``), the wiring when known, and a
+        way to read the address a remote shows (for what no configuration tells)."""
+        raise ScenarioError(f"the {self.name} driver cannot read its devices' configurations")
+
+    def remote_roles(self) -> list[str]:
+        from .derive import remote_roles
+        return remote_roles(self.roles())
 
     @abstractmethod
     def roles(self) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
@@ -23,7 +24,7 @@ from .base import (
     Exchange,
     register,
 )
-from .scenario import ROOT, Scenario, load_scenario
+from .scenario import ROOT, check_keys, load_overrides
 from .secrets import config_secrets, scenario_secrets
 
 DEFAULT_LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
@@ -108,16 +109,47 @@ class EmulatedDriver(Driver):
     capabilities = frozenset({Capability.CLOCK, Capability.HOSTS, Capability.CAPTURE})
     fresh_per_module = True
 
-    def __init__(self, lab: str | Path | LabSpec | None = None, scenario: Scenario | None = None,
-                 capture_dir: str | Path | None = None, secrets: Masker | None = None):
+    def __init__(self, lab: str | Path | LabSpec | None = None, capture_dir: str | Path | None = None,
+                 secrets: Masker | None = None):
         spec = lab if isinstance(lab, LabSpec) else load_lab(lab or DEFAULT_LAB)
-        super().__init__(lab_scenario(spec, scenario), secrets)
+        super().__init__(lab_overrides(spec), secrets)
         self.secrets.add(lab_secrets(spec))
         try:
             self.lab = Lab(spec, capture_dir=capture_dir)
         except Exception as err:  # noqa: BLE001 - a lab that cannot boot is the emulator's fault
             raise EmulatorFaultError(f"boot of {spec.path}", _origin(err)) from err
         self._sessions: dict[str, EmulatedSession] = {}
+
+    def _operator(self, name: str) -> CliSession:
+        """A console session off the transcript: reading configurations to derive the scenario."""
+        cli = CliSession(self.lab.devices[name], privileged=True, line="console")
+        cli.monitor = False
+        cli.execute("terminal length 0")
+        return cli
+
+    def configurations(self):
+        from .derive import Device
+        devices = []
+        for name, dev in self.lab.spec.devices.items():
+            if dev.role:
+                text = guarded(self.lab, f"{name}: 'show running-config'",
+                               partial(self._operator(name).execute, "show running-config"))
+                devices.append(Device(dev.role, name, text, f"{name} configuration ({dev.config_path.name})"))
+        links = {}
+        for link in self.lab.spec.links:
+            if link.kind == "serial":
+                a, b = link.ports
+                links[a], links[b] = b, a
+
+        def observe(role: str, interface: str) -> str | None:
+            name = self.lab.spec.device_for_role(role)
+            text = self._operator(name).execute("show ip interface brief") if name else ""
+            for line in text.splitlines():
+                parts = line.split()
+                if parts and parts[0] == interface and len(parts) > 1 and parts[1][0].isdigit():
+                    return parts[1]
+            return None
+        return devices, links, observe
 
     def roles(self) -> list[str]:
         return [d.role for d in self.lab.spec.devices.values() if d.role]
@@ -152,10 +184,19 @@ class EmulatedDriver(Driver):
         return {"driver": self.name, "lab": str(self.lab.spec.path), "seed": str(self.lab.spec.seed)}
 
 
-def lab_scenario(spec: LabSpec, scenario: Scenario | None = None) -> Scenario:
-    """The expected values of a lab: its scenario file (beside it, or the document's), its overrides."""
-    base = scenario or load_scenario(_scenario_beside(spec.path))
-    return base.overridden(spec.scenario, str(spec.path))
+def lab_overrides(spec: LabSpec) -> list[tuple[dict, str]]:
+    """A lab's overrides of the derived values: a scenario.yml beside it (not the document's own), its
+    ``scenario:``."""
+    out = []
+    beside = spec.path.parent / "scenario.yml"
+    if beside.is_file():
+        values = load_overrides(beside)
+        if values:
+            out.append((values, str(beside)))
+    if spec.scenario:
+        check_keys(spec.scenario, str(spec.path))
+        out.append((spec.scenario, str(spec.path)))
+    return out
 
 
 def lab_secrets(spec: LabSpec) -> set[str]:
@@ -163,10 +204,4 @@ def lab_secrets(spec: LabSpec) -> set[str]:
     texts = []
     for device in spec.devices.values():
         texts += [read_text(device.config_path), "\n".join(device.extra_config)]
-    return config_secrets(texts) | scenario_secrets(lab_scenario(spec))
-
-
-def _scenario_beside(lab_path: Path) -> Path:
-    beside = lab_path.parent / "scenario.yml"
-    return beside if beside.is_file() else ROOT / "fixtures" / "doc14131" / "scenario.yml"
-
+    return config_secrets(texts) | {s for values, _ in lab_overrides(spec) for s in scenario_secrets(values)}

@@ -28,8 +28,12 @@ question, every IOS secret form the device prints (``crypto isakmp key``,
 ``password``, ``enable secret``...; see ``emulator/config/masking.py``) and the
 values seen in them appear as ``<removed>`` in transcripts and error messages.
 
-The expected values are the scenario file (the document's, or the
-inventory's ``scenario_file``) with the inventory's ``scenario:`` overrides.
+The expected values are derived from the devices themselves: ``show
+running-config`` of the routers (an access server the suites cannot enter
+is left out: the remotes' ``show ip interface brief`` tells their address),
+``show ip interface brief`` of the hosts; the inventory's ``scenario_file``
+and ``scenario:`` add what no configuration tells, and are checked against
+the devices (drivers/scenario.py).
 Real devices offer none of the other lab-control capabilities.
 """
 
@@ -53,14 +57,15 @@ from .base import (
     register,
 )
 from .inventory import Inventory, InventoryDevice, load_inventory
-from .scenario import DEFAULT_SCENARIO, Scenario, ScenarioError, load_scenario
+from .scenario import ScenarioError, load_overrides
 from .secrets import MASK, Masker
 
 # A question IOS asks and waits for a line on: "[confirm]", "Destination filename [startup-config]? ",
 # "Password: ", "Repeat count [5]: ". Only at the very end of what was read (no newline after it).
 QUESTION = r"(?:\[confirm\]|[:?\]])[ \t]*\Z"
 SECRET_QUESTION = re.compile(r"ssword|secret", re.I)
-HOST_ROLES = ("hub_host", "remote_host", "internet_host")
+HOST_ROLES = ("hub_host", "remote_host", "internet_host")   # all three: the hosts capability
+REMOTE_ROLE = re.compile(r"^remote\d*$")
 
 
 class NetmikoSession(DeviceSession):
@@ -158,7 +163,7 @@ class NetmikoSession(DeviceSession):
 
     def _user_exec_allowed(self) -> bool:
         """Hosts without a secret stay in user EXEC (they only ping)."""
-        return self.device.role in HOST_ROLES and not self.device.secret
+        return bool(re.match(r"^(hub|remote\d*|internet)_host$", self.device.role)) and not self.device.secret
 
     def _privileged(self, conn) -> None:
         """``enable`` with the secret, reading IOS's answers (a refused secret is asked for again)."""
@@ -361,12 +366,15 @@ class NetmikoDriver(Driver):
     name = "netmiko"
     capabilities = frozenset()
 
-    def __init__(self, inventory: str | Path | Inventory | None = None, scenario: Scenario | None = None,
-                 secrets: Masker | None = None):
+    def __init__(self, inventory: str | Path | Inventory | None = None, secrets: Masker | None = None):
         self.inventory = inventory if isinstance(inventory, Inventory) else load_inventory(inventory)
+        overrides: list[tuple[dict, str]] = []
         try:
-            base = scenario or load_scenario(self.inventory.scenario_file or DEFAULT_SCENARIO)
-            super().__init__(base.overridden(self.inventory.scenario, str(self.inventory.path)), secrets)
+            if self.inventory.scenario_file:
+                overrides.append((load_overrides(self.inventory.scenario_file), str(self.inventory.scenario_file)))
+            if self.inventory.scenario:
+                overrides.append((self.inventory.scenario, str(self.inventory.path)))
+            super().__init__(overrides, secrets)
         except ScenarioError as err:
             raise DriverError(f"{self.inventory.path}: scenario: {err}") from None
         # The inventory's credentials, masked wherever they stand when long enough (in their forms always).
@@ -390,6 +398,31 @@ class NetmikoDriver(Driver):
             self._sessions[role] = session
         return self._sessions[role]
 
+    def configurations(self):
+        """``show running-config`` of the routers, ``show ip interface brief`` of the hosts (user EXEC)."""
+        from .derive import HOST_ROLE, Device
+        devices = []
+        for device in self.inventory.devices.values():
+            if HOST_ROLE.match(device.role):
+                continue
+            try:
+                text = self.session(device.role).send("show running-config")
+            except DriverError:
+                if device.role == "hub" or REMOTE_ROLE.match(device.role):
+                    raise
+                continue        # an access server the suites cannot enter: the remotes show their addresses
+            devices.append(Device(device.role, device.name, text, f"{device.name} show running-config"))
+        for device in self.inventory.devices.values():
+            if HOST_ROLE.match(device.role):
+                address = _first_address(self.session(device.role).send("show ip interface brief"))
+                text = f"hostname {device.name}\ninterface Host\n ip address {address} 255.255.255.255\n"
+                devices.append(Device(device.role, device.name, text if address else "",
+                                      f"{device.name} show ip interface brief"))
+
+        def observe(role: str, interface: str) -> str | None:
+            return _first_address(self.session(role).send("show ip interface brief"), interface)
+        return devices, None, observe
+
     def describe(self) -> dict[str, str]:
         return {"driver": self.name, "inventory": str(self.inventory.path)}
 
@@ -397,6 +430,15 @@ class NetmikoDriver(Driver):
         for session in self._sessions.values():
             session.close()
         self._sessions.clear()
+
+
+def _first_address(text: str, interface: str | None = None) -> str | None:
+    """The address of ``interface`` (or the first addressed interface) in ``show ip interface brief``."""
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) > 1 and re.match(r"^\d+\.\d+\.\d+\.\d+$", parts[1]) and interface in (None, parts[0]):
+            return parts[1]
+    return None
 
 
 __all__ = ["NetmikoDriver", "NetmikoSession", "QUESTION", "HOST_ROLES"]

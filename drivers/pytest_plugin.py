@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from drivers import DRIVERS, DriverError, driver_class
-from drivers.base import EmulatorFaultError, TransportError, exchanges_so_far
+from drivers.base import Driver, EmulatorFaultError, TransportError, exchanges_so_far
 from drivers.report import ConformanceRecord
 from drivers.scenario import ScenarioError
 from drivers.secrets import Masker, masked_log_records, scrub_report
@@ -43,6 +43,7 @@ DRIVER_KEY = pytest.StashKey["object"]()
 RECORD_KEY = pytest.StashKey[ConformanceRecord]()
 ALLOW_DISRUPTIVE_KEY = pytest.StashKey[bool]()
 SECRETS_KEY = pytest.StashKey[Masker]()
+REMOTE_ROLES_KEY = pytest.StashKey[list]()    # the lab's or inventory's remote roles, for parametrizing
 CAPTURE_RUNS_KEPT = 10          # finished runs whose captures stay beside the reports
 WORKER_CAPTURE_KEY = "conformance_capture_dir"
 
@@ -58,6 +59,9 @@ def pytest_addoption(parser):
                     help="emulated driver: write one pcap per lab link into DIR")
     group.addoption("--allow-disruptive", action="store_true", default=False,
                     help="on real devices, also run tests that change state (clear SAs, flap links)")
+    group.addoption("--document-values", action="store_true", default=False,
+                    help="check the document's literal values (addresses, keys, transforms, its sample output) "
+                         "even on a lab that is not the document's")
 
 
 def _runs_suites(config) -> bool:
@@ -172,9 +176,13 @@ def pytest_configure(config):
                 secrets.add(lab_secrets(spec))
             except (LabError, ScenarioError) as err:
                 raise pytest.UsageError(str(err)) from None
+            roles = [d.role for d in spec.devices.values() if d.role]
         elif name == "netmiko":
             probe = driver_class(name)(config.getoption("--inventory"), secrets=secrets)
             config.stash[ALLOW_DISRUPTIVE_KEY] = bool(getattr(probe, "allow_disruptive", False))
+            roles = probe.roles()
+        from drivers.derive import remote_roles
+        config.stash[REMOTE_ROLES_KEY] = remote_roles(roles) or ["remote"]
     except DriverError as err:
         raise pytest.UsageError(str(err)) from None
     if _only_looks(config):
@@ -210,10 +218,22 @@ def _build_driver(config, module: str | None = None):
             if capture and module:
                 capture = str(Path(capture) / module)
             from drivers.emulated import EmulatedDriver
-            return EmulatedDriver(config.getoption("--lab"), capture_dir=capture, secrets=secrets)
-        return driver_class(name)(config.getoption("--inventory"), secrets=secrets)
+            drv: Driver = EmulatedDriver(config.getoption("--lab"), capture_dir=capture, secrets=secrets)
+        else:
+            drv = driver_class(name)(config.getoption("--inventory"), secrets=secrets)
     except (DriverError, ScenarioError) as err:
         pytest.exit(f"cannot start the {name} driver: {err}", returncode=4)
+    drv.document_values = bool(config.getoption("--document-values"))
+    try:
+        _ = drv.scenario        # the preflight: the design, the overrides against the devices
+    except ScenarioError as err:
+        drv.close()
+        mask = secrets if secrets is not None else str
+        pytest.exit(f"preflight: {mask(str(err))}", returncode=4)
+    except DriverError as err:
+        drv.close()
+        pytest.exit(f"cannot read the devices' configurations: {err}", returncode=4)
+    return drv
 
 
 SHARED_KEY = pytest.StashKey["object"]()
@@ -248,6 +268,13 @@ def _note_facts(config, drv) -> None:
     if record is None or record.facts:
         return
     record.facts.update({k.title(): v for k, v in drv.describe().items()})
+    from drivers.report import load_claims
+    for cid, claim in load_claims(render=drv.scenario.render).items():
+        if cid in record.claims:
+            record.claims[cid].checked = claim.checked
+    record.facts["Expected values"] = ("the document's values (the document's lab, or --document-values)"
+                                       if drv.scenario.document_values else
+                                       "derived from the configurations; " + drv.scenario.not_document)
     record.rejections = drv.boot_rejections()
     for role in ("hub", "remote"):
         try:
@@ -300,6 +327,9 @@ def _claims(item) -> list[str]:
     return [c for mark in item.iter_markers("claim") for c in mark.args]
 
 
+NOT_APPLICABLE = "not applicable"       # a skip reason that starts so is an N/A verdict
+
+
 def _properties(report, name: str) -> list[str]:
     """Values of the report's user properties named ``name`` (they survive pytest-xdist's transport)."""
     return [value for key, value in getattr(report, "user_properties", ()) if key == name]
@@ -313,6 +343,7 @@ def pytest_runtest_logreport(report):
     if report.when == "call" or report.failed or report.skipped:
         faults = _properties(report, "fault")
         outcome = ("error" if faults and report.failed else "failed" if report.failed
+                   else "n/a" if report.skipped and NOT_APPLICABLE in str(report.longrepr)
                    else "skipped" if report.skipped else "passed")
         record.record(report.nodeid, claims, outcome)
         if faults:

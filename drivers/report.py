@@ -23,6 +23,7 @@ class Claim:
     section: str
     # test node id -> passed|failed|skipped|error (error: the emulator or the transport failed, not the routers)
     outcomes: dict[str, str] = field(default_factory=dict)
+    checked: str = ""      # the claim's values as this run checked them (rendered from the scenario)
 
     @property
     def verdict(self) -> str:
@@ -35,6 +36,8 @@ class Claim:
             return "NOT CHECKED"
         if values == {"skipped"}:
             return "skipped"
+        if values <= {"skipped", "n/a"}:
+            return "N/A"      # the document's literal values, on a lab that is not the document's
         return "PASS"
 
 
@@ -44,9 +47,12 @@ def load_errata(path: Path = ERRATA_FILE) -> dict[str, str]:
     return {" ".join(e["line"].split()): e["explanation"] for e in (data or {}).get("errata", [])}
 
 
-def load_claims(path: Path = CLAIMS_FILE) -> dict[str, Claim]:
+def load_claims(path: Path = CLAIMS_FILE, render: Callable[[str], str] | None = None) -> dict[str, Claim]:
+    """The claims; with ``render``, each claim's ``checked`` template filled in with the run's values."""
     data = yaml.safe_load(path.read_text())
-    return {c["id"]: Claim(c["id"], c["words"], c["section"]) for c in data["claims"]}
+    return {c["id"]: Claim(c["id"], c["words"], c["section"],
+                           checked=render(c["checked"]) if render and c.get("checked") else "")
+            for c in data["claims"]}
 
 
 class ConformanceRecord:
@@ -84,12 +90,14 @@ class ConformanceRecord:
                                 for n, o in claim.outcomes.items())
             diag = sorted({d for n in claim.outcomes for d in self.diagnoses.get(n, [])})
             diag += sorted({self.faults[n] for n in claim.outcomes if n in self.faults})
-            colour = {"PASS": "#2a7", "FAIL": "#c33", "NOT CHECKED": "#e80", "skipped": "#999",
+            colour = {"PASS": "#2a7", "FAIL": "#c33", "NOT CHECKED": "#e80", "skipped": "#999", "N/A": "#999",
                       "not tested": "#e80"}[claim.verdict]
             # The document's words hold configuration lines (" / " between them): masked line by line.
             words = " / ".join(self.mask(part) for part in claim.words.split(" / "))
+            checked = " / ".join(self.mask(part) for part in claim.checked.split(" / ")) if claim.checked else ""
             rows.append(
                 f"<tr><td><b>{html.escape(claim.id)}</b></td><td>{html.escape(words)}"
+                + (f"<br><small>checked here: {html.escape(checked)}</small>" if checked else "") +
                 f"<br><small>{html.escape(claim.section)}</small></td>"
                 f"<td style='color:{colour};font-weight:bold'>{claim.verdict}</td><td>{tests}</td>"
                 f"<td>{html.escape(self.mask('; '.join(diag)))}</td></tr>")

@@ -6,6 +6,10 @@ python -m emulator serve [--lab PATH] [--ssh-port N] [--telnet-port N] [--host 1
 
 python -m emulator console DEVICE [--lab PATH]: that device's console in this terminal, the lab
 running in real time (emulator/frontends/console.py). SIGINT or SIGTERM ends it (exit status 0).
+
+python -m emulator lab hub-and-spoke --spokes N [--transform T ...] [--group G] OUT_DIR: write a
+complete hub-and-spoke lab (configurations, access server, hosts, lab file) into OUT_DIR
+(emulator/lab/generate.py).
 """
 
 from __future__ import annotations
@@ -52,7 +56,21 @@ def main(argv: list[str] | None = None) -> int:
     console.add_argument("--lab", default=str(DEFAULT_LAB), help="lab file (default: the document's lab)")
     console.add_argument("--speed", type=float, default=1.0,
                          help="lab seconds per wall-clock second (default 1: real time)")
+    lab_cmd = sub.add_parser("lab", help="write a lab of the dynamic-to-static IPsec design as files")
+    kinds = lab_cmd.add_subparsers(dest="kind", required=True)
+    hs = kinds.add_parser("hub-and-spoke", help="one hub with a dynamic crypto map, N spokes dialling in by PPP")
+    hs.add_argument("--spokes", type=int, default=3, metavar="N", help="number of spokes (default 3)")
+    hs.add_argument("--transform", nargs="+", default=["esp-3des", "esp-sha-hmac"], metavar="T",
+                    help="the transform set (default esp-3des esp-sha-hmac)")
+    hs.add_argument("--encryption", default="3des", help="ISAKMP encryption: des or 3des (default 3des)")
+    hs.add_argument("--hash", default="sha", help="ISAKMP hash: md5 or sha (default sha)")
+    hs.add_argument("--group", type=int, default=2, help="Diffie-Hellman group: 1, 2 or 5 (default 2)")
+    hs.add_argument("--key", default="spoke-psk-2024", help="the pre-shared key of every spoke")
+    hs.add_argument("--seed", type=int, default=1, help="the lab's seed (default 1)")
+    hs.add_argument("out", metavar="OUT_DIR", help="directory to write the lab into")
     args = parser.parse_args(argv)
+    if args.command == "lab":
+        return _generate(args)
     if args.command == "serve":
         return _serve(args)
     if args.command == "console":
@@ -83,6 +101,22 @@ def main(argv: list[str] | None = None) -> int:
     except EmulatorFault as err:
         print(f"error: {err}", file=sys.stderr)
         return 3
+    return 0
+
+
+def _generate(args) -> int:
+    from emulator.lab.generate import Design, GenerateError, write_lab
+    design = Design(spokes=args.spokes, transforms=tuple(args.transform), encryption=args.encryption,
+                    hash=args.hash, group=args.group, key=args.key, seed=args.seed)
+    try:
+        files = write_lab(design, args.out)
+    except GenerateError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"error: {args.out}: cannot write the lab ({err.strerror})", file=sys.stderr)
+        return 2
+    print(f"wrote {len(files)} files into {args.out}: pytest --lab {Path(args.out) / 'lab.yml'}")
     return 0
 
 

@@ -15,6 +15,37 @@ def running_config():
     return get
 
 
+def pytest_generate_tests(metafunc):
+    """``spoke``: each remote of the lab (remote, remote2, ...); ``role``: the hub and each remote."""
+    from drivers.pytest_plugin import REMOTE_ROLES_KEY
+    spokes = metafunc.config.stash.get(REMOTE_ROLES_KEY, ["remote"])
+    if "spoke" in metafunc.fixturenames:
+        metafunc.parametrize("spoke", spokes)
+    if "role" in metafunc.fixturenames:
+        metafunc.parametrize("role", ["hub", *spokes])
+
+
+@pytest.fixture
+def expected(scenario, request):
+    """An expected value by key, recorded on the test (user property ``checked``, as record_property does)
+    as what it checked and where the value came from."""
+    def get(key: str):
+        value = scenario[key]
+        note = ("checked", f"{key}: expected {scenario.shown(key)} (from {scenario.source_of(key)})")
+        if note not in request.node.user_properties:
+            request.node.user_properties.append(note)
+        return value
+    return get
+
+
+@pytest.fixture
+def value(scenario, expected):
+    """A router's expected value by role: ``value("hub", "lan_address")``, ``value("remote2", "peer")``."""
+    def get(role: str, name: str):
+        return expected(f"hub.{name}" if role == "hub" else scenario.remote_key(role, name))
+    return get
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """On a failed claim, name the likely cause from what the routers show."""

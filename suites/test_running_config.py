@@ -1,10 +1,13 @@
-"""The documented configuration is what each router runs (read from ``show running-config``)."""
+"""Each router runs the design's configuration (read from ``show running-config``): the values
+derived from the lab's configurations, or the document's own on the document's lab."""
 
 from __future__ import annotations
 
 import ipaddress
 
 import pytest
+
+from drivers.configfacts import read_config
 
 
 def _wildcard(network: str) -> tuple[str, str]:
@@ -17,121 +20,141 @@ def _assert_lines(where: str, actual: list[str], expected: list[str]) -> None:
     assert not missing, f"{where}: missing {missing}; the device has {actual}"
 
 
+def _policy_matches(where: str, text: str, expected, number: int | None = None) -> None:
+    """An ISAKMP policy (``number``, or any) with the expected parameters, IOS's defaults made explicit."""
+    want = {name: expected(f"isakmp.{name}") for name in ("encryption", "hash", "authentication", "group")}
+    policies = read_config(text).policies
+    candidates = {number: policies[number]} if number is not None and number in policies else (
+        {} if number is not None else policies)
+    found = [n for n, p in candidates.items() if all(str(p[k]) == str(v) for k, v in want.items())]
+    shown = {n: {k: p[k] for k in want} for n, p in policies.items()}
+    which = f"crypto isakmp policy {number}" if number is not None else "an ISAKMP policy"
+    assert found, f"{where}: no {which} with {want} (defaults made explicit); the device has {shown}"
+
+
+def _covers(address: str, key_address: str, mask: str | None) -> bool:
+    net = ipaddress.ip_network(f"{key_address}/{mask or '255.255.255.255'}", strict=False)
+    return ipaddress.ip_address(address) in net
+
+
 @pytest.mark.claim("CFG-HUB-IKE")
-def test_hub_ike_policy_and_wildcard_key(hub, scenario, running_config):
+def test_hub_ike_policy_and_wildcard_key(hub, scenario, expected, running_config):
     cfg = running_config(hub)
-    policy = f"crypto isakmp policy {scenario['isakmp.policy']}"
-    _assert_lines(policy, cfg.children(policy),
-                  [f"hash {scenario['isakmp.hash']}", f"authentication {scenario['isakmp.authentication']}"])
-    key = (f"crypto isakmp key {scenario['hub.isakmp_key']} address "
-           f"{scenario['hub.isakmp_key_address']} {scenario['hub.isakmp_key_mask']}")
-    assert cfg.has(key), f"the hub has no '{key}': {cfg.blocks('^crypto isakmp key')}"
+    _policy_matches("the hub", cfg.text, expected, expected("isakmp.policy"))
+    assert expected("isakmp.authentication") == "pre-share", "the design authenticates with pre-shared keys"
+    address, mask = expected("hub.isakmp_key_address"), expected("hub.isakmp_key_mask")
+    key = f"crypto isakmp key {expected('hub.isakmp_key')} address {address}" + (f" {mask}" if mask else "")
+    assert cfg.has(key), f"the hub has no '{key}': {[b.text for b in cfg.blocks('^crypto isakmp key')]}"
+    for role in scenario.remote_roles():
+        peer = scenario.get(scenario.remote_key(role, "negotiated_address"))
+        if peer:
+            assert _covers(peer, address, mask), (
+                f"the hub's key is bound to {address} {mask}, which does not cover {role}'s address {peer}")
 
 
 @pytest.mark.claim("CFG-REMOTE-IKE")
-def test_remote_ike_policy_and_peer_key(remote, scenario, running_config):
-    cfg = running_config(remote)
-    policy = f"crypto isakmp policy {scenario['isakmp.policy']}"
-    _assert_lines(policy, cfg.children(policy),
-                  [f"hash {scenario['isakmp.hash']}", f"authentication {scenario['isakmp.authentication']}"])
-    key = f"crypto isakmp key {scenario['remote.isakmp_key']} address {scenario['remote.isakmp_key_address']}"
-    assert cfg.has(key), f"the remote has no '{key}': {[b.text for b in cfg.blocks('^crypto isakmp key')]}"
+def test_remote_ike_policy_and_peer_key(spoke, driver, expected, value, running_config):
+    cfg = running_config(driver.session(spoke))
+    _policy_matches(spoke, cfg.text, expected)
+    # The remote's key for the hub's address is the hub's key (the document's, on its lab).
+    keys = {expected("hub.isakmp_key"), value(spoke, "isakmp_key")}
+    for secret in sorted(keys):
+        key = f"crypto isakmp key {secret} address {value(spoke, 'isakmp_key_address')}"
+        assert cfg.has(key), (f"the {spoke} has no '{key}' (the hub's key): "
+                              f"{[b.text for b in cfg.blocks('^crypto isakmp key')]}")
 
 
 @pytest.mark.claim("CFG-TRANSFORM")
-@pytest.mark.parametrize("role", ["hub", "remote"])
-def test_transform_set(role, driver, scenario, running_config):
+def test_transform_set(role, driver, expected, value, running_config):
     cfg = running_config(driver.session(role))
-    line = f"crypto ipsec transform-set {scenario['ipsec.transform_set']} {' '.join(scenario['ipsec.transforms'])}"
+    line = f"crypto ipsec transform-set {value(role, 'transform_set')} {' '.join(expected('ipsec.transforms'))}"
     assert cfg.has(line), f"{role}: no '{line}': {[b.text for b in cfg.blocks('^crypto ipsec transform-set')]}"
 
 
 @pytest.mark.claim("CFG-HUB-DYNMAP")
-def test_hub_dynamic_map_without_peer(hub, scenario, running_config):
+def test_hub_dynamic_map_without_peer(hub, expected, running_config):
     cfg = running_config(hub)
-    dyn = f"crypto dynamic-map {scenario['hub.dynamic_map']} {scenario['hub.dynamic_map_seq']}"
+    dyn = f"crypto dynamic-map {expected('hub.dynamic_map')} {expected('hub.dynamic_map_seq')}"
     body = cfg.children(dyn)
-    _assert_lines(dyn, body, [f"set transform-set {scenario['ipsec.transform_set']}",
-                              f"match address {scenario['hub.crypto_acl']}"])
+    _assert_lines(dyn, body, [f"set transform-set {expected('hub.transform_set')}",
+                              f"match address {expected('hub.crypto_acl')}"])
     assert not [line for line in body if line.startswith("set peer")], \
         f"{dyn} names a peer, but the hub must not know the remote's address: {body}"
-    ref = (f"crypto map {scenario['hub.crypto_map']} {scenario['hub.crypto_map_seq']} "
-           f"ipsec-isakmp dynamic {scenario['hub.dynamic_map']}")
+    ref = (f"crypto map {expected('hub.crypto_map')} {expected('hub.crypto_map_seq')} "
+           f"ipsec-isakmp dynamic {expected('hub.dynamic_map')}")
     assert cfg.has(ref), f"the hub has no '{ref}': {[b.text for b in cfg.blocks('^crypto map')]}"
 
 
 @pytest.mark.claim("CFG-REMOTE-MAP")
-def test_remote_static_map_with_peer(remote, scenario, running_config):
-    cfg = running_config(remote)
-    header = f"crypto map {scenario['remote.crypto_map']} {scenario['remote.crypto_map_seq']} ipsec-isakmp"
+def test_remote_static_map_with_peer(spoke, driver, expected, value, running_config):
+    cfg = running_config(driver.session(spoke))
+    header = f"crypto map {value(spoke, 'crypto_map')} {value(spoke, 'crypto_map_seq')} ipsec-isakmp"
+    peers = {value(spoke, "peer"), expected("hub.wan_address")}
     _assert_lines(header, cfg.children(header), [
-        f"set peer {scenario['remote.peer']}",
-        f"set transform-set {scenario['ipsec.transform_set']}",
-        f"match address {scenario['remote.crypto_acl']}"])
+        *(f"set peer {peer}" for peer in sorted(peers)),
+        f"set transform-set {value(spoke, 'transform_set')}",
+        f"match address {value(spoke, 'crypto_acl')}"])
 
 
 @pytest.mark.claim("CFG-HUB-IF")
-def test_hub_interfaces(hub, scenario, running_config):
+def test_hub_interfaces(hub, expected, running_config):
     cfg = running_config(hub)
-    header = f"interface {scenario['hub.wan_interface']}"
+    header = f"interface {expected('hub.wan_interface')}"
     _assert_lines(header, cfg.children(header), [
-        f"ip address {scenario['hub.wan_address']} {scenario['hub.wan_mask']}",
+        f"ip address {expected('hub.wan_address')} {expected('hub.wan_mask')}",
         "ip nat outside",
-        f"crypto map {scenario['hub.crypto_map']}"])
-    header = f"interface {scenario['hub.lan_interface']}"
+        f"crypto map {expected('hub.crypto_map')}"])
+    header = f"interface {expected('hub.lan_interface')}"
     _assert_lines(header, cfg.children(header), [
-        f"ip address {scenario['hub.lan_address']} {scenario['hub.lan_mask']}",
+        f"ip address {expected('hub.lan_address')} {expected('hub.lan_mask')}",
         "ip nat inside"])
 
 
 @pytest.mark.claim("CFG-REMOTE-IF")
-def test_remote_interfaces(remote, scenario, running_config):
-    cfg = running_config(remote)
-    wan = cfg.children(f"interface {scenario['remote.wan_interface']}")
-    _assert_lines(f"interface {scenario['remote.wan_interface']}", wan, [
+def test_remote_interfaces(spoke, driver, value, running_config):
+    cfg = running_config(driver.session(spoke))
+    wan = f"interface {value(spoke, 'wan_interface')}"
+    _assert_lines(wan, cfg.children(wan), [
         "ip address negotiated", "ip nat outside",
-        f"encapsulation {scenario['remote.wan_encapsulation'].lower()}",
-        f"crypto map {scenario['remote.crypto_map']}"])
-    header = f"interface {scenario['remote.lan_interface']}"
+        f"encapsulation {value(spoke, 'wan_encapsulation').lower()}",
+        f"crypto map {value(spoke, 'crypto_map')}"])
+    header = f"interface {value(spoke, 'lan_interface')}"
     _assert_lines(header, cfg.children(header), [
-        f"ip address {scenario['remote.lan_address']} {scenario['remote.lan_mask']}",
+        f"ip address {value(spoke, 'lan_address')} {value(spoke, 'lan_mask')}",
         "ip nat inside"])
 
 
 @pytest.mark.claim("CFG-NAT")
-@pytest.mark.parametrize("role", ["hub", "remote"])
-def test_nat_overload_with_route_map_exemption(role, driver, scenario, running_config):
+def test_nat_overload_with_route_map_exemption(role, driver, value, running_config):
     cfg = running_config(driver.session(role))
-    rm, acl, wan = scenario[f"{role}.nat_route_map"], scenario[f"{role}.nat_acl"], scenario[f"{role}.wan_interface"]
+    rm, acl, wan = value(role, "nat_route_map"), value(role, "nat_acl"), value(role, "wan_interface")
+    rules = [b.text for b in cfg.blocks("^ip nat")]
+    assert rm is not None, f"{role}: no 'ip nat inside source route-map ...': {rules}"
     rule = f"ip nat inside source route-map {rm} interface {wan} overload"
     assert cfg.has(rule), f"{role}: no '{rule}': {[b.text for b in cfg.blocks('^ip nat')]}"
     _assert_lines(f"route-map {rm} permit 10", cfg.children(f"route-map {rm} permit 10"), [f"match ip address {acl}"])
 
 
 @pytest.mark.claim("CFG-ACL")
-@pytest.mark.parametrize("role", ["hub", "remote"])
-def test_crypto_and_nat_access_lists(role, driver, scenario, running_config):
+def test_crypto_and_nat_access_lists(role, driver, scenario, value, running_config):
     cfg = running_config(driver.session(role))
-    other = "remote" if role == "hub" else "hub"
-    local, local_wc = _wildcard(scenario[f"{role}.lan_network"])
-    peer, peer_wc = _wildcard(scenario[f"{other}.lan_network"])
-    crypto, nat = scenario[f"{role}.crypto_acl"], scenario[f"{role}.nat_acl"]
-    expected = [
-        f"access-list {crypto} permit ip {local} {local_wc} {peer} {peer_wc}",
-        f"access-list {crypto} deny ip {local} {local_wc} any",
-        f"access-list {nat} deny ip {local} {local_wc} {peer} {peer_wc}",
-        f"access-list {nat} permit ip {local} {local_wc} any",
-    ]
+    others = ([value(r, "lan_network") for r in scenario.remote_roles()] if role == "hub"
+              else [value("hub", "lan_network")])
+    local, local_wc = _wildcard(value(role, "lan_network"))
+    crypto, nat = value(role, "crypto_acl"), value(role, "nat_acl")
     actual = [" ".join(b.text.split()) for b in cfg.blocks(r"^access-list ")]
-    _assert_lines(f"{role} access lists", actual, expected)
+    permits = [f"access-list {crypto} permit ip {local} {local_wc} {' '.join(_wildcard(o))}" for o in others]
+    exempt = [f"access-list {nat} deny ip {local} {local_wc} {' '.join(_wildcard(o))}" for o in others]
+    rest = [f"access-list {crypto} deny ip {local} {local_wc} any",
+            f"access-list {nat} permit ip {local} {local_wc} any"]
+    _assert_lines(f"{role} access lists", actual, permits + exempt + rest)
     # Order matters: the permit of the VPN traffic must come before the deny of the rest.
-    assert actual.index(expected[0]) < actual.index(expected[1])
-    assert actual.index(expected[2]) < actual.index(expected[3])
+    assert max(actual.index(p) for p in permits) < actual.index(rest[0])
+    assert max(actual.index(e) for e in exempt) < actual.index(rest[1])
 
 
 @pytest.mark.claim("CFG-ROUTE")
-@pytest.mark.parametrize("role", ["hub", "remote"])
-def test_default_route_to_serial(role, driver, scenario, running_config):
+def test_default_route_to_serial(role, driver, value, running_config):
     cfg = running_config(driver.session(role))
-    route = f"ip route 0.0.0.0 0.0.0.0 {scenario[f'{role}.wan_interface']}"
+    route = f"ip route 0.0.0.0 0.0.0.0 {value(role, 'wan_interface')}"
     assert cfg.has(route), f"{role}: no '{route}': {[b.text for b in cfg.blocks('^ip route')]}"

@@ -1,5 +1,8 @@
-"""The suites must fail on a non-conforming lab, on exactly the claims the mistake breaks, and say why."""
+"""The suites must fail on a non-conforming lab, on exactly the claims the mistake breaks, and say why:
+copies of the document's lab (checked against the document's values) and of the variant lab (checked
+against the values derived from its configurations; the document's literal values not applicable)."""
 
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -11,7 +14,8 @@ import yaml
 from support import ROOT
 from support.leaks import artefact_texts, lab_secrets, leaks
 
-LABS = sorted((ROOT / "fixtures" / "misconfigured").iterdir())
+LABS = sorted((ROOT / "fixtures" / "misconfigured").iterdir()) + sorted(
+    (ROOT / "fixtures" / "variant-misconfigured").iterdir())
 
 
 def run_suites(lab: Path, out: Path):
@@ -39,7 +43,14 @@ def diagnoses(root) -> set[str]:
     return {p.get("value").split(":", 1)[0] for p in root.iter("property") if p.get("name") == "diagnosis"}
 
 
-@pytest.mark.parametrize("lab", LABS, ids=[p.name for p in LABS])
+def counts(root) -> dict[str, int]:
+    suite = root.find("testsuite")
+    total, failed, skipped = (int(suite.get(k)) for k in ("tests", "failures", "skipped"))
+    return {"failed": failed + int(suite.get("errors")), "passed": total - failed - skipped - int(suite.get("errors")),
+            "not_applicable": skipped}
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[f"{p.parent.name}/{p.name}" for p in LABS])
 def test_mistake_fails_exactly_its_claims(lab, tmp_path):
     expected = yaml.safe_load((lab / "expected.yml").read_text())
     result, root = run_suites(lab, tmp_path)
@@ -49,9 +60,14 @@ def test_mistake_fails_exactly_its_claims(lab, tmp_path):
     assert failing == set(expected["failing_claims"]), (
         f"{lab.name}: failing claims {sorted(failing)}, expected {sorted(expected['failing_claims'])}")
     assert expected["diagnosis"] in diagnoses(root), f"{lab.name}: diagnoses {sorted(diagnoses(root))}"
+    assert counts(root) == expected["tests"]
+    not_applicable = {claim for claim, outcomes in verdicts.items() if outcomes == {"skipped"}}
+    assert not_applicable == set(expected.get("not_applicable", []))
     report = (tmp_path / "report.html").read_text()
     matrix = report[report.index("Claims of Cisco Document 14131"):report.index("<h3>Run")]
     assert expected["diagnosis"] in matrix, "the claims matrix names the likely cause"
+    for claim in expected.get("not_applicable", []):
+        assert re.search(rf"<b>{claim}</b>.*?<td style='color:#999;font-weight:bold'>N/A</td>", matrix), claim
     # Failures quote configuration lines (a key that differs, say): the report, the JUnit file, the
     # captures and the terminal still hold none of the lab's secrets.
     texts = artefact_texts(tmp_path)

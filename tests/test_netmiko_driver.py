@@ -17,6 +17,7 @@ import yaml
 from drivers import driver_class
 from drivers.base import Capability, ConfigurationRejected, DriverError
 from drivers.netmiko_ios import NetmikoDriver, _split
+from drivers.scenario import ScenarioError
 from emulator.frontends.server import LabServer
 from emulator.lab.labfile import Lab
 from support import ROOT
@@ -162,10 +163,22 @@ def test_wrong_password_and_unknown_role(inventory, tmp_path):
         drv.session("core")
 
 
-def test_inventory_scenario_overrides(inventory, tmp_path):
-    drv = NetmikoDriver(edited_inventory(inventory, tmp_path, scenario={"hub.lan_address": "10.9.9.1"}))
-    assert drv.scenario["hub.lan_address"] == "10.9.9.1"
-    assert drv.scenario["remote.lan_address"] == "10.1.1.1"
+def test_inventory_scenario_overrides_are_checked_against_the_devices(inventory, tmp_path):
+    path = edited_inventory(inventory, tmp_path, scenario={"hub.lan_address": "10.9.9.1", "ping.count": 7})
+    drv = NetmikoDriver(path)
+    try:
+        with pytest.raises(ScenarioError) as info:
+            _ = drv.scenario
+        assert str(info.value) == (f"{path} says hub.lan_address is '10.9.9.1'; the devices say '10.2.2.3' "
+                                   "(from sam-i-am show running-config)")
+    finally:
+        drv.close()
+    drv = NetmikoDriver(edited_inventory(inventory, tmp_path, scenario={"ping.count": 7}))
+    try:
+        assert drv.scenario["ping.count"] == 7 and drv.scenario["remote.lan_address"] == "10.1.1.1"
+        assert drv.scenario.source_of("remote.lan_address") == "document, as dr_whoovie show running-config"
+    finally:
+        drv.close()
 
 
 def test_split_takes_off_echo_and_prompt():

@@ -31,8 +31,15 @@ from support import ROOT
 from support.leaks import artefact_texts, lab_secrets, leaks
 
 DOC_LAB = ROOT / "fixtures" / "doc14131" / "lab.yml"
+VARIANT_LAB = ROOT / "fixtures" / "variant" / "lab.yml"
 SPEED = 4
 RUN_TIMEOUT = 150          # one run of the suites; it takes about 30 s
+
+
+def _checked(junit: Path) -> set[str]:
+    """The values the run checked, without where they came from (a lab file, or show running-config)."""
+    return {p.get("value").split(" (from ", 1)[0] for p in ET.parse(junit).getroot().iter("property")
+            if p.get("name") == "checked"}
 
 
 def _outcomes(junit: Path) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -88,17 +95,30 @@ def _processes_mentioning(text: str) -> list[int]:
 
 @pytest.fixture(scope="module")
 def emulated(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("emulated")
-    # Captures of its own: the default reports/captures is emptied by every run that uses it.
-    outcomes, elapsed, result = _run_suites(tmp, "--driver=emulated", f"--pcap-dir={tmp / 'captures'}")
-    assert result.returncode == 0, result.stdout[-3000:]
-    return outcomes
+    """The emulated run of a lab (once per lab): outcomes and the values it checked."""
+    runs: dict[Path, tuple[dict, set[str]]] = {}
+
+    def run(lab: Path) -> tuple[dict, set[str]]:
+        if lab not in runs:
+            tmp = tmp_path_factory.mktemp("emulated")
+            # Captures of its own: the default reports/captures is emptied by every run that uses it.
+            outcomes, elapsed, result = _run_suites(tmp, "--driver=emulated", "--lab", str(lab),
+                                                    f"--pcap-dir={tmp / 'captures'}")
+            assert result.returncode == 0, result.stdout[-3000:]
+            runs[lab] = (outcomes, _checked(tmp / "junit.xml"))
+        return runs[lab]
+    return run
 
 
-@pytest.mark.parametrize("transport", ["ssh", "telnet"])
-def test_the_suites_over_the_served_lab_give_the_emulated_verdicts(transport, emulated, tmp_path, record_property):
+# The document's lab over SSH; the variant (other names, addresses, key and algorithms, no scenario
+# file) over telnet: its expectations are derived from show running-config through the driver.
+@pytest.mark.parametrize("transport, lab", [("ssh", DOC_LAB), ("telnet", VARIANT_LAB)],
+                         ids=["ssh", "telnet-variant"])
+def test_the_suites_over_the_served_lab_give_the_emulated_verdicts(transport, lab, emulated, tmp_path,
+                                                                   record_property):
     inventory = tmp_path / f"served-{transport}.yml"
-    server = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--write-inventory", str(inventory),
+    server = subprocess.Popen([sys.executable, "-m", "emulator", "serve", "--lab", str(lab),
+                               "--write-inventory", str(inventory),
                                "--inventory-transport", transport, "--speed", str(SPEED), "--log-level", "WARNING"],
                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     watchdog = threading.Timer(RUN_TIMEOUT + 30, server.kill)
@@ -109,9 +129,11 @@ def test_the_suites_over_the_served_lab_give_the_emulated_verdicts(transport, em
             port_map + [server.stderr.read() if server.poll() is not None else ""]
         written = yaml.safe_load(inventory.read_text())
         assert stat.S_IMODE(inventory.stat().st_mode) == 0o600       # passwords in clear: the owner's only
-        for name in ("sam-i-am", "dr_whoovie"):
-            device = written["devices"][name]
+        routers = {d["role"]: name for name, d in written["devices"].items()}
+        for role in ("hub", "remote"):
+            device = written["devices"][routers[role]]
             assert (device["transport"], device["password"], device["secret"]) == (transport, "ww", "lab")
+        assert "scenario_file" not in written or lab == DOC_LAB
         outcomes, elapsed, result = _run_suites(tmp_path, "--driver=netmiko", "--inventory", str(inventory))
         record_property(f"{transport}_seconds", f"{elapsed:.1f}")
         print(f"\nsuites over {transport} (served at speed {SPEED}): {elapsed:.1f} s")
@@ -128,7 +150,7 @@ def test_the_suites_over_the_served_lab_give_the_emulated_verdicts(transport, em
         server.stderr.close()
     assert code == 0                                         # SIGTERM stops it cleanly
     assert _processes_mentioning(str(inventory)) == []       # nothing left behind
-    hub_port = written["devices"]["sam-i-am"]["port"]
+    hub_port = written["devices"][routers["hub"]]["port"]
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", hub_port), timeout=2).close()
 
@@ -139,12 +161,21 @@ def test_the_suites_over_the_served_lab_give_the_emulated_verdicts(transport, em
     texts.update(stdout=result.stdout, stderr=result.stderr, server=server_log)
     assert any("#base64-" in where or "/assets/" in where for where in texts)      # the transcripts were read
     assert any("crypto isakmp key <removed> address 0.0.0.0 0.0.0.0" in text for text in texts.values())
-    assert leaks(texts, lab_secrets(DOC_LAB) | {"cisco123", "ww", "lab"}) == []
-    assert {name: o for name, (o, _) in outcomes.items()} == {name: o for name, (o, _) in emulated.items()}
+    assert leaks(texts, lab_secrets(lab) | {"cisco123", "ww", "lab"}) == []
+    local, local_checked = emulated(lab)
+    assert {name: o for name, (o, _) in outcomes.items()} == {name: o for name, (o, _) in local.items()}
     verdicts = _verdicts(outcomes)
-    assert verdicts == _verdicts(emulated)
-    assert verdicts and set(verdicts.values()) == {"PASS"}, verdicts
+    assert verdicts == _verdicts(local)
+    assert verdicts and set(verdicts.values()) == ({"PASS"} if lab == DOC_LAB else {"PASS", "skipped"}), verdicts
     assert len(verdicts) >= 15
+    # The same expectations, read from show running-config through the driver.
+    served_checked = _checked(tmp_path / "junit.xml")
+    assert served_checked == local_checked and len(served_checked) > 40
+    if lab == VARIANT_LAB:
+        assert "ipsec.transforms: expected esp-3des esp-sha-hmac" in served_checked
+        assert "remotes.remote.negotiated_address: expected 198.51.100.7" in served_checked
+        sources = " ".join(p.get("value") for p in ET.parse(tmp_path / "junit.xml").getroot().iter("property"))
+        assert "(from hq-rtr show running-config (IOS default sha: not printed))" in sources
 
 
 # ---------------------------------------------------------------------------- a device that stops answering

@@ -44,7 +44,7 @@ def _interface(r: Router, name: str) -> str:
     serial = name.startswith("Serial")
     out = [f"{name} is {status}, line protocol is {proto}"]
     if serial:
-        out.append(f"  Hardware is {r.platform.serial_controller}")
+        out.append(f"  Hardware is {r.platform.serial_hardware(name)}")
     else:
         out.append(f"  Hardware is {r.platform.ethernet_controller}, address is {_mac(st.mac)} (bia {_mac(st.mac)})")
     if iface.description:

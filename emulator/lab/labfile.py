@@ -11,8 +11,12 @@ A lab file is YAML::
         bandwidth_kbps: 1544
         delay_ms: 2
       - ethernet: [r2 Ethernet0, h2 Ethernet0]
-    scenario:                                    # overrides of the expected values
-      hub.lan_address: 10.9.9.1
+    scenario:                                    # values the configurations cannot tell (hosts)
+      hosts.hub_host: 10.9.9.10
+
+A lab file may change another: ``base: ../lab.yml`` takes that file's seed,
+devices, links and scenario; this file's ``devices`` entries replace the keys
+they name (``config:`` of one device, say), its ``links`` replace the list.
 
 Every error names the file, the key and what is wrong. Lab and configuration
 files are UTF-8 text. Beyond what YAML itself checks, a lab file may not
@@ -99,9 +103,11 @@ def load_lab(path: str | Path) -> LabSpec:
     data = _parse_yaml(path, text)
     if not isinstance(data, dict):
         raise LabError(path, "", "a lab file is a mapping with seed, devices and links")
-    unknown = set(data) - {"seed", "devices", "links", "scenario", "description"}
+    unknown = set(data) - {"seed", "devices", "links", "scenario", "description", "base"}
     if unknown:
-        raise LabError(path, sorted(unknown)[0], "unknown key (expected seed, devices, links, scenario)")
+        raise LabError(path, sorted(unknown)[0], "unknown key (expected base, seed, devices, links, scenario)")
+    if "base" in data:
+        data = _inherit(path, data, [path.resolve()])
     seed = data.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise LabError(path, "seed", f"must be an integer, not {seed!r}")
@@ -111,6 +117,49 @@ def load_lab(path: str | Path) -> LabSpec:
     if not isinstance(scenario, dict):
         raise LabError(path, "scenario", "must be a mapping of expected values")
     return LabSpec(path, seed, devices, links, scenario)
+
+
+def _inherit(path: Path, data: dict, chain: list[Path]) -> dict:
+    """A lab file with ``base: OTHER.yml``: the base's seed, devices, links and scenario, with this file's
+    own on top (a device's keys replace the base's for that device; ``links`` replace the base's list;
+    ``scenario`` values are merged). Configuration paths stay relative to the file that names them."""
+    base_ref = data.get("base")
+    if not isinstance(base_ref, str) or not base_ref:
+        raise LabError(path, "base", "must be the path of the lab file this one changes")
+    base_path = (path.parent / base_ref).resolve()
+    if base_path in chain:
+        raise LabError(path, "base", f"inherits from itself ({' -> '.join(str(p) for p in chain + [base_path])})")
+    try:
+        base = _parse_yaml(base_path, read_text(base_path))
+    except OSError as err:
+        raise LabError(path, "base", f"cannot read lab file {base_path} ({err.strerror})") from None
+    except ValueError as err:
+        raise LabError(path, "base", f"{base_path}: {err}") from None
+    if not isinstance(base, dict):
+        raise LabError(path, "base", f"{base_path} is not a lab file (a mapping with devices and links)")
+    if "base" in base:
+        base = _inherit(base_path, base, chain + [base_path])
+    merged = {k: v for k, v in base.items() if k != "base"}
+    devices = {name: _absolute(base_path, spec) for name, spec in (base.get("devices") or {}).items()}
+    for name, spec in (data.get("devices") or {}).items():
+        if not isinstance(spec, dict) or not isinstance(devices.get(name), dict):
+            devices[name] = spec
+        else:
+            devices[name] = {**devices[name], **spec}
+    merged["devices"] = devices
+    for key in ("seed", "links", "description"):
+        if key in data:
+            merged[key] = data[key]
+    if data.get("scenario"):
+        merged["scenario"] = {**(base.get("scenario") or {}), **data["scenario"]}
+    return merged
+
+
+def _absolute(base_path: Path, spec: Any) -> Any:
+    """A base file's device entry with its configuration path made absolute."""
+    if isinstance(spec, dict) and isinstance(spec.get("config"), str):
+        return {**spec, "config": str((base_path.parent / spec["config"]).resolve())}
+    return spec
 
 
 def read_text(path: Path) -> str:
