@@ -25,7 +25,7 @@ from emulator.wire import ppp
 from emulator.wire.arp import ARPPacket
 from emulator.wire.chdlc import CHDLCFrame
 from emulator.wire.errors import DecodeError
-from emulator.wire.ethernet import EtherType, EthernetFrame
+from emulator.wire.ethernet import EthernetFrame, EtherType
 from emulator.wire.icmp import ICMPMessage, ICMPType
 from emulator.wire.ipv4 import IPProto, IPv4Packet
 from emulator.wire.pcap import LinkType, read_pcap
@@ -35,6 +35,7 @@ DIRECTIONS_FILE = ".directions.json"
 MAX_ROWS = 60            # rows a ladder draws; the rest are counted, not drawn
 NAT_MATCH_SECONDS = 0.05  # a packet forwarded by a router leaves it within this much lab time
 CONTROL_KINDS = ("ppp", "ike")
+SETTLED = 5.0            # lab seconds without a new message after which an unfinished exchange has stopped
 
 
 # ---------------------------------------------------------------------------- who sent each frame
@@ -64,7 +65,8 @@ class DirectionRecorder:
         index = {name: i for i, name in enumerate(names)}
 
         def tap(t: int, sender: str, frame: bytes) -> None:
-            senders.append(index.get(sender, -1))
+            # A serial line names the direction ("a->b"), a segment the sending port.
+            senders.append(index.get(sender.split("->", 1)[0], -1))
         return tap
 
     def save(self, directory: str | Path) -> None:
@@ -93,10 +95,11 @@ def read_frames(directory: Path, start: float | None = None, end: float | None =
     and what could not be read."""
     problems: list[str] = []
     meta_path = directory / DIRECTIONS_FILE
+    meta: dict[str, Any] = {}
     try:
         meta = {m["file"]: m for m in json.loads(meta_path.read_text())} if meta_path.is_file() else {}
     except (OSError, ValueError, KeyError, TypeError) as err:
-        meta, _ = {}, problems.append(f"{meta_path.name}: unreadable ({err})")
+        problems.append(f"{meta_path.name}: unreadable ({err})")
     frames: list[Frame] = []
     for pcap in sorted(directory.glob("*.pcap")):
         try:
@@ -129,14 +132,32 @@ def _senders(meta: dict[str, Any] | None, records: list[tuple[float, bytes]], li
     before = [int(n) for n in meta.get("before", [])]
     recorded = [int(s) if s >= 0 else None for s in meta.get("senders", [])]
     head = sum(before)
-    senders: list[int | None] = [None] * min(head, len(records)) + recorded
-    senders = (senders + [None] * len(records))[:len(records)]
+    unknown: list[int | None] = [None] * len(records)
+    senders = (unknown[:min(head, len(records))] + recorded + unknown)[:len(records)]
     busy = [i for i, n in enumerate(before) if n]
     if len(busy) == 1:
         senders[:head] = [busy[0]] * min(head, len(records))
     elif busy and linktype == LinkType.PPP:
         _place_lcp_requests(senders, records, head)
+    _place_identical(senders, records, before)
     return senders
+
+
+def _place_identical(senders: list[int | None], records: list[tuple[float, bytes]], before: list[int]) -> None:
+    """Frames still unplaced that are all alike (two first keepalives at the same instant) go to the ports
+    that sent them, one each: which record is whose makes no difference to what is drawn."""
+    head = min(sum(before), len(records))
+    open_ = [i for i in range(head) if senders[i] is None]
+    if not open_ or len({records[i][1] for i in open_}) != 1:
+        return
+    quota = list(before)
+    for i in range(head):
+        if senders[i] is not None and 0 <= int(senders[i] or 0) < len(quota):
+            quota[int(senders[i] or 0)] -= 1
+    ports = [p for p, n in enumerate(quota) for _ in range(max(n, 0))]
+    if len(ports) == len(open_):
+        for i, port in zip(open_, ports, strict=True):
+            senders[i] = port
 
 
 def _lcp(data: bytes) -> ppp.ControlPacket | None:
@@ -313,6 +334,7 @@ class _Phase1:
         self.seen: dict[bytes, tuple[str, str, str]] = {}
         self.sent: Counter = Counter()        # message name -> times sent
         self.quick: dict[int, int] = {}       # message id -> quick mode messages seen
+        self.last_seen = 0.0                  # lab time of its latest message
 
     def cipher_states(self) -> list[IkeCipherState]:
         if self.states is None:
@@ -350,7 +372,7 @@ class IkeReader:
         self.keys = keys
         self.sas: dict[bytes, _Phase1] = {}
 
-    def read(self, src: IPv4Address, data: bytes, link: str = "") -> tuple[str, str, str]:
+    def read(self, src: IPv4Address, data: bytes, link: str = "", t: float = 0.0) -> tuple[str, str, str]:
         """(message name, what it carries, a note); the same bytes again on the link that first carried
         them are a retransmission, on another link the copy a router forwarded."""
         try:
@@ -360,6 +382,7 @@ class IkeReader:
         sa = self.sas.get(msg.icookie)
         if sa is None:
             sa = self.sas[msg.icookie] = _Phase1(src, self.keys.get(msg.icookie, []))
+        sa.last_seen = max(sa.last_seen, t)
         if data in sa.seen:
             name, detail, first_link = sa.seen[data]
             if link != first_link:
@@ -419,8 +442,10 @@ class IkeReader:
             return f"encrypted; no key for cookie {msg.icookie.hex()} in ikev1_decryption_table"
         return "encrypted; no exported key decrypts it"
 
-    def endings(self) -> list[str]:
-        """Where each main mode exchange stopped, in words, and keys that differ between the ends."""
+    def endings(self, end: float | None = None) -> list[str]:
+        """Where each main mode exchange stopped, in words, and keys that differ between the ends. An exchange
+        the capture window cut short (its last message less than ``SETTLED`` s before ``end``, not repeated)
+        is still under way, not stopped."""
         notes = []
         for cookie, sa in self.sas.items():
             reached = [n for n in ("IKE MM1", "IKE MM2", "IKE MM3", "IKE MM4", "IKE MM5", "IKE MM6") if sa.sent[n]]
@@ -428,7 +453,10 @@ class IkeReader:
                 continue
             last = reached[-1]
             distinct = len(set(sa.keys))
-            if last != "IKE MM6":
+            cut_short = end is not None and end - sa.last_seen < SETTLED and sa.sent[last] < 2
+            if last != "IKE MM6" and cut_short:
+                notes.append(f"Main mode {cookie.hex()} was at {last[4:]} when the test ended.")
+            elif last != "IKE MM6":
                 times = sa.sent[last]
                 again = f", sent {times} times" if times > 1 else ""
                 nxt = f"MM{int(last[-1]) + 1}"
@@ -438,7 +466,7 @@ class IkeReader:
             elif distinct > 1:
                 notes.append(f"Main mode {cookie.hex()}: the routers exported {distinct} different keys.")
             for mid, n in sa.quick.items():
-                if n < 3:
+                if n < 3 and not (end is not None and end - sa.last_seen < SETTLED):
                     notes.append(f"Quick mode 0x{mid:08x} stopped at QM{n}; no QM{n + 1}.")
         return notes
 
@@ -464,7 +492,7 @@ def _ip_text(packet: IPv4Packet) -> str:
             icmp = ICMPMessage.decode(packet.payload, verify=False)
         except DecodeError:
             return f"ICMP {where}"
-        kind = {ICMPType.ECHO_REQUEST: "echo request", ICMPType.ECHO_REPLY: "echo reply"}.get(icmp.type)
+        kind = {int(ICMPType.ECHO_REQUEST): "echo request", int(ICMPType.ECHO_REPLY): "echo reply"}.get(icmp.type)
         if kind:
             return f"ICMP {kind} {where} seq {icmp.sequence}"
         return f"ICMP type {icmp.type} {where}"
@@ -524,7 +552,8 @@ class StepReader:
         packet = ppp.decode_control(frame.information, frame.protocol)
         options = ", ".join(ppp.option_text(frame.protocol, t, raw) for t, raw in packet.options)
         if packet.code in (ppp.ECHO_REQUEST, ppp.ECHO_REPLY):
-            return Step(f.t, f.sender, f.receiver, "ppp", f"{layer} {packet.name}", group=f"{layer}-echo")
+            return Step(f.t, f.sender, f.receiver, "ppp", f"{layer} keepalive",
+                        group=f"{layer}-echo")
         return Step(f.t, f.sender, f.receiver, "ppp", f"{layer} {packet.name} id {packet.identifier}", options)
 
     def _ip(self, f: Frame, data: bytes) -> Step:
@@ -533,7 +562,7 @@ class StepReader:
         if packet.protocol == IPProto.UDP:
             udp = UDPDatagram.decode(packet.payload, packet.src, packet.dst, verify=False)
             if 500 in (udp.src_port, udp.dst_port):
-                name, detail, again = self.ike.read(packet.src, udp.payload, f.link)
+                name, detail, again = self.ike.read(packet.src, udp.payload, f.link, f.t)
                 return Step(f.t, f.sender, f.receiver, "ike", name, detail, again or note)
         if packet.protocol == IPProto.ESP:
             label, detail, inner = _esp_step(self.esp, packet.payload)
@@ -568,7 +597,7 @@ def build_ladder(directory: Path, start: float | None, end: float | None, order:
     rows = _collapse(steps)
     kept, omitted = _cap(rows, max_rows)
     lanes = _lanes(kept, list(order))
-    notes = reader.ike.endings() + problems
+    notes = reader.ike.endings(end if end is not None else (frames[-1].t if frames else None)) + problems
     notes += [f"{n} frame(s) could not be decoded: {what}" for what, n in reader.problems.items()]
     return Ladder(lanes, kept, len(rows), omitted, notes, directory.name, Counter(f.link for f in frames))
 

@@ -6,7 +6,7 @@ import html
 
 from .ladder import Ladder, Step
 
-LANE_W, ROW_H, LEFT, TOP = 190, 38, 70, 46
+LANE_W, ROW_H, LEFT, TOP = 230, 38, 70, 46
 CHAR_W = 6.1          # average width of a character of the labels, in SVG units
 
 
@@ -54,7 +54,8 @@ def _row(step: Step, y: int, lanes: dict[str, float], uid: str) -> str:
 def ladder_svg(ladder: Ladder, uid: str) -> str:
     """The ladder as an inline SVG; ``uid`` keeps its marker id unique in the page."""
     lanes = {name: LEFT + LANE_W / 2 + i * LANE_W for i, name in enumerate(ladder.lanes)}
-    rows = len(ladder.steps) + (1 if ladder.notes else 0)
+    stops = [n for n in ladder.notes if "stopped" in n]
+    rows = len(ladder.steps) + (1 if stops else 0)
     width = int(LEFT + LANE_W * max(len(lanes), 1))
     height = TOP + ROW_H * rows + 24
     out = [f'<svg class="ladder" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -70,9 +71,9 @@ def ladder_svg(ladder: Ladder, uid: str) -> str:
     for step in ladder.steps:
         out.append(_row(step, y, lanes, uid))
         y += ROW_H
-    if ladder.notes:
+    if stops:
         out.append(f'<g class="stop"><line x1="{LEFT}" y1="{y - 14}" x2="{width - 10}" y2="{y - 14}" '
                    f'stroke-dasharray="6 4"/><text x="{LEFT}" y="{y + 2}">'
-                   f'{_e(_clip(chr(0x2716) + " " + ladder.notes[0], width - LEFT))}</text></g>')
+                   f'{_e(_clip(chr(0x2716) + " " + stops[0], width - LEFT))}</text></g>')
     out.append("</svg>")
     return "".join(out)

@@ -216,7 +216,7 @@ def pytest_configure(config):
         config.option.xmlpath = str(REPORTS / "junit.xml")
 
 
-def _build_driver(config, module: str | None = None):
+def _build_driver(config, module: str | None = None, before_settle=None):
     name = config.getoption("--driver")
     secrets = config.stash.get(SECRETS_KEY, None)
     try:
@@ -225,7 +225,8 @@ def _build_driver(config, module: str | None = None):
             if capture and module:
                 capture = str(Path(capture) / module)
             from drivers.emulated import EmulatedDriver
-            return EmulatedDriver(config.getoption("--lab"), capture_dir=capture, secrets=secrets)
+            return EmulatedDriver(config.getoption("--lab"), capture_dir=capture, secrets=secrets,
+                                  before_settle=before_settle if capture else None)
         return driver_class(name)(config.getoption("--inventory"), secrets=secrets)
     except (DriverError, ScenarioError) as err:
         pytest.exit(f"cannot start the {name} driver: {err}", returncode=4)
@@ -239,14 +240,14 @@ def driver(request):
     """The target: a fresh emulated lab per test module, or the shared connections to real devices."""
     config = request.config
     shared = config.stash.get(SHARED_KEY, None)
+    recorders: list[DirectionRecorder] = []    # who sent each captured frame, for the report's ladders
     if shared is not None and not shared.fresh_per_module:
         drv = shared
     else:
-        drv = _build_driver(config, request.module.__name__.rsplit(".", 1)[-1])
+        drv = _build_driver(config, request.module.__name__.rsplit(".", 1)[-1],
+                            before_settle=lambda lab: recorders.append(DirectionRecorder(lab)))
         if not drv.fresh_per_module:
             config.stash[SHARED_KEY] = drv
-    lab = getattr(drv, "lab", None)
-    directions = DirectionRecorder(lab) if getattr(lab, "capture", None) is not None else None
     config.stash[DRIVER_KEY] = drv
     config.stash[DRIVER_MODULE_KEY] = request.module.__name__
     _note_facts(config, drv)
@@ -258,8 +259,8 @@ def driver(request):
     yield drv
     if drv.fresh_per_module:
         drv.close()
-    if directions is not None:
-        directions.save(lab.capture.directory)
+    for recorder in recorders:
+        recorder.save(drv.lab.capture.directory)
 
 
 def _note_facts(config, drv) -> None:

@@ -156,7 +156,7 @@ class ConformanceRecord:
         if faults and report.failed:
             entry.fault = str(faults[0])
         if extra.get("exchanges"):
-            entry.exchanges = [tuple(e) for e in extra["exchanges"]]  # type: ignore[misc]
+            entry.exchanges = [(str(d), str(p), str(c), str(o)) for d, p, c, o in extra["exchanges"]]
         if extra.get("window"):
             entry.window = (float(extra["window"][0]), float(extra["window"][1]))
         if extra.get("capture"):

@@ -152,7 +152,7 @@ class Page:
         versions = ", ".join(f"{k} {v}" for k, v in env.items() if k not in ("Revision",))
         devices = [f"{k.removesuffix(' show version')}: {v}" for k, v in self.record.facts.items()
                    if k.endswith("show version")]
-        rows = [(kind, relative(Path(where), self.base) if where != "?" else where),
+        rows = [(kind, _shown_path(where)),
                 ("Driver", target.get("driver", "?")), ("Revision", env["Revision"]),
                 ("Wall time", f"{self.record.wall_time:.1f} s"), ("Versions", versions)]
         rows += [("Device", d) for d in devices]
@@ -339,9 +339,11 @@ class Page:
         left = sum(ladder.omitted.values())
         cap = (f" {left} more not drawn (" + ", ".join(f"{n} {k}" for k, n in ladder.omitted.items()) + ")."
                if left else "")
-        notes = "".join(f"<li>{self.m(n)}</li>" for n in ladder.notes)
+        stops = "".join(f"<li>{self.m(n)}</li>" for n in ladder.notes if "stopped" in n)
+        other = "".join(f"<li>{self.m(n)}</li>" for n in ladder.notes if "stopped" not in n)
         return (f"<p class='label'>Message ladder: {len(ladder.steps)} of {ladder.total} rows drawn.{_e(cap)}</p>"
-                + (f"<ul class='stops'>{notes}</ul>" if notes else "")
+                + (f"<ul class='stops'>{stops}</ul>" if stops else "")
+                + (f"<ul class='note'>{other}</ul>" if other else "")
                 + f"<div class='scroll'>{ladder_svg(ladder, uid)}</div>")
 
     # ------------------------------------------------------------------ other sections
@@ -422,6 +424,14 @@ class Page:
         facts["Wall time"] = f"{self.record.wall_time:.1f} s"
         rows = "".join(f"<tr><th>{_e(k)}</th><td>{self.m(v)}</td></tr>" for k, v in facts.items())
         return f"<section id='run'><h3>Run environment</h3><table class='wide facts'>{rows}</table></section>"
+
+
+def _shown_path(path: str) -> str:
+    """A lab or inventory path as the project names it (relative to its root when inside it)."""
+    try:
+        return Path(path).resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return path
 
 
 def _when(stamp: float) -> str:

@@ -53,6 +53,7 @@ th,td{border:1px solid var(--line);padding:.2rem .4rem;text-align:left;vertical-
 table.wide,table.checked,table.params{display:block;max-width:100%;overflow-x:auto}
 caption{text-align:left;font-weight:600;font-size:.85rem}
 .transcript pre{max-height:28rem}
+pre.message{white-space:pre-wrap;overflow-wrap:anywhere}
 mark{background:#ffe08a;color:#000;display:inline-block;min-width:100%}
 .sr{font-weight:700}
 .label{font-size:.85rem;margin:.4rem 0 .1rem;font-weight:600}
@@ -60,7 +61,8 @@ mark{background:#ffe08a;color:#000;display:inline-block;min-width:100%}
 .warn{color:var(--fail);font-weight:600}
 .stops{color:var(--fail);font-size:.9rem;margin:.2rem 0;padding-left:1.2rem}
 .scroll{overflow-x:auto;max-width:100%;border:1px solid var(--line);background:#fff}
-.fit svg{width:100%;height:auto;max-width:100%}
+.fit{overflow-x:auto;max-width:100%}
+.fit svg{width:100%;height:auto;min-width:640px}
 svg text{font-family:system-ui,sans-serif;font-size:12px;fill:#1a1a1a}
 svg .node rect{fill:#f4f7fb;stroke:#3b5b85;stroke-width:1.5}
 svg .node.col3 rect{fill:#eef6ee;stroke:#2d6a3a}

@@ -109,8 +109,8 @@ def from_lab(path: Path) -> Topology:
     for link in spec.links:
         detail = (f"{link.bandwidth_bps // 1000} kbit/s, {link.delay_ns / 1e6:g} ms" if link.kind == "serial" else "")
         topo.links.append(Link(link.kind, list(link.ports), detail))
-        for dev, iface in link.ports:
-            node = topo.nodes.get(dev)
+        for device, iface in link.ports:
+            node = topo.nodes.get(device)
             if node is not None and iface not in node.ports:
                 node.ports[iface] = Port(iface, "", "ethernet" if link.kind == "ethernet" else "hdlc")
     return topo
@@ -209,7 +209,7 @@ def _box_height(node: Node) -> int:
 def _layout(topo: Topology) -> tuple[dict[str, tuple[int, int, int]], int, int]:
     """name -> (x, y, height); the drawing's width and height."""
     by_column: dict[int, list[Node]] = defaultdict(list)
-    for node in sorted(topo.nodes.values(), key=lambda n: n.name):
+    for node in sorted(topo.nodes.values(), key=lambda n: ("host" in n.role, n.name)):
         by_column[column(node.role)].append(node)
     used = sorted(by_column)
     where: dict[str, tuple[int, int, int]] = {}
