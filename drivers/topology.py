@@ -26,7 +26,7 @@ PROVIDER = "provider network"
 @dataclass
 class Port:
     name: str
-    address: str = ""          # "99.99.99.1/24", "negotiated (IPCP)", "negotiated: 100.100.100.1/32"
+    address: str = ""          # "99.99.99.1/24", "negotiated (IPCP)", "100.100.100.1/32 (IPCP)" once learnt
     encapsulation: str = ""    # ppp, hdlc, ethernet
     nat: str = ""              # inside | outside
     crypto_map: str = ""
@@ -184,7 +184,7 @@ def _learn_address(node: Node, iface: str, output: str) -> None:
     port = node.ports.get(iface)
     found = _ADDRESS.search(output)
     if port is not None and found and port.address.startswith("negotiated"):
-        port.address = f"negotiated: {found.group(1)}"
+        port.address = f"{found.group(1)} (IPCP)"
 
 
 def _provider_links(topo: Topology) -> None:
@@ -199,7 +199,7 @@ def _provider_links(topo: Topology) -> None:
 
 # ---------------------------------------------------------------------------- drawing
 
-BOX_W, COL_W, LINE_H, PAD = 170, 230, 15, 24
+BOX_W, COL_W, LINE_H, PAD = 180, 300, 15, 24
 
 
 def _box_height(node: Node) -> int:
@@ -275,11 +275,14 @@ def to_svg(topo: Topology) -> str:
         for (a, ia), (b, ib) in zip(ends, ends[1:], strict=False):
             x1, y1, x2, y2 = _anchor(where, a, b)
             encaps = _encapsulation(topo, link, a, ia)
-            label = " ".join(p for p in (encaps, link.detail) if p)
+            label = ", ".join(p for p in (encaps, link.detail) if p)
+            mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+            below = (f'<text x="{mx:.0f}" y="{my + 14:.0f}" text-anchor="middle">{_e(_clip(link.detail, 22))}</text>'
+                     if link.detail else "")
             parts.append(f'<g class="link {link.kind}"><title>{_e(f"{a} {ia} - {b} {ib}: {label}")}</title>'
                          f'<line x1="{x1:.0f}" y1="{y1:.0f}" x2="{x2:.0f}" y2="{y2:.0f}"/>'
-                         f'<text x="{(x1 + x2) / 2:.0f}" y="{(y1 + y2) / 2 - 5:.0f}" text-anchor="middle">'
-                         f'{_e(_clip(label, 30))}</text></g>')
+                         f'<text x="{mx:.0f}" y="{my - 5:.0f}" text-anchor="middle">{_e(_clip(encaps, 22))}</text>'
+                         f'{below}</g>')
     for hub, remote, shown in topo.tunnels:
         if hub in where and remote in where:
             (hx, hy, _), (rx, ry, _) = where[hub], where[remote]

@@ -160,7 +160,7 @@ def test_the_document_lab_is_drawn_with_roles_addresses_encapsulations_and_the_t
     assert topo.nodes["sam-i-am"].ports["Ethernet0"].encapsulation == "ethernet"
     add_transcripts(topo, [("dr_whoovie", "show interfaces Serial0", "  Internet address is 100.100.100.1/32\n"),
                            ("dr_whoovie", "show crypto isakmp sa", "99.99.99.1  100.100.100.1  QM_IDLE  1  0")])
-    assert remote.ports["Serial0"].address == "negotiated: 100.100.100.1/32"
+    assert remote.ports["Serial0"].address == "100.100.100.1/32 (IPCP)"
     assert topo.tunnels == [("sam-i-am", "dr_whoovie", "phase 1 SA in QM_IDLE")]
     svg = to_svg(topo)
     assert "IPsec tunnel up" in svg and "PPP" in svg and "HDLC" in svg and "1544 kbit/s, 2 ms" in svg
