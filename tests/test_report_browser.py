@@ -18,8 +18,9 @@ from support.browser import chromium, probe, screenshot
 WRONG_PSK = ROOT / "fixtures" / "misconfigured" / "wrong-psk" / "lab.yml"
 SHOTS = ROOT / "reports" / "screenshots"
 
-pytestmark = pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (.ci/run installs the Debian "
-                                                           "package 'chromium'); the report was not opened in a browser")
+pytestmark = pytest.mark.skipif(
+    chromium() is None,
+    reason="Chromium is not installed (.ci/run installs the Debian package 'chromium'): the report was not opened")
 
 
 def _conformance_run(lab: Path, out: Path) -> Path:
