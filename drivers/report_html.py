@@ -17,6 +17,7 @@ import shlex
 import subprocess
 from pathlib import Path
 from typing import Callable
+from urllib.parse import quote
 
 from .ladder import build_ladder
 from .ladder_svg import ladder_svg
@@ -318,8 +319,8 @@ class Page:
         rel = relative(folder, self.base)
         window = f"lab time {start:.3f} to {end:.3f} s" if start is not None and end is not None else "whole module"
         pcaps = sorted(p.name for p in folder.glob("*.pcap"))
-        links = " ".join(f"<a href='{_e(rel + '/' + p)}'>{_e(p)}</a>" for p in pcaps)
-        keys = " ".join(f"<a href='{_e(rel + '/' + k)}'>{k}</a>" for k in ("esp_sa", "ikev1_decryption_table")
+        links = " ".join(f"<a href='{_href(rel, p)}'>{_e(p)}</a>" for p in pcaps)
+        keys = " ".join(f"<a href='{_href(rel, k)}'>{k}</a>" for k in ("esp_sa", "ikev1_decryption_table")
                         if (folder / k).is_file())
         busy = [p for p, _ in ladder.per_link.most_common(2)] or pcaps[:1]
         commands = "\n".join(tshark_command(rel, p, t.window) for p in busy)
@@ -408,7 +409,7 @@ class Page:
             files = sorted(p for p in folder.glob("*") if p.is_file() and not p.name.startswith(".")) \
                 if folder.is_dir() else []
             rel = relative(folder, self.base)
-            links = " ".join(f"<a href='{_e(rel + '/' + p.name)}'>{_e(p.name)}</a>" for p in files)
+            links = " ".join(f"<a href='{_href(rel, p.name)}'>{_e(p.name)}</a>" for p in files)
             items.append(f"<li><b>{_e(folder.name)}</b> ({_e(rel)}): {links or 'no file'}</li>")
         return ("<section id='captures'><h2>Captures and keys</h2><p>One pcap per link and test module; "
                 "<code>esp_sa</code> and <code>ikev1_decryption_table</code> are Wireshark's key tables for them "
@@ -424,6 +425,11 @@ class Page:
         facts["Wall time"] = f"{self.record.wall_time:.1f} s"
         rows = "".join(f"<tr><th>{_e(k)}</th><td>{self.m(v)}</td></tr>" for k, v in facts.items())
         return f"<section id='run'><h3>Run environment</h3><table class='wide facts'>{rows}</table></section>"
+
+
+def _href(folder: str, name: str) -> str:
+    """A link to a file relative to the report, as a URL (spaces and other characters escaped)."""
+    return _e(quote(f"{folder}/{name}"))
 
 
 def _shown_path(path: str) -> str:

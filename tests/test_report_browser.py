@@ -106,3 +106,23 @@ def test_the_links_survive_copying_the_report_folder(reports, tmp_path):
     anchors = {h[1:] for h in seen["links"] if h.startswith("#")}
     text = report.read_text()
     assert [a for a in anchors if f"id='{a}'" not in text] == []
+
+
+def test_a_lab_with_unusual_names_still_renders(tmp_path):
+    """Unicode and a very long device name, spaces in the report's and the captures' folders."""
+    lab = tmp_path / "lab"
+    shutil.copytree(DOC_LAB.parent, lab)
+    odd = "h\u00fcb-\u30eb\u30fc\u30bf\u30fc-" + "x" * 70
+    text = (lab / "lab.yml").read_text().replace("sam-i-am:", f"{odd}:").replace("sam-i-am ", f"{odd} ")
+    (lab / "lab.yml").write_text(text)
+    out = tmp_path / "out dir"
+    report, captures = out / "conformance.html", out / "captures \u00fc"
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--lab", str(lab / "lab.yml"),
+                    f"--html={report}", f"--junitxml={out / 'junit.xml'}", f"--pcap-dir={captures}"],
+                   cwd=ROOT, capture_output=True, text=True, timeout=300)
+    seen = probe(report, width=420)
+    assert seen["verdict"] == "CONFORMANT" and seen["errors"] == []
+    assert seen["scrollWidth"] <= seen["innerWidth"] == 420
+    assert seen["topology"]["w"] > 300 and odd in report.read_text()
+    files = [unquote(h) for h in seen["links"] if not h.startswith("#")]
+    assert files and [h for h in files if not (out / h).is_file()] == []
