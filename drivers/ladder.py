@@ -11,6 +11,7 @@ keys), plain IP, and the address changes NAT makes between the two sides of a ro
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -332,9 +333,8 @@ class _Phase1:
         self.states: list[IkeCipherState] | None = None
         self.good: int | None = None          # index of the key that decrypts
         self.seen: dict[bytes, tuple[str, str, str]] = {}
-        self.sent: Counter = Counter()        # message name -> times sent
+        self.events: list[tuple[float, str, int]] = []   # (lab time, message name, message id) as first sent
         self.quick: dict[int, int] = {}       # message id -> quick mode messages seen
-        self.last_seen = 0.0                  # lab time of its latest message
 
     def cipher_states(self) -> list[IkeCipherState]:
         if self.states is None:
@@ -382,16 +382,16 @@ class IkeReader:
         sa = self.sas.get(msg.icookie)
         if sa is None:
             sa = self.sas[msg.icookie] = _Phase1(src, self.keys.get(msg.icookie, []))
-        sa.last_seen = max(sa.last_seen, t)
         if data in sa.seen:
             name, detail, first_link = sa.seen[data]
             if link != first_link:
                 return name, detail, ""
-            sa.sent[name] += 1
-            return name, detail, f"retransmission {sa.sent[name] - 1}"
+            sa.events.append((t, name, msg.message_id))
+            again = sum(1 for _, n, mid in sa.events if n == name and mid == msg.message_id) - 1
+            return name, detail, f"retransmission {again}"
         name, detail = self._name(sa, src, msg)
         sa.seen[data] = (name, detail, link)
-        sa.sent[name] += 1
+        sa.events.append((t, name, msg.message_id))
         return name, detail, ""
 
     def _name(self, sa: _Phase1, src: IPv4Address, msg: ik.IsakmpMessage) -> tuple[str, str]:
@@ -442,33 +442,47 @@ class IkeReader:
             return f"encrypted; no key for cookie {msg.icookie.hex()} in ikev1_decryption_table"
         return "encrypted; no exported key decrypts it"
 
-    def endings(self, end: float | None = None) -> list[str]:
-        """Where each main mode exchange stopped, in words, and keys that differ between the ends. An exchange
-        the capture window cut short (its last message less than ``SETTLED`` s before ``end``, not repeated)
-        is still under way, not stopped."""
+    def endings(self, start: float | None, end: float | None) -> list[str]:
+        """Where the exchanges with a message between ``start`` and ``end`` stopped, in words, and keys that differ
+        between the ends. An exchange the window cut short (its last message less than ``SETTLED`` s before
+        ``end``, and not repeated) is under way, not stopped."""
         notes = []
         for cookie, sa in self.sas.items():
-            reached = [n for n in ("IKE MM1", "IKE MM2", "IKE MM3", "IKE MM4", "IKE MM5", "IKE MM6") if sa.sent[n]]
-            if not reached:
+            events = [e for e in sa.events if end is None or e[0] <= end + 1e-6]
+            if not any(start is None or e[0] >= start - 1e-6 for e in events):
                 continue
-            last = reached[-1]
-            distinct = len(set(sa.keys))
-            cut_short = end is not None and end - sa.last_seen < SETTLED and sa.sent[last] < 2
-            if last != "IKE MM6" and cut_short:
-                notes.append(f"Main mode {cookie.hex()} was at {last[4:]} when the test ended.")
-            elif last != "IKE MM6":
-                times = sa.sent[last]
-                again = f", sent {times} times" if times > 1 else ""
-                nxt = f"MM{int(last[-1]) + 1}"
-                why = (": the two routers derived different keys from their pre-shared keys (pre-shared key mismatch)"
-                       if last == "IKE MM5" and distinct > 1 else "")
-                notes.append(f"Main mode {cookie.hex()} stopped at {last[4:]}{again}; no {nxt}{why}.")
-            elif distinct > 1:
-                notes.append(f"Main mode {cookie.hex()}: the routers exported {distinct} different keys.")
-            for mid, n in sa.quick.items():
-                if n < 3 and not (end is not None and end - sa.last_seen < SETTLED):
-                    notes.append(f"Quick mode 0x{mid:08x} stopped at QM{n}; no QM{n + 1}.")
+            notes += _main_mode_end(cookie, sa, [e for e in events if e[2] == 0], end)
+            for mid in sorted({e[2] for e in events if e[2]}):
+                notes += _quick_mode_end(mid, [e for e in events if e[2] == mid], end)
         return notes
+
+
+MAIN_MODE = ("IKE MM1", "IKE MM2", "IKE MM3", "IKE MM4", "IKE MM5", "IKE MM6")
+
+
+def _main_mode_end(cookie: bytes, sa: _Phase1, events: list[tuple[float, str, int]], end: float | None) -> list[str]:
+    reached = [n for n in MAIN_MODE if any(e[1] == n for e in events)]
+    if not reached:
+        return []
+    last = reached[-1]
+    times = sum(1 for e in events if e[1] == last)
+    distinct = len(set(sa.keys))
+    if last == "IKE MM6":
+        return [f"Main mode {cookie.hex()}: the routers exported {distinct} different keys."] if distinct > 1 else []
+    if end is not None and end - events[-1][0] < SETTLED and times < 2:
+        return [f"Main mode {cookie.hex()} was at {last[4:]} when the test ended."]
+    again = f", sent {times} times" if times > 1 else ""
+    why = (": the two routers derived different keys from their pre-shared keys (pre-shared key mismatch)"
+           if last == "IKE MM5" and distinct > 1 else "")
+    return [f"Main mode {cookie.hex()} stopped at {last[4:]}{again}; no MM{int(last[-1]) + 1}{why}."]
+
+
+def _quick_mode_end(mid: int, events: list[tuple[float, str, int]], end: float | None) -> list[str]:
+    names = sorted({e[1] for e in events if e[1].startswith("IKE QM")})
+    if not names or names[-1] == "IKE QM3" or (end is not None and end - events[-1][0] < SETTLED):
+        return []
+    n = int(names[-1][-1])
+    return [f"Quick mode 0x{mid:08x} stopped at QM{n}; no QM{n + 1}."]
 
 
 def _esp_step(esp: dict[int, EspSA], payload: bytes) -> tuple[str, str, bytes | None]:
@@ -588,18 +602,47 @@ class StepReader:
 
 # ---------------------------------------------------------------------------- the ladder of a test
 
-def build_ladder(directory: Path, start: float | None, end: float | None, order: Iterable[str] = (),
-                 max_rows: int = MAX_ROWS) -> Ladder:
-    """The steps of the frames in ``directory`` between ``start`` and ``end`` (lab seconds)."""
-    frames, problems = read_frames(directory, start, end)
+@dataclass
+class Decoded:
+    """Every frame of a folder of captures as steps, with the state that spans them (the IKE exchanges)."""
+
+    steps: list[Step]
+    ike: IkeReader
+    problems: list[str]
+    links: list[str]                 # the pcap file of each step
+
+
+def decode_folder(directory: Path) -> Decoded:
+    """All the captures of a folder, decoded from their first frame: a test's window may start in the middle of
+    an exchange whose first messages say who started it and what it chose."""
+    frames, problems = read_frames(directory)
     reader = StepReader(read_ike_keys(directory / "ikev1_decryption_table"), read_esp_keys(directory / "esp_sa"))
-    steps = [s for s in (reader.step(f) for f in frames) if s is not None]
+    steps, links = [], []
+    for f in frames:
+        step = reader.step(f)
+        if step is not None:
+            steps.append(step)
+            links.append(f.link)
+    problems += [f"{n} frame(s) could not be decoded: {what}" for what, n in reader.problems.items()]
+    return Decoded(steps, reader.ike, problems, links)
+
+
+def build_ladder(directory: Path, start: float | None, end: float | None, order: Iterable[str] = (),
+                 max_rows: int = MAX_ROWS, decoded: Decoded | None = None) -> Ladder:
+    """The steps of the frames in ``directory`` between ``start`` and ``end`` (lab seconds)."""
+    decoded = decoded or decode_folder(directory)
+
+    def inside(t: float) -> bool:
+        return (start is None or t >= start - 1e-6) and (end is None or t <= end + 1e-6)
+
+    chosen = [(s, link) for s, link in zip(decoded.steps, decoded.links, strict=True) if inside(s.t)]
+    steps = [dataclasses.replace(s) for s, _ in chosen]
     rows = _collapse(steps)
     kept, omitted = _cap(rows, max_rows)
     lanes = _lanes(kept, list(order))
-    notes = reader.ike.endings(end if end is not None else (frames[-1].t if frames else None)) + problems
-    notes += [f"{n} frame(s) could not be decoded: {what}" for what, n in reader.problems.items()]
-    return Ladder(lanes, kept, len(rows), omitted, notes, directory.name, Counter(f.link for f in frames))
+    last = end if end is not None else (decoded.steps[-1].t if decoded.steps else None)
+    notes = decoded.ike.endings(start, last) + decoded.problems
+    return Ladder(lanes, kept, len(rows), omitted, notes, directory.name, Counter(link for _, link in chosen))
 
 
 def _collapse(steps: list[Step]) -> list[Step]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import quote
 
-from .ladder import build_ladder
+from .ladder import Decoded, build_ladder, decode_folder
 from .ladder_svg import ladder_svg
 from .report import (
     FAIL,
@@ -91,6 +91,7 @@ class Page:
         self.base = report_path.parent
         self.anchors: dict[str, str] = {}
         self.used: set[str] = set()
+        self.decoded: dict[Path, Decoded] = {}      # a folder of captures, decoded once for all its tests
         self.topology = self._topology()
 
     # ------------------------------------------------------------------ helpers
@@ -313,7 +314,10 @@ class Page:
             return f"<p class='nocap'>Captures: the folder {self.m(relative(folder, self.base))} is missing.</p>"
         start, end = t.window if t.window else (None, None)
         try:
-            ladder = build_ladder(folder, start, end, self.topology.order() if self.topology else ())
+            if folder not in self.decoded:
+                self.decoded[folder] = decode_folder(folder)
+            ladder = build_ladder(folder, start, end, self.topology.order() if self.topology else (),
+                                  decoded=self.decoded[folder])
         except Exception as err:  # noqa: BLE001 - a drawing must never stop the report
             return f"<p class='warn'>The captures of this test could not be read: {self.m(err)}</p>"
         rel = relative(folder, self.base)

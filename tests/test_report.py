@@ -254,6 +254,13 @@ def test_the_ladder_of_a_wrong_key_stops_at_mm5(tmp_path):
                               stops[0])
     svg = ladder_svg(ladder, "x")
     assert "stopped at MM5" in svg and svg.count('<g class="step') == len(ladder.steps)
+    # A window that starts after the first MM5 still names each message by the whole exchange.
+    first_mm5 = next(s.t for s in ladder.steps if s.label == "IKE MM5")
+    late = build_ladder(tmp_path, first_mm5 + 1, None)
+    late_ike = {(s.sender, s.receiver, s.label) for s in late.steps if s.kind == "ike"}
+    assert ("dr_whoovie", "isp", "IKE MM5") in late_ike and ("sam-i-am", "isp", "IKE MM4") in late_ike
+    assert {label for _, _, label in late_ike} == {"IKE MM4", "IKE MM5"}
+    assert [n for n in late.notes if "stopped at MM5" in n]
 
 
 def test_a_ladder_is_bounded_and_says_what_it_left_out(doc_capture):
