@@ -110,12 +110,16 @@ class EmulatedDriver(Driver):
     fresh_per_module = True
 
     def __init__(self, lab: str | Path | LabSpec | None = None, capture_dir: str | Path | None = None,
-                 secrets: Masker | None = None):
+                 secrets: Masker | None = None, before_settle: Callable[[Lab], None] | None = None):
+        """``before_settle`` sees the lab booted but before its links negotiate (the report's frame taps)."""
         spec = lab if isinstance(lab, LabSpec) else load_lab(lab or DEFAULT_LAB)
         super().__init__(lab_overrides(spec), secrets)
         self.secrets.add(lab_secrets(spec))
         try:
-            self.lab = Lab(spec, capture_dir=capture_dir)
+            self.lab = Lab(spec, settle=False, capture_dir=capture_dir)
+            if before_settle is not None:
+                before_settle(self.lab)
+            self.lab.settle()
         except Exception as err:  # noqa: BLE001 - a lab that cannot boot is the emulator's fault
             raise EmulatorFaultError(f"boot of {spec.path}", _origin(err)) from err
         self._sessions: dict[str, EmulatedSession] = {}

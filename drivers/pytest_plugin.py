@@ -8,11 +8,14 @@ command line (``--lab /elsewhere/lab.yml`` is then not taken for a test path).
     pytest --lab my-lab.yml                  # another emulated lab
     pytest --driver=netmiko --inventory lab.yml
 
-Every run of the suites writes reports/conformance.html (self-contained) and
-reports/junit.xml unless --html / --junitxml say otherwise; runs that only
-collect, show help or run the project's own tests write nothing there. Each run
-of the emulated suites keeps its captures in a folder of its own
-(reports/captures/RUN), so runs at the same time never share one.
+Every run of the suites writes reports/conformance.html and reports/junit.xml
+unless --html / --junitxml say otherwise; runs that only collect, show help or
+run the project's own tests write nothing there. The conformance report is this
+project's own page (drivers/report_html.py: verdict, claims with their evidence
+inline, the lab and each test's exchange drawn), self-contained but for the
+captures it links to; it takes pytest-html's --html option. Each run of the
+emulated suites keeps its captures in a folder of its own (reports/captures/RUN),
+so runs at the same time never share one.
 
 Nothing the run writes shows a secret: every test report (failure text, captured
 output, properties, the CLI transcript) is masked before pytest, pytest-html,
@@ -33,9 +36,11 @@ import pytest
 
 from drivers import DRIVERS, DriverError, driver_class
 from drivers.base import Driver, EmulatorFaultError, TransportError, exchanges_so_far
+from drivers.ladder import DirectionRecorder
 from drivers.report import ConformanceRecord
+from drivers.report_html import write_report
 from drivers.scenario import ScenarioError
-from drivers.secrets import Masker, masked_log_records, scrub_report
+from drivers.secrets import Masker, masked_log_records, scrub_object, scrub_report
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = ROOT / "reports"
@@ -44,6 +49,10 @@ RECORD_KEY = pytest.StashKey[ConformanceRecord]()
 ALLOW_DISRUPTIVE_KEY = pytest.StashKey[bool]()
 SECRETS_KEY = pytest.StashKey[Masker]()
 REMOTE_ROLES_KEY = pytest.StashKey[list]()    # the lab's or inventory's remote roles, for parametrizing
+REPORT_PATH_KEY = pytest.StashKey[Path]()
+DRIVER_MODULE_KEY = pytest.StashKey[str]()
+MARKS_KEY = pytest.StashKey[dict]()       # test module -> lab time (s) the last test of it ended at
+TITLE = "Document 14131 conformance report"
 CAPTURE_RUNS_KEPT = 10          # finished runs whose captures stay beside the reports
 WORKER_CAPTURE_KEY = "conformance_capture_dir"
 
@@ -202,14 +211,20 @@ def pytest_configure(config):
             config.option.pcap_dir = str(_capture_run_dir(config))
     if name == "emulated":
         record.capture_root = Path(config.getoption("--pcap-dir"))
-    if getattr(config.option, "htmlpath", None) is None and config.pluginmanager.hasplugin("html"):
-        config.option.htmlpath = str(REPORTS / "conformance.html")
-        config.option.self_contained_html = True
+        lab = config.getoption("--lab") or ROOT / "fixtures" / "doc14131" / "lab.yml"
+        record.target = {"driver": name, "lab": str(Path(lab).resolve())}
+    else:
+        record.target = {"driver": name, "inventory": str(Path(config.getoption("--inventory")).resolve())}
+    config.stash[MARKS_KEY] = {}
+    # The report is this plugin's own page; pytest-html's --html only says where it goes.
+    config.stash[REPORT_PATH_KEY] = Path(getattr(config.option, "htmlpath", None) or REPORTS / "conformance.html")
+    if getattr(config.option, "htmlpath", None) is not None:
+        config.option.htmlpath = None
     if getattr(config.option, "xmlpath", None) is None:
         config.option.xmlpath = str(REPORTS / "junit.xml")
 
 
-def _build_driver(config, module: str | None = None):
+def _build_driver(config, module: str | None = None, before_settle=None):
     name = config.getoption("--driver")
     secrets = config.stash.get(SECRETS_KEY, None)
     try:
@@ -218,7 +233,8 @@ def _build_driver(config, module: str | None = None):
             if capture and module:
                 capture = str(Path(capture) / module)
             from drivers.emulated import EmulatedDriver
-            drv: Driver = EmulatedDriver(config.getoption("--lab"), capture_dir=capture, secrets=secrets)
+            drv: Driver = EmulatedDriver(config.getoption("--lab"), capture_dir=capture, secrets=secrets,
+                                         before_settle=before_settle if capture else None)
         else:
             drv = driver_class(name)(config.getoption("--inventory"), secrets=secrets)
     except (DriverError, ScenarioError) as err:
@@ -244,13 +260,16 @@ def driver(request):
     """The target: a fresh emulated lab per test module, or the shared connections to real devices."""
     config = request.config
     shared = config.stash.get(SHARED_KEY, None)
+    recorders: list[DirectionRecorder] = []    # who sent each captured frame, for the report's ladders
     if shared is not None and not shared.fresh_per_module:
         drv = shared
     else:
-        drv = _build_driver(config, request.module.__name__.rsplit(".", 1)[-1])
+        drv = _build_driver(config, request.module.__name__.rsplit(".", 1)[-1],
+                            before_settle=lambda lab: recorders.append(DirectionRecorder(lab)))
         if not drv.fresh_per_module:
             config.stash[SHARED_KEY] = drv
     config.stash[DRIVER_KEY] = drv
+    config.stash[DRIVER_MODULE_KEY] = request.module.__name__
     _note_facts(config, drv)
     try:
         from pytest_metadata.plugin import metadata_key
@@ -260,6 +279,8 @@ def driver(request):
     yield drv
     if drv.fresh_per_module:
         drv.close()
+    for recorder in recorders:
+        recorder.save(drv.lab.capture.directory)
 
 
 def _note_facts(config, drv) -> None:
@@ -291,6 +312,13 @@ def pytest_sessionfinish(session):
     shared = session.config.stash.get(SHARED_KEY, None)
     if shared is not None:
         shared.close()
+    config = session.config
+    record = config.stash.get(RECORD_KEY, None)
+    if record is None or hasattr(config, "workerinput"):
+        return
+    record.finished = time.time()
+    path = config.stash[REPORT_PATH_KEY]
+    write_report(record, path, TITLE)
 
 
 @pytest.fixture(scope="module")
@@ -337,8 +365,16 @@ def _properties(report, name: str) -> list[str]:
 
 def pytest_runtest_logreport(report):
     record = _record_of(report)
+    if record is None:
+        return
+    record.add_report(report)
+    extra = getattr(report, "conformance", None) or {}
+    if extra.get("facts") and not record.facts:       # from a pytest-xdist worker
+        record.facts.update(extra["facts"])
+    if extra.get("rejections") is not None and record.rejections is None:
+        record.rejections = extra["rejections"]
     claims = _properties(report, "claim")
-    if record is None or not claims:
+    if not claims:
         return
     if report.when == "call" or report.failed or report.skipped:
         faults = _properties(report, "fault")
@@ -367,13 +403,6 @@ def pytest_sessionstart(session):
     _CURRENT_CONFIG[:] = [session.config]
 
 
-def pytest_html_results_summary(prefix, summary, postfix, session):
-    record = session.config.stash.get(RECORD_KEY, None)
-    if record is not None:
-        report_dir = Path(session.config.option.htmlpath or REPORTS).parent
-        prefix.append(record.summary_html(report_dir))
-
-
 def tooling_fault(excinfo) -> str | None:
     """``kind: text`` when a test stopped on the tooling (emulator fault, lost transport), else None."""
     if excinfo is None:
@@ -395,7 +424,12 @@ def pytest_report_teststatus(report, config):
 
 
 def pytest_terminal_summary(terminalreporter):
-    record = terminalreporter.config.stash.get(RECORD_KEY, None)
+    config = terminalreporter.config
+    record = config.stash.get(RECORD_KEY, None)
+    if record is not None and not hasattr(config, "workerinput") and config.stash[REPORT_PATH_KEY].is_file():
+        verdict, why = record.verdict()
+        terminalreporter.write_sep("-", f"Generated html report: {config.stash[REPORT_PATH_KEY].resolve().as_uri()}")
+        terminalreporter.line(f"conformance: {verdict}: {record.mask(why)}")
     if record is None or not record.faults:
         return
     terminalreporter.section("not checked: failures of the tooling, not of the routers")
@@ -413,6 +447,8 @@ def pytest_runtest_makereport(item, call):
     secrets = item.config.stash.get(SECRETS_KEY, None)
     if secrets is not None:
         scrub_report(report, secrets)
+        if getattr(report, "conformance", None):
+            report.conformance = scrub_object(report.conformance, secrets)
         item.user_properties[:] = [(name, secrets(v) if isinstance(v, str) else v)
                                    for name, v in item.user_properties]
 
@@ -429,17 +465,40 @@ def _annotate(item, call, report) -> None:
                 properties.append(("claim", claim))
     if report.when != "call" and not (report.when == "setup" and report.failed):
         return
-    drv = item.config.stash.get(DRIVER_KEY, None)
-    html_plugin = item.config.pluginmanager.getplugin("html")
-    if drv is None or html_plugin is None:
+    record = item.config.stash.get(RECORD_KEY, None)
+    if record is None:
         return
-    start = item.stash.get(DRIVER_KEY, 0)
-    exchanges = [e for e in drv.transcript if e.seq >= start]
-    if exchanges:
-        text = "\n".join(e.render() for e in exchanges)
-        extras = getattr(report, "extras", [])
-        extras.append(html_plugin.extras.text(text, name="CLI transcript"))
-        report.extras = extras
+    extra: dict = {}
+    if call.excinfo is not None and report.failed:
+        from drivers.report import failure_message
+        extra["message"] = failure_message(call.excinfo.exconly())
+    drv = item.config.stash.get(DRIVER_KEY, None)
+    if drv is not None and drv.fresh_per_module and item.config.stash.get(DRIVER_MODULE_KEY, None) != \
+            item.module.__name__:
+        drv = None      # this module's driver was never built: the one in the stash is an earlier module's
+    if drv is not None:
+        start = item.stash.get(DRIVER_KEY, 0)
+        extra["exchanges"] = [[e.device, e.prompt, e.command, e.output] for e in drv.transcript if e.seq >= start]
+        extra.update(_lab_window(item, drv))
+    if record.facts:
+        extra["facts"] = dict(record.facts)
+    if record.rejections is not None:
+        extra["rejections"] = record.rejections
+    report.conformance = extra
+
+
+def _lab_window(item, drv) -> dict:
+    """The lab time this test ran in (from the end of the module's previous test) and its captures' folder."""
+    lab = getattr(drv, "lab", None)
+    capture = getattr(lab, "capture", None)
+    if lab is None or capture is None:
+        return {}
+    now = lab.sim.now / 1e9
+    marks = item.config.stash[MARKS_KEY]
+    module = item.module.__name__
+    start = marks.get(module, 0.0)
+    marks[module] = now
+    return {"window": [start, now], "capture": str(Path(capture.directory).resolve())}
 
 
 def pytest_html_report_title(report):

@@ -1,19 +1,28 @@
-"""The conformance report's own parts: the claims matrix, the run's facts, diagnoses."""
+"""What the conformance report knows of a run: the claims and their verdicts, each test's evidence, the facts.
+
+The plugin feeds it the test reports (also those pytest-xdist's workers send); ``drivers/report_html.py``
+renders it. Every text it holds was masked before it got here, and is masked again as it is rendered.
+"""
 
 from __future__ import annotations
 
-import html
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import yaml
 
 from .scenario import ROOT
 
+NOT_APPLICABLE_REASON = "not applicable"       # a skip whose reason says so is an N/A outcome
 CLAIMS_FILE = ROOT / "fixtures" / "doc14131" / "claims.yml"
 ERRATA_FILE = ROOT / "fixtures" / "doc14131" / "errata.yml"
+
+PASS, FAIL, PARTIAL, NOT_CHECKED, NOT_TESTED = "PASS", "FAIL", "PARTIAL", "NOT CHECKED", "NOT TESTED"
+NOT_APPLICABLE = "N/A"     # the document's literal values, on a lab that is not the document's
+CONFORMANT, NOT_CONFORMANT, PARTIALLY = "CONFORMANT", "NOT CONFORMANT", "PARTIAL"
 
 
 @dataclass
@@ -27,18 +36,58 @@ class Claim:
 
     @property
     def verdict(self) -> str:
+        """PASS only when every test behind the claim passed; a skipped test makes it PARTIAL; a claim
+        whose tests all say it does not apply to this lab is N/A."""
         values = set(self.outcomes.values())
         if not values:
-            return "not tested"
+            return NOT_TESTED
+        if values == {"n/a"}:
+            return NOT_APPLICABLE
+        values.discard("n/a")
         if "failed" in values:
-            return "FAIL"
-        if "error" in values:
-            return "NOT CHECKED"
-        if values == {"skipped"}:
-            return "skipped"
-        if values <= {"skipped", "n/a"}:
-            return "N/A"      # the document's literal values, on a lab that is not the document's
-        return "PASS"
+            return FAIL
+        if "error" in values or values == {"skipped"}:
+            return NOT_CHECKED
+        if "skipped" in values:
+            return PARTIAL
+        return PASS
+
+
+@dataclass
+class TestEntry:
+    """One test as the report shows it: outcome, claims, the values it checked, its evidence."""
+
+    nodeid: str
+    outcome: str = "passed"                  # passed | failed | skipped | error
+    claims: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+    diagnoses: list[tuple[str, str]] = field(default_factory=list)
+    fault: str = ""
+    message: str = ""                        # the failure or the skip, in the words of the test
+    traceback: str = ""
+    when: str = "call"                       # the phase that decided the outcome
+    duration: float = 0.0
+    exchanges: list[tuple[str, str, str, str]] = field(default_factory=list)   # device, prompt, command, output
+    window: tuple[float, float] | None = None  # lab seconds the test ran between (emulated driver)
+    capture: str = ""                        # the folder of its module's captures
+
+    @property
+    def function(self) -> str:
+        return self.nodeid.split("::")[-1].split("[", 1)[0]
+
+    @property
+    def param(self) -> str:
+        """The parameter in the test id (``test_x[branch-rtr]`` -> ``branch-rtr``), or ''."""
+        last = self.nodeid.split("::")[-1]
+        return last[last.index("[") + 1:-1] if "[" in last and last.endswith("]") else ""
+
+    @property
+    def module(self) -> str:
+        return self.nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+
+    @property
+    def transcript(self) -> str:
+        return "\n".join(f"{prompt}{command}\n{output}" for _, prompt, command, output in self.exchanges)
 
 
 def load_errata(path: Path = ERRATA_FILE) -> dict[str, str]:
@@ -55,19 +104,36 @@ def load_claims(path: Path = CLAIMS_FILE, render: Callable[[str], str] | None = 
             for c in data["claims"]}
 
 
-class ConformanceRecord:
-    """Collects what the report shows above the per-test table."""
+def _properties(report: Any, name: str) -> list[Any]:
+    return [value for key, value in getattr(report, "user_properties", ()) if key == name]
 
-    def __init__(self):
+
+_REWRITTEN = re.compile(r"^assert |^ \+  where |^ \+    ", re.M)
+
+
+def failure_message(text: str) -> str:
+    """An exception's own words: its type dropped when it is an AssertionError, pytest's rewriting cut off."""
+    text = text.removeprefix("AssertionError: ").removeprefix("AssertionError")
+    cut = _REWRITTEN.search(text)
+    return (text[:cut.start()] if cut else text).strip()
+
+
+class ConformanceRecord:
+    """Collects what the report shows: claims, tests, the run's facts, faults, configuration lines refused."""
+
+    def __init__(self) -> None:
         self.claims = load_claims()
         self.started = time.time()
+        self.finished: float | None = None
         self.facts: dict[str, str] = {}
         self.diagnoses: dict[str, list[str]] = {}    # test node id -> named outcomes
         self.unknown_claims: set[str] = set()
         self.capture_root: Path | None = None   # where the emulated labs wrote pcaps and keys
         self.faults: dict[str, str] = {}      # test node id -> emulator fault or transport failure
         self.rejections: dict[str, list[str]] | None = None   # device -> configuration lines refused at boot
-        # Masks the secrets in whatever text the summary shows (the run's masker).
+        self.tests: dict[str, TestEntry] = {}
+        self.target: dict[str, str] = {}      # the driver's describe(): driver, lab or inventory
+        # Masks the secrets in whatever text the report shows (the run's masker).
         self.mask: Callable[[str], str] = lambda text: text
 
     def record(self, nodeid: str, claims: list[str], outcome: str) -> None:
@@ -79,86 +145,95 @@ class ConformanceRecord:
             if claim.outcomes.get(nodeid) not in ("failed", "error"):   # a failed setup or call stays so
                 claim.outcomes[nodeid] = outcome
 
-    def summary_html(self, report_dir: Path) -> str:
-        duration = time.time() - self.started
-        facts = dict(self.facts)
-        facts["Date"] = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(self.started))
-        facts["Duration"] = f"{duration:.1f} s"
-        rows = []
-        for claim in self.claims.values():
-            tests = "<br>".join(html.escape(n.split("::", 1)[-1]) + f" <i>({o})</i>"
-                                for n, o in claim.outcomes.items())
-            diag = sorted({d for n in claim.outcomes for d in self.diagnoses.get(n, [])})
-            diag += sorted({self.faults[n] for n in claim.outcomes if n in self.faults})
-            colour = {"PASS": "#2a7", "FAIL": "#c33", "NOT CHECKED": "#e80", "skipped": "#999", "N/A": "#999",
-                      "not tested": "#e80"}[claim.verdict]
-            # The document's words hold configuration lines (" / " between them): masked line by line.
-            words = " / ".join(self.mask(part) for part in claim.words.split(" / "))
-            checked = " / ".join(self.mask(part) for part in claim.checked.split(" / ")) if claim.checked else ""
-            rows.append(
-                f"<tr><td><b>{html.escape(claim.id)}</b></td><td>{html.escape(words)}"
-                + (f"<br><small>checked here: {html.escape(checked)}</small>" if checked else "") +
-                f"<br><small>{html.escape(claim.section)}</small></td>"
-                f"<td style='color:{colour};font-weight:bold'>{claim.verdict}</td><td>{tests}</td>"
-                f"<td>{html.escape(self.mask('; '.join(diag)))}</td></tr>")
-        fact_rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(self.mask(v))}</td></tr>"
-                            for k, v in facts.items())
-        files = ""
-        found = (sorted(p for p in self.capture_root.rglob("*") if p.is_file() and not p.name.startswith("."))
-                 if self.capture_root else [])
-        if found:
-            names = [html.escape(_relative(p, report_dir)) for p in found]
-            links = "".join(f"<li><a href='{name}'>{name}</a></li>" for name in names)
-            files = ("<h3>Captures and keys</h3><p>One pcap per link and test module; <code>esp_sa</code> and "
-                     "<code>ikev1_decryption_table</code> are Wireshark's key tables for them. The key files "
-                     "stay where they are, readable by their owner only (mode 0600): this report links to "
-                     "them and holds none of their contents.</p>"
-                     f"<ul>{links}</ul>")
-        unknown = self._rejections_html() + self._faults_html()
-        if self.unknown_claims:
-            claims = html.escape(", ".join(sorted(self.unknown_claims)))
-            unknown += f"<p style='color:#c33'>Tests name unknown claims: {claims}</p>"
-        return (
-            "<h2>Claims of Cisco Document 14131</h2>"
-            "<table class='claims' border='1' cellpadding='4' style='border-collapse:collapse'>"
-            "<tr><th>Claim</th><th>The document says</th><th>Verdict</th><th>Tests</th><th>Diagnosis</th></tr>"
-            + "".join(rows) + "</table>" + unknown +
-            "<h3>Run</h3><table border='1' cellpadding='4' style='border-collapse:collapse'>" + fact_rows + "</table>"
-            + files)
+    def add_report(self, report: Any) -> None:
+        """One phase's report of a test (setup, call, teardown), as pytest or a pytest-xdist worker gives it."""
+        entry = self.tests.get(report.nodeid)
+        if entry is None:
+            entry = self.tests[report.nodeid] = TestEntry(report.nodeid)
+        entry.duration += float(getattr(report, "duration", 0.0) or 0.0)
+        extra = getattr(report, "conformance", None) or {}
+        for claim in _properties(report, "claim"):
+            if claim not in entry.claims:
+                entry.claims.append(str(claim))
+        for value in _properties(report, "checked"):
+            if value not in entry.checked:
+                entry.checked.append(str(value))
+        for value in _properties(report, "diagnosis"):
+            code, _, text = str(value).partition(": ")
+            if (code, text) not in entry.diagnoses:
+                entry.diagnoses.append((code, text))
+        faults = _properties(report, "fault")
+        if faults and report.failed:
+            entry.fault = str(faults[0])
+        if extra.get("exchanges"):
+            entry.exchanges = [(str(d), str(p), str(c), str(o)) for d, p, c, o in extra["exchanges"]]
+        if extra.get("window"):
+            entry.window = (float(extra["window"][0]), float(extra["window"][1]))
+        if extra.get("capture"):
+            entry.capture = str(extra["capture"])
+        self._outcome(entry, report, extra)
+
+    def _outcome(self, entry: TestEntry, report: Any, extra: dict[str, Any]) -> None:
+        if entry.outcome in ("failed", "error") or not (report.when == "call" or report.failed or report.skipped):
+            return
+        entry.when = report.when
+        entry.outcome = ("error" if entry.fault else "failed" if report.failed
+                         else "n/a" if report.skipped and NOT_APPLICABLE_REASON in str(report.longrepr)
+                         else "skipped" if report.skipped else "passed")
+        if report.skipped and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
+            entry.message = str(report.longrepr[2]).removeprefix("Skipped: ")
+        elif report.failed:
+            entry.message = extra.get("message") or failure_message(str(getattr(report, "longreprtext", "")))
+            entry.traceback = str(getattr(report, "longreprtext", "") or "")
+
+    def verdict(self) -> tuple[str, str]:
+        """The run's verdict and why, in words."""
+        claims = list(self.claims.values())
+        by: dict[str, list[Claim]] = {}
+        for claim in claims:
+            by.setdefault(claim.verdict, []).append(claim)
+        failing = by.get(FAIL, [])
+        if failing:
+            return NOT_CONFORMANT, (f"{len(failing)} of {len(claims)} claims fail: "
+                                    + ", ".join(c.id for c in failing) + ".")
+        na = by.get(NOT_APPLICABLE, [])
+        applicable = len(claims) - len(na)
+        apart = (f"; {len(na)} not applicable to this lab (the document's own values: "
+                 + ", ".join(c.id for c in na) + ")") if na else ""
+        if len(by.get(PASS, [])) == applicable:
+            return CONFORMANT, f"All {applicable} applicable claims pass{apart}."
+        unchecked = [c for c in claims if c.verdict not in (PASS, NOT_APPLICABLE)]
+        return PARTIALLY, (f"{len(by.get(PASS, []))} of {applicable} applicable claims pass; {len(unchecked)} not "
+                           f"fully checked: " + "; ".join(self.reasons(unchecked)) + apart + ".")
+
+    def reasons(self, claims: list[Claim]) -> list[str]:
+        """Why claims were not fully checked: skip reasons and tooling faults, with their numbers."""
+        counts: dict[str, int] = {}
+        for claim in claims:
+            if not claim.outcomes:
+                counts["no test names it"] = counts.get("no test names it", 0) + 1
+            for nodeid, outcome in claim.outcomes.items():
+                entry = self.tests.get(nodeid)
+                if outcome == "skipped":
+                    why = f"skipped: {entry.message}" if entry and entry.message else "skipped"
+                elif outcome == "error":
+                    why = "a fault of the test tooling, not of the routers"
+                else:
+                    continue
+                counts[why] = counts.get(why, 0) + 1
+        return [f"{n} test{'s' if n > 1 else ''} {why}" if why != "no test names it" else f"{n} claim(s): {why}"
+                for why, n in counts.items()]
+
+    @property
+    def wall_time(self) -> float:
+        return (self.finished or time.time()) - self.started
 
 
-    def _faults_html(self) -> str:
-        if not self.faults:
-            return ""
-        items = "".join(f"<li><code>{html.escape(n)}</code>: {html.escape(self.mask(t))}</li>"
-                        for n, t in self.faults.items())
-        return ("<h3>Not checked: failures of the test tooling</h3><p>These tests stopped on a fault of the "
-                "emulator or of the way to the devices, not on anything the routers did; their claims are "
-                f"NOT CHECKED.</p><ul>{items}</ul>")
-
-    def _rejections_html(self) -> str:
-        if self.rejections is None:
-            return ""
-        if not self.rejections:
-            return ("<h3>Configuration lines rejected at boot</h3>"
-                    "<p>None: every device took its whole configuration.</p>")
-        errata = load_errata()
-        rows = []
-        for device, lines in self.rejections.items():
-            for line in lines:
-                text = line.split(": ", 1)[-1].split("  (", 1)[0]
-                why = errata.get(" ".join(text.split()), "")
-                note = f"<br><small>{html.escape(self.mask(why))}</small>" if why else ""
-                where, sep, rest = line.partition(": ")       # the configuration line starts after "file:N: "
-                shown = html.escape(where + sep + self.mask(rest) if sep else self.mask(line))
-                rows.append(f"<tr><td>{html.escape(device)}</td><td><code>{shown}</code>{note}</td></tr>")
-        return ("<h3>Configuration lines rejected at boot</h3>"
-                "<table border='1' cellpadding='4' style='border-collapse:collapse'>"
-                "<tr><th>Device</th><th>Line and IOS's error</th></tr>" + "".join(rows) + "</table>")
-
-
-def _relative(path: Path, base: Path) -> str:
+def relative(path: Path, base: Path) -> str:
+    """``path`` relative to the report's folder (``../`` where needed), so that the report's links keep
+    working when its folder is copied with the captures; absolute across file systems."""
+    import os
     try:
-        return str(path.resolve().relative_to(base.resolve()))
+        return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
     except ValueError:
         return str(path)

@@ -62,8 +62,8 @@ SerialEnd._deliver = _broken
 
 
 def _claims_matrix(html: str) -> dict[str, str]:
-    rows = re.findall(r"<tr><td><b>([A-Z0-9-]+)</b></td>.*?<td style='color:[^']*;font-weight:bold'>([^<]+)</td>",
-                      html)
+    rows = re.findall(r"<details class='claim [a-z]+' id='claim-[A-Z0-9-]+' data-claim='([A-Z0-9-]+)' "
+                      r"data-verdict='([A-Z ]+)'", html)
     return dict(rows)
 
 
