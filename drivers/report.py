@@ -201,9 +201,10 @@ class ConformanceRecord:
         apart = (f"; {len(na)} not applicable to this lab (the document's own values: "
                  + ", ".join(c.id for c in na) + ")") if na else ""
         if len(by.get(PASS, [])) == applicable:
-            return CONFORMANT, f"All {applicable} applicable claims pass{apart}."
+            return CONFORMANT, f"All {applicable} {'applicable ' if na else ''}claims pass{apart}."
         unchecked = [c for c in claims if c.verdict not in (PASS, NOT_APPLICABLE)]
-        return PARTIALLY, (f"{len(by.get(PASS, []))} of {applicable} applicable claims pass; {len(unchecked)} not "
+        return PARTIALLY, (f"{len(by.get(PASS, []))} of {applicable} {'applicable ' if na else ''}claims pass; "
+                           f"{len(unchecked)} not "
                            f"fully checked: " + "; ".join(self.reasons(unchecked)) + apart + ".")
 
     def reasons(self, claims: list[Claim]) -> list[str]:

@@ -2,7 +2,6 @@
 copies of the document's lab (checked against the document's values) and of the variant lab (checked
 against the values derived from its configurations; the document's literal values not applicable)."""
 
-import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -67,7 +66,7 @@ def test_mistake_fails_exactly_its_claims(lab, tmp_path):
     matrix = report[report.index("Claims of Cisco Document 14131"):report.index("<h3>Run")]
     assert expected["diagnosis"] in matrix, "the claims matrix names the likely cause"
     for claim in expected.get("not_applicable", []):
-        assert re.search(rf"<b>{claim}</b>.*?<td style='color:#999;font-weight:bold'>N/A</td>", matrix), claim
+        assert f"data-claim='{claim}' data-verdict='N/A'" in matrix, claim
     # Failures quote configuration lines (a key that differs, say): the report, the JUnit file, the
     # captures and the terminal still hold none of the lab's secrets.
     texts = artefact_texts(tmp_path)

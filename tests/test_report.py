@@ -77,6 +77,12 @@ def test_the_run_is_conformant_partial_or_not_and_says_why():
     assert why == f"23 of 24 claims pass; 1 not fully checked: 1 test skipped: {reason}."
     failing = _record(**{"suites/test_t.py::test_ping": ("failed", ["PING-LAN"], None)})
     assert failing.verdict() == (NOT_CONFORMANT, "1 of 24 claims fail: PING-LAN.")
+    # A claim whose only test says it does not apply to this lab is N/A, and the rest still conform.
+    na = _record()
+    na.claims["SA-GOLDEN"].outcomes = {"suites/test_g.py::test_golden": "n/a"}
+    assert na.claims["SA-GOLDEN"].verdict == "N/A"
+    assert na.verdict() == (CONFORMANT, "All 23 applicable claims pass; 1 not applicable to this lab "
+                                        "(the document's own values: SA-GOLDEN).")
 
 
 def test_checked_values_read_as_expected_beside_observed():
