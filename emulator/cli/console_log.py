@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from emulator.cli import iostime, nat_show, ppp_debug
+from emulator.cli import iostime, nat_show, ppp_debug, show
 from emulator.device.adapters import short_name
 from emulator.device.console import (
     IpcpAddressInstalled,
@@ -27,6 +27,7 @@ from emulator.device.console import (
     PppTraced,
     QuietModeOff,
     QuietModeOn,
+    SystemRestarted,
 )
 
 __all__ = ["ConsoleLog", "render", "text"]
@@ -37,7 +38,7 @@ class ConsoleLog:
         self.lines: list[str] = []
 
     def emit(self, record: LogRecord) -> None:
-        self.lines.append(render(record))
+        self.lines.extend(render(record).split("\n"))   # a message of several lines is stamped once
 
 
 def render(record: LogRecord) -> str:
@@ -73,6 +74,7 @@ _WORDS: dict[type, Callable[[Any], str]] = {
     PppTraced: ppp_debug.trace_text,
     PppOptionTraced: ppp_debug.option_line,
     NatTranslated: nat_show.debug_text,
+    SystemRestarted: lambda e: "\n".join(["%SYS-5-RESTART: System restarted --"] + show.banner(e.platform)),
     # IOS 12.3(4)T login enhancements (no quiet-mode access-class: its default ACL, sl_def_acl).
     QuietModeOn: lambda e: (f"%SEC_LOGIN-1-QUIET_MODE_ON: Still timeleft for watching failures is {e.watch_left} "
                             f"secs, [user: {e.user}] [Source: {e.source}] [localport: {e.port}] "

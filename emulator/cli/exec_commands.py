@@ -9,6 +9,7 @@ from emulator.cli.show_routes import show_ip_route
 from emulator.config.grammar import CommandError, Grammar, tokenize
 from emulator.config.render import running_config
 from emulator.config.secrets import secret_matches
+from emulator.labtime import SECOND
 
 USER = Grammar("user-exec")
 PRIVILEGED = Grammar("privileged-exec")
@@ -108,7 +109,7 @@ def _terminal_monitor(session, args):
 
 @exec_command("write memory", "write", privileged=True)
 def _write(session, args):
-    session.router.replace_startup(running_config(session.router.config, session.router.platform.train))
+    session.router.save_startup()
     return "Building configuration...\n[OK]\n"
 
 
@@ -117,8 +118,35 @@ def _copy_run_start(session, args):
     answer = yield ("", "Destination filename [startup-config]? ")
     if answer.strip() not in ("", "startup-config"):
         return f"%Error opening nvram:{answer.strip()} (Permission denied)\n"
-    session.router.replace_startup(running_config(session.router.config, session.router.platform.train))
+    session.router.save_startup()
     return "Building configuration...\n[OK]\n"
+
+
+# IOS 12.2 on a 2500 is back at its prompt about a minute after ``reload`` (ROM monitor, flash
+# image decompression, boot): the emulated device takes that long too.
+RELOAD_BOOT_NS = 60 * SECOND
+
+
+@exec_command("reload", privileged=True)
+def _reload(session, args):
+    router = session.router
+    output = ""
+    if router.startup_differs():
+        while True:
+            answer = (yield (output, "System configuration has been modified. Save? [yes/no]: ")).strip().lower()
+            output = ""
+            if answer and "yes".startswith(answer):
+                router.save_startup()
+                output = "Building configuration...\n[OK]\n"
+                break
+            if answer and "no".startswith(answer):
+                break
+            output = "% Please answer 'yes' or 'no'.\n"
+    answer = yield (output, "Proceed with reload? [confirm]")
+    if answer.strip() and not answer.strip().lower().startswith("y"):
+        return "\n"
+    router.reload(RELOAD_BOOT_NS)
+    return "\n"
 
 
 # ---------------------------------------------------------------- show

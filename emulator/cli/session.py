@@ -47,10 +47,13 @@ class CliSession:
         self._question = ""
         self._dialog_output: list[str] = []
         self.closed = False
+        self._generation = router.generation   # the boot this session began in
 
     # ------------------------------------------------------------ prompt
     @property
     def prompt(self) -> str:
+        if self.router.generation != self._generation:
+            self._rebooted()
         if self._dialog is not None:
             return self._question
         host = self.router.hostname
@@ -95,6 +98,8 @@ class CliSession:
             self._log_seen = len(log)
 
     def _execute(self, line: str) -> "str | Job":
+        if self.router.generation != self._generation:
+            self._rebooted()
         if self.closed:
             raise SessionClosed(self.router.hostname)
         line = line.rstrip("\r\n")
@@ -268,6 +273,17 @@ class CliSession:
 
     def close(self) -> None:
         self.closed = True
+
+    def _rebooted(self) -> None:
+        """The device reloaded: a vty session ended with it; the console starts again in user EXEC."""
+        self._generation = self.router.generation
+        if self.line != "console":
+            self.closed = True
+            return
+        self.privileged = False
+        self.config = None
+        self._dialog = None
+        self.monitor = True
 
 
 class OutputFilter:

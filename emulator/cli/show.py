@@ -6,7 +6,16 @@ Interfaces and ARP are in ``show_interfaces``, routes in ``show_routes``.
 from __future__ import annotations
 
 from emulator.cli import iostime
+from emulator.device.platform import Platform
 from emulator.device.router import Router
+
+
+def banner(p: Platform) -> list[str]:
+    """The software's name lines, as ``show version`` and the restart message begin."""
+    return ["Cisco Internetwork Operating System Software ",
+            f"IOS (tm) {p.family} Software ({p.image}), Version {p.software}, RELEASE SOFTWARE (fc2)",
+            "Copyright (c) 1986-2004 by cisco Systems, Inc.",
+            p.compiled]
 
 
 def version(r: Router) -> str:
@@ -15,18 +24,14 @@ def version(r: Router) -> str:
     for name in p.interfaces:
         kind = name.rstrip("0123456789/.")
         counts[kind] = counts.get(kind, 0) + 1
-    lines = [
-        "Cisco Internetwork Operating System Software ",
-        f"IOS (tm) {p.family} Software ({p.image}), Version {p.software}, RELEASE SOFTWARE (fc2)",
-        "Copyright (c) 1986-2004 by cisco Systems, Inc.",
-        p.compiled,
+    lines = banner(p) + [
         "Image text-base: 0x0307A6B8, data-base: 0x00001000",
         "",
         "ROM: System Bootstrap, Version 11.0(10c)XB2, PLATFORM SPECIFIC RELEASE SOFTWARE (fc1)",
         "BOOTLDR: 3000 Bootstrap Software (IGS-BOOT-R), Version 11.0(10c)XB2, PLATFORM SPECIFIC RELEASE SOFTWARE (fc1)",
         "",
         f"{r.hostname} uptime is {iostime.uptime_words(r.uptime)}",
-        "System returned to ROM by power-on",
+        "System returned to ROM by " + ("reload" if r.generation else "power-on"),
         f'System image file is "{p.image_file}"',
         "",
         p.processor,

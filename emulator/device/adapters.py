@@ -330,6 +330,7 @@ class EthernetAdapter(LinkAdapter):
 
     def close(self) -> None:
         self.binding.close()
+        self.port.detach()
 
     def _update(self) -> None:
         up = self.interfaces.link_active(self.iface)

@@ -15,12 +15,13 @@ from ipaddress import IPv4Address
 from typing import Callable, Iterable, Protocol
 
 from emulator.config.model import DeviceConfig, TimestampService
+from emulator.device.platform import Platform
 from emulator.engines.nat import NatTrace
 from emulator.engines.ppp import ControlTraced, LayerOpenTraced
 
 __all__ = ["LinkChanged", "LinkAdminDown", "LineProtocolChanged", "IpcpAddressInstalled", "IpcpRouteInstalled",
            "PoolUndefined", "PoolExhausted", "PppTraced", "PppOptionTraced", "NatTranslated", "QuietModeOn",
-           "QuietModeOff", "Message", "LogEvent", "LogRecord", "LogSink", "DeviceLog"]
+           "QuietModeOff", "SystemRestarted", "Message", "LogEvent", "LogRecord", "LogSink", "DeviceLog"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,13 @@ class QuietModeOff:
 
 
 @dataclass(frozen=True, slots=True)
+class SystemRestarted:
+    """The device finished booting after a reload (``%SYS-5-RESTART`` and the software's name)."""
+
+    platform: Platform
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """A message already written as IOS text (by an engine or by the CLI)."""
 
@@ -125,7 +133,7 @@ class Message:
 
 LogEvent = (LinkChanged | LinkAdminDown | LineProtocolChanged | IpcpAddressInstalled | IpcpRouteInstalled
             | PoolUndefined | PoolExhausted | PppTraced | PppOptionTraced | NatTranslated | QuietModeOn
-            | QuietModeOff | Message)
+            | QuietModeOff | SystemRestarted | Message)
 
 
 @dataclass(frozen=True, slots=True)

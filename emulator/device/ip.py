@@ -84,8 +84,10 @@ class IPStack:
 
     def __init__(self, name: str, seed: int, clock: Simulator, config: DeviceConfig, *,
                  interfaces: PipelineInterfaces, routing: PipelineRoutes, local: PipelineLocal,
-                 adapters: Mapping[str, SendsIP], console: DeviceLog, debugs: set[str]):
+                 adapters: Mapping[str, SendsIP], console: DeviceLog, debugs: set[str],
+                 rng_name: str | None = None):
         self.name = name
+        self.rng_prefix = rng_name     # random streams under another name than the device's (after a reload)
         self.seed = seed
         self.clock = clock
         self.config = config
@@ -262,7 +264,7 @@ class IPStack:
                 self.log_buffer.extend(rest)
 
     def _rng(self, purpose: str) -> random.Random:
-        return self.clock.rng(f"{self.name}/{purpose}")
+        return self.clock.rng(f"{self.rng_prefix or self.name}/{purpose}")
 
     def _nat_outside_to_inside(self, iface: str, packet: IPv4Packet) -> IPv4Packet | None:
         cfg = self.config.interfaces.get(iface)

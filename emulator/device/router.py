@@ -25,8 +25,9 @@ from typing import Any, Callable
 from emulator.config.commands import ConfigContext
 from emulator.config.loader import load_config
 from emulator.config.model import Interface
+from emulator.config.render import render_config
 from emulator.device.adapters import LinkAdapter
-from emulator.device.console import DeviceLog, LogSink, Message, PppOptionTraced, PppTraced
+from emulator.device.console import DeviceLog, LogSink, Message, PppOptionTraced, PppTraced, SystemRestarted
 from emulator.device.interfaces import LOAD_INTERVAL, InterfaceState, InterfaceTable, LinkStatus
 from emulator.device.ip import IPStack
 from emulator.device.links import PPP_DEBUG, Links
@@ -59,22 +60,71 @@ class Router:
         self.boot_time = clock.now
         self.seed = seed
         self.startup_config = config_text
+        self.admin_listeners: list[Callable[[Router, str, bool], Any]] = []   # told (router, iface, up)
+        self._console_sink = console
+        self._cabling: list[tuple[str, SerialEnd | EthernetSegment]] = []   # (iface, where), in cabling order
+        self.reloading = False       # between ``reload`` and the end of booting again: every port is down
+        self.generation = 0          # boots since the lab started (a vty session ends with its generation)
+        self._build(config_text, source)
+        self.save_startup()     # kept in IOS's saved form, as if written with copy running-config startup-config
+
+    def _build(self, config_text: str, source: str) -> None:
+        """The device's parts, fresh from a configuration text (at power-on and at each reload)."""
         self.config, self.boot_errors = load_config(config_text, source, list(self.platform.interfaces))
         self.debugs: set[str] = set()
-        self.operator_secrets: dict[str, str] = {}
-        self.admin_listeners: list[Callable[[Router, str, bool], Any]] = []   # told (router, iface, up)
+        self.operator_secrets: dict[str, str] = getattr(self, "operator_secrets", {})
         config = self.config   # one object, changed in place by configuration mode: every part reads it live
-        self.console = DeviceLog(console, config, lambda: self.uptime)
-        self.interfaces = InterfaceTable(name, seed, config)
+        self.console = DeviceLog(self._console_sink, config, lambda: self.uptime)
+        self.interfaces = InterfaceTable(self.name, self.seed, config)
         self.pools = PeerAddresses(config, self.console)
         self.routing = Routing(config, self.interfaces)
         self.links = Links(self, self.clock, self.interfaces, self.console, self.debugs,
                            changed=self.invalidate_routes, admin_changed=self._admin_changed)
         self.local = LocalDelivery(self.rng)
-        self.ip = IPStack(name, seed, self.clock, config, interfaces=self.interfaces, routing=self.routing,
-                          local=self.local, adapters=self.links.adapters, console=self.console, debugs=self.debugs)
+        self.ip = IPStack(self.name, self.seed, self.clock, config, interfaces=self.interfaces, routing=self.routing,
+                          local=self.local, adapters=self.links.adapters, console=self.console, debugs=self.debugs,
+                          rng_name=self._rng_name())
         self.local.connect(self.ip)   # replies and ICMP errors leave through the pipeline
         self.logins = LoginWatch(self)
+
+    def save_startup(self) -> None:
+        """Keep the running configuration as the startup configuration, in IOS's saved form."""
+        self.startup_config = render_config(self.config, self.platform.train)
+
+    def startup_differs(self) -> bool:
+        """Whether the running configuration has changes not saved (``reload`` then offers to save)."""
+        return render_config(self.config, self.platform.train) != self.startup_config
+
+    # ------------------------------------------------------------ reload
+    def reload(self, boot_ns: int) -> None:
+        """``reload``: every port goes down at once, and the device boots again from its startup
+        configuration ``boot_ns`` later (losing its SAs, translations, counters and debugs)."""
+        self.log("%SYS-5-RELOAD: Reload requested")
+        self.reloading = True
+        self.generation += 1
+        for adapter in self.links.adapters.values():
+            adapter.close()
+        self.ip.nat_binding.close()
+        self.ip.crypto_binding.close()
+        for iface, _ in self._cabling:
+            self._admin_changed(iface, False)     # DTR drops: the far end loses carrier
+        self.clock.call_later(boot_ns, self._boot_again, component=f"{self.name} reload")
+
+    def _boot_again(self) -> None:
+        self.boot_time = self.clock.now
+        self._build(self.startup_config, "startup-config")
+        for iface, where in self._cabling:
+            if isinstance(where, SerialEnd):
+                self.links.attach_serial(iface, where)
+            else:
+                self.links.attach_ethernet(iface, where)
+                self.interfaces.state(iface).carrier = True
+        self.reloading = False
+        self.console.log(SystemRestarted(self.platform))
+        self.boot_links()
+        for iface, where in self._cabling:
+            if isinstance(where, SerialEnd) and self.interface_enabled(iface):
+                self._admin_changed(iface, True)  # DTR up again: carrier if the far end is up too
 
     # ------------------------------------------------------------ identity and time
     @property
@@ -96,8 +146,12 @@ class Router:
         return f"{int.from_bytes(digest[:4], 'big') % 100000000:08d}"
 
     def rng(self, purpose: str) -> random.Random:
-        """A random stream of this device's own, fixed by the lab seed."""
-        return self.clock.rng(f"{self.name}/{purpose}")
+        """A random stream of this device's own, fixed by the lab seed (and new after each reload:
+        cookies, SPIs and magic numbers of a rebooted device are not those it used before)."""
+        return self.clock.rng(f"{self._rng_name()}/{purpose}")
+
+    def _rng_name(self) -> str:
+        return self.name if not self.generation else f"{self.name}#{self.generation}"
 
     # ------------------------------------------------------------ engines of the IP stack
     @property
@@ -185,9 +239,7 @@ class Router:
             words = line.split()
             if words[:2] == ["enable", "secret"] and len(words) in (3, 4) and (len(words) == 3 or words[2] == "0"):
                 self.operator_secrets["enable"] = words[-1]
-
-    def replace_startup(self, text: str) -> None:
-        self.startup_config = text
+        self.save_startup()     # the lab's additions are part of the device's saved configuration
 
     # ------------------------------------------------------------ interfaces
     def interface_state(self, name: str) -> InterfaceState:
@@ -201,7 +253,7 @@ class Router:
         return self.interfaces.address(name)
 
     def interface_enabled(self, name: str) -> bool:
-        return self.interfaces.enabled(name)
+        return not self.reloading and self.interfaces.enabled(name)
 
     def link_status(self, name: str) -> LinkStatus:
         return self.interfaces.link_status(name)
@@ -230,9 +282,11 @@ class Router:
 
     def attach_serial(self, iface: str, end: SerialEnd) -> None:
         """Cable a serial port; its encapsulation picks PPP or Cisco HDLC."""
+        self._cabling.append((iface, end))
         self.links.attach_serial(iface, end)
 
     def attach_ethernet(self, iface: str, segment: EthernetSegment) -> None:
+        self._cabling.append((iface, segment))
         self.links.attach_ethernet(iface, segment)
 
     def boot_links(self) -> None:
