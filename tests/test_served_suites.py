@@ -159,7 +159,8 @@ def test_the_suites_over_the_served_lab_give_the_emulated_verdicts(transport, la
     # hold none of the lab's secrets; only the inventory does.
     texts = artefact_texts(tmp_path, skip=[inventory])
     texts.update(stdout=result.stdout, stderr=result.stderr, server=server_log)
-    assert "sam-i-am#show running-config" in texts[str(tmp_path / "report.html")]   # the transcripts were read
+    # The transcripts were read into the report.
+    assert f"{routers['hub']}#show running-config" in texts[str(tmp_path / "report.html")]
     assert any("crypto isakmp key <removed> address 0.0.0.0 0.0.0.0" in text for text in texts.values())
     assert leaks(texts, lab_secrets(lab) | {"cisco123", "ww", "lab"}) == []
     local, local_checked = emulated(lab)
