@@ -15,11 +15,12 @@ Limits (every refusal a counted drop in ``drops``, never an exception):
 
 * ``TIMEOUT``: 15 s from the first fragment, RFC 791's recommended initial
   timer (IOS 12.2 documents no value of its own; *choice*);
-* ``MAX_DATAGRAMS`` = 16 in reassembly at once and ``MAX_FRAGMENTS`` = 32 per
-  datagram: the defaults of IOS's ``ip virtual-reassembly`` (max-reassemblies
-  16, max-fragments 32; Cisco IOS Security Command Reference), the closest
-  IOS figures; a fragment beyond them is dropped, as is its datagram for the
-  second limit;
+* ``MAX_DATAGRAMS`` = 16 in reassembly at once, the default of IOS's ``ip
+  virtual-reassembly max-reassemblies``, and ``MAX_FRAGMENTS`` = 64 per
+  datagram, the largest its ``max-fragments`` takes (Cisco IOS Security
+  Command Reference; the closest IOS figures, *choice*: 64 lets the largest
+  ping, 18024 bytes, through a 576-byte MTU); a fragment beyond them is
+  dropped, as is its datagram for the second limit;
 * a datagram that would end past 65535 bytes is dropped (the "ping of death");
 * a TCP fragment at offset 8 bytes (RFC 1858 section 4, "tiny fragment"
   overlap of the TCP header) is dropped.
@@ -40,7 +41,7 @@ __all__ = ["Reassembler", "ReassemblyTimedOut", "TIMEOUT", "MAX_DATAGRAMS", "MAX
 
 TIMEOUT = 15 * SECOND
 MAX_DATAGRAMS = 16
-MAX_FRAGMENTS = 32
+MAX_FRAGMENTS = 64
 MAX_DATAGRAM = 0xFFFF
 _INFINITY = 1 << 30
 
@@ -153,8 +154,8 @@ class Reassembler:
         self.reassembled += 1
         first = dgram.first
         assert first is not None, "a datagram without holes has its offset-0 fragment"
-        return replace(first, payload=bytes(dgram.data[:dgram.length]), flags=first.flags & ~FLAG_MF, fragment_offset=0,
-                       checksum=None)
+        return replace(first, payload=bytes(dgram.data[:dgram.length]), flags=first.flags & ~FLAG_MF,
+                       fragment_offset=0, checksum=None)
 
     def _forget(self, key: DatagramKey) -> None:
         self._datagrams.pop(key, None)
