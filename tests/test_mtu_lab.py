@@ -182,3 +182,15 @@ def test_a_host_behind_the_remote_is_told_by_the_router_and_transit_fragments_pa
     # 1500, 1500 and 1040 bytes, the two 1500-byte pieces made ESP too large, sent in two fragments.
     # The inner fragments and those to the internet host went on as they came.
     assert tunnel.device("dr_whoovie").local.reassembler.reassembled == 10
+
+
+def test_a_datagram_larger_than_the_receiving_mtu_is_a_giant():
+    lab = Lab.from_file(LAB)
+    hub, remote = cli(lab, "sam-i-am"), cli(lab, "dr_whoovie")
+    hub.configure_lines(["interface Serial0", "mtu 1400"])
+    assert "(5/5)" in remote.execute("ping 99.99.99.1 size 1400")
+    lab.advance(SECOND)
+    assert "Success rate is 0 percent (0/5)" in remote.execute("ping 99.99.99.1 size 1401")
+    counters = lab.device("sam-i-am").interfaces.state("Serial0").counters
+    assert (counters.giants, counters.input_errors) == (5, 5)
+    assert "5 giants" in hub.execute("show interfaces Serial0")
