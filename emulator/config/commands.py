@@ -622,8 +622,8 @@ def _if_keepalive(ctx, args, neg):
 # Interface MTUs (Cisco IOS Interface Command Reference, "mtu" and "ip mtu"). IOS offers ``ip mtu``
 # <68-MTU>: a larger value is invalid input. "If the current IP MTU value is the same as the MTU value
 # and you change the MTU value, the IP MTU value will be modified automatically to match the new MTU.
-# However, the reverse is not true" (ibid.): an ip mtu equal to the old MTU follows it; one left above
-# a lowered MTU is cut to it where it is used.
+# However, the reverse is not true" (ibid.): an ip mtu equal to the old MTU follows it, and one that
+# a lowered MTU would leave above it goes too (the IP MTU is then the MTU).
 DEFAULT_MTU = 1500     # Ethernet and serial interfaces of the 2500
 
 
