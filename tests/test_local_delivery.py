@@ -6,8 +6,10 @@ from ipaddress import IPv4Address
 import pytest
 
 from emulator.device.local import DEFAULT_TTL, UNREACHABLE_INTERVAL, LocalDelivery
+from emulator.engines.reassembly import ReassemblyTimedOut
 from emulator.wire import icmp
-from emulator.wire.ipv4 import FLAG_MF, PROTO_ICMP, PROTO_UDP, IPv4Packet
+from emulator.wire.fragment import fragment
+from emulator.wire.ipv4 import FLAG_DF, PROTO_ESP, PROTO_ICMP, PROTO_UDP, IPv4Packet
 from emulator.wire.udp import UDPDatagram
 
 ME = IPv4Address("192.0.2.1")
@@ -22,6 +24,7 @@ class Host:
         self.now = 0
         self.sent: list[IPv4Packet] = []
         self.drops: list[str] = []
+        self.pokes = 0
         self._id = 0
 
     def is_broadcast(self, address):
@@ -43,6 +46,9 @@ class Host:
 
     def drop(self, reason):
         self.drops.append(reason)
+
+    def poke_reassembly(self):
+        self.pokes += 1
 
 
 @pytest.fixture
@@ -107,13 +113,68 @@ def test_one_unreachable_per_interval(parts):
     assert len(host.sent) == 2
 
 
-def test_no_error_about_an_error_and_fragments_are_dropped(parts):
+def test_no_error_about_an_error_nor_about_a_later_fragment(parts):
     host, local = parts
     quoted = icmp.ICMPMessage.dest_unreachable(icmp.UNREACH_PORT, udp(9).encode())
     local.icmp_error(IPv4Packet(PEER, ME, PROTO_ICMP, quoted.encode(), ttl=64), icmp.DEST_UNREACHABLE, 1)
+    later = IPv4Packet(PEER, ME, PROTO_UDP, b"12345678", ttl=64, fragment_offset=10)
+    local.icmp_error(later, icmp.DEST_UNREACHABLE, icmp.UNREACH_PORT)
     assert host.sent == []
-    local.deliver("Serial0", IPv4Packet(PEER, ME, PROTO_UDP, b"12345678", ttl=64, flags=FLAG_MF))
-    assert host.drops == ["fragment"]
+
+
+def test_fragments_for_the_device_are_reassembled_before_delivery(parts):
+    host, local = parts
+    whole = IPv4Packet(PEER, ME, PROTO_UDP, UDPDatagram(1024, 9, bytes(3000)).encode(PEER, ME), ttl=64,
+                       identification=42)
+    first, second, last = fragment(whole, 1500)
+    local.deliver("Serial0", last)
+    local.deliver("Serial0", first)
+    assert host.sent == [] and host.drops == [] and host.pokes == 2
+    local.deliver("Serial0", second)          # the datagram is whole: port 9 is not served
+    (error,) = host.sent
+    msg = icmp.ICMPMessage.decode(error.payload)
+    assert (msg.type, msg.code) == (icmp.DEST_UNREACHABLE, icmp.UNREACH_PORT)
+    assert IPv4Packet.decode(msg.payload, verify=False, allow_truncated=True).identification == 42
+    assert local.reassembler.reassembled == 1
+
+
+def test_a_timed_out_datagram_answers_time_exceeded_reassembly(parts):
+    host, local = parts
+    first = fragment(IPv4Packet(PEER, ME, PROTO_UDP, bytes(2000), ttl=64, identification=7), 1500)[0]
+    local.reassembly_event(ReassemblyTimedOut(None, first))  # type: ignore[arg-type]
+    (error,) = host.sent
+    msg = icmp.ICMPMessage.decode(error.payload)
+    assert (msg.type, msg.code) == (icmp.TIME_EXCEEDED, icmp.ExceededCode.REASSEMBLY)
+    local.reassembly_event(ReassemblyTimedOut(None, None))  # type: ignore[arg-type]
+    assert len(host.sent) == 1
+
+
+def test_fragmentation_needed_carries_the_mtu_and_is_rate_limited_apart(parts):
+    host, local = parts
+    big = IPv4Packet(PEER, IPv4Address("203.0.113.9"), PROTO_UDP, bytes(1600), ttl=64, flags=FLAG_DF)
+    local.unreachable(udp(9), icmp.UNREACH_PORT)
+    local.unreachable(big, icmp.UNREACH_FRAG_NEEDED, 1446)
+    local.unreachable(big, icmp.UNREACH_FRAG_NEEDED, 1446)
+    assert len(host.sent) == 2 and host.drops == ["unreachable rate limited"]
+    msg = icmp.ICMPMessage.decode(host.sent[1].payload)
+    assert (msg.code, msg.next_hop_mtu) == (icmp.UNREACH_FRAG_NEEDED, 1446)
+    host.now += UNREACHABLE_INTERVAL
+    local.unreachable(big, icmp.UNREACH_FRAG_NEEDED, 1446)
+    assert len(host.sent) == 3
+
+
+def test_fragmentation_needed_about_esp_goes_to_the_crypto_engine_and_about_an_echo_to_ping(parts):
+    host, local = parts
+    heard, learned = [], []
+    local.esp_fragmentation_needed = lambda quoted, mtu: learned.append((quoted[20:24], mtu))
+    local.echo_listeners[5] = lambda kind, packet, msg: heard.append((kind, msg.sequence))
+    esp = IPv4Packet(ME, PEER, PROTO_ESP, bytes.fromhex("0000abcd00000001") + bytes(40), ttl=255)
+    echo = IPv4Packet(ME, PEER, PROTO_ICMP, icmp.ICMPMessage.echo_request(5, 3, bytes(50)).encode(), ttl=255)
+    for original in (esp, echo):
+        error = icmp.ICMPMessage.dest_unreachable(icmp.UNREACH_FRAG_NEEDED, original.encode(), 1400)
+        local.deliver("Serial0", IPv4Packet(PEER, ME, PROTO_ICMP, error.encode(), ttl=64))
+    assert learned == [(bytes.fromhex("0000abcd"), 1400)]
+    assert heard == [("fragment", 3)]
 
 
 def test_unconnected_delivery_says_so():

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from emulator.engines.ipsec import CryptoSubsystem, IpsecFlow, IpsecSA
 
 ZERO = IPv4Address(0)
-PATH_MTU = 1500  # 2500 serial and Ethernet interfaces default to an MTU of 1500
 
 
 # ---------------------------------------------------------------- helpers
@@ -105,7 +104,7 @@ def _flow_lines(f: "IpsecFlow", now: int, local_addr: IPv4Address, detail: bool)
                   "    #pkts internal err (send): 0, #pkts internal err (recv) 0"]
     lines += ["",
               f"     local crypto endpt.: {f.local_addr or local_addr}, remote crypto endpt.: {peer}",
-              f"     path mtu {PATH_MTU}, ip mtu {PATH_MTU}, ip mtu interface {f.iface}",
+              f"     path mtu {f.path_mtu}, ip mtu {f.ip_mtu}, ip mtu interface {f.iface}",
               # 12.x prints the outbound SPI in hex without 0x (document: "52456533"; reference §1.2).
               f"     current outbound spi: {out.spi:X}" if out else "     current outbound spi: 0",
               ""]

@@ -58,7 +58,7 @@ def _interface(r: Router, name: str) -> str:
     dly = (iface.delay * 10) if iface.delay is not None else (20000 if serial else 1000)
     txload = max(1, min(255, round(c.out_bps / (bw * 1000) * 255)))
     rxload = max(1, min(255, round(c.in_bps / (bw * 1000) * 255)))
-    out += [f"  MTU 1500 bytes, BW {bw} Kbit, DLY {dly} usec,",
+    out += [f"  MTU {iface.mtu or 1500} bytes, BW {bw} Kbit, DLY {dly} usec,",
             f"     reliability 255/255, txload {txload}/255, rxload {rxload}/255"]
     encap = {"ppp": "PPP", "hdlc": "HDLC", "arpa": "ARPA"}[iface.encapsulation]
     out.append(f"  Encapsulation {encap}, loopback not set")

@@ -619,6 +619,35 @@ def _if_keepalive(ctx, args, neg):
     _changed(ctx, "keepalive")
 
 
+# Interface MTUs (Cisco IOS Interface Command Reference, "mtu" and "ip mtu"). IOS offers ``ip mtu``
+# <68-MTU>: a larger value is invalid input. "If the current IP MTU value is the same as the MTU value
+# and you change the MTU value, the IP MTU value will be modified automatically to match the new MTU.
+# However, the reverse is not true" (ibid.): an ip mtu equal to the old MTU follows it, and one that
+# a lowered MTU would leave above it goes too (the IP MTU is then the MTU).
+DEFAULT_MTU = 1500     # Ethernet and serial interfaces of the 2500
+
+
+@command(INTERFACE, "mtu <bytes:64-18000>")
+def _if_mtu(ctx, args, neg):
+    iface = _iface(ctx)
+    old = iface.mtu or DEFAULT_MTU
+    iface.mtu = None if neg or args["bytes"] == DEFAULT_MTU else args["bytes"]
+    if iface.ip_mtu is not None and (iface.ip_mtu == old or iface.ip_mtu >= (iface.mtu or DEFAULT_MTU)):
+        iface.ip_mtu = None
+
+
+@command(INTERFACE, "ip mtu <bytes:68-18000>")
+def _if_ip_mtu(ctx, args, neg):
+    iface = _iface(ctx)
+    mtu = iface.mtu or DEFAULT_MTU
+    if neg:
+        iface.ip_mtu = None
+        return
+    if args["bytes"] > mtu:
+        raise ConfigApplyError("invalid", column=2)
+    iface.ip_mtu = None if args["bytes"] == mtu else args["bytes"]
+
+
 @command(INTERFACE, "dialer-group <group:1-10>")
 def _if_dialer_group(ctx, args, neg):
     _iface(ctx).dialer_group = None if neg else args["group"]

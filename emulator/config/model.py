@@ -71,6 +71,8 @@ class Interface:
     peer_neighbor_route: bool = True
     keepalive: int | None = 10         # None: no keepalive
     dialer_group: int | None = None
+    mtu: int | None = None             # mtu N: the interface MTU (None: the hardware's, 1500 here)
+    ip_mtu: int | None = None          # ip mtu N (None: the interface MTU)
     stated: bool = field(default=False, compare=False)  # named by the configuration, not only hardware
 
 

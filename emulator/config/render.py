@@ -232,11 +232,15 @@ def _interface(iface: Interface) -> list[str]:
     out = [f"interface {iface.name}"]
     if iface.description:
         out.append(f" description {iface.description}")
+    if iface.mtu is not None:
+        out.append(f" mtu {iface.mtu}")
     if iface.bandwidth is not None:
         out.append(f" bandwidth {iface.bandwidth}")
     if iface.delay is not None:
         out.append(f" delay {iface.delay}")
     out += _interface_address(iface)
+    if iface.ip_mtu is not None:
+        out.append(f" ip mtu {iface.ip_mtu}")
     out += _flag(iface.directed_broadcast, "ip directed-broadcast")
     if iface.nat:
         out.append(f" ip nat {iface.nat}")

@@ -6,6 +6,18 @@ Order of operations, as IOS does it (Cisco "NAT Order of Operation"):
 - inside to outside: routing, NAT inside->outside, then the crypto map check
   of the outgoing interface (and encryption).
 
+MTUs (``mtu``, ``ip mtu``): a packet larger than the IP MTU of its output
+interface is fragmented there (RFC 791), before the crypto map, which sees
+each fragment; with DF set it is dropped and its source gets ICMP
+"fragmentation needed" with the MTU (RFC 1191). ESP the crypto map makes
+is fragmented the same way after encryption when it outgrows the MTU, or,
+with DF copied from a DF packet, refused before encryption by the crypto
+engine (``emulator.engines.ipsec.esp_path``). Fragments for the router are
+reassembled by local delivery, ESP fragments before decryption; transit
+fragments are forwarded as they are (IOS reassembles only what is addressed
+to it). A packet arriving larger than its interface's MTU is a giant: an
+input error, dropped.
+
 Each stage is a method of its own (``_decrypt``, ``_nat_outside_to_inside``,
 ``_nat_inside_to_outside``, ``_crypto_map_out``) so that NAT and IPsec plug
 in where IOS has them. Packets the router sends itself start at routing.
@@ -22,6 +34,7 @@ from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Interface
 from typing import Any, Callable, Mapping, Protocol
 
+from emulator.config.commands import DEFAULT_MTU
 from emulator.config.model import DeviceConfig
 from emulator.device.console import DeviceLog, Message, NatTranslated
 from emulator.device.interfaces import InterfaceState
@@ -31,10 +44,12 @@ from emulator.engines.ike.engine import ISAKMP_PORT
 from emulator.engines.ike.events import Trace
 from emulator.engines.ipsec import DECRYPTED, DROP, PROTECTED, CryptoSubsystem
 from emulator.engines.nat import UNTOUCHED, NatEngine
+from emulator.engines.reassembly import Reassembler, ReassemblyTimedOut
 from emulator.sim.binding import EngineBinding
 from emulator.sim.clock import Simulator
 from emulator.wire import icmp as icmpwire
 from emulator.wire.errors import DecodeError
+from emulator.wire.fragment import FragmentError, fragment
 from emulator.wire.ipv4 import PROTO_ESP, PROTO_UDP, IPv4Packet
 from emulator.wire.udp import UDPDatagram
 
@@ -65,12 +80,18 @@ class PipelineLocal(Protocol):
     """Delivery to the device itself, and the ICMP errors it sends."""
 
     udp_listeners: dict[int, Any]
+    reassembler: Reassembler
+    esp_fragmentation_needed: Callable[[bytes, int], Any] | None
 
     def deliver(self, iface: str, packet: IPv4Packet) -> None: ...
 
-    def unreachable(self, packet: IPv4Packet, code: int) -> None: ...
+    def reassemble(self, packet: IPv4Packet) -> IPv4Packet | None: ...
 
-    def icmp_error(self, packet: IPv4Packet, type_: int, code: int) -> None: ...
+    def reassembly_event(self, event: ReassemblyTimedOut) -> None: ...
+
+    def unreachable(self, packet: IPv4Packet, code: int, next_hop_mtu: int = 0) -> None: ...
+
+    def icmp_error(self, packet: IPv4Packet, type_: int, code: int, next_hop_mtu: int = 0) -> None: ...
 
 
 class SendsIP(Protocol):
@@ -105,6 +126,9 @@ class IPStack:
         self.debugs = debugs
         self._ip_id = 0
         self.ip_drops: dict[str, int] = {}
+        self.fragmented = 0          # datagrams split at output ("show ip traffic": "fragmented")
+        self.fragments_made = 0      # the pieces they became
+        self.unfragmentable = 0      # "couldn't fragment": DF set, or an MTU too small
         self.acl = AclEngine(lambda: self.config)
         now = self.clock.now
         # NAT and crypto run on the lab clock through their bindings: poke one after feeding its engine.
@@ -115,6 +139,10 @@ class IPStack:
         self.crypto_binding = EngineBinding(self.clock, self.crypto, transmit=self._send_ike,
                                             name=f"{self.name} crypto")
         self.udp_listeners[ISAKMP_PORT] = self._ike_in
+        self.crypto.esp.ip_mtu = self.ip_mtu
+        local.esp_fragmentation_needed = self._esp_fragmentation_needed
+        self.reassembly_binding = EngineBinding(self.clock, local.reassembler, on_event=local.reassembly_event,
+                                                name=f"{self.name} IP reassembly")
 
     # ------------------------------------------------------------ what the stages read, from the parts
     @property
@@ -137,6 +165,23 @@ class IPStack:
     def debug_log(self, text: str) -> None:
         self.console.debug(Message(text))
 
+    def mtu(self, iface: str) -> int:
+        """The interface MTU (``mtu``): the largest datagram it takes in or sends."""
+        cfg = self.config.interfaces.get(iface)
+        return (cfg.mtu if cfg is not None and cfg.mtu else DEFAULT_MTU)
+
+    def ip_mtu(self, iface: str) -> int:
+        """The IP MTU (``ip mtu``, else the interface MTU; never above it): the largest datagram sent whole."""
+        cfg = self.config.interfaces.get(iface)
+        if cfg is None:
+            return DEFAULT_MTU
+        mtu = cfg.mtu or DEFAULT_MTU
+        return min(cfg.ip_mtu, mtu) if cfg.ip_mtu else mtu
+
+    def poke_reassembly(self) -> None:
+        """Local delivery fed the reassembly engine: its timer follows."""
+        self.reassembly_binding.poke()
+
     def next_ip_id(self) -> int:
         self._ip_id = (self._ip_id + 1) & 0xFFFF
         return self._ip_id
@@ -152,6 +197,16 @@ class IPStack:
             st.counters.input_errors += 1
             st.last_input_error = str(err)
             return
+        if packet.total_length > self.mtu(iface):
+            counters = self.interfaces.state(iface).counters
+            counters.giants += 1
+            counters.input_errors += 1
+            return
+        if packet.is_fragment and packet.protocol == PROTO_ESP and self.is_local(packet.dst):
+            whole = self.local.reassemble(packet)      # ESP is reassembled before decryption
+            if whole is None:
+                return
+            packet = whole
         clear = self._decrypt(iface, packet)
         if clear is None:
             return
@@ -181,21 +236,79 @@ class IPStack:
         self._output(out_iface, next_hop, outside)
 
     def send_packet(self, packet: IPv4Packet) -> bool:
-        """Send a packet the device originates (ping, IKE): routing, crypto map, out."""
+        """Send a packet the device originates (ping, IKE, ICMP errors): routing, crypto map, out.
+
+        One addressed to the device itself (an ICMP error about its own packet) is delivered to it
+        at once, as a packet of its own, without leaving.
+        """
         hop = self.route_for(packet.dst)
         if hop is None:
             self._drop("no route")
             return False
         out_iface, next_hop = hop
+        if self.is_local(packet.dst):
+            self.clock.call_at(self.clock.now, self.local.deliver, out_iface, packet,
+                               component=f"{self.name} local delivery")
+            return True
         return self._output(out_iface, next_hop, packet)
 
     def _output(self, iface: str, next_hop: IPv4Address | None, packet: IPv4Packet) -> bool:
+        """Out of ``iface``: fragmented to its IP MTU, then each piece through the crypto map."""
+        mtu = self.ip_mtu(iface)
+        if packet.total_length > mtu:
+            pieces = self._fragment(packet, mtu)
+            if not pieces:
+                return False
+        else:
+            pieces = [packet]
         cfg = self.config.interfaces.get(iface)
-        if cfg is not None and cfg.crypto_map:
-            return self._crypto_map_out(iface, next_hop, packet)
-        return self._transmit(iface, next_hop, packet.encode())
+        sent = False
+        for piece in pieces:
+            if cfg is not None and cfg.crypto_map:
+                sent = self._crypto_map_out(iface, next_hop, piece) or sent
+            else:
+                sent = self._transmit(iface, next_hop, piece.encode()) or sent
+        return sent
+
+    def _fragment(self, packet: IPv4Packet, mtu: int) -> list[IPv4Packet]:
+        """The pieces of a datagram too large for ``mtu``; none when DF forbids it (the source is told)."""
+        try:
+            pieces = fragment(packet, mtu)
+        except FragmentError:
+            self.unfragmentable += 1
+            self._drop("fragmentation needed")
+            if packet.df:
+                self.local.unreachable(packet, icmpwire.UNREACH_FRAG_NEEDED, mtu)
+            return []
+        self.fragmented += 1
+        self.fragments_made += len(pieces)
+        return pieces
+
+    def _fragmentation_needed(self, packet: IPv4Packet, mtu: int) -> None:
+        """A DF packet the crypto map cannot send whole: dropped, its source told the MTU that fits."""
+        self.unfragmentable += 1
+        self._drop("fragmentation needed")
+        self.local.unreachable(packet, icmpwire.UNREACH_FRAG_NEEDED, mtu)
+
+    def _esp_fragmentation_needed(self, quoted: bytes, mtu: int) -> None:
+        self.crypto.esp.fragmentation_needed(quoted, mtu)
 
     def _transmit(self, iface: str, next_hop: IPv4Address | None, data: bytes) -> bool:
+        """Hand a datagram to the link; ESP the crypto map made larger than the IP MTU goes in fragments."""
+        mtu = self.ip_mtu(iface)
+        if len(data) > mtu:
+            try:
+                packet = IPv4Packet.decode(data)
+            except DecodeError:
+                self._drop("bad packet to send")
+                return False
+            sent = False
+            for piece in self._fragment(packet, mtu):
+                sent = self._link_send(iface, next_hop, piece.encode()) or sent
+            return sent
+        return self._link_send(iface, next_hop, data)
+
+    def _link_send(self, iface: str, next_hop: IPv4Address | None, data: bytes) -> bool:
         adapter = self.adapters.get(iface)
         if adapter is None or not self.interfaces.protocol_up(iface):
             self._drop("interface down")
@@ -227,6 +340,9 @@ class IPStack:
         result = self.crypto.outbound(iface, packet.encode(), self.clock.now)
         self.crypto_binding.poke()
         if result.action == DROP:
+            if result.mtu:
+                self._fragmentation_needed(packet, result.mtu)
+                return False
             self._drop(f"crypto: {result.reason}")
             return False
         if result.action == PROTECTED:

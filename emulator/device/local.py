@@ -4,8 +4,17 @@ Echo requests are answered; echo replies and the ICMP errors that quote an
 echo go to the ping that sent it (``echo_listeners`` by identifier);
 datagrams go to ``udp_listeners`` by port (IKE listens on 500), and a port or
 protocol nobody serves is answered with an unreachable. IOS sends at most one
-unreachable per ``UNREACHABLE_INTERVAL``; errors are never sent about errors,
-nor to broadcasts.
+unreachable per ``UNREACHABLE_INTERVAL`` (and, apart, one "fragmentation
+needed" per interval: ``ip icmp rate-limit unreachable [df]``, both 500 ms by
+default); errors are never sent about errors, nor about a fragment other than
+the first (RFC 1812 section 4.3.2.7), nor to broadcasts.
+
+Fragments addressed to the router are reassembled here
+(``emulator.engines.reassembly``, on the clock through the pipeline's
+binding); a datagram given up on answers its source with Time Exceeded,
+code 1, when its first fragment had come (RFC 1122 section 3.3.2). An ICMP
+"fragmentation needed" quoting ESP the router sent goes to
+``esp_fragmentation_needed`` (the crypto engine learns the path MTU).
 """
 
 from __future__ import annotations
@@ -14,10 +23,11 @@ import random
 from ipaddress import IPv4Address
 from typing import Any, Callable, Protocol
 
+from emulator.engines.reassembly import Reassembler, ReassemblyTimedOut
 from emulator.labtime import MS
 from emulator.wire import icmp as icmpwire
 from emulator.wire.errors import DecodeError
-from emulator.wire.ipv4 import PROTO_ICMP, PROTO_UDP, IPv4Packet
+from emulator.wire.ipv4 import PROTO_ESP, PROTO_ICMP, PROTO_UDP, IPv4Packet
 from emulator.wire.udp import UDPDatagram
 
 __all__ = ["DEFAULT_TTL", "UNREACHABLE_INTERVAL", "LocalHost", "LocalDelivery"]
@@ -27,7 +37,8 @@ UNREACHABLE_INTERVAL = 500 * MS   # IOS sends at most one ICMP unreachable per 5
 ERROR_KINDS: dict[int, str] = {icmpwire.DEST_UNREACHABLE: "unreachable", icmpwire.TIME_EXCEEDED: "exceeded",
                icmpwire.SOURCE_QUENCH: "quench"}
 
-# An echo listener hears (kind, packet, echo message): kind "reply", "unreachable", "exceeded" or "quench".
+# An echo listener hears (kind, packet, echo message): kind "reply", "unreachable", "fragment" (unreachable,
+# fragmentation needed), "exceeded" or "quench".
 EchoListener = Callable[[str, IPv4Packet, icmpwire.ICMPMessage], Any]
 # A UDP listener gets (packet, datagram, interface) and returns False when it did not take the datagram.
 UdpListener = Callable[[IPv4Packet, UDPDatagram, str], Any]
@@ -51,6 +62,8 @@ class LocalHost(Protocol):
 
     def drop(self, reason: str) -> None: ...
 
+    def poke_reassembly(self) -> None: ...
+
 
 class LocalDelivery:
     """Delivery to the device; ``connect`` gives it the way out (the pipeline) before the first packet."""
@@ -60,8 +73,11 @@ class LocalDelivery:
         self._rng = rng
         self.echo_listeners: dict[int, EchoListener] = {}    # ICMP identifier -> listener
         self.udp_listeners: dict[int, UdpListener] = {}      # UDP port -> listener
-        self._last_unreachable: int | None = None
+        self._last_unreachable: dict[bool, int] = {}     # frag-needed or not -> when the last one went
         self._echo_id: int | None = None
+        self.reassembler = Reassembler()
+        # An ICMP "fragmentation needed" quoting ESP from the router: (quoted datagram, next-hop MTU).
+        self.esp_fragmentation_needed: Callable[[bytes, int], Any] | None = None
 
     def connect(self, host: LocalHost) -> None:
         self.host = host
@@ -73,11 +89,25 @@ class LocalDelivery:
         self._echo_id = (self._echo_id + 1) & 0xFFFF or 1
         return self._echo_id
 
+    def reassemble(self, packet: IPv4Packet) -> IPv4Packet | None:
+        """A fragment for the router: the whole datagram when this one completes it, else None."""
+        host = self.host
+        whole = self.reassembler.add(packet, host.now)
+        host.poke_reassembly()
+        return whole
+
+    def reassembly_event(self, event: ReassemblyTimedOut) -> None:
+        """A datagram timed out in reassembly: Time Exceeded, code 1, if its first fragment came."""
+        if event.first is not None:
+            self.icmp_error(event.first, icmpwire.TIME_EXCEEDED, icmpwire.ExceededCode.REASSEMBLY)
+
     def deliver(self, iface: str, packet: IPv4Packet) -> None:
         host = self.host
         if packet.is_fragment:
-            host.drop("fragment")  # reassembly is not needed by anything these labs send
-            return
+            whole = self.reassemble(packet)
+            if whole is None:
+                return
+            packet = whole
         if packet.protocol == PROTO_ICMP:
             self._icmp_in(iface, packet)
         elif packet.protocol == PROTO_UDP:
@@ -125,26 +155,34 @@ class LocalDelivery:
                                                 verify=False)
         except DecodeError:
             return
-        if quoted.protocol == PROTO_ICMP and inner.type == icmpwire.ECHO_REQUEST:
+        frag_needed = msg.type == icmpwire.DEST_UNREACHABLE and msg.code == icmpwire.UNREACH_FRAG_NEEDED
+        if quoted.protocol == PROTO_ESP and frag_needed and self.esp_fragmentation_needed is not None:
+            self.esp_fragmentation_needed(msg.payload, msg.next_hop_mtu)
+        elif quoted.protocol == PROTO_ICMP and inner.type == icmpwire.ECHO_REQUEST:
             listener = self.echo_listeners.get(inner.identifier)
             if listener is not None:
-                listener(ERROR_KINDS[msg.type], packet, inner)
+                listener("fragment" if frag_needed else ERROR_KINDS[msg.type], packet, inner)
 
-    def unreachable(self, packet: IPv4Packet, code: int) -> None:
-        """A destination unreachable about ``packet``, unless one went out less than the interval ago."""
+    def unreachable(self, packet: IPv4Packet, code: int, next_hop_mtu: int = 0) -> None:
+        """A destination unreachable about ``packet``, unless one of its kind went out less than the interval ago.
+
+        "Fragmentation needed" (code 4, with ``next_hop_mtu``) is limited apart from the other codes.
+        """
         now = self.host.now
-        if self._last_unreachable is not None and now - self._last_unreachable < UNREACHABLE_INTERVAL:
+        df = code == icmpwire.UNREACH_FRAG_NEEDED
+        last = self._last_unreachable.get(df)
+        if last is not None and now - last < UNREACHABLE_INTERVAL:
             self.host.drop("unreachable rate limited")
             return
-        self._last_unreachable = now
-        self.icmp_error(packet, icmpwire.DEST_UNREACHABLE, code)
+        self._last_unreachable[df] = now
+        self.icmp_error(packet, icmpwire.DEST_UNREACHABLE, code, next_hop_mtu)
 
-    def icmp_error(self, packet: IPv4Packet, type_: int, code: int) -> None:
+    def icmp_error(self, packet: IPv4Packet, type_: int, code: int, next_hop_mtu: int = 0) -> None:
         host = self.host
         if packet.protocol == PROTO_ICMP and packet.payload[:1] not in (bytes([icmpwire.ECHO_REQUEST]),
                                                                        bytes([icmpwire.ECHO_REPLY])):
             return  # never an error about an error (RFC 1812 §4.3.2.7)
-        if host.is_broadcast(packet.dst):
+        if packet.fragment_offset != 0 or host.is_broadcast(packet.dst):
             return
         hop = host.route_for(packet.src)
         if hop is None:
@@ -153,7 +191,8 @@ class LocalDelivery:
         if src is None:
             return
         original = packet.encode()
-        body = (icmpwire.ICMPMessage.dest_unreachable(code, original) if type_ == icmpwire.DEST_UNREACHABLE
+        body = (icmpwire.ICMPMessage.dest_unreachable(code, original, next_hop_mtu)
+                if type_ == icmpwire.DEST_UNREACHABLE
                 else icmpwire.ICMPMessage.time_exceeded(code, original))
         host.send_packet(IPv4Packet(src, packet.src, PROTO_ICMP, body.encode(), ttl=DEFAULT_TTL,
                                     identification=host.next_ip_id()))

@@ -3,7 +3,9 @@
 Each echo is sent when the previous one was answered or timed out; the
 job's runner runs the simulator meanwhile, so round trips follow the links'
 bandwidth and delay. Results per echo: ``!`` reply, ``.`` timeout, ``U`` unreachable,
-``Q`` source quench, ``&`` time exceeded (the characters IOS prints).
+``M`` could not fragment (unreachable, fragmentation needed and DF set), ``Q`` source
+quench, ``&`` time exceeded (the characters IOS prints; Cisco, "Understanding the Ping
+and Traceroute Commands", document 12778).
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def echoes(router, target: IPv4Address, result: PingResult, count: int = 5, size
             state["outcome"] = "!"
             state["at"] = sim.now
         elif "outcome" not in state:
-            state["outcome"] = {"unreachable": "U", "quench": "Q", "exceeded": "&"}[kind]
+            state["outcome"] = {"unreachable": "U", "fragment": "M", "quench": "Q", "exceeded": "&"}[kind]
 
     router.echo_listeners[identifier] = listener
     try:

@@ -6,6 +6,22 @@ the SA's proxy identities.  Failures count ``#recv errors`` (and the detail
 counters) on the flow and log as IOS does, one message a minute per kind.
 Outbound: a complete IPv4 datagram from the interface's address to the peer
 (protocol 50, DF and TOS copied from the inner packet, TTL 255).
+
+Path MTU (Cisco, "Resolve IP Fragmentation, MTU, MSS, and PMTUD Issues with
+GRE and IPsec", document 25885, "Pure IPsec tunnel mode"): the outer header
+copies DF from the inner one (IOS's default ``crypto ipsec df-bit copy``). A
+DF packet that would not fit the flow's path MTU once encapsulated is
+dropped before encryption, and the router answers its source with ICMP
+"fragmentation needed" naming the largest inner packet that fits (the
+plaintext MTU: path MTU less the outer header, SPI and sequence, IV,
+padding to the cipher block and ICV; 1438 for esp-aes esp-sha-hmac on a
+1500-byte path, as IOS 15 prints ``plaintext mtu 1438``). A packet without
+DF is encrypted whole and the ESP packet fragmented after encryption (the
+owner does it at output): 12.2 mainline has no ``crypto ipsec fragmentation
+before-encryption``, a 12.2(13)T feature ("Pre-fragmentation for IPsec VPNs").
+The path MTU starts as the IP MTU of the crypto map's interface and drops
+to what an ICMP "fragmentation needed" about the flow's ESP reports (RFC
+2401 section 6.1.2.1), never below ``MIN_PATH_MTU``.
 """
 
 from __future__ import annotations
@@ -18,14 +34,15 @@ from typing import Callable
 
 from emulator.engines import esp_sa as E
 from emulator.engines.acl import Flow
-from emulator.engines.ipsec.sad import IpsecFlow, IpsecSA, SaDatabase
+from emulator.engines.ipsec.sad import DEFAULT_MTU, IpsecFlow, IpsecSA, SaDatabase
 from emulator.engines.ipsec.spd import selectors
 from emulator.labtime import SECOND
 from emulator.wire.checksum import internet_checksum
 from emulator.wire.flow import IPv4Flow
 from emulator.wire.ipv4 import PROTO_ESP
 
-__all__ = ["EspPath", "CryptoResult", "CLEAR", "PROTECTED", "DECRYPTED", "DROP", "LOG_INTERVAL", "OUTER_TTL"]
+__all__ = ["EspPath", "CryptoResult", "CLEAR", "PROTECTED", "DECRYPTED", "DROP", "LOG_INTERVAL", "OUTER_TTL",
+           "plaintext_mtu", "MIN_PATH_MTU"]
 
 CLEAR = "clear"
 PROTECTED = "protected"
@@ -34,6 +51,17 @@ DROP = "drop"
 
 LOG_INTERVAL = 60 * SECOND      # IOS limits these syslogs to one a minute (Cisco tech note 115801 / NANOG 2017)
 OUTER_TTL = 255
+MIN_PATH_MTU = 576      # RFC 1191 section 3's minimum datagram; a reported path MTU below it is ignored
+_ESP_HEADER = 8         # SPI and sequence number (RFC 2406 section 2)
+_ESP_TRAILER = 2        # pad length and next header
+
+
+def plaintext_mtu(sa: IpsecSA, path_mtu: int) -> int:
+    """The largest inner packet that fits ``path_mtu`` once ESP tunnel mode wraps it on ``sa``."""
+    esp = sa.esp
+    room = path_mtu - 20 - _ESP_HEADER - esp.cipher.iv_size - esp.auth.icv_size
+    block = max(esp.cipher.block_size, 4)       # RFC 2406 section 2.4: a 4-byte boundary at least
+    return (room // block) * block - _ESP_TRAILER
 
 _OUTER = struct.Struct("!BBHHHBBH4s4s")
 
@@ -45,10 +73,15 @@ class CryptoResult:
     action: str
     packet: bytes | None = None
     reason: str = ""
+    mtu: int = 0            # a DROP for "fragmentation needed": the largest inner packet that fits
 
     @property
     def dropped(self) -> bool:
         return self.action == DROP
+
+
+def _default_ip_mtu(iface: str) -> int:
+    return DEFAULT_MTU
 
 
 class EspPath:
@@ -66,6 +99,8 @@ class EspPath:
         self._ip_id = rng.getrandbits(16)
         self._log_times: dict[str, int] = {}
         self.drops: dict[str, int] = {}
+        # The IP MTU of an interface; the owner that knows interfaces replaces it.
+        self.ip_mtu: Callable[[str], int] = _default_ip_mtu
 
     def drop(self, reason: str) -> CryptoResult:
         self.drops[reason] = self.drops.get(reason, 0) + 1
@@ -88,6 +123,10 @@ class EspPath:
         if local is None:
             f.send_errors += 1
             return self.drop("no local address")
+        fits = plaintext_mtu(sa, self.refresh_mtu(f))
+        if len(packet) > fits and packet[6] & 0x40:
+            self.drops["fragmentation needed"] = self.drops.get("fragmentation needed", 0) + 1
+            return CryptoResult(DROP, None, "fragmentation needed", fits)
         try:
             body = sa.esp.protect(packet, self.rng)
         except E.SequenceExhausted:
@@ -112,6 +151,30 @@ class EspPath:
                           PROTO_ESP, 0, local.packed, sa.peer.packed)
         ck = internet_checksum(hdr)
         return CryptoResult(PROTECTED, hdr[:10] + ck.to_bytes(2, "big") + hdr[12:] + body)
+
+    def refresh_mtu(self, f: IpsecFlow) -> int:
+        """The flow's path MTU now: its interface's IP MTU, or less if a smaller one was reported."""
+        f.ip_mtu = self.ip_mtu(f.iface)
+        f.path_mtu = min(f.ip_mtu, f.learned_mtu) if f.learned_mtu is not None else f.ip_mtu
+        return f.path_mtu
+
+    def fragmentation_needed(self, quoted: bytes, mtu: int) -> bool:
+        """An ICMP "fragmentation needed" quoting ESP this router sent: the SA's flow learns the MTU.
+
+        ``quoted`` is the quoted datagram (header and at least the SPI). True when a flow took it.
+        """
+        if len(quoted) < 20 or mtu < MIN_PATH_MTU:
+            return False
+        hl = (quoted[0] & 0x0F) * 4
+        if len(quoted) < hl + 4:
+            return False
+        spi = int.from_bytes(quoted[hl:hl + 4], "big")
+        for f in self.sad.flows.values():
+            if any(sa.spi == spi and sa.peer.packed == quoted[16:20] for sa in f.outbound):
+                f.learned_mtu = mtu if f.learned_mtu is None else min(mtu, f.learned_mtu)
+                self.refresh_mtu(f)
+                return True
+        return False
 
     # ------------------------------------------------------------ inbound
     def cleartext_check(self, iface: str, packet: bytes, flow: IPv4Flow, flows: list[IpsecFlow],
@@ -147,6 +210,7 @@ class EspPath:
 
     def decapsulate(self, sa: IpsecSA, body: bytes, now: int) -> CryptoResult:
         f = sa.flow
+        self.refresh_mtu(f)
         if now >= sa.expires_at or sa.esp.octets >= sa.limit_bytes:
             self._expire(sa, now)
             f.recv_errors += 1

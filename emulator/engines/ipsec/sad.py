@@ -93,13 +93,16 @@ class IpsecSA:
         return str(self.esp.wireshark_sa(str(src), str(dst)))
 
 
+DEFAULT_MTU = 1500     # the IP MTU of Ethernet and serial interfaces
+
+
 class IpsecFlow:
     """One pair of proxy identities on a crypto map entry: the unit ``show crypto ipsec sa`` prints."""
 
     __slots__ = ("key", "iface", "map_name", "seq", "local_proxy", "remote_proxy", "peer", "local_addr",
                  "origin_is_acl", "inbound", "outbound", "encaps", "encrypt", "digest", "decaps", "decrypt",
                  "verify", "send_errors", "recv_errors", "verify_failed", "replay_failed", "invalid_identity",
-                 "decaps_failed", "invalid_sa")
+                 "decaps_failed", "invalid_sa", "path_mtu", "ip_mtu", "learned_mtu")
 
     def __init__(self, key: FlowKey, iface: str, map_name: str, seq: int, local_proxy: ProxyId,
                  remote_proxy: ProxyId, peer: IPv4Address | None, origin_is_acl: bool):
@@ -114,6 +117,10 @@ class IpsecFlow:
         self.origin_is_acl = origin_is_acl
         self.inbound: list[IpsecSA] = []
         self.outbound: list[IpsecSA] = []
+        # "path mtu N, ip mtu N, ip mtu interface IF": the IP MTU of the interface, and the path MTU
+        # (the IP MTU, or less when an ICMP "fragmentation needed" about the flow's ESP said so).
+        self.ip_mtu = self.path_mtu = DEFAULT_MTU
+        self.learned_mtu: int | None = None
         self.clear_counters()
 
     def clear_counters(self) -> None:
