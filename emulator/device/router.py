@@ -104,8 +104,8 @@ class Router:
         self.generation += 1
         for adapter in self.links.adapters.values():
             adapter.close()
-        self.ip.nat_binding.close()
-        self.ip.crypto_binding.close()
+        for binding in (self.ip.nat_binding, self.ip.crypto_binding, self.ip.reassembly_binding):
+            binding.close()
         for iface, _ in self._cabling:
             self._admin_changed(iface, False)     # DTR drops: the far end loses carrier
         self.clock.call_later(boot_ns, self._boot_again, component=f"{self.name} reload")
