@@ -1,9 +1,9 @@
 """``show interfaces``, ``show ip interface brief`` and ``show arp`` in the IOS 12.2 layouts.
 
-A 15.x configuration (``emulator.cli.layout``) switches ``show interfaces`` to the later
-wording of the 12.4 and later captures (reference §1.9 (a),
-tests/samples/ref_1.9_show_int_serial_12.4_ppp.txt; ``Kbit/sec`` from 15.x captures): ``BW 1544 Kbit/sec``, the PPP line ``Encapsulation PPP, LCP Open`` followed by
-``Open: IPCP, CDPCP, loopback not set``, and ``Available Bandwidth N kilobits/sec`` (75% of
+A 15.x configuration (``emulator.cli.layout``) switches ``show interfaces`` to the wording
+of the 12.4 and later captures (reference §1.9 (a), tests/samples/ref_1.9_show_int_serial_12.4_ppp.txt;
+``Kbit/sec`` from 15.x captures): ``BW 1544 Kbit/sec``, the PPP line ``Encapsulation PPP, LCP
+Open`` followed by ``Open: IPCP, CDPCP, loopback not set``, and ``Available Bandwidth N kilobits/sec`` (75% of
 the bandwidth, what weighted fair queueing may reserve) under the conversations.
 """
 
