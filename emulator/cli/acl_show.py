@@ -6,6 +6,7 @@ and its match counters.
 
 from __future__ import annotations
 
+from emulator.cli.layout import Layout, layout_of
 from emulator.config.acl_syntax import render_entry
 from emulator.engines.acl import AclEngine
 
@@ -16,8 +17,14 @@ def show_access_lists(acl: AclEngine, name: str | int | None = None) -> str:
     """``show access-lists [NAME]`` (and ``show ip access-lists``: 12.2 has only IP lists
     there) in the 12.2 mainline form (no sequence numbers, reference §1.8): header per
     list, entries indented 4 spaces, ``(N matches)`` / ``(1 match)`` only on entries that
-    matched; remarks are not shown.  An undefined NAME prints nothing."""
+    matched; remarks are not shown.  An undefined NAME prints nothing.
+
+    With a 15.x configuration each entry carries its sequence number (the 12.3 layout of
+    reference §1.8, ``    10 permit ip ... (93 matches)``): 10, 20, 30... in the list's order,
+    remarks not numbered (the configuration keeps no typed sequence numbers, so these are the
+    numbers IOS gives entries entered without one)."""
     cfg = acl.config
+    numbered = layout_of(cfg) is Layout.IOS15
     names = list(cfg.access_lists) if name is None else [str(name)]
     out: list[str] = []
     for n in names:
@@ -27,12 +34,15 @@ def show_access_lists(acl: AclEngine, name: str | int | None = None) -> str:
         counts = acl.counts(n)
         kind = "Standard" if lst.kind == "standard" else "Extended"
         out.append(f"{kind} IP access list {lst.name}")
+        seq = 0
         for i, entry in enumerate(lst.entries):
             if entry.remark is not None:
                 continue
+            seq += 10
             hits = counts[i] if i < len(counts) else 0
             suffix = "" if hits == 0 else f" ({hits} match{'es' if hits != 1 else ''})"
-            out.append(f"    {render_entry(entry)}{suffix}")
+            number = f"{seq} " if numbered else ""
+            out.append(f"    {number}{render_entry(entry)}{suffix}")
     return "\n".join(out) + "\n" if out else ""
 
 

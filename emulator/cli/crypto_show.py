@@ -14,6 +14,7 @@ import re
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
+from emulator.cli.layout import Layout, layout_of
 from emulator.config.acl_syntax import render_entry
 from emulator.engines.ike.policy import DEFAULT_POLICY, acl_entry_text, proxies_from_acl_entry
 from emulator.wire import esp as E
@@ -125,6 +126,7 @@ def show_crypto_ipsec_sa(sub: "CryptoSubsystem", now: int, address: bool = False
     """``show crypto ipsec sa [address | peer A | map NAME | interface IF] [detail]``."""
     if address:
         return _by_address(sub, now)
+    ios15 = layout_of(sub.config) is Layout.IOS15
     peer = IPv4Address(peer) if peer is not None else None
     lines = [""]
     for iface, map_name in _crypto_interfaces(sub):
@@ -136,9 +138,11 @@ def show_crypto_ipsec_sa(sub: "CryptoSubsystem", now: int, address: bool = False
         flows = [f for f in flows_for_show(sub, iface, map_name) if peer is None or f.peer == peer]
         if peer is not None and not flows:
             continue
-        lines += [f"interface: {iface}", f"    Crypto map tag: {map_name}, local addr. {local}", ""]
+        # 15.x drops the dot after "addr" (reference §1.2).
+        addr = "local addr" if ios15 else "local addr."
+        lines += [f"interface: {iface}", f"    Crypto map tag: {map_name}, {addr} {local}", ""]
         for f in flows:
-            lines += _flow_lines(f, now, local, detail)
+            lines += _flow_lines_15(sub, f, now, local, detail) if ios15 else _flow_lines(f, now, local, detail)
         lines.append("")
     while len(lines) > 1 and lines[-1] == "" and lines[-2] == "":
         lines.pop()
@@ -193,6 +197,8 @@ def show_crypto_isakmp_sa(sub: "CryptoSubsystem", now: int) -> str:
     older debug format (``dst             src             state           conn-id    slot`` /
     ``11.11.11.2      10.10.10.2      MM_SA_SETUP           1       0``, itcertnotes.blogspot.com,
     2011); dst is the responder's address, src the initiator's (reference §1.1, same capture)."""
+    if layout_of(sub.config) is Layout.IOS15:
+        return _isakmp_sa_15(sub)
     lines = ["dst             src             state           conn-id    slot"]
     for sa in sub.ike.sas():
         lines.append(f"{str(sa.dst):<16}{str(sa.src):<16}{sa.state:<16}{sa.conn_id:>7}{0:>8}")
@@ -253,10 +259,53 @@ def _transform_sets_line(names: list[str]) -> str:
     return "        Transform sets={ " + "".join(f"{n}, " for n in names) + "}"
 
 
+def _map_block_12(sub: "CryptoSubsystem", name: str, entry) -> list[str]:
+    cfg = sub.config
+    block = [f'Crypto Map "{name}" {entry.seq} {entry.kind}']
+    if entry.dynamic_map:
+        return block + [f"        Dynamic map template tag: {entry.dynamic_map}"]
+    for p in entry.peers:
+        block.append(f"        Peer = {p}")
+    if entry.match_address:
+        block.append(f"        Extended IP access list {entry.match_address}")
+        block += _acl_lines(cfg, entry.match_address)
+    else:
+        block.append("        No matching address list set.")
+    if entry.peers:
+        block.append(f"        Current peer: {entry.peers[0]}")
+    s, kb = sub.entry_lifetimes(cfg, entry)
+    block.append(f"        Security association lifetime: {kb} kilobytes/{s} seconds")
+    block.append(f"        PFS (Y/N): {'Y' if entry.pfs else 'N'}")
+    if entry.pfs:
+        block.append(f"        DH group:  {entry.pfs}")
+    block.append(_transform_sets_line(entry.transform_sets))
+    return block
+
+
+def _temporary_block_12(sub: "CryptoSubsystem", name: str, temp, dyn) -> list[str]:
+    s, kb = sub.entry_lifetimes(sub.config, dyn)
+    block = [f'Crypto Map "{name}" {temp.seq} ipsec-isakmp',
+             f"        Peer = {temp.peer}",
+             "        Extended IP access list ",
+             f"            access-list  {acl_entry_text(temp.local_proxy, temp.remote_proxy)}",
+             f"            dynamic (created from dynamic map {temp.dynamic_map}/{temp.dynamic_seq})",
+             f"        Current peer: {temp.peer}",
+             f"        Security association lifetime: {kb} kilobytes/{s} seconds",
+             f"        PFS (Y/N): {'Y' if dyn is not None and dyn.pfs else 'N'}"]
+    if dyn is not None and dyn.pfs:
+        block.append(f"        DH group:  {dyn.pfs}")
+    block.append(_transform_sets_line(dyn.transform_sets if dyn is not None else []))
+    return block
+
+
 def show_crypto_map(sub: "CryptoSubsystem", interface: str | None = None, tag: str | None = None) -> str:
     """``show crypto map [interface IF | tag NAME]``, 12.x layout (reference §1.3; 8-space
-    indentation, one-line ``Transform sets={ a, }``), temporary dynamic entries included."""
+    indentation, one-line ``Transform sets={ a, }``), temporary dynamic entries included; the
+    15.x layout when the configuration says so (``_map_block_15``)."""
     cfg = sub.config
+    ios15 = layout_of(cfg) is Layout.IOS15
+    map_block = _map_block_15 if ios15 else _map_block_12
+    temporary_block = _temporary_block_15 if ios15 else _temporary_block_12
     users: dict[str, list[str]] = {}
     for iface, map_name in _crypto_interfaces(sub):
         users.setdefault(map_name, []).append(iface)
@@ -268,43 +317,10 @@ def show_crypto_map(sub: "CryptoSubsystem", interface: str | None = None, tag: s
         names = [n for n in names if n == tag]
     lines: list[str] = []
     for name in names:
-        blocks: list[tuple[int, list[str]]] = []
-        for entry in sub.map_entries(cfg, name):
-            block = [f'Crypto Map "{name}" {entry.seq} {entry.kind}']
-            if entry.dynamic_map:
-                block.append(f"        Dynamic map template tag: {entry.dynamic_map}")
-            else:
-                for p in entry.peers:
-                    block.append(f"        Peer = {p}")
-                if entry.match_address:
-                    block.append(f"        Extended IP access list {entry.match_address}")
-                    block += _acl_lines(cfg, entry.match_address)
-                else:
-                    block.append("        No matching address list set.")
-                if entry.peers:
-                    block.append(f"        Current peer: {entry.peers[0]}")
-                s, kb = sub.entry_lifetimes(cfg, entry)
-                block.append(f"        Security association lifetime: {kb} kilobytes/{s} seconds")
-                block.append(f"        PFS (Y/N): {'Y' if entry.pfs else 'N'}")
-                if entry.pfs:
-                    block.append(f"        DH group:  {entry.pfs}")
-                block.append(_transform_sets_line(entry.transform_sets))
-            blocks.append((entry.seq, block))
+        blocks = [(entry.seq, map_block(sub, name, entry)) for entry in sub.map_entries(cfg, name)]
         for temp in sub.temporary_entries(name):
             dyn = cfg.dynamic_maps.get((temp.dynamic_map, temp.dynamic_seq))
-            s, kb = sub.entry_lifetimes(cfg, dyn)
-            block = [f'Crypto Map "{name}" {temp.seq} ipsec-isakmp',
-                     f"        Peer = {temp.peer}",
-                     "        Extended IP access list ",
-                     f"            access-list  {acl_entry_text(temp.local_proxy, temp.remote_proxy)}",
-                     f"            dynamic (created from dynamic map {temp.dynamic_map}/{temp.dynamic_seq})",
-                     f"        Current peer: {temp.peer}",
-                     f"        Security association lifetime: {kb} kilobytes/{s} seconds",
-                     f"        PFS (Y/N): {'Y' if dyn is not None and dyn.pfs else 'N'}"]
-            if dyn is not None and dyn.pfs:
-                block.append(f"        DH group:  {dyn.pfs}")
-            block.append(_transform_sets_line(dyn.transform_sets if dyn is not None else []))
-            blocks.append((temp.seq, block))
+            blocks.append((temp.seq, temporary_block(sub, name, temp, dyn)))
         blocks.sort(key=lambda b: b[0])
         for i, (_seq, block) in enumerate(blocks):
             lines += block
@@ -373,6 +389,170 @@ def show_crypto_engine_connections_active(sub: "CryptoSubsystem") -> str:
         lines.append(f"{conn:>4} {iface:<20} {str(addr):<15} {'set':<6} {alg:<18} {enc:>8} {dec:>8}")
     lines.append("")
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- the 15.x layouts
+#
+# Authorities: ``show crypto isakmp sa`` and ``show crypto ipsec sa`` of a 15.x router with
+# software crypto (tests/samples/ios15_*: ``IPv4 Crypto ISAKMP SA`` heading, conn-id 1001 for the
+# engine's connection SW:1, ``conn id: 1, flow_id: SW:1, sibling_flags 80000040``, ``Status:
+# ACTIVE(ACTIVE)``); ``show crypto map`` of a 15.x router (``Crypto Map IPv4 "CMAP" 1 ...``,
+# ``Responder-Only (Y/N): N``, the transform sets one per line); the detail counters as a 15.x/XE
+# ``show crypto ipsec sa detail`` prints them.
+
+ISAKMP_CONN_BASE = 1000     # 15.x numbers ISAKMP SAs from 1001 (C-id 1001 is the engine's SW:1)
+REPLAY_WINDOW = 64          # IOS's default anti-replay window
+
+
+def _plaintext_mtu(t, path_mtu: int) -> int:
+    """The largest packet that fits the path once encrypted: outer IP header, ESP header, IV, the
+    payload padded to the cipher's block with its 2-byte trailer, ICV.  In transport mode the packet's
+    own header is the outer one.  Gives the 15.x samples' 1438 (esp-aes esp-sha-hmac, tunnel, 1500),
+    1446 (esp-3des esp-sha256-hmac), 1358 (esp-null esp-sha-hmac, 1400) and 1458 (esp-aes
+    esp-sha256-hmac, transport)."""
+    from emulator.wire import isakmp as K
+    cipher = E.CIPHERS[t.cipher]
+    room = path_mtu - 20 - E.HEADER_LEN - cipher.iv_size - E.AUTHS[t.auth or E.AUTH_NONE].icv_size
+    padded = room - room % cipher.block_size
+    return padded - 2 + (0 if t.mode == K.ENCAP_TUNNEL else 20)
+
+
+def _flow_pfs(sub: "CryptoSubsystem", f: "IpsecFlow") -> str | None:
+    """The ``set pfs`` group of the crypto map entry (or the dynamic map behind a temporary one) of a flow."""
+    cfg = sub.config
+    for entry in sub.map_entries(cfg, f.map_name):
+        if entry.seq == f.seq and not entry.dynamic_map:
+            return entry.pfs
+    for temp in sub.temporary_entries(f.map_name):
+        if temp.seq == f.seq:
+            dyn = cfg.dynamic_maps.get((temp.dynamic_map, temp.dynamic_seq))
+            return dyn.pfs if dyn is not None else None
+    return None
+
+
+def _sa_block_15(sa: "IpsecSA", now: int, detail: bool) -> list[str]:
+    t = sa.transform
+    replay = "Y" if t.auth else "N"
+    if detail and t.auth:
+        replay += f"  replay window size: {REPLAY_WINDOW}"
+    # sibling_flags: 80000040 on the samples' tunnel-mode crypto map SAs, 80000000 in transport mode.
+    sibling = "80000040" if t.mode_text == "Tunnel" else "80000000"
+    return [f"      spi: 0x{sa.spi:X}({sa.spi})",
+            f"        transform: {t.text} ,",
+            f"        in use settings ={{{t.mode_text}, }}",
+            f"        conn id: {sa.flow_id}, flow_id: SW:{sa.flow_id}, sibling_flags {sibling}, "
+            f"crypto map: {sa.flow.map_name}",
+            f"        sa timing: remaining key lifetime (k/sec): ({sa.remaining_kb()}/{sa.remaining_seconds(now)})",
+            f"        IV size: {t.iv_size} bytes",
+            f"        replay detection support: {replay}",
+            "        Status: ACTIVE(ACTIVE)",
+            ""]
+
+
+def _flow_lines_15(sub: "CryptoSubsystem", f: "IpsecFlow", now: int, local_addr: IPv4Address,
+                   detail: bool) -> list[str]:
+    out = f.current_outbound
+    peer = f.peer or ZERO
+    flags = "origin_is_acl," if f.origin_is_acl else ""
+    lines = ["   protected vrf: (none)",
+             f"   local  ident (addr/mask/prot/port): ({f.local_proxy.text()})",
+             f"   remote ident (addr/mask/prot/port): ({f.remote_proxy.text()})",
+             f"   current_peer {peer} port 500",
+             f"     PERMIT, flags={{{flags}}}",
+             f"    #pkts encaps: {f.encaps}, #pkts encrypt: {f.encrypt}, #pkts digest: {f.digest}",
+             f"    #pkts decaps: {f.decaps}, #pkts decrypt: {f.decrypt}, #pkts verify: {f.verify}",
+             "    #pkts compressed: 0, #pkts decompressed: 0",
+             "    #pkts not compressed: 0, #pkts compr. failed: 0",
+             "    #pkts not decompressed: 0, #pkts decompress failed: 0"]
+    if detail:
+        lines += [f"    #pkts no sa (send) {f.send_errors}, #pkts invalid sa (rcv) {f.invalid_sa}",
+                  f"    #pkts encaps failed (send) 0, #pkts decaps failed (rcv) {f.decaps_failed}",
+                  f"    #pkts invalid prot (recv) 0, #pkts verify failed: {f.verify_failed}",
+                  f"    #pkts invalid identity (recv) {f.invalid_identity}, #pkts invalid len (rcv) 0",
+                  "    #pkts replay rollover (send): 0, #pkts replay rollover (rcv) 0",
+                  f"    ##pkts replay failed (rcv): {f.replay_failed}",
+                  "    #pkts tagged (send): 0, #pkts untagged (rcv): 0",
+                  "    #pkts not tagged (send): 0, #pkts not untagged (rcv): 0",
+                  "    #pkts internal err (send): 0, #pkts internal err (recv) 0"]
+    else:
+        lines.append(f"    #send errors {f.send_errors}, #recv errors {f.recv_errors}")
+    path_mtu, ip_mtu = f.path_mtu, f.ip_mtu   # the values the 12.2 layout prints too
+    plain = _plaintext_mtu(out.transform, path_mtu) if out else path_mtu
+    pfs = _flow_pfs(sub, f)
+    lines += ["",
+              f"     local crypto endpt.: {f.local_addr or local_addr}, remote crypto endpt.: {peer}",
+              f"     plaintext mtu {plain}, path mtu {path_mtu}, ip mtu {ip_mtu}, ip mtu idb {f.iface}",
+              f"     current outbound spi: 0x{out.spi:X}({out.spi})" if out else "     current outbound spi: 0x0(0)",
+              f"     PFS (Y/N): {'Y' if pfs else 'N'}, DH group: {pfs or 'none'}",
+              ""]
+    for title, sas in (("inbound esp sas:", f.inbound), ("inbound ah sas:", []), ("inbound pcp sas:", []),
+                       ("outbound esp sas:", f.outbound), ("outbound ah sas:", []), ("outbound pcp sas:", [])):
+        lines.append(f"     {title}")
+        if not sas:
+            lines.append("")
+        for sa in sas:
+            lines += _sa_block_15(sa, now, detail)
+    return lines
+
+
+def _isakmp_sa_15(sub: "CryptoSubsystem") -> str:
+    """15.x: the IPv4 table with its heading and status column, then the (empty) IPv6 one.  An SA in
+    negotiation is ACTIVE too; one being deleted is gone from the engine, so ``(deleted)`` never shows."""
+    lines = ["IPv4 Crypto ISAKMP SA", "dst             src             state          conn-id status"]
+    for sa in sub.ike.sas():
+        lines.append(f"{str(sa.dst):<16}{str(sa.src):<16}{sa.state:<15}{ISAKMP_CONN_BASE + sa.conn_id:>7} ACTIVE")
+    lines += ["", "IPv6 Crypto ISAKMP SA", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _transform_sets_15(cfg, names: list[str]) -> list[str]:
+    lines = ["        Transform sets={"]
+    for n in names:
+        ts = cfg.transform_sets.get(n)
+        if ts is not None:
+            lines.append(f"                {n}:  {{ {' '.join(ts.transforms)}  }} ,")
+    return lines + ["        }"]
+
+
+def _map_block_15(sub: "CryptoSubsystem", name: str, entry) -> list[str]:
+    cfg = sub.config
+    block = [f'Crypto Map IPv4 "{name}" {entry.seq} {entry.kind}']
+    if entry.dynamic_map:
+        return block + [f"        Dynamic map template tag: {entry.dynamic_map}"]
+    block += [f"        Peer = {p}" for p in entry.peers]
+    if entry.match_address:
+        block.append(f"        Extended IP access list {entry.match_address}")
+        block += _acl_lines(cfg, entry.match_address)
+    else:
+        block.append("        No matching address list set.")
+    if entry.peers:
+        block.append(f"        Current peer: {entry.peers[0]}")
+    s, kb = sub.entry_lifetimes(cfg, entry)
+    block += [f"        Security association lifetime: {kb} kilobytes/{s} seconds",
+              "        Responder-Only (Y/N): N",
+              f"        PFS (Y/N): {'Y' if entry.pfs else 'N'}"]
+    if entry.pfs:
+        block.append(f"        DH group:  {entry.pfs}")
+    return block + _transform_sets_15(cfg, entry.transform_sets)
+
+
+def _temporary_block_15(sub: "CryptoSubsystem", name: str, temp, dyn) -> list[str]:
+    """A temporary entry from a dynamic map: the 12.x content (reference §1.3) in the 15.x wording."""
+    cfg = sub.config
+    s, kb = sub.entry_lifetimes(cfg, dyn)
+    pfs = dyn.pfs if dyn is not None else None
+    block = [f'Crypto Map IPv4 "{name}" {temp.seq} ipsec-isakmp',
+             f"        Peer = {temp.peer}",
+             "        Extended IP access list ",
+             f"            access-list  {acl_entry_text(temp.local_proxy, temp.remote_proxy)}",
+             f"            dynamic (created from dynamic map {temp.dynamic_map}/{temp.dynamic_seq})",
+             f"        Current peer: {temp.peer}",
+             f"        Security association lifetime: {kb} kilobytes/{s} seconds",
+             "        Responder-Only (Y/N): N",
+             f"        PFS (Y/N): {'Y' if pfs else 'N'}"]
+    if pfs:
+        block.append(f"        DH group:  {pfs}")
+    return block + _transform_sets_15(cfg, dyn.transform_sets if dyn is not None else [])
 
 
 __all__ = ["show_crypto_ipsec_sa", "show_crypto_isakmp_sa", "show_crypto_isakmp_policy", "show_crypto_map",

@@ -1,8 +1,16 @@
-"""``show interfaces``, ``show ip interface brief`` and ``show arp`` in the IOS 12.2 layouts."""
+"""``show interfaces``, ``show ip interface brief`` and ``show arp`` in the IOS 12.2 layouts.
+
+A 15.x configuration (``emulator.cli.layout``) switches ``show interfaces`` to the wording
+of the 12.4 and later captures (reference §1.9 (a), tests/samples/ref_1.9_show_int_serial_12.4_ppp.txt;
+``Kbit/sec`` from 15.x captures): ``BW 1544 Kbit/sec``, the PPP line ``Encapsulation PPP, LCP
+Open`` followed by ``Open: IPCP, CDPCP, loopback not set``, and ``Available Bandwidth N kilobits/sec`` (75% of
+the bandwidth, what weighted fair queueing may reserve) under the conversations.
+"""
 
 from __future__ import annotations
 
 from emulator.cli import iostime
+from emulator.cli.layout import Layout, layout_of
 from emulator.config.grammar import CommandError
 from emulator.config.render import interface_sort_key
 from emulator.device.adapters import EthernetAdapter
@@ -42,6 +50,7 @@ def _interface(r: Router, name: str) -> str:
     status = LINK_STATUS[r.link_status(name)]
     proto = "up" if r.protocol_up(name) else "down"
     serial = name.startswith("Serial")
+    ios15 = layout_of(r.config) is Layout.IOS15
     out = [f"{name} is {status}, line protocol is {proto}"]
     if serial:
         out.append(f"  Hardware is {r.platform.serial_hardware(name)}")
@@ -58,18 +67,9 @@ def _interface(r: Router, name: str) -> str:
     dly = (iface.delay * 10) if iface.delay is not None else (20000 if serial else 1000)
     txload = max(1, min(255, round(c.out_bps / (bw * 1000) * 255)))
     rxload = max(1, min(255, round(c.in_bps / (bw * 1000) * 255)))
-    out += [f"  MTU {iface.mtu or 1500} bytes, BW {bw} Kbit, DLY {dly} usec,",
+    out += [f"  MTU {iface.mtu or 1500} bytes, BW {bw} Kbit{'/sec' if ios15 else ''}, DLY {dly} usec,",
             f"     reliability 255/255, txload {txload}/255, rxload {rxload}/255"]
-    encap = {"ppp": "PPP", "hdlc": "HDLC", "arpa": "ARPA"}[iface.encapsulation]
-    out.append(f"  Encapsulation {encap}, loopback not set")
-    if iface.keepalive is not None:
-        out.append(f"  Keepalive set ({iface.keepalive} sec)")
-    else:
-        out.append("  Keepalive not set")
-    if iface.encapsulation == "ppp":
-        out.append(f"  LCP {LCP_STATE[st.lcp_state] if st.lcp_state is not None else 'Closed'}")
-        if st.open_ncps:
-            out.append("  Open: " + ", ".join(st.open_ncps))
+    out += _encapsulation_lines(iface, st, ios15)
     if not serial:
         out.append(f"  ARP type: ARPA, ARP Timeout {iostime.stamp(ARP_TIMEOUT)}")
     last_in, last_out = iostime.since(r.now, c.last_input), iostime.since(r.now, c.last_output)
@@ -81,6 +81,8 @@ def _interface(r: Router, name: str) -> str:
                 "  Output queue: 0/1000/64/0 (size/max total/threshold/drops)",
                 "     Conversations  0/1/256 (active/max active/max total)",
                 "     Reserved Conversations 0/0 (allocated/max allocated)"]
+        if ios15:
+            out.append(f"     Available Bandwidth {bw * 3 // 4} kilobits/sec")
     else:
         out += ["  Queueing strategy: fifo",
                 f"  Output queue {0}/40, {c.output_drops} drops; input queue 0/75, {c.input_drops} drops"]
@@ -105,6 +107,24 @@ def _interface(r: Router, name: str) -> str:
                 "     0 lost carrier, 0 no carrier",
                 "     0 output buffer failures, 0 output buffers swapped out"]
     return "\n".join(out) + "\n"
+
+
+def _encapsulation_lines(iface, st, ios15: bool) -> list[str]:
+    """Encapsulation, keepalive and PPP state: 12.2 puts ``loopback not set`` on the encapsulation
+    line and the LCP state on a line of its own; 15.x puts the LCP state on the encapsulation line
+    and ``loopback not set`` after the open NCPs."""
+    encap = {"ppp": "PPP", "hdlc": "HDLC", "arpa": "ARPA"}[iface.encapsulation]
+    keepalive = f"  Keepalive set ({iface.keepalive} sec)" if iface.keepalive is not None else "  Keepalive not set"
+    if iface.encapsulation != "ppp":
+        return [f"  Encapsulation {encap}, loopback not set", keepalive]
+    lcp = LCP_STATE[st.lcp_state] if st.lcp_state is not None else "Closed"
+    if ios15:
+        ncps = "".join(f"{n}, " for n in st.open_ncps)
+        return [f"  Encapsulation PPP, LCP {lcp}", f"  {'Open: ' if ncps else ''}{ncps}loopback not set", keepalive]
+    out = [f"  Encapsulation {encap}, loopback not set", keepalive, f"  LCP {lcp}"]
+    if st.open_ncps:
+        out.append("  Open: " + ", ".join(st.open_ncps))
+    return out
 
 
 def ip_interface_brief(r: Router) -> str:
