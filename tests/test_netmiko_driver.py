@@ -206,6 +206,22 @@ def test_suites_pass_against_the_served_emulator(tmp_path):
         report = html.read_text()
         assert "CLI transcript" in report and str(inventory) in report      # the driver's describe()
         assert "sam-i-am#show running-config\nBuilding configuration..." in report     # transcripts inline
+        # Real routers without allow_disruptive: the tests that clear SAs or flap the line are skipped, so
+        # their claims are PARTIAL (never PASS) and so is the run; the lab is drawn from the inventory.
+        careful = tmp_path / "careful.yml"
+        data = yaml.safe_load(inventory.read_text())
+        data["allow_disruptive"] = False
+        careful.write_text(yaml.safe_dump(data))
+        result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                                 "suites/test_ipcp_addressing.py", "--driver=netmiko", "--inventory", str(careful),
+                                 f"--html={html}", f"--junitxml={junit}"],
+                                cwd=ROOT, capture_output=True, text=True, timeout=50)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+        report = html.read_text()
+        assert "data-verdict='PARTIAL'" in report[:report.index("id='claims'")]      # the banner
+        assert "data-claim='IPCP-AFTER' data-verdict='PARTIAL'" in report
+        lab = report[report.index("id='lab'"):]
+        assert "<svg" in lab and "sam-i-am" in lab[:lab.index("</svg>")]
     finally:
         watchdog.cancel()
         server.terminate()
