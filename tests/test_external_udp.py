@@ -262,3 +262,13 @@ def test_two_emulator_processes_on_a_udp_pseudo_wire_bring_the_documents_tunnel_
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_run_refuses_a_lab_with_external_ports(tmp_path):
+    a, b = free_udp_ports(2)
+    path = hub_half(tmp_path / "hub.yml", a, b)
+    done = subprocess.run([sys.executable, "-m", "emulator", "run", "--lab", str(path), "-"], input="", cwd=ROOT,
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert done.stderr == (f"error: {path}: the lab has external ports and runs in real time only: "
+                           "use 'serve' or 'console'\n")
