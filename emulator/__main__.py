@@ -89,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         steps = parse_script(text, source)
         lab = Lab.from_file(args.lab, capture_dir=args.capture)
+        if lab.realtime:
+            lab.close()
+            print(f"error: {args.lab}: the lab has external ports and runs in real time only: "
+                  "use 'serve' or 'console'", file=sys.stderr)
+            return 2
         for problem in lab.boot_errors():
             print(f"boot: {problem}", file=sys.stderr)
         try:

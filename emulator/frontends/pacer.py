@@ -20,6 +20,12 @@ stops for good: the fault is logged, the running commands end with one line
 saying so, and every later command prints that line (``exit`` still leaves).
 The sessions keep answering, and the lab still stops cleanly.
 
+A lab with external ports (``Lab.external``: UDP pseudo-wires, TUN and TAP
+devices) has the pacing thread wait on their file descriptors with a
+selector instead of sleeping: what arrives is taken into the lab (a bounded
+number of frames per port and wake-up) at the lab time of the wall clock's
+now, so a real peer's packets arrive during a ping as they would on a wire.
+
 ``StopSignals`` turns SIGINT and SIGTERM into a request to stop that the
 front ends honour within a bounded time, whatever the simulator is doing.
 """
@@ -27,6 +33,8 @@ front ends honour within a bounded time, whatever the simulator is doing.
 from __future__ import annotations
 
 import logging
+import os
+import selectors
 import signal
 import threading
 import time
@@ -231,11 +239,22 @@ class PacedLab:
         self.fault: str | None = None
         self._wake = threading.Event()
         self.thread: threading.Thread | None = None
+        self.ports = list(getattr(lab, "external", []))     # external ports, serviced by the pacing thread
+        self._selector: selectors.BaseSelector | None = None
+        self._wake_pipe: tuple[int, int] | None = None
 
     # ------------------------------------------------ life cycle
     def start(self) -> "PacedLab":
         with self.lock:
             self.pacer = Pacer(self.lab.sim, self.pacer.speed)     # the lab clock starts from now
+        if self.ports and self._selector is None:
+            self._selector = selectors.DefaultSelector()
+            self._wake_pipe = os.pipe()
+            os.set_blocking(self._wake_pipe[0], False)
+            os.set_blocking(self._wake_pipe[1], False)
+            self._selector.register(self._wake_pipe[0], selectors.EVENT_READ, None)
+            for port in self.ports:
+                self._selector.register(port.fileno(), selectors.EVENT_READ, port)
         self.thread = threading.Thread(target=self._loop, name="lab-pacer", daemon=True)
         self.thread.start()
         return self
@@ -248,6 +267,12 @@ class PacedLab:
             self.thread.join(timeout)
             if self.thread.is_alive():
                 log.warning("the lab simulation did not stop within %.1f s; leaving it", timeout)
+                return
+        if self._selector is not None and self._wake_pipe is not None:
+            self._selector.close()
+            for fd in self._wake_pipe:
+                os.close(fd)
+            self._selector, self._wake_pipe = None, None
 
     def close_lab(self, timeout: float = 1.0) -> None:
         """Close the lab (its captures) once the simulator lets go of it, or leave it open after ``timeout``."""
@@ -262,6 +287,11 @@ class PacedLab:
     def wake(self) -> None:
         """Tell the pacer that something may be due sooner than it thought."""
         self._wake.set()
+        if self._wake_pipe is not None:
+            try:
+                os.write(self._wake_pipe[1], b"!")
+            except (BlockingIOError, OSError):
+                pass                                  # already awake, or stopping
 
     def _loop(self) -> None:
         while not self.stopping.is_set():
@@ -270,12 +300,41 @@ class PacedLab:
                 cut = self.pacer.cut_short and self.fault is None
             if cut:
                 time.sleep(YIELD_SECONDS)             # the lock is free for a moment: sessions get their turn
+                if self._selector is not None:
+                    self._service_ports(0)
                 continue
             delay = PACE_MAX_SLEEP if due is None else min(max(due - time.monotonic(), 0.0), PACE_MAX_SLEEP)
-            if delay <= 0:
+            if self._selector is not None:
+                self._service_ports(max(delay, YIELD_SECONDS))
+            elif delay <= 0:
                 time.sleep(YIELD_SECONDS)
             elif self._wake.wait(delay):
                 self._wake.clear()
+
+    def _service_ports(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the external ports (or a wake-up); take what came into the lab
+        at the lab time of now. With the lab clock stopped, what comes is read and dropped."""
+        selector = self._selector
+        assert selector is not None
+        for key, _ in selector.select(timeout):
+            port = key.data
+            if port is None:
+                try:
+                    while os.read(key.fd, 512):
+                        pass
+                except (BlockingIOError, OSError):
+                    pass
+                self._wake.clear()
+                continue
+            with self.lock:
+                if self.fault is not None:
+                    port.drain()
+                    continue
+                self._slice()                         # the lab clock at the wall clock's now first
+                try:
+                    port.service()
+                except Exception as err:  # noqa: BLE001 - the lab stops; the server goes on
+                    self._failed(err)
 
     def _slice(self) -> float | None:
         """One slice under the lock held; a failure of the simulator stops the lab clock."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO, Mapping, Protocol, Sequence
 
 from emulator.device.router import Router
+from emulator.lab.keylog import key_log_lines
 from emulator.lab.private import write_private
 from emulator.sim.wires import EthernetSegment, SerialLink, Tap
 from emulator.wire.pcap import LINKTYPE_C_HDLC, LINKTYPE_ETHERNET, LINKTYPE_PPP, PcapWriter
@@ -88,12 +89,14 @@ class LabCapture:
     def write_keys(self) -> None:
         """The lab's keys in Wireshark's user-table formats, beside the captures:
         ``esp_sa`` (eight quoted fields per ESP SA) and ``ikev1_decryption_table``
-        (``INITIATOR_COOKIE,ENCRYPTION_KEY`` per phase 1 SA), each with mode 0600."""
+        (``INITIATOR_COOKIE,ENCRYPTION_KEY`` per phase 1 SA), and the IKE key log ``ike_keys.log``
+        (every SA's cookies, nonces and keys: ``emulator/lab/keylog.py``), each with mode 0600."""
         esp, ike = [], []
         for router in self.lab.devices.values():
             esp += [row for row in router.crypto.esp_key_rows if row not in esp]
             ike += [row for row in router.crypto.ike.key_rows if row not in ike]
-        for name, rows in (("esp_sa", esp), ("ikev1_decryption_table", ike)):
+        keylog = key_log_lines(self.lab.devices)
+        for name, rows in (("esp_sa", esp), ("ikev1_decryption_table", ike), ("ike_keys.log", keylog)):
             path = self.directory / name
             write_private(path, "".join(row + "\n" for row in rows))   # keys: the owner's only
             if path not in self.files:

@@ -13,6 +13,12 @@ A lab file is YAML::
       - ethernet: [r2 Ethernet0, h2 Ethernet0]
     scenario:                                    # values the configurations cannot tell (hosts)
       hosts.hub_host: 10.9.9.10
+    external:                                    # ports cabled to the outside (external_spec.py)
+      - {port: r2 Serial1, udp: {local: 127.0.0.1:40000, remote: 127.0.0.1:40001}}
+
+A lab with external ports runs on the wall clock only (the real-time runner,
+``emulator.frontends.pacer``): it is not settled on the lab clock at start,
+its links come up in real time.
 
 A lab file may change another: ``base: ../lab.yml`` takes that file's seed,
 devices, links and scenario; this file's ``devices`` entries replace the keys
@@ -43,6 +49,8 @@ from emulator.config.loader import ConfigLineError
 from emulator.device.platform import DEFAULT_PLATFORM, PLATFORMS
 from emulator.device.router import Router
 from emulator.lab.capture import LabCapture
+from emulator.lab.external import ExternalPort, ExternalPortError, TunPort, open_external
+from emulator.lab.external_spec import ExternalSpec, ExternalSpecError, parse_external
 from emulator.sim.clock import SECOND, Simulator, seconds
 from emulator.sim.wires import EthernetSegment, SerialLink
 
@@ -83,9 +91,18 @@ class LabSpec:
     devices: dict[str, DeviceSpec]
     links: list[LinkSpec]
     scenario: dict[str, Any] = field(default_factory=dict)
+    external: list["ExternalLink"] = field(default_factory=list)
 
     def device_for_role(self, role: str) -> str | None:
         return next((d.name for d in self.devices.values() if d.role == role), None)
+
+
+@dataclass
+class ExternalLink:
+    spec: ExternalSpec
+    device: str
+    iface: str
+    link: LinkSpec                             # the stretch of wire between the port and the outside
 
 
 DEFAULTS = {"serial": (1544, 1.0), "ethernet": (10000, 0.05)}
@@ -103,9 +120,10 @@ def load_lab(path: str | Path) -> LabSpec:
     data = _parse_yaml(path, text)
     if not isinstance(data, dict):
         raise LabError(path, "", "a lab file is a mapping with seed, devices and links")
-    unknown = set(data) - {"seed", "devices", "links", "scenario", "description", "base"}
+    unknown = set(data) - {"seed", "devices", "links", "scenario", "description", "base", "external"}
     if unknown:
-        raise LabError(path, sorted(unknown)[0], "unknown key (expected base, seed, devices, links, scenario)")
+        raise LabError(path, sorted(unknown)[0],
+                       "unknown key (expected base, seed, devices, links, scenario, external)")
     if "base" in data:
         data = _inherit(path, data, [path.resolve()])
     seed = data.get("seed", 0)
@@ -116,7 +134,8 @@ def load_lab(path: str | Path) -> LabSpec:
     scenario = data.get("scenario") or {}
     if not isinstance(scenario, dict):
         raise LabError(path, "scenario", "must be a mapping of expected values")
-    return LabSpec(path, seed, devices, links, scenario)
+    external = _externals(path, data.get("external") or [], devices, links)
+    return LabSpec(path, seed, devices, links, scenario, external)
 
 
 def _inherit(path: Path, data: dict, chain: list[Path]) -> dict:
@@ -147,7 +166,7 @@ def _inherit(path: Path, data: dict, chain: list[Path]) -> dict:
         else:
             devices[name] = {**devices[name], **spec}
     merged["devices"] = devices
-    for key in ("seed", "links", "description"):
+    for key in ("seed", "links", "description", "external"):
         if key in data:
             merged[key] = data[key]
     if data.get("scenario"):
@@ -386,6 +405,36 @@ def _links(path: Path, raw: Any, devices: dict[str, DeviceSpec]) -> list[LinkSpe
     return links
 
 
+def _externals(path: Path, raw: Any, devices: dict[str, DeviceSpec], links: list[LinkSpec]) -> list[ExternalLink]:
+    if not isinstance(raw, list):
+        raise LabError(path, "external", "must be a list of external ports such as {port: R1 Serial0, tun: iop0}")
+    cabled = {port: link.key for link in links for port in link.ports}
+    out: list[ExternalLink] = []
+    for i, item in enumerate(raw):
+        key = f"external[{i}]"
+        try:
+            spec = parse_external(item)
+        except ExternalSpecError as err:
+            raise LabError(path, f"{key}.{err.key}" if err.key else key, err.reason) from None
+        kind = {"tun": "serial", "tap": "ethernet"}.get(spec.kind)
+        if kind is None:        # udp: a serial or Ethernet port, whichever the port is
+            from emulator.config.grammar import canonical_interface
+            parts = spec.port.split()
+            ether = len(parts) == 2 and (canonical_interface(parts[1]) or "").startswith("Ethernet")
+            kind = "ethernet" if ether else "serial"
+        dev, iface = _port(path, f"{key}.port", spec.port, devices, kind)
+        if (dev, iface) in cabled:
+            raise LabError(path, f"{key}.port", f"port '{dev} {iface}' is already on {cabled[(dev, iface)]}")
+        cabled[(dev, iface)] = key
+        bw_default, delay_default = DEFAULTS[kind]
+        bandwidth = spec.bandwidth_kbps if spec.bandwidth_kbps is not None else bw_default
+        delay = spec.delay_ms if spec.delay_ms is not None else delay_default
+        link = LinkSpec(kind, [(dev, iface)], max(1, round(Fraction(_as_typed(bandwidth)) * 1000)),
+                        seconds(_as_typed(delay) / 1000), key)
+        out.append(ExternalLink(spec, dev, iface, link))
+    return out
+
+
 def _as_typed(number: int | float) -> Decimal:
     """A number read from YAML as the decimal written in the file (a float by its shortest repr)."""
     return Decimal(number) if isinstance(number, int) else Decimal(repr(number))
@@ -431,12 +480,23 @@ class Lab:
         self.serial_links: list[tuple[LinkSpec, SerialLink]] = []
         self.segments: list[tuple[LinkSpec, EthernetSegment]] = []
         self.capture: LabCapture | None = None
+        self.external: list[ExternalPort] = []
         self._build_links()
+        try:
+            self._open_external()
+        except LabError:
+            self.close()
+            raise
         if capture_dir is not None:
             self.start_capture(capture_dir)
         self._boot()
-        if settle:
+        if settle and not self.external:
             self.settle()
+
+    @property
+    def realtime(self) -> bool:
+        """Whether the lab has ports to the outside, and so runs on the wall clock only."""
+        return bool(self.spec.external)
 
     @classmethod
     def from_file(cls, path: str | Path, settle: bool = True, capture_dir: str | Path | None = None) -> "Lab":
@@ -451,6 +511,9 @@ class Lab:
     def close(self) -> None:
         if self.capture is not None:
             self.capture.close()
+        for port in self.external:
+            port.close()
+        self.external = []
 
     def device(self, name: str) -> Router:
         """A device by lab name or by hostname."""
@@ -487,11 +550,38 @@ class Lab:
                 up = link.kind == "ethernet" or self._serial_carrier(link)
                 self.devices[dev].interface_state(iface).carrier = up
 
+    def _open_external(self) -> None:
+        """Cable each external port: a wire from the device's port to the outside."""
+        for ext in self.spec.external:
+            link, router = ext.link, self.devices[ext.device]
+            try:
+                if link.kind == "serial":
+                    serial = SerialLink(self.sim, link.bandwidth_bps, link.delay_ns,
+                                        names=(f"{ext.device} {ext.iface}", f"external {ext.spec.describe()}"))
+                    self.serial_links.append((link, serial))
+                    router.attach_serial(ext.iface, serial.a)
+                    serial.up = router.interface_enabled(ext.iface)
+                    router.interface_state(ext.iface).carrier = serial.up
+                    port = open_external(ext.spec, self.sim, serial=serial.b, seed=self.spec.seed,
+                                         port_config=router.interface_config(ext.iface))
+                else:
+                    segment = EthernetSegment(self.sim, link.bandwidth_bps, link.delay_ns)
+                    self.segments.append((link, segment))
+                    router.attach_ethernet(ext.iface, segment)
+                    router.interface_state(ext.iface).carrier = True
+                    port = open_external(ext.spec, self.sim, segment=segment)
+            except ExternalPortError as err:
+                raise LabError(self.spec.path, f"{link.key} ({ext.device} {ext.iface})", str(err)) from None
+            self.external.append(port)
+
     def _boot(self) -> None:
         for router in self.devices.values():
             router.start_load_sampling()
             router.admin_listeners.append(self._admin_changed)
             router.boot_links()
+        for port in self.external:
+            if isinstance(port, TunPort):
+                port.start()
 
     def _serial_carrier(self, link: LinkSpec) -> bool:
         """A serial line has carrier while neither end is shut down (DTR and DCD follow)."""

@@ -89,6 +89,7 @@ class EngineCore:
         self.stats: dict[str, int] = {}
         self.admission = Admission()
         self.key_rows: list[str] = []     # Wireshark's ikev1_decryption_table rows, one per phase 1 SA
+        self.key_log: list[C.Phase1KeyRecord] = []   # the same SAs' cookies, nonces and keys, for a key log
 
     # ------------------------------------------------------------ output
     def next_event(self) -> IkeEvent | None:

@@ -136,6 +136,20 @@ class Phase1Keys:
         return f"{cky_i.hex()},{self.enc_key.hex()}"
 
 
+@dataclass(frozen=True)
+class Phase1KeyRecord:
+    """What a key log keeps of one phase 1 SA: its cookies, nonces and keys (``emulator/lab/keylog.py``)."""
+
+    initiator: bool
+    local: str
+    peer: str
+    icookie: bytes
+    rcookie: bytes
+    ni: bytes
+    nr: bytes
+    keys: Phase1Keys
+
+
 def derive_phase1_keys(hash_alg: int, cipher: CipherSpec, skeyid: bytes, gxy: bytes,
                        cky_i: bytes, cky_r: bytes) -> Phase1Keys:
     """RFC 2409 §5:

@@ -150,6 +150,8 @@ class MainMode(EngineCore):
         sa.keys = C.phase1_keys_psk(sa.prop.hash, cipher, sa.psk, sa.ni, sa.nr, gxy, sa.icookie, sa.rcookie)
         sa.cipher = C.IkeCipherState.from_keys(sa.keys, sa.gxi, sa.gxr)
         self.key_rows.append(sa.keys.wireshark_row(sa.icookie))
+        self.key_log.append(C.Phase1KeyRecord(sa.initiator, str(sa.local), str(sa.peer), sa.icookie, sa.rcookie,
+                                              sa.ni, sa.nr, sa.keys))
         self._trace("found_key", sa, peer=sa.peer)
         self._trace("create_skeyid", category=ENGINE, conn=sa.conn_id)
         self._trace("skeyid_generated", sa)

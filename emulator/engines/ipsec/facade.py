@@ -154,6 +154,11 @@ class CryptoSubsystem:
     def esp_key_rows(self) -> list[str]:
         return self.sad.esp_key_rows
 
+    @property
+    def installed_sas(self) -> list[IpsecSA]:
+        """Every ESP SA installed here, in order (for a key log)."""
+        return self.sad.installed
+
     def local_address(self, iface: str) -> IPv4Address | None:
         """The interface's current address (an ``IPv4Interface`` from the router is accepted)."""
         a = self._ifaddr(iface)

@@ -172,6 +172,7 @@ class SaDatabase:
         self._deadline: int | None = None
         self.dirty = True
         self.esp_key_rows: list[str] = []   # Wireshark's esp_sa rows, one per SA ever installed here
+        self.installed: list[IpsecSA] = []  # the same SAs, for a key log
 
     # ------------------------------------------------------------ reading
     def sas(self) -> list[IpsecSA]:
@@ -256,6 +257,7 @@ class SaDatabase:
         f.inbound.append(sa_in)
         f.outbound.append(sa_out)
         self.esp_key_rows += [sa_in.wireshark_row(), sa_out.wireshark_row()]
+        self.installed += [sa_in, sa_out]
         self.in_sas[sa_in.spi] = sa_in
         self._reserved_spis.discard(sa_in.spi)
         active = self._active.setdefault(f.iface, [])

@@ -1,0 +1,362 @@
+"""Interoperability with strongSwan's charon (5.9), an independent IKEv1 implementation.
+
+charon plays the document's remote (100.100.100.1, proxies 10.1.1.0/24 <-> 10.2.2.0/24, IKE
+des-md5-modp768, ESP des-md5, the document's key) in a network namespace behind the emulated hub's
+Serial0, an external TUN port (the emulator plays the leased line's far-end Cisco HDLC), and initiates.
+The other way round, charon answers as the hub (99.99.99.1) behind the emulated remote's Serial0, a TUN
+port where the emulator plays the access server's PPP, and the remote host's echo starts IKE.
+
+How the exchange completes on kernels without ESP/DES in XFRM (this one: charon's SA installation
+fails with ENOSYS and, as responder, it then answers N(NO_PROP)): an LD_PRELOAD shim
+(tests/interop/xfrm_ack_shim.c) records the SAs charon asks the kernel for and acknowledges those
+requests; it touches no IKE byte. So charon's ESP is not carried by its kernel: the ESP checked here is
+the hub's, decrypted by tshark with the keys charon derived.
+
+Checked: main and quick mode established on both sides (charon's log, the hub's show commands); SKEYID,
+SKEYID_d/a/e, Ka and both ESP SAs' keys and SPIs equal between charon's log (ike/chd level 4), the
+shim's record and the emulator's key log; the hub's ESP decrypted by tshark with charon's keys only, every
+ICV good; a child rekey and a DELETE from charon's side reach the hub (a DELETE in the other direction).
+Bounded well under 60 s; what was
+tried is printed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from emulator.cli.session import CliSession
+from emulator.frontends.pacer import PacedLab
+from emulator.lab.keylog import parse_key_log
+from emulator.lab.labfile import Lab
+from support import ROOT
+from support.charon import Charon, hexdumps, why_no_charon
+from support.netns import ip, why_not_netns
+
+pytestmark = pytest.mark.interop
+DOC = ROOT / "fixtures" / "doc14131"
+REASON = why_not_netns() or why_no_charon()
+if REASON is None and shutil.which("tshark") is None:
+    REASON = "tshark is not installed (the ESP is checked with it)"
+
+SWANCTL_REMOTE = """\
+connections {
+  hub {
+    version = 1
+    local_addrs = 100.100.100.1
+    remote_addrs = 99.99.99.1
+    proposals = des-md5-modp768
+    encap = no
+    mobike = no
+    local {
+      auth = psk
+      id = 100.100.100.1
+    }
+    remote {
+      auth = psk
+      id = 99.99.99.1
+    }
+    children {
+      lan {
+        local_ts = 10.1.1.0/24
+        remote_ts = 10.2.2.0/24
+        esp_proposals = des-md5
+        start_action = start
+      }
+    }
+  }
+}
+secrets {
+  ike-hub {
+    id = 99.99.99.1
+    secret = cisco123
+  }
+}
+"""
+
+
+def run(paced: PacedLab, lab: Lab, device: str, *lines: str) -> str:
+    out, _, _ = paced.run_lines(CliSession(lab.device(device), privileged=True), list(lines))
+    return out
+
+
+def hub_sas(paced: PacedLab, lab: Lab) -> tuple[list[str], list[str]]:
+    """The hub's (inbound, outbound) ESP SPIs as it shows them, lower-case hex."""
+    text = run(paced, lab, "sam-i-am", "show crypto ipsec sa")
+    inbound = text.split("inbound esp sas:")[1].split("inbound ah sas:")[0] if "inbound esp sas:" in text else ""
+    outbound = text.split("outbound esp sas:")[1].split("outbound ah sas:")[0] if "outbound esp sas:" in text else ""
+    spis = [re.findall(r"spi: 0x([0-9A-F]+)", part) for part in (inbound, outbound)]
+    return [s.lower().zfill(8) for s in spis[0]], [s.lower().zfill(8) for s in spis[1]]
+
+
+def key_log(lab: Lab) -> list[tuple[str, dict[str, str]]]:
+    assert lab.capture is not None
+    lab.capture.write_keys()
+    return parse_key_log((lab.capture.directory / "ike_keys.log").read_text().splitlines())
+
+
+def shim_sas(charon: Charon) -> dict[str, dict[str, str]]:
+    out = {}
+    for line in charon.shim_log.read_text().splitlines() if charon.shim_log.exists() else []:
+        kind, *fields = line.split()
+        if kind in ("NEWSA", "UPDSA"):
+            rec = dict(f.split("=", 1) for f in fields)
+            out[rec["spi"]] = rec
+    return out
+
+
+@pytest.mark.skipif(REASON is not None, reason=f"interop with strongSwan skipped: {REASON}")
+def test_charon_as_remote_initiates_to_the_emulated_hub_over_a_tun_port(tmp_path):
+    started = time.monotonic()
+    tag = os.getpid() % 100000
+    ns, dev = f"iop-{tag}", f"iop{tag}"
+    lab_path = tmp_path / "lab.yml"
+    lab_path.write_text(yaml.safe_dump({
+        "seed": 14131,
+        "devices": {"sam-i-am": {"config": str(DOC / "sam-i-am.cfg"), "role": "hub"},
+                    "hub-host": {"config": str(DOC / "hub-host.cfg")}},
+        "links": [{"ethernet": ["sam-i-am Ethernet0", "hub-host Ethernet0"]}],
+        "external": [{"port": "sam-i-am Serial0", "tun": dev, "netns": ns, "address": "100.100.100.1/24"}]}))
+    lab = Lab.from_file(lab_path, capture_dir=tmp_path / "capture")
+    paced = PacedLab(lab).start()
+    charon = None
+    tried: list[str] = [f"lab: hub Serial0 on TUN {dev} in netns {ns}; charon 100.100.100.1 initiating",
+                        "charon's kernel SAs: LD_PRELOAD shim acknowledging XFRM NEWSA/UPDSA/DELSA "
+                        "(no IKE byte touched)"]
+    try:
+        ip("-n", ns, "route", "add", "99.99.99.0/24", "dev", dev)
+        (tmp_path / "charon").mkdir()
+        charon = Charon(tmp_path / "charon", ns, SWANCTL_REMOTE).start()
+        # Main mode and quick mode, as charon's own log says.
+        child = charon.wait_log(r"CHILD_SA lan\{1\} established with SPIs ([0-9a-f]{8})_i ([0-9a-f]{8})_o", 30)
+        log = charon.text()
+        tried.append(f"charon established after {time.monotonic() - started:.1f} s: {bool(child)}")
+        assert re.search(r"IKE_SA hub\[1\] established between 100\.100\.100\.1\[100\.100\.100\.1\]\.\.\."
+                         r"99\.99\.99\.1\[99\.99\.99\.1\]", log), log[-3000:]
+        assert child is not None, log[-3000:]
+        charon_in, charon_out = child.group(1), child.group(2)
+        # ... and as the hub shows it.
+        isakmp = run(paced, lab, "sam-i-am", "show crypto isakmp sa")
+        assert re.search(r"99\.99\.99\.1\s+100\.100\.100\.1\s+QM_IDLE", isakmp), isakmp
+        hub_in, hub_out = hub_sas(paced, lab)
+        assert (hub_in, hub_out) == ([charon_out], [charon_in])
+
+        # Keys: charon's log (level 4) = the emulator's key log = what charon asked its kernel for.
+        records = key_log(lab)
+        (ike,) = [f for kind, f in records if kind == "IKE" and f["device"] == "sam-i-am"]
+        assert ike["role"] == "responder"
+        for label, name in (("SKEYID", "SKEYID"), ("SKEYID_d", "SKEYID_d"), ("SKEYID_a", "SKEYID_a"),
+                            ("SKEYID_e", "SKEYID_e"), ("encryption key Ka", "Ka")):
+            assert [d.hex() for d in hexdumps(log, label)] == [ike[name]], label
+        esp = {f["SPI"]: f for kind, f in records if kind == "ESP"}
+        (enc_i,), (enc_r,) = hexdumps(log, "encryption initiator key"), hexdumps(log, "encryption responder key")
+        (int_i,), (int_r,) = hexdumps(log, "integrity initiator key"), hexdumps(log, "integrity responder key")
+        # Initiator to responder: the SA whose SPI the hub (responder) chose, inbound at the hub.
+        assert (esp[charon_out]["dir"], esp[charon_out]["Ke"], esp[charon_out]["Ki"]) == ("in", enc_i.hex(),
+                                                                                         int_i.hex())
+        assert (esp[charon_in]["dir"], esp[charon_in]["Ke"], esp[charon_in]["Ki"]) == ("out", enc_r.hex(),
+                                                                                       int_r.hex())
+        kernel = shim_sas(charon)
+        assert {spi: (k["enc"], k["enc_key"], k["auth_key"]) for spi, k in kernel.items()} == {
+            charon_out: ("des", enc_i.hex(), int_i.hex()), charon_in: ("des", enc_r.hex(), int_r.hex())}
+        tried.append(f"keys equal: SKEYID..Ka and SPIs {charon_in}/{charon_out}")
+
+        # The hub's ESP towards charon, decrypted by tshark with charon's keys only.
+        out = run(paced, lab, "hub-host", "ping 10.1.1.10 repeat 3")
+        assert "Success rate is 0 percent (0/3)" in out, out         # charon's kernel has no SA to answer
+        shown = run(paced, lab, "sam-i-am", "show crypto ipsec sa")
+        encaps = int(re.search(r"#pkts encaps: (\d+)", shown).group(1))
+        assert encaps >= 2, shown                                     # the first echo may wait for ARP
+        lab.capture.flush()
+        (pcap,) = (tmp_path / "capture").glob("serial-sam-i-am-Serial0*.pcap")
+        k = kernel[charon_in]
+        row = (f'"IPv4","{k["src"]}","{k["dst"]}","0x{charon_in}","DES-CBC [RFC2405]","0x{k["enc_key"]}",'
+               f'"HMAC-MD5-96 [RFC2403]","0x{k["auth_key"]}"')
+        shark = subprocess.run(["tshark", "-r", str(pcap), "-o", "esp.enable_encryption_decode:TRUE",
+                                "-o", "esp.enable_authentication_check:TRUE", "-o", f"uat:esp_sa:{row}",
+                                "-Y", "esp", "-T", "fields", "-e", "esp.spi", "-e", "esp.icv_good", "-e", "ip.src",
+                                "-e", "icmp.type"], capture_output=True, text=True, timeout=30)
+        lines = [ln.split("\t") for ln in shark.stdout.splitlines() if ln.strip()]
+        # The hub's ESP, and Linux's ICMP errors quoting it (its kernel has no SA for it): all decrypted.
+        sent = [ln for ln in lines if ln[2] == "99.99.99.1,10.2.2.10"]
+        assert len(sent) == encaps and all(ln[3] == "8" for ln in sent), shark.stdout + shark.stderr
+        assert all(ln[0] == f"0x{charon_in}" and ln[1] == "1" for ln in lines), shark.stdout
+        tried.append(f"tshark decrypted {len(lines)} ESP packets of the hub with charon's keys, ICVs good")
+
+        # A child rekey from charon: a second quick mode; the hub takes the new SAs, keys equal again.
+        charon.swanctl("--rekey", "--child", "lan")
+        rekeyed = charon.wait_log(r"CHILD_SA lan\{2\} established with SPIs ([0-9a-f]{8})_i ([0-9a-f]{8})_o", 15)
+        assert rekeyed is not None, charon.text()[-3000:]
+        new_in, new_out = rekeyed.group(1), rekeyed.group(2)
+        hub_in, hub_out = hub_sas(paced, lab)
+        assert new_out in hub_in and new_in in hub_out
+        esp = {f["SPI"]: f for kind, f in key_log(lab) if kind == "ESP"}
+        kernel = shim_sas(charon)
+        assert esp[new_out]["Ke"] == kernel[new_out]["enc_key"] and esp[new_in]["Ki"] == kernel[new_in]["auth_key"]
+        tried.append(f"child rekey by charon: SPIs {new_in}/{new_out}")
+
+        # DELETE from charon: the child SAs, then the IKE SA; the hub drops them.
+        charon.swanctl("--terminate", "--ike", "hub", timeout=15)
+        assert charon.wait_log(r"sending DELETE for IKE_SA hub\[1\]", 10), charon.text()[-2000:]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and hub_sas(paced, lab) != ([], []):
+            time.sleep(0.2)
+        assert hub_sas(paced, lab) == ([], [])
+        isakmp = run(paced, lab, "sam-i-am", "show crypto isakmp sa")
+        assert "QM_IDLE" not in isakmp, isakmp
+        tried.append("DELETE from charon: the hub removed its SAs")
+    finally:
+        if charon is not None:
+            charon.stop()
+        paced.stop()
+        lab.close()
+        print("\n".join(tried), f"\ntook {time.monotonic() - started:.1f} s")
+    assert time.monotonic() - started < 60
+    assert not Path("/run/netns", ns).exists()
+
+
+SWANCTL_HUB = """\
+connections {
+  remotes {
+    version = 1
+    local_addrs = 99.99.99.1
+    remote_addrs = %any
+    proposals = des-md5-modp768
+    encap = no
+    mobike = no
+    local {
+      auth = psk
+      id = 99.99.99.1
+    }
+    remote {
+      auth = psk
+      id = %any
+    }
+    children {
+      lan {
+        local_ts = 10.2.2.0/24
+        remote_ts = 10.1.1.0/24
+        esp_proposals = des-md5
+      }
+    }
+  }
+}
+secrets {
+  ike-remote {
+    id = 100.100.100.1
+    secret = cisco123
+  }
+}
+"""
+
+
+@pytest.mark.skipif(REASON is not None, reason=f"interop with strongSwan skipped: {REASON}")
+def test_the_emulated_remote_initiates_to_charon_as_hub_over_a_ppp_tun_port(tmp_path):
+    """The other direction: charon answers as the hub (99.99.99.1) in a namespace behind the emulated
+    remote's Serial0, a TUN port where the emulator plays the access server's PPP (IPCP gives the remote
+    100.100.100.1); the remote host's echo starts IKE."""
+    started = time.monotonic()
+    tag = os.getpid() % 100000
+    ns, dev = f"iopr-{tag}", f"iopr{tag}"
+    lab_path = tmp_path / "lab.yml"
+    lab_path.write_text(yaml.safe_dump({
+        "seed": 14131,
+        "devices": {"dr_whoovie": {"config": str(DOC / "dr_whoovie.cfg"), "role": "remote"},
+                    "remote-host": {"config": str(DOC / "remote-host.cfg")}},
+        "links": [{"ethernet": ["dr_whoovie Ethernet0", "remote-host Ethernet0"]}],
+        "external": [{"port": "dr_whoovie Serial0", "tun": dev, "netns": ns, "address": "100.100.100.2/24",
+                      "peer_address": "100.100.100.1"}]}))
+    lab = Lab.from_file(lab_path, capture_dir=tmp_path / "capture")
+    paced = PacedLab(lab).start()
+    charon = None
+    tried = [f"lab: remote Serial0 (PPP) on TUN {dev} in netns {ns}; charon 99.99.99.1 answering",
+             "charon's kernel SAs: LD_PRELOAD shim acknowledging XFRM NEWSA/UPDSA/DELSA (no IKE byte touched)"]
+    try:
+        ip("-n", ns, "addr", "add", "99.99.99.1/32", "dev", "lo")
+        (tmp_path / "charon").mkdir()
+        charon = Charon(tmp_path / "charon", ns, SWANCTL_HUB).start()
+        deadline = time.monotonic() + 15         # charon has loaded its connection (the start script ran)
+        while time.monotonic() < deadline and not (charon.vici.exists() and "remotes:" in charon.swanctl(
+                "--list-conns")):
+            time.sleep(0.2)
+        assert "remotes:" in charon.swanctl("--list-conns"), charon.text()[-2000:]
+        remote = lab.device("dr_whoovie")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with paced.lock:
+                if remote.protocol_up("Serial0"):
+                    break
+            time.sleep(0.1)
+        out = run(paced, lab, "remote-host", "ping 10.2.2.10 repeat 3")
+        tried.append(f"remote host's echoes: {out.strip().splitlines()[-1]}")
+        child = charon.wait_log(r"CHILD_SA lan\{1\} established with SPIs ([0-9a-f]{8})_i ([0-9a-f]{8})_o", 15)
+        log = charon.text()
+        assert re.search(r"IKE_SA remotes\[1\] established between 99\.99\.99\.1\[99\.99\.99\.1\]\.\.\."
+                         r"100\.100\.100\.1\[100\.100\.100\.1\]", log), log[-3000:]
+        assert child is not None, log[-3000:]
+        charon_in, charon_out = child.group(1), child.group(2)
+        isakmp = run(paced, lab, "dr_whoovie", "show crypto isakmp sa")
+        assert re.search(r"99\.99\.99\.1\s+100\.100\.100\.1\s+QM_IDLE", isakmp), isakmp
+        shown = run(paced, lab, "dr_whoovie", "show crypto ipsec sa")
+        assert f"current outbound spi: {charon_in.upper().lstrip('0')}" in shown, shown
+
+        records = key_log(lab)
+        (ike,) = [f for kind, f in records if kind == "IKE" and f["device"] == "dr_whoovie"]
+        assert ike["role"] == "initiator"
+        for label, name in (("SKEYID", "SKEYID"), ("SKEYID_d", "SKEYID_d"), ("SKEYID_a", "SKEYID_a"),
+                            ("SKEYID_e", "SKEYID_e"), ("encryption key Ka", "Ka")):
+            assert [d.hex() for d in hexdumps(log, label)] == [ike[name]], label
+        esp = {f["SPI"]: f for kind, f in records if kind == "ESP"}
+        (enc_i,), (enc_r,) = hexdumps(log, "encryption initiator key"), hexdumps(log, "encryption responder key")
+        (int_i,), (int_r,) = hexdumps(log, "integrity initiator key"), hexdumps(log, "integrity responder key")
+        # Initiator (the emulated remote) to responder (charon): the SA with charon's inbound SPI.
+        assert (esp[charon_in]["dir"], esp[charon_in]["Ke"], esp[charon_in]["Ki"]) == ("out", enc_i.hex(),
+                                                                                       int_i.hex())
+        assert (esp[charon_out]["dir"], esp[charon_out]["Ke"], esp[charon_out]["Ki"]) == ("in", enc_r.hex(),
+                                                                                         int_r.hex())
+        kernel = shim_sas(charon)
+        assert {spi: (k["enc_key"], k["auth_key"]) for spi, k in kernel.items()} == {
+            charon_in: (enc_i.hex(), int_i.hex()), charon_out: (enc_r.hex(), int_r.hex())}
+        tried.append(f"keys equal: SKEYID..Ka and SPIs {charon_in}/{charon_out}")
+
+        # The remote's ESP on its PPP line, decrypted by tshark with charon's keys only.
+        shown = run(paced, lab, "dr_whoovie", "show crypto ipsec sa")
+        encaps = int(re.search(r"#pkts encaps: (\d+)", shown).group(1))
+        assert encaps >= 1, shown
+        lab.capture.flush()
+        (pcap,) = (tmp_path / "capture").glob("serial-dr_whoovie-Serial0*.pcap")
+        k = kernel[charon_in]
+        row = (f'"IPv4","{k["src"]}","{k["dst"]}","0x{charon_in}","DES-CBC [RFC2405]","0x{k["enc_key"]}",'
+               f'"HMAC-MD5-96 [RFC2403]","0x{k["auth_key"]}"')
+        shark = subprocess.run(["tshark", "-r", str(pcap), "-o", "esp.enable_encryption_decode:TRUE",
+                                "-o", "esp.enable_authentication_check:TRUE", "-o", f"uat:esp_sa:{row}",
+                                "-Y", "esp", "-T", "fields", "-e", "esp.spi", "-e", "esp.icv_good", "-e", "ip.src",
+                                "-e", "icmp.type"], capture_output=True, text=True, timeout=30)
+        lines = [ln.split("\t") for ln in shark.stdout.splitlines() if ln.strip()]
+        sent = [ln for ln in lines if ln[2] == "100.100.100.1,10.1.1.10"]
+        assert len(sent) == encaps and all(ln[3] == "8" for ln in sent), shark.stdout + shark.stderr
+        assert all(ln[0] == f"0x{charon_in}" and ln[1] == "1" for ln in lines), shark.stdout
+        tried.append(f"tshark decrypted {len(lines)} ESP packets of the remote with charon's keys, ICVs good")
+
+        # DELETE from charon as hub: the remote drops its SAs.
+        charon.swanctl("--terminate", "--ike", "remotes", timeout=15)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "current outbound spi: 0" not in \
+                run(paced, lab, "dr_whoovie", "show crypto ipsec sa"):
+            time.sleep(0.2)
+        assert "current outbound spi: 0" in run(paced, lab, "dr_whoovie", "show crypto ipsec sa")
+        tried.append("DELETE from charon: the remote removed its SAs")
+    finally:
+        if charon is not None:
+            charon.stop()
+        paced.stop()
+        lab.close()
+        print("\n".join(tried), f"\ntook {time.monotonic() - started:.1f} s")
+    assert time.monotonic() - started < 60
