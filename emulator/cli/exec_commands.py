@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Callable
 
 from emulator.cli import show, show_interfaces
-from emulator.cli.show_routes import show_ip_route
+from emulator.cli.show_routes import show_ip_route, show_ip_route_address
 from emulator.config.grammar import CommandError, Grammar, tokenize
-from emulator.config.render import running_config
+from emulator.config.render import interface_config, running_config
 from emulator.config.secrets import secret_matches
 from emulator.labtime import SECOND
 
@@ -161,6 +161,14 @@ def _show_run(session, args):
     return running_config(session.router.config, session.router.platform.train)
 
 
+@exec_command("show running-config interface <iface:if>", privileged=True)
+def _show_run_interface(session, args):
+    name = args["iface"]
+    if name not in session.router.config.interfaces:
+        raise CommandError("invalid", "", -1)
+    return interface_config(session.router.config, name, session.router.platform.train)
+
+
 @exec_command("show startup-config", privileged=True)
 def _show_start(session, args):
     return show.startup_config(session.router)
@@ -184,6 +192,11 @@ def _show_clock(session, args):
 @exec_command("show ip route")
 def _show_ip_route(session, args):
     return show_ip_route(session.router)
+
+
+@exec_command("show ip route <addr:ip>")
+def _show_ip_route_address(session, args):
+    return show_ip_route_address(session.router, args["addr"])
 
 
 @exec_command("show arp", "show ip arp")

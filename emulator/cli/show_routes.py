@@ -7,7 +7,7 @@ from ipaddress import IPv4Address, IPv4Network
 from emulator.device.router import Router
 from emulator.device.routing import Route, classful
 
-__all__ = ["show_ip_route", "LEGEND"]
+__all__ = ["show_ip_route_address", "show_ip_route", "LEGEND"]
 
 LEGEND = "".join(line + "\n" for line in (
     'Codes: C - connected, S - static, I - IGRP, R - RIP, M - mobile, B - BGP',
@@ -67,3 +67,27 @@ def _line(r: Route, dest: str, pad: str, star: bool = False) -> str:
     if r.interface is not None and r.next_hop is None:
         return f"{code}{pad}{dest} is directly connected, {r.interface}"
     return f"{code}{pad}{dest} [{r.distance}/{r.metric}] via {r.next_hop}"
+
+
+def show_ip_route_address(router: Router, address: IPv4Address) -> str:
+    """``show ip route A.B.C.D``: the route the address falls in (the default route only for 0.0.0.0)."""
+    table = router.routing_table()
+    if int(address) == 0:
+        route = next((r for r in table.routes if r.candidate_default), None)
+    else:
+        covering = [r for r in table.routes if not r.candidate_default and address in r.network]
+        route = max(covering, key=lambda r: r.network.prefixlen) if covering else None
+    if route is None:
+        return "% Network not in table\n"
+    supernet = ", supernet" if route.network.prefixlen < classful(route.network.network_address).prefixlen else ""
+    source = "connected" if route.code == "C" else "static"
+    known = f'  Known via "{source}", distance {route.distance}, metric {route.metric}'
+    if route.code == "C":
+        known += " (connected, via interface)"
+    elif route.next_hop is None:
+        known += " (connected)"          # a static route to an interface
+    if route.candidate_default:
+        known += ", candidate default path"
+    via = str(route.next_hop) if route.next_hop is not None else f"directly connected, via {route.interface}"
+    return (f"Routing entry for {route.network}{supernet}\n{known}\n  Routing Descriptor Blocks:\n"
+            f"  * {via}\n      Route metric is {route.metric}, traffic share count is 1\n\n")

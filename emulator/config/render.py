@@ -288,3 +288,9 @@ def running_config(cfg: DeviceConfig, software_version: str = "12.2") -> str:
     """``show running-config`` output."""
     body = render_config(cfg, software_version)
     return f"Building configuration...\n\nCurrent configuration : {len(body.encode())} bytes\n{body}"
+
+
+def interface_config(cfg: DeviceConfig, name: str, software_version: str = "12.2") -> str:
+    """``show running-config interface NAME``: the interface's section, sized as IOS sizes it."""
+    body = "!\n" + "\n".join(_interface(cfg.interfaces[name])) + "\nend\n"
+    return f"Building configuration...\n\nCurrent configuration : {len(body.encode())} bytes\n{body}"

@@ -1,0 +1,56 @@
+"""``show ip route ADDRESS`` and ``show running-config interface NAME`` in IOS 12.2's layouts."""
+
+import pytest
+
+from emulator.cli.session import CliSession
+from emulator.lab.labfile import Lab
+from support import DOC_LAB
+
+
+@pytest.fixture(scope="module")
+def lab():
+    return Lab.from_file(DOC_LAB)
+
+
+def cli(lab, name):
+    return CliSession(lab.device(name), privileged=True, line="vty0")
+
+
+def test_route_entry_of_a_connected_network(lab):
+    assert cli(lab, "sam-i-am").execute("show ip route 99.99.99.7") == (
+        "Routing entry for 99.99.99.0/24\n"
+        '  Known via "connected", distance 0, metric 0 (connected, via interface)\n'
+        "  Routing Descriptor Blocks:\n"
+        "  * directly connected, via Serial0\n"
+        "      Route metric is 0, traffic share count is 1\n\n")
+
+
+def test_the_default_route_only_for_0_0_0_0(lab):
+    remote = cli(lab, "dr_whoovie")
+    assert remote.execute("show ip route 0.0.0.0") == (
+        "Routing entry for 0.0.0.0/0, supernet\n"
+        '  Known via "static", distance 1, metric 0 (connected), candidate default path\n'
+        "  Routing Descriptor Blocks:\n"
+        "  * directly connected, via Serial0\n"
+        "      Route metric is 0, traffic share count is 1\n\n")
+    # An address only the default route covers is not in the table, as IOS answers.
+    assert remote.execute("show ip route 198.51.100.1") == "% Network not in table\n"
+    # The IPCP peer's host route is the longest match.
+    assert remote.execute("show ip route 100.100.100.2").startswith("Routing entry for 100.100.100.2/32\n")
+
+
+def test_running_config_of_one_interface(lab):
+    out = cli(lab, "sam-i-am").execute("show running-config interface Ethernet0")
+    head, body = out.split("\n!\n", 1)
+    assert head.startswith("Building configuration...\n\nCurrent configuration : ")
+    assert int(head.rsplit(" ", 2)[-2]) == len(("!\n" + body).encode())
+    assert body.startswith("interface Ethernet0\n ip address 10.2.2.3 255.255.255.0\n")
+    assert body.endswith("\nend\n") and "interface Serial0" not in body
+    bad = cli(lab, "sam-i-am").execute("show running-config interface Serial7")
+    assert bad.endswith("^\n% Invalid input detected at '^' marker.\n\n")
+
+
+def test_help_describes_the_new_arguments(lab):
+    hub = cli(lab, "sam-i-am")
+    assert "  A.B.C.D  Network to display information about or hostname\n" in hub.execute("show ip route ?")
+    assert "  interface  Show interface configuration\n" in hub.execute("show running-config ?")
