@@ -54,3 +54,19 @@ def test_help_describes_the_new_arguments(lab):
     hub = cli(lab, "sam-i-am")
     assert "  A.B.C.D  Network to display information about or hostname\n" in hub.execute("show ip route ?")
     assert "  interface  Show interface configuration\n" in hub.execute("show running-config ?")
+
+
+def test_show_history_lists_the_exec_commands_typed(lab):
+    s = cli(lab, "dr_whoovie")
+    for line in ("show clock", "show ver", "show ip ?", "terminal length 0"):
+        s.execute(line)
+    # The current command is the newest entry; help requests are not commands.
+    assert s.execute("show history") == "  show clock\n  show ver\n  terminal length 0\n  show history\n"
+    s.execute("terminal history size 2")
+    assert s.execute("show history") == "  terminal history size 2\n  show history\n"
+    for _ in range(12):
+        s.execute("show clock")
+    s.execute("terminal history size 10")
+    assert s.execute("show history").count("\n") == 3      # the buffer was 2 long; it grows from here
+    # Padded to the longest word of the list ("running-config", "startup-config").
+    assert "  history         Display the session command history\n" in s.execute("show ?")

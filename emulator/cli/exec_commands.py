@@ -90,6 +90,17 @@ def _configure(session, args):
     return session.enter_config()
 
 
+@exec_command("terminal history size <n:0-256>")
+def _terminal_history_size(session, args):
+    session.set_history_size(args["n"])
+    return ""
+
+
+@exec_command("show history")
+def _show_history(session, args):
+    return "".join(f"  {line}\n" for line in session.history)
+
+
 @exec_command("terminal length <n:0-512>", "terminal width <n:0-512>")
 def _terminal_size(session, args):
     if "length" in args["_keywords"]:

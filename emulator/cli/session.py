@@ -15,6 +15,7 @@ running as long as it waits.
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Generator
 
 # The command modules register their commands when imported.
@@ -26,6 +27,7 @@ from emulator.device.router import Router
 from emulator.sim.jobs import Interrupted, Job, Steps, pause
 
 CTRL_Z = "\x1a"
+HISTORY_SIZE = 10       # the history buffer IOS gives a terminal line
 
 
 class SessionClosed(Exception):
@@ -48,6 +50,8 @@ class CliSession:
         self._dialog_output: list[str] = []
         self.closed = False
         self._generation = router.generation   # the boot this session began in
+        # The EXEC commands typed, newest last, as ``show history`` lists them (IOS keeps 10 by default).
+        self.history: deque[str] = deque(maxlen=HISTORY_SIZE)
 
     # ------------------------------------------------------------ prompt
     @property
@@ -111,6 +115,8 @@ class CliSession:
             return self._configure(line)
         if not line.strip():
             return ""
+        if self.history.maxlen:
+            self.history.append(line.strip())
         grammar = exec_commands.PRIVILEGED if self.privileged else exec_commands.USER
         width = len(self.prompt)
         line, pipe = _split_pipe(line)
@@ -274,6 +280,10 @@ class CliSession:
     def close(self) -> None:
         self.closed = True
 
+    def set_history_size(self, size: int) -> None:
+        """``terminal history size``: keep the newest ``size`` commands."""
+        self.history = deque(self.history, maxlen=size)
+
     def _rebooted(self) -> None:
         """The device reloaded: a vty session ended with it; the console starts again in user EXEC."""
         self._generation = self.router.generation
@@ -427,4 +437,4 @@ def _split_pipe(line: str) -> tuple[str, OutputFilter | None]:
     return head, OutputFilter(text, len(head) + 2 + (len(tail) - len(tail.lstrip())))
 
 
-__all__ = ["CliSession", "SessionClosed", "CTRL_Z"]
+__all__ = ["CliSession", "SessionClosed", "CTRL_Z", "HISTORY_SIZE"]
