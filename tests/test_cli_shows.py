@@ -70,3 +70,26 @@ def test_show_history_lists_the_exec_commands_typed(lab):
     assert s.execute("show history").count("\n") == 3      # the buffer was 2 long; it grows from here
     # Padded to the longest word of the list ("running-config", "startup-config").
     assert "  history         Display the session command history\n" in s.execute("show ?")
+
+
+def test_show_users_lists_the_lines_in_use(lab):
+    from ntc_templates.parse import parse_output
+
+    from emulator.labtime import SECOND
+    router = lab.device("isp")
+    con = CliSession(router, privileged=True, line="console")
+    vty = CliSession(router, privileged=True, line="vty0 (127.0.0.1)")
+    con.execute("show clock")
+    lab.advance(65 * SECOND)
+    out = vty.execute("show users")
+    assert out.splitlines()[:3] == [
+        "    Line       User       Host(s)              Idle       Location",
+        "   0 con 0                idle                 00:01:05",
+        "*  2 vty 0                idle                 00:00:00   127.0.0.1"]
+    assert "  Interface    User               Mode         Idle     Peer Address" in out
+    # ntc-templates (an independent reader) takes the same lines; its columns after the line are
+    # ambiguous when no user is logged in (on IOS too), so only the lines are compared.
+    rows = parse_output(platform="cisco_ios", command="show users", data=out)
+    assert [r["line"] for r in rows] == ["0 con 0", "*  2 vty 0"]
+    vty.close()
+    assert "vty 0" not in con.execute("show users")

@@ -96,6 +96,11 @@ def _terminal_history_size(session, args):
     return ""
 
 
+@exec_command("show users")
+def _show_users(session, args):
+    return show.users(session.router, session)
+
+
 @exec_command("show history")
 def _show_history(session, args):
     return "".join(f"  {line}\n" for line in session.history)

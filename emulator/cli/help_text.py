@@ -95,6 +95,7 @@ _EXEC = {
     "show running-config": "Current operating configuration",
     "show running-config interface": "Show interface configuration",
     "show startup-config": "Contents of startup configuration",
+    "show users": "Display information about terminal lines",
     "show version": "System hardware and software status",
     "terminal": "Set terminal line parameters",
     "terminal history": "Enable and control the command history function",

@@ -52,6 +52,8 @@ class CliSession:
         self._generation = router.generation   # the boot this session began in
         # The EXEC commands typed, newest last, as ``show history`` lists them (IOS keeps 10 by default).
         self.history: deque[str] = deque(maxlen=HISTORY_SIZE)
+        self.last_input = router.now    # lab time of the last line typed (show users: Idle)
+        router.sessions.add(self)
 
     # ------------------------------------------------------------ prompt
     @property
@@ -113,6 +115,7 @@ class CliSession:
             return self.help(line[:-1])
         if self.config is not None:
             return self._configure(line)
+        self.last_input = self.router.now
         if not line.strip():
             return ""
         if self.history.maxlen:
@@ -279,6 +282,13 @@ class CliSession:
 
     def close(self) -> None:
         self.closed = True
+
+    @property
+    def active(self) -> bool:
+        """Whether the session is still on its line (a reload ends the vty sessions)."""
+        if self.router.generation != self._generation:
+            self._rebooted()
+        return not self.closed
 
     def set_history_size(self, size: int) -> None:
         """``terminal history size``: keep the newest ``size`` commands."""

@@ -66,3 +66,25 @@ def startup_config(r: Router) -> str:
 
 def clock(r: Router) -> str:
     return iostime.clock(r.uptime) + "\n"
+
+
+def _line_number(line: str) -> tuple[int, str, str]:
+    """(IOS line number, name, location) of a session's line: ``console`` is 0 (con 0), ``vtyN (PEER)``
+    is 2 + N (a 2500 numbers its aux port 1, then the vty lines)."""
+    if line.startswith("vty"):
+        number, _, rest = line[3:].partition(" ")
+        return 2 + int(number), f"vty {number}", rest.strip("()")
+    return 0, "con 0", ""
+
+
+def users(r: Router, current: object) -> str:
+    """``show users``: the lines in use, the one typing marked ``*``, idle time since its last line."""
+    rows = ["    Line       User       Host(s)              Idle       Location"]
+    live = [s for s in list(r.sessions) if s.active]
+    for s in sorted(live, key=lambda s: _line_number(s.line)[0]):
+        number, name, location = _line_number(s.line)
+        idle = iostime.stamp(r.now - s.last_input)
+        mark = "*" if s is current else " "
+        rows.append(f"{mark}{number:>3} {name:<10}{'':<11}{'idle':<21}{idle:<11}{location}".rstrip())
+    rows += ["", "  Interface    User               Mode         Idle     Peer Address", ""]
+    return "\n".join(rows) + "\n"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import weakref
 from ipaddress import IPv4Address, IPv4Interface
 from typing import Any, Callable
 
@@ -65,6 +66,7 @@ class Router:
         self._cabling: list[tuple[str, SerialEnd | EthernetSegment]] = []   # (iface, where), in cabling order
         self.reloading = False       # between ``reload`` and the end of booting again: every port is down
         self.generation = 0          # boots since the lab started (a vty session ends with its generation)
+        self.sessions: weakref.WeakSet[Any] = weakref.WeakSet()   # the CLI sessions on its lines (show users)
         self._build(config_text, source)
         self.save_startup()     # kept in IOS's saved form, as if written with copy running-config startup-config
 
