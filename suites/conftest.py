@@ -60,8 +60,11 @@ def pytest_runtest_makereport(item, call):
     drv = item.config.stash.get(DRIVER_KEY, None)
     if drv is None:
         return
+    # A per-remote test is diagnosed between the hub and its remote; the hub's own tests through the first.
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    role = params.get("spoke") or params.get("role") or "remote"
     try:
-        found = diagnose(drv, drv.scenario)
+        found = diagnose(drv, drv.scenario, "remote" if role == "hub" else role)
     except Exception as err:  # a diagnosis must never hide the failure it explains
         found = [("diagnosis-error", f"the diagnosis itself failed: {err}")]
     for code, text in found:

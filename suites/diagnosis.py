@@ -29,27 +29,29 @@ def _show(session, command):
         return "", []
 
 
-def diagnose(driver, scenario) -> list[tuple[str, str]]:
-    """What the CLI says went wrong, most basic cause first."""
+def diagnose(driver, scenario, role: str = "remote") -> list[tuple[str, str]]:
+    """What the CLI says went wrong between the hub and the remote ``role`` (``remote``, ``remote2``...),
+    most basic cause first."""
     out: list[tuple[str, str]] = []
     try:
-        hub, remote = driver.session("hub"), driver.session("remote")
+        hub, remote = driver.session("hub"), driver.session(role)
     except DriverError as err:
         return [("unreachable", f"cannot reach the routers: {err}")]
-    wan = scenario["remote.wan_interface"]
+    the = "the remote" if role == "remote" else f"the remote {role}"
+    wan = scenario[scenario.remote_key(role, "wan_interface")]
     _, records = _show(remote, f"show interfaces {wan}")
     if not records or not records[0].get("ip_address"):
-        out.append((NO_IPCP_ADDRESS, f"the remote's {wan} has no address from IPCP (is 'peer default ip address' "
+        out.append((NO_IPCP_ADDRESS, f"{the}'s {wan} has no address from IPCP (is 'peer default ip address' "
                                      "set on the access server, and is its pool free?)"))
         return out
     # Exercise the tunnel once, as the document does, so that its state shows.
     try:
-        remote.send(f"ping {scenario['hub.lan_address']} source {scenario['remote.lan_address']}")
+        remote.send(f"ping {scenario['hub.lan_address']} source {scenario[scenario.remote_key(role, 'lan_address')]}")
     except DriverError:
         pass
     route_text = remote.send("show ip route")
     if "0.0.0.0/0" not in route_text:
-        out.append((NO_ROUTE, "the remote has no default route to its serial interface"))
+        out.append((NO_ROUTE, f"{the} has no default route to its serial interface"))
     _, ike = _show(remote, "show crypto isakmp sa")
     hub_addr = scenario["hub.wan_address"]
     mine = [r for r in ike if hub_addr in (r.get("dst"), r.get("src"))]
@@ -71,7 +73,7 @@ def diagnose(driver, scenario) -> list[tuple[str, str]]:
             out.append((PHASE2, "phase 1 is up but phase 2 is not: the transform sets or the proxy identities "
                                 "(crypto access lists, mirror images of each other) do not match"))
     far = ipaddress.ip_network(scenario["hub.lan_network"])
-    _, nat = _show(remote, "show ip nat translations")
+    _, nat = _show(remote, "show ip nat translations")   # NAT on the remote that failed
     for row in nat:
         ip = row.get("outside_local_ip", "")
         if ip and ip != "---" and ipaddress.ip_address(ip) in far:

@@ -120,3 +120,26 @@ def test_the_generator_refuses_what_makes_no_lab(args, message, tmp_path, capsys
     assert main(["lab", "hub-and-spoke", str(tmp_path / "out"), *args]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_failure_of_one_spoke_is_diagnosed_on_that_spoke(three, tmp_path):
+    import shutil
+    lab = tmp_path / "lab"
+    shutil.copytree(three, lab)
+    cfg = lab / "spoke2.cfg"
+    cfg.write_text(cfg.read_text().replace("crypto isakmp key spoke-psk-2024", "crypto isakmp key not-the-hubs-key"))
+    junit = tmp_path / "j.xml"
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--lab",
+                             str(lab / "lab.yml"), f"--junitxml={junit}", f"--html={tmp_path / 'r.html'}",
+                             f"--pcap-dir={tmp_path / 'captures'}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stdout[-3000:]
+    failed: dict[str, list[str]] = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        if case.find("failure") is not None:
+            failed[case.get("name")] = [p.get("value") for p in case.iter("property") if p.get("name") == "diagnosis"]
+    per_remote = {name: d for name, d in failed.items() if re.search(r"\[remote\d?\]$", name)}
+    # Only spoke2's own tests fail among the per-remote ones, and each names the key as the cause.
+    assert per_remote and all(name.endswith("[remote2]") for name in per_remote), sorted(failed)
+    for name, found in per_remote.items():
+        assert any(d.startswith("phase1-psk-mismatch:") for d in found), (name, found)
