@@ -8,8 +8,8 @@ Each entry names one port and what it is cabled to::
       - port: hub Serial1                       # a TUN device: Linux sees plain IP
         tun: iop0
         netns: iop                              # optional: the device is moved into this namespace
-        address: 99.99.99.2/24                  # optional: the Linux side's address
-        peer_address: 100.100.100.1             # PPP only: offered to the port by IPCP
+        address: 192.0.2.2/24                   # optional: the Linux side's address
+        peer_address: 198.51.100.1              # PPP only: offered to the port by IPCP
       - port: hub Ethernet1                     # a TAP device: Linux shares the Ethernet segment
         tap: lab0
         netns: iop
