@@ -259,13 +259,31 @@ def _transform_sets_line(names: list[str]) -> str:
     return "        Transform sets={ " + "".join(f"{n}, " for n in names) + "}"
 
 
-def _map_block_12(sub: "CryptoSubsystem", name: str, entry) -> list[str]:
+def _map_title(ios15: bool) -> str:
+    return "Crypto Map IPv4" if ios15 else "Crypto Map"
+
+
+def _sa_policy_lines(sub: "CryptoSubsystem", entry, transform_sets: list[str], ios15: bool) -> list[str]:
+    """The end of a map entry's block: lifetime, (15.x: Responder-Only), PFS and DH group, transform sets."""
     cfg = sub.config
-    block = [f'Crypto Map "{name}" {entry.seq} {entry.kind}']
+    s, kb = sub.entry_lifetimes(cfg, entry)
+    pfs = entry.pfs if entry is not None else None
+    lines = [f"        Security association lifetime: {kb} kilobytes/{s} seconds"]
+    if ios15:
+        lines.append("        Responder-Only (Y/N): N")
+    lines.append(f"        PFS (Y/N): {'Y' if pfs else 'N'}")
+    if pfs:
+        lines.append(f"        DH group:  {pfs}")
+    return lines + (_transform_sets_15(cfg, transform_sets) if ios15 else [_transform_sets_line(transform_sets)])
+
+
+def _map_block(sub: "CryptoSubsystem", name: str, entry, ios15: bool) -> list[str]:
+    """One configured entry of ``show crypto map``."""
+    cfg = sub.config
+    block = [f'{_map_title(ios15)} "{name}" {entry.seq} {entry.kind}']
     if entry.dynamic_map:
         return block + [f"        Dynamic map template tag: {entry.dynamic_map}"]
-    for p in entry.peers:
-        block.append(f"        Peer = {p}")
+    block += [f"        Peer = {p}" for p in entry.peers]
     if entry.match_address:
         block.append(f"        Extended IP access list {entry.match_address}")
         block += _acl_lines(cfg, entry.match_address)
@@ -273,39 +291,26 @@ def _map_block_12(sub: "CryptoSubsystem", name: str, entry) -> list[str]:
         block.append("        No matching address list set.")
     if entry.peers:
         block.append(f"        Current peer: {entry.peers[0]}")
-    s, kb = sub.entry_lifetimes(cfg, entry)
-    block.append(f"        Security association lifetime: {kb} kilobytes/{s} seconds")
-    block.append(f"        PFS (Y/N): {'Y' if entry.pfs else 'N'}")
-    if entry.pfs:
-        block.append(f"        DH group:  {entry.pfs}")
-    block.append(_transform_sets_line(entry.transform_sets))
-    return block
+    return block + _sa_policy_lines(sub, entry, entry.transform_sets, ios15)
 
 
-def _temporary_block_12(sub: "CryptoSubsystem", name: str, temp, dyn) -> list[str]:
-    s, kb = sub.entry_lifetimes(sub.config, dyn)
-    block = [f'Crypto Map "{name}" {temp.seq} ipsec-isakmp',
+def _temporary_block(sub: "CryptoSubsystem", name: str, temp, dyn, ios15: bool) -> list[str]:
+    """A temporary entry a peer made through a dynamic map (reference §1.3; the same content in 15.x wording)."""
+    block = [f'{_map_title(ios15)} "{name}" {temp.seq} ipsec-isakmp',
              f"        Peer = {temp.peer}",
              "        Extended IP access list ",
              f"            access-list  {acl_entry_text(temp.local_proxy, temp.remote_proxy)}",
              f"            dynamic (created from dynamic map {temp.dynamic_map}/{temp.dynamic_seq})",
-             f"        Current peer: {temp.peer}",
-             f"        Security association lifetime: {kb} kilobytes/{s} seconds",
-             f"        PFS (Y/N): {'Y' if dyn is not None and dyn.pfs else 'N'}"]
-    if dyn is not None and dyn.pfs:
-        block.append(f"        DH group:  {dyn.pfs}")
-    block.append(_transform_sets_line(dyn.transform_sets if dyn is not None else []))
-    return block
+             f"        Current peer: {temp.peer}"]
+    return block + _sa_policy_lines(sub, dyn, dyn.transform_sets if dyn is not None else [], ios15)
 
 
 def show_crypto_map(sub: "CryptoSubsystem", interface: str | None = None, tag: str | None = None) -> str:
     """``show crypto map [interface IF | tag NAME]``, 12.x layout (reference §1.3; 8-space
     indentation, one-line ``Transform sets={ a, }``), temporary dynamic entries included; the
-    15.x layout when the configuration says so (``_map_block_15``)."""
+    15.x layout when the configuration says so."""
     cfg = sub.config
     ios15 = layout_of(cfg) is Layout.IOS15
-    map_block = _map_block_15 if ios15 else _map_block_12
-    temporary_block = _temporary_block_15 if ios15 else _temporary_block_12
     users: dict[str, list[str]] = {}
     for iface, map_name in _crypto_interfaces(sub):
         users.setdefault(map_name, []).append(iface)
@@ -317,10 +322,10 @@ def show_crypto_map(sub: "CryptoSubsystem", interface: str | None = None, tag: s
         names = [n for n in names if n == tag]
     lines: list[str] = []
     for name in names:
-        blocks = [(entry.seq, map_block(sub, name, entry)) for entry in sub.map_entries(cfg, name)]
+        blocks = [(entry.seq, _map_block(sub, name, entry, ios15)) for entry in sub.map_entries(cfg, name)]
         for temp in sub.temporary_entries(name):
             dyn = cfg.dynamic_maps.get((temp.dynamic_map, temp.dynamic_seq))
-            blocks.append((temp.seq, temporary_block(sub, name, temp, dyn)))
+            blocks.append((temp.seq, _temporary_block(sub, name, temp, dyn, ios15)))
         blocks.sort(key=lambda b: b[0])
         for i, (_seq, block) in enumerate(blocks):
             lines += block
@@ -512,47 +517,6 @@ def _transform_sets_15(cfg, names: list[str]) -> list[str]:
         if ts is not None:
             lines.append(f"                {n}:  {{ {' '.join(ts.transforms)}  }} ,")
     return lines + ["        }"]
-
-
-def _map_block_15(sub: "CryptoSubsystem", name: str, entry) -> list[str]:
-    cfg = sub.config
-    block = [f'Crypto Map IPv4 "{name}" {entry.seq} {entry.kind}']
-    if entry.dynamic_map:
-        return block + [f"        Dynamic map template tag: {entry.dynamic_map}"]
-    block += [f"        Peer = {p}" for p in entry.peers]
-    if entry.match_address:
-        block.append(f"        Extended IP access list {entry.match_address}")
-        block += _acl_lines(cfg, entry.match_address)
-    else:
-        block.append("        No matching address list set.")
-    if entry.peers:
-        block.append(f"        Current peer: {entry.peers[0]}")
-    s, kb = sub.entry_lifetimes(cfg, entry)
-    block += [f"        Security association lifetime: {kb} kilobytes/{s} seconds",
-              "        Responder-Only (Y/N): N",
-              f"        PFS (Y/N): {'Y' if entry.pfs else 'N'}"]
-    if entry.pfs:
-        block.append(f"        DH group:  {entry.pfs}")
-    return block + _transform_sets_15(cfg, entry.transform_sets)
-
-
-def _temporary_block_15(sub: "CryptoSubsystem", name: str, temp, dyn) -> list[str]:
-    """A temporary entry from a dynamic map: the 12.x content (reference §1.3) in the 15.x wording."""
-    cfg = sub.config
-    s, kb = sub.entry_lifetimes(cfg, dyn)
-    pfs = dyn.pfs if dyn is not None else None
-    block = [f'Crypto Map IPv4 "{name}" {temp.seq} ipsec-isakmp',
-             f"        Peer = {temp.peer}",
-             "        Extended IP access list ",
-             f"            access-list  {acl_entry_text(temp.local_proxy, temp.remote_proxy)}",
-             f"            dynamic (created from dynamic map {temp.dynamic_map}/{temp.dynamic_seq})",
-             f"        Current peer: {temp.peer}",
-             f"        Security association lifetime: {kb} kilobytes/{s} seconds",
-             "        Responder-Only (Y/N): N",
-             f"        PFS (Y/N): {'Y' if pfs else 'N'}"]
-    if pfs:
-        block.append(f"        DH group:  {pfs}")
-    return block + _transform_sets_15(cfg, dyn.transform_sets if dyn is not None else [])
 
 
 __all__ = ["show_crypto_ipsec_sa", "show_crypto_isakmp_sa", "show_crypto_isakmp_policy", "show_crypto_map",
