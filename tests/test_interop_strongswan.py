@@ -113,6 +113,30 @@ def shim_sas(charon: Charon) -> dict[str, dict[str, str]]:
 
 
 @pytest.mark.skipif(REASON is not None, reason=f"interop with strongSwan skipped: {REASON}")
+def keys_agree(lab: Lab, log: str, charon: Charon, device: str, role: str, *, i_to_r: str,
+               r_to_i: str) -> dict[str, dict[str, str]]:
+    """Charon's level-4 log, the emulator's key log and what charon asked its kernel for hold the same
+    keys: SKEYID..Ka of the IKE SA, and each ESP SA's keys (``i_to_r``: the SPI of the SA from the
+    initiator to the responder; ``r_to_i``: the other). Returns the SAs charon asked its kernel for."""
+    records = key_log(lab)
+    (ike,) = [f for kind, f in records if kind == "IKE" and f["device"] == device]
+    assert ike["role"] == role
+    for label, name in (("SKEYID", "SKEYID"), ("SKEYID_d", "SKEYID_d"), ("SKEYID_a", "SKEYID_a"),
+                        ("SKEYID_e", "SKEYID_e"), ("encryption key Ka", "Ka")):
+        assert [d.hex() for d in hexdumps(log, label)] == [ike[name]], label
+    esp = {f["SPI"]: f for kind, f in records if kind == "ESP"}
+    (enc_i,), (enc_r,) = hexdumps(log, "encryption initiator key"), hexdumps(log, "encryption responder key")
+    (int_i,), (int_r,) = hexdumps(log, "integrity initiator key"), hexdumps(log, "integrity responder key")
+    # The emulator's SA towards the responder is outbound when it initiated, inbound when it answered.
+    into, back = ("out", "in") if role == "initiator" else ("in", "out")
+    assert (esp[i_to_r]["dir"], esp[i_to_r]["Ke"], esp[i_to_r]["Ki"]) == (into, enc_i.hex(), int_i.hex())
+    assert (esp[r_to_i]["dir"], esp[r_to_i]["Ke"], esp[r_to_i]["Ki"]) == (back, enc_r.hex(), int_r.hex())
+    kernel = shim_sas(charon)
+    assert {spi: (k["enc"], k["enc_key"], k["auth_key"]) for spi, k in kernel.items()} == {
+        i_to_r: ("des", enc_i.hex(), int_i.hex()), r_to_i: ("des", enc_r.hex(), int_r.hex())}
+    return kernel
+
+
 def test_charon_as_remote_initiates_to_the_emulated_hub_over_a_tun_port(tmp_path):
     started = time.monotonic()
     tag = os.getpid() % 100000
@@ -149,23 +173,8 @@ def test_charon_as_remote_initiates_to_the_emulated_hub_over_a_tun_port(tmp_path
         assert (hub_in, hub_out) == ([charon_out], [charon_in])
 
         # Keys: charon's log (level 4) = the emulator's key log = what charon asked its kernel for.
-        records = key_log(lab)
-        (ike,) = [f for kind, f in records if kind == "IKE" and f["device"] == "sam-i-am"]
-        assert ike["role"] == "responder"
-        for label, name in (("SKEYID", "SKEYID"), ("SKEYID_d", "SKEYID_d"), ("SKEYID_a", "SKEYID_a"),
-                            ("SKEYID_e", "SKEYID_e"), ("encryption key Ka", "Ka")):
-            assert [d.hex() for d in hexdumps(log, label)] == [ike[name]], label
-        esp = {f["SPI"]: f for kind, f in records if kind == "ESP"}
-        (enc_i,), (enc_r,) = hexdumps(log, "encryption initiator key"), hexdumps(log, "encryption responder key")
-        (int_i,), (int_r,) = hexdumps(log, "integrity initiator key"), hexdumps(log, "integrity responder key")
         # Initiator to responder: the SA whose SPI the hub (responder) chose, inbound at the hub.
-        assert (esp[charon_out]["dir"], esp[charon_out]["Ke"], esp[charon_out]["Ki"]) == ("in", enc_i.hex(),
-                                                                                         int_i.hex())
-        assert (esp[charon_in]["dir"], esp[charon_in]["Ke"], esp[charon_in]["Ki"]) == ("out", enc_r.hex(),
-                                                                                       int_r.hex())
-        kernel = shim_sas(charon)
-        assert {spi: (k["enc"], k["enc_key"], k["auth_key"]) for spi, k in kernel.items()} == {
-            charon_out: ("des", enc_i.hex(), int_i.hex()), charon_in: ("des", enc_r.hex(), int_r.hex())}
+        kernel = keys_agree(lab, log, charon, "sam-i-am", "responder", i_to_r=charon_out, r_to_i=charon_in)
         tried.append(f"keys equal: SKEYID..Ka and SPIs {charon_in}/{charon_out}")
 
         # The hub's ESP towards charon, decrypted by tshark with charon's keys only.
@@ -307,23 +316,8 @@ def test_the_emulated_remote_initiates_to_charon_as_hub_over_a_ppp_tun_port(tmp_
         shown = run(paced, lab, "dr_whoovie", "show crypto ipsec sa")
         assert f"current outbound spi: {charon_in.upper().lstrip('0')}" in shown, shown
 
-        records = key_log(lab)
-        (ike,) = [f for kind, f in records if kind == "IKE" and f["device"] == "dr_whoovie"]
-        assert ike["role"] == "initiator"
-        for label, name in (("SKEYID", "SKEYID"), ("SKEYID_d", "SKEYID_d"), ("SKEYID_a", "SKEYID_a"),
-                            ("SKEYID_e", "SKEYID_e"), ("encryption key Ka", "Ka")):
-            assert [d.hex() for d in hexdumps(log, label)] == [ike[name]], label
-        esp = {f["SPI"]: f for kind, f in records if kind == "ESP"}
-        (enc_i,), (enc_r,) = hexdumps(log, "encryption initiator key"), hexdumps(log, "encryption responder key")
-        (int_i,), (int_r,) = hexdumps(log, "integrity initiator key"), hexdumps(log, "integrity responder key")
         # Initiator (the emulated remote) to responder (charon): the SA with charon's inbound SPI.
-        assert (esp[charon_in]["dir"], esp[charon_in]["Ke"], esp[charon_in]["Ki"]) == ("out", enc_i.hex(),
-                                                                                       int_i.hex())
-        assert (esp[charon_out]["dir"], esp[charon_out]["Ke"], esp[charon_out]["Ki"]) == ("in", enc_r.hex(),
-                                                                                         int_r.hex())
-        kernel = shim_sas(charon)
-        assert {spi: (k["enc_key"], k["auth_key"]) for spi, k in kernel.items()} == {
-            charon_in: (enc_i.hex(), int_i.hex()), charon_out: (enc_r.hex(), int_r.hex())}
+        kernel = keys_agree(lab, log, charon, "dr_whoovie", "initiator", i_to_r=charon_in, r_to_i=charon_out)
         tried.append(f"keys equal: SKEYID..Ka and SPIs {charon_in}/{charon_out}")
 
         # The remote's ESP on its PPP line, decrypted by tshark with charon's keys only.
