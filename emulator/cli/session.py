@@ -58,8 +58,7 @@ class CliSession:
     # ------------------------------------------------------------ prompt
     @property
     def prompt(self) -> str:
-        if self.router.generation != self._generation:
-            self._rebooted()
+        self._follow_reboot()
         if self._dialog is not None:
             return self._question
         host = self.router.hostname
@@ -104,9 +103,7 @@ class CliSession:
             self._log_seen = len(log)
 
     def _execute(self, line: str) -> "str | Job":
-        if self.router.generation != self._generation:
-            self._rebooted()
-        if self.closed:
+        if not self.active:
             raise SessionClosed(self.router.hostname)
         line = line.rstrip("\r\n")
         if self._dialog is not None:
@@ -286,16 +283,17 @@ class CliSession:
     @property
     def active(self) -> bool:
         """Whether the session is still on its line (a reload ends the vty sessions)."""
-        if self.router.generation != self._generation:
-            self._rebooted()
+        self._follow_reboot()
         return not self.closed
 
     def set_history_size(self, size: int) -> None:
         """``terminal history size``: keep the newest ``size`` commands."""
         self.history = deque(self.history, maxlen=size)
 
-    def _rebooted(self) -> None:
-        """The device reloaded: a vty session ended with it; the console starts again in user EXEC."""
+    def _follow_reboot(self) -> None:
+        """If the device reloaded since: a vty session ended with it; the console starts again in user EXEC."""
+        if self.router.generation == self._generation:
+            return
         self._generation = self.router.generation
         if self.line != "console":
             self.closed = True

@@ -67,6 +67,7 @@ class Router:
         self.reloading = False       # between ``reload`` and the end of booting again: every port is down
         self.generation = 0          # boots since the lab started (a vty session ends with its generation)
         self.sessions: weakref.WeakSet[Any] = weakref.WeakSet()   # the CLI sessions on its lines (show users)
+        self.operator_secrets: dict[str, str] = {}    # kept across reloads: the lab's operator still knows them
         self._build(config_text, source)
         self.save_startup()     # kept in IOS's saved form, as if written with copy running-config startup-config
 
@@ -74,7 +75,6 @@ class Router:
         """The device's parts, fresh from a configuration text (at power-on and at each reload)."""
         self.config, self.boot_errors = load_config(config_text, source, list(self.platform.interfaces))
         self.debugs: set[str] = set()
-        self.operator_secrets: dict[str, str] = getattr(self, "operator_secrets", {})
         config = self.config   # one object, changed in place by configuration mode: every part reads it live
         self.console = DeviceLog(self._console_sink, config, lambda: self.uptime)
         self.interfaces = InterfaceTable(self.name, self.seed, config)

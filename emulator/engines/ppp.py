@@ -735,8 +735,7 @@ class _IPCP(_ControlProtocol):
         remote = option_ip(peer) if peer is not None else None
         self.local_address = local if local is not None and int(local) else None
         self.peer_address = remote if remote is not None and int(remote) else None
-        if self.session.config.trace:
-            self.session._event(LayerOpenTraced(self.layer))
+        self.session._trace_open(self.layer)
         self.session._event(IPCPOpened(self.local_address, self.peer_address))
 
     def this_layer_down(self, now: int) -> None:
@@ -971,9 +970,12 @@ class PPPSession:
         self._event(ControlTraced(cp.layer, direction, pkt.code, state, pkt.identifier, length,
                                   cp.protocol, options))
 
-    def _lcp_up(self, now: int) -> None:
+    def _trace_open(self, layer: str) -> None:
         if self.config.trace:
-            self._event(LayerOpenTraced("LCP"))
+            self._event(LayerOpenTraced(layer))
+
+    def _lcp_up(self, now: int) -> None:
+        self._trace_open("LCP")
         self._echo_missed = 0
         self._echo_rejected = False
         if self.config.keepalive:
