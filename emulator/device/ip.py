@@ -106,9 +106,9 @@ class IPStack:
     def __init__(self, name: str, seed: int, clock: Simulator, config: DeviceConfig, *,
                  interfaces: PipelineInterfaces, routing: PipelineRoutes, local: PipelineLocal,
                  adapters: Mapping[str, SendsIP], console: DeviceLog, debugs: set[str],
-                 rng_name: str | None = None):
+                 rng: Callable[[str], random.Random]):
         self.name = name
-        self.rng_prefix = rng_name     # random streams under another name than the device's (after a reload)
+        self.rng = rng                 # the device's random stream for a purpose (new after each reload)
         self.seed = seed
         self.clock = clock
         self.config = config
@@ -134,7 +134,7 @@ class IPStack:
         # NAT and crypto run on the lab clock through their bindings: poke one after feeding its engine.
         self.nat = NatEngine(lambda: self.config, self._nat_global_address, acl=self.acl, now=now)
         self.nat_binding = EngineBinding(self.clock, self.nat, name=f"{self.name} NAT")
-        self.crypto = CryptoSubsystem(lambda: self.config, self.interface_address, self._rng("crypto"), self.acl,
+        self.crypto = CryptoSubsystem(lambda: self.config, self.interface_address, self.rng("crypto"), self.acl,
                                       log=self.log, debug=self._crypto_debug, now=now, next_ip_id=self.next_ip_id)
         self.crypto_binding = EngineBinding(self.clock, self.crypto, transmit=self._send_ike,
                                             name=f"{self.name} crypto")
@@ -379,8 +379,6 @@ class IPStack:
                 self.debug_log(first)
                 self.log_buffer.extend(rest)
 
-    def _rng(self, purpose: str) -> random.Random:
-        return self.clock.rng(f"{self.rng_prefix or self.name}/{purpose}")
 
     def _nat_outside_to_inside(self, iface: str, packet: IPv4Packet) -> IPv4Packet | None:
         cfg = self.config.interfaces.get(iface)

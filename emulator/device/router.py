@@ -85,7 +85,7 @@ class Router:
         self.local = LocalDelivery(self.rng)
         self.ip = IPStack(self.name, self.seed, self.clock, config, interfaces=self.interfaces, routing=self.routing,
                           local=self.local, adapters=self.links.adapters, console=self.console, debugs=self.debugs,
-                          rng_name=self._rng_name())
+                          rng=self.rng)
         self.local.connect(self.ip)   # replies and ICMP errors leave through the pipeline
         self.logins = LoginWatch(self)
 
@@ -150,10 +150,8 @@ class Router:
     def rng(self, purpose: str) -> random.Random:
         """A random stream of this device's own, fixed by the lab seed (and new after each reload:
         cookies, SPIs and magic numbers of a rebooted device are not those it used before)."""
-        return self.clock.rng(f"{self._rng_name()}/{purpose}")
-
-    def _rng_name(self) -> str:
-        return self.name if not self.generation else f"{self.name}#{self.generation}"
+        name = self.name if not self.generation else f"{self.name}#{self.generation}"
+        return self.clock.rng(f"{name}/{purpose}")
 
     # ------------------------------------------------------------ engines of the IP stack
     @property
