@@ -1,4 +1,5 @@
-"""python -m emulator run [--lab PATH] [SCRIPT|-]: run a console script on an emulated lab.
+"""python -m emulator run [--lab PATH] [--step SECONDS] [SCRIPT|-]: run a console script on an emulated
+lab (emulator/lab/script.py: each line takes --step seconds of lab time after its output, 1 by default).
 
 python -m emulator serve [--lab PATH] [--ssh-port N] [--telnet-port N] [--host 127.0.0.1]
 [--write-inventory FILE]: serve every device over SSH and telnet in real time
@@ -19,7 +20,7 @@ import sys
 from pathlib import Path
 
 from emulator.lab.labfile import Lab, LabError
-from emulator.lab.script import ScriptError, ScriptRunner, parse_script
+from emulator.lab.script import DEFAULT_STEP, ScriptError, ScriptRunner, parse_script, parse_seconds
 from emulator.sim.clock import EmulatorFault
 
 DEFAULT_LAB = Path(__file__).resolve().parent.parent / "fixtures" / "doc14131" / "lab.yml"
@@ -32,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--lab", default=str(DEFAULT_LAB), help="lab file (default: the document's lab)")
     run.add_argument("--capture", metavar="DIR", default=None,
                      help="write one pcap file per link into DIR (lab clock as time stamps)")
+    run.add_argument("--step", default=None, metavar="SECONDS",
+                     help="lab time each script line takes after its output (default 1; a 'step' line changes it)")
     run.add_argument("script", nargs="?", default="-", help="script file, or - for standard input")
     serve = sub.add_parser("serve", help="serve every device over SSH and telnet, in real time")
     serve.add_argument("--lab", default=str(DEFAULT_LAB), help="lab file (default: the document's lab)")
@@ -80,6 +83,11 @@ def main(argv: list[str] | None = None) -> int:
         from emulator.frontends.console import run_console
         return run_console(args.lab, args.device, args.speed)
 
+    try:
+        step = DEFAULT_STEP if args.step is None else parse_seconds(args.step, "--step")
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     source = "<stdin>" if args.script == "-" else args.script
     try:
         text = sys.stdin.read() if args.script == "-" else Path(args.script).read_text()
@@ -97,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in lab.boot_errors():
             print(f"boot: {problem}", file=sys.stderr)
         try:
-            sys.stdout.write(ScriptRunner(lab).run(steps, source))
+            sys.stdout.write(ScriptRunner(lab, step).run(steps, source))
         finally:
             lab.close()
     except (ScriptError, LabError) as err:

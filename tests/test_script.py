@@ -1,5 +1,6 @@
 """python -m emulator run: console scripts and their transcripts."""
 
+import re
 import subprocess
 import sys
 
@@ -30,6 +31,8 @@ def test_show_running_config_of_the_hub():
 
 
 def test_script_transcript_config_and_wait():
+    """Each script line takes the default step (1 s) after its output; the runner's own
+    ``configure terminal`` and ``end`` take none: the CONFIG_I message comes 2 + 120 s on."""
     lab = Lab.from_file(LAB)
     booted = lab.sim.now
     steps = parse_script("# change a description\n"
@@ -43,10 +46,10 @@ def test_script_transcript_config_and_wait():
                    "dr_whoovie(config)#interface Ethernet0\n"
                    "dr_whoovie(config-if)#description lan\n"
                    "dr_whoovie(config-if)#end\n"
-                   "00:02:00: %SYS-5-CONFIG_I: Configured from console by console\n"
+                   "00:02:02: %SYS-5-CONFIG_I: Configured from console by console\n"
                    "dr_whoovie#show version | include uptime\n"
                    "dr_whoovie uptime is 2 minutes\n")
-    assert lab.sim.now == booted + 120 * SECOND
+    assert lab.sim.now == booted + 123 * SECOND
 
 
 def test_unknown_device_names_the_line():
@@ -59,6 +62,7 @@ def test_unknown_device_names_the_line():
 @pytest.mark.parametrize("line, reason", [
     ("show version", "cannot read 'show version'"),
     ("wait soon", "wait needs a number of seconds, not 'soon'"),
+    ("step -2", "step needs a number of seconds >= 0"),
 ])
 def test_bad_lines(line, reason):
     with pytest.raises(ScriptError) as exc:
@@ -110,3 +114,92 @@ def test_verify_script_reproduces_the_documents_verify_section():
     sa = out.split("sam-i-am#show crypto ipsec sa\n")[1].split("sam-i-am#show crypto isakmp sa\n")[0]
     document = (ROOT / "fixtures" / "doc14131" / "hub-show-crypto-ipsec-sa.txt").read_text()
     assert differences(document, sa) == []
+
+
+# ---------------------------------------------------------------------------- messages in lab-time order
+
+def _transcript(script, **kwargs):
+    lab = Lab.from_file(LAB)
+    return ScriptRunner(lab, **kwargs).run(parse_script(script, "s"), "s"), lab
+
+
+def _ping_block(out, device):
+    """The lines of the ping typed at ``device``, from its prompt to the success line."""
+    lines = out.splitlines()
+    start = lines.index(f"{device}#ping ip 10.2.2.3 source 10.1.1.1")
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("Success rate"))
+    return lines[start:end + 1]
+
+
+def test_debug_of_the_pinging_router_comes_between_packet_sent_and_the_echoes():
+    """As in ios-reference 2.5 (tests/samples/ref_2.5_ping_ike_debug_interleaved.txt): the IKE debug of the
+    router that pings is printed while the first echo waits, after ``Packet sent with a source address`` and
+    before the ``.`` of that echo."""
+    out, _ = _transcript("dr_whoovie# debug crypto isakmp\ndr_whoovie# ping ip 10.2.2.3 source 10.1.1.1\n")
+    block = _ping_block(out, "dr_whoovie")
+    sent = block.index("Packet sent with a source address of 10.1.1.1")
+    assert block[sent + 1].endswith(": ISAKMP: received ke message (1/1)")
+    assert re.fullmatch(r"\d\d:\d\d:\d\d: ISAKMP \(0:1\): beginning Main Mode exchange", block[sent + 3])
+    assert block[-2:] == [".!!!!", block[-1]] and block[-1].startswith("Success rate is 80 percent (4/5)")
+    debug = block[sent + 1:-2]
+    assert any("Creating IPSec SAs" in line for line in debug)
+    assert not any(line.startswith("[") for line in debug)       # its own console: no device name
+
+
+def test_another_routers_debug_is_printed_under_its_name_at_its_time():
+    """The hub's responder debug during the remote's ping is printed there, each line under the hub's
+    hostname, never under the next command typed at the remote."""
+    out, _ = _transcript("sam-i-am# debug crypto isakmp\n"
+                         "dr_whoovie# ping ip 10.2.2.3 source 10.1.1.1\n"
+                         "dr_whoovie# show clock\n")
+    block = _ping_block(out, "dr_whoovie")
+    sent = block.index("Packet sent with a source address of 10.1.1.1")
+    hub = block[sent + 1:-2]
+    assert hub[0].startswith("[sam-i-am] ") and hub[0].endswith(
+        ": ISAKMP (0:0): received packet from 100.100.100.1 (N) NEW SA")
+    assert all(line.startswith("[sam-i-am] ") for line in hub)
+    assert "[sam-i-am] " + "        has spi" not in hub            # continuation lines keep their indent
+    assert any(line.startswith("[sam-i-am]         has spi ") for line in hub)
+    assert block[-2] == ".!!!!"
+    after = out.split("dr_whoovie#show clock\n")[1]
+    assert "ISAKMP" not in after and len(after.splitlines()) == 1
+
+
+def test_clear_crypto_sa_on_the_hub_reaches_the_remote_before_the_next_line():
+    script = ("dr_whoovie# debug crypto isakmp\n"
+              "dr_whoovie# ping ip 10.2.2.3 source 10.1.1.1\n"
+              "sam-i-am# clear crypto sa\n"
+              "dr_whoovie# show crypto ipsec sa | include spi\n")
+    out, _ = _transcript(script)
+    cleared = out.split("sam-i-am#clear crypto sa\n")[1].split("dr_whoovie#show")[0].splitlines()
+    assert re.fullmatch(r"\[dr_whoovie\] 00:00:04: ISAKMP \(0:1\): received packet from 99.99.99.1 \(I\) QM_IDLE",
+                        cleared[0])
+    assert re.fullmatch(r"\[dr_whoovie\] 00:00:04: ISAKMP \(0:1\): processing DELETE payload. message ID = -?\d+",
+                        cleared[2])
+    assert out.endswith("dr_whoovie#show crypto ipsec sa | include spi\n     current outbound spi: 0\n")
+    # Typed without a pause, the next line comes before the DELETE has crossed the line.
+    quick, _ = _transcript(script, step=0)
+    assert quick.split("sam-i-am#clear crypto sa\n")[1].split("dr_whoovie#show")[0].count("[dr_whoovie]") == 0
+    assert "     current outbound spi: 0\n" not in quick
+
+
+def test_step_sets_the_lab_time_each_line_takes():
+    lab = Lab.from_file(LAB)
+    booted = lab.sim.now
+    ScriptRunner(lab).run(parse_script("dr_whoovie# show clock\nstep 2.5\ndr_whoovie# show clock\n"
+                                       "step 0\ndr_whoovie# show clock\n", "s"), "s")
+    assert lab.sim.now == booted + SECOND + 2 * SECOND + SECOND // 2
+    result = run_cli("dr_whoovie# show clock\ndr_whoovie# show clock\n", "--step", "30")
+    assert result.returncode == 0
+    stamps = re.findall(r"^\*00:(\d\d):(\d\d)\.\d{3} UTC", result.stdout, re.M)
+    assert int(stamps[1][0]) * 60 + int(stamps[1][1]) - (int(stamps[0][0]) * 60 + int(stamps[0][1])) == 30
+
+
+@pytest.mark.parametrize("args, error", [
+    (("--step", "soon"), "error: --step needs a number of seconds, not 'soon'"),
+    (("--step", "-1"), "error: --step needs a number of seconds >= 0"),
+])
+def test_bad_step_option(args, error):
+    result = run_cli("dr_whoovie# show clock\n", *args)
+    assert result.returncode == 2
+    assert result.stderr.strip() == error

@@ -6,9 +6,36 @@ A script is lines of::
                              asks a question, such as ping's dialog, the answer; empty for Enter)
     DEVICE(config)# LINE     a configuration line (configure terminal is entered as needed)
     wait SECONDS             let the lab clock run (a decimal number, exact to the nanosecond)
+    step SECONDS             the lab time each following line takes (see below)
     # comment
 
 DEVICE is a lab device name or a hostname.
+
+Lab time. A command runs for as long as it takes in the lab (a ping waits for its echoes);
+then, as a person reads the answer and types the next line, the lab runs on for the step
+(DEFAULT_STEP, one second, unless ``run --step SECONDS`` or a ``step`` line says otherwise;
+``step 0`` types the next line at once). The ``configure terminal`` and ``end`` the runner
+types for itself take no time. So ``clear crypto sa`` on one router has reached the other by
+the next line.
+
+The transcript is what the consoles printed, in lab-time order. The prompt and the typed line
+begin each command, then its output as it comes. Every device the script names has its console
+watched from the start of the run: a message (log or debug line) appears when it is logged,
+between the chunks of a running command's output where it falls (a debug line between
+``Packet sent with a source address ...`` and the ``.!!!!`` of a ping). A message of the device
+the script is typing at stands as that console prints it; a message of any other device is
+printed with its hostname in brackets before each line::
+
+    dr_whoovie#ping ip 10.2.2.3 source 10.1.1.1
+    Type escape sequence to abort.
+    Sending 5, 100-byte ICMP Echos to 10.2.2.3, timeout is 2 seconds:
+    Packet sent with a source address of 10.1.1.1
+    [sam-i-am] 00:05:12: ISAKMP (0:1): received packet from 100.100.100.1 (N) NEW SA
+    ...
+    .!!!!
+
+A message always starts a line of its own: if the output stands in the middle of a line (the
+``.`` of a ping), the line is ended first and the output goes on on the next line.
 """
 
 from __future__ import annotations
@@ -17,11 +44,15 @@ import re
 from dataclasses import dataclass
 
 from emulator.cli.session import CliSession
+from emulator.device.router import Router
 from emulator.lab.labfile import Lab
-from emulator.sim.clock import seconds
+from emulator.sim.clock import SECOND, seconds
+from emulator.sim.jobs import Wait
+
+DEFAULT_STEP = SECOND   # lab time a script line takes after its output (reading it, typing the next)
 
 _LINE = re.compile(r"^(?P<dev>[^\s#()]+)(?P<config>\(config[^)]*\))?#\s?(?P<text>.*)$")
-_WAIT = re.compile(r"^wait\s+(?P<s>\S+)\s*$")
+_TIMED = re.compile(r"^(?P<kind>wait|step)\s+(?P<s>\S+)\s*$")
 
 
 class ScriptError(Exception):
@@ -32,10 +63,21 @@ class ScriptError(Exception):
 @dataclass(frozen=True)
 class Step:
     number: int
-    kind: str            # exec | config | wait
+    kind: str            # exec | config | wait | step
     device: str = ""
     text: str = ""
-    duration: int = 0    # wait: lab time, ns
+    duration: int = 0    # wait: lab time to run; step: lab time each following line takes (ns)
+
+
+def parse_seconds(typed: str, what: str) -> int:
+    """A number of seconds >= 0 as ns; ValueError naming ``what`` otherwise."""
+    try:
+        duration = seconds(typed, allow_negative=True)
+    except ValueError:
+        raise ValueError(f"{what} needs a number of seconds, not {typed!r}") from None
+    if duration < 0:
+        raise ValueError(f"{what} needs a number of seconds >= 0")
+    return duration
 
 
 def parse_script(text: str, source: str = "<script>") -> list[Step]:
@@ -44,31 +86,34 @@ def parse_script(text: str, source: str = "<script>") -> list[Step]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        wait = _WAIT.match(line)
-        if wait:
-            typed = wait.group("s")
+        timed = _TIMED.match(line)
+        if timed:
+            kind = timed.group("kind")
             try:
-                duration = seconds(typed, allow_negative=True)
-            except ValueError:
-                raise ScriptError(source, number, f"wait needs a number of seconds, not {typed!r}") from None
-            if duration < 0:
-                raise ScriptError(source, number, "wait needs a number of seconds >= 0")
-            steps.append(Step(number, "wait", duration=duration))
+                duration = parse_seconds(timed.group("s"), kind)
+            except ValueError as err:
+                raise ScriptError(source, number, str(err)) from None
+            steps.append(Step(number, kind, duration=duration))
             continue
         m = _LINE.match(line)
         if not m:
             raise ScriptError(source, number, f"cannot read {line!r}: expected 'DEVICE# COMMAND', "
-                                              "'DEVICE(config)# LINE', 'wait SECONDS' or '# comment'")
+                                              "'DEVICE(config)# LINE', 'wait SECONDS', 'step SECONDS' "
+                                              "or '# comment'")
         steps.append(Step(number, "config" if m.group("config") else "exec", m.group("dev"), m.group("text")))
     return steps
 
 
 class ScriptRunner:
-    """Runs scripts against a lab, one console session per device."""
+    """Runs scripts against a lab, one console session per device, and writes the transcript."""
 
-    def __init__(self, lab: Lab):
+    def __init__(self, lab: Lab, step: int = DEFAULT_STEP):
         self.lab = lab
+        self.step = step
         self.sessions: dict[str, CliSession] = {}
+        self._out: list[str] = []
+        self._at_line_start = True
+        self._driven: Router | None = None      # the device the script last typed at
 
     def _session(self, name: str) -> CliSession:
         router = self.lab.device(name)
@@ -79,7 +124,7 @@ class ScriptRunner:
 
     def check(self, steps: list[Step], source: str) -> None:
         for step in steps:
-            if step.kind != "wait":
+            if step.kind in ("exec", "config"):
                 try:
                     self.lab.device(step.device)
                 except KeyError:
@@ -88,22 +133,79 @@ class ScriptRunner:
 
     def run(self, steps: list[Step], source: str = "<script>") -> str:
         self.check(steps, source)
-        out: list[str] = []
+        for step in steps:                      # every console the script names is watched from now on
+            if step.kind in ("exec", "config"):
+                self._session(step.device)
         for step in steps:
             if step.kind == "wait":
-                self.lab.advance(step.duration)
+                self._run_for(step.duration)
+                continue
+            if step.kind == "step":
+                self.step = step.duration
                 continue
             session = self._session(step.device)
+            self._driven = session.router
             if step.kind == "config" and session.config is None:
-                out.append(self._type(session, "configure terminal"))
+                self._type(session, "configure terminal")
             elif step.kind == "exec" and session.config is not None:
-                out.append(self._type(session, "end"))
-            out.append(self._type(session, step.text))
+                self._type(session, "end")
+            self._type(session, step.text)
+            self._run_for(self.step)
         # A question nobody answered stays on the screen, as on a console.
-        out += [session.prompt for session in self.sessions.values() if session.in_dialog]
-        return "".join(out)
+        for session in self.sessions.values():
+            if session.in_dialog:
+                self._write(session.prompt)
+        return "".join(self._out)
 
-    @staticmethod
-    def _type(session: CliSession, text: str) -> str:
-        prompt = session.prompt
-        return f"{prompt}{text}\n{session.execute(text)}"
+    # ------------------------------------------------------------ the lab clock, messages watched
+    def _run_for(self, duration: int) -> None:
+        self.lab.sim.run_while(self._no_news, duration)
+        self._messages()
+
+    def _no_news(self) -> bool:
+        """Checked after every event while the clock runs: print what was logged meanwhile."""
+        self._messages()
+        return True
+
+    def _run_wait(self, wait: Wait) -> None:
+        """Run the lab as a job's wait asks, the messages printed as they are logged."""
+        sim = self.lab.sim
+        until = wait.until
+        if until is None:
+            sim.run_while(self._no_news, max(0, wait.deadline - sim.now))
+        else:
+            sim.run_while(lambda: self._no_news() and not until(), max(0, wait.deadline - sim.now))
+        self._messages()
+
+    def _messages(self) -> None:
+        for session in self.sessions.values():
+            log = session.router.log_buffer
+            if session._log_seen >= len(log):
+                continue
+            lines = log[session._log_seen:]
+            session._log_seen = len(log)
+            if not session.monitor:
+                continue
+            router = session.router
+            prefix = "" if router is self._driven else f"[{router.hostname}] "
+            if not self._at_line_start:
+                self._write("\n")
+            self._write("".join(f"{prefix}{line}\n" for line in lines))
+
+    # ------------------------------------------------------------ typing
+    def _type(self, session: CliSession, text: str) -> None:
+        self._messages()
+        if not self._at_line_start:
+            self._write("\n")
+        self._write(f"{session.prompt}{text}\n")
+        for item in session.start(text).steps():
+            if isinstance(item, Wait):
+                self._run_wait(item)
+            elif item:
+                self._write(item)
+        self._messages()
+
+    def _write(self, text: str) -> None:
+        if text:
+            self._out.append(text)
+            self._at_line_start = text.endswith("\n")
