@@ -1,5 +1,6 @@
 """The lab as a network: IPCP addressing, HDLC keepalives, routing, ARP, ping, captures."""
 
+import re
 import shutil
 import subprocess
 
@@ -11,7 +12,9 @@ from emulator.lab.labfile import Lab, load_lab
 from emulator.sim.clock import SECOND
 from emulator.wire.pcap import read_pcap
 from emulator.wire.ppp import fcs16
-from support import FIXTURES
+from support import FIXTURES, ROOT
+
+SAMPLES = ROOT / "tests" / "samples"
 
 
 @pytest.fixture(scope="module")
@@ -304,3 +307,37 @@ def test_the_emulator_never_dies_of_a_packet():
     assert lab.sim.errors == []
     assert all(not r.crypto.errors for r in lab.devices.values())
     assert "!!!!!" in cli(lab, "dr_whoovie").execute("ping 10.2.2.3 source 10.1.1.1")
+
+
+def test_debug_ppp_negotiation_phases_and_first_requests_as_12_2_prints_them():
+    """``Phase is ESTABLISHING, Active Open`` before LCP's first ``O CONFREQ [Closed]``
+    (tests/samples/pub_debug_ppp_establishing_827.txt); ``LCP: State is Open``, ``PPP: Phase is UP``, then
+    IPCP's first ``O CONFREQ [Closed]`` (tests/samples/pub_debug_ppp_negotiation_12x_ipcp.txt; this line
+    has no PPP authentication, so no AUTHENTICATING phase between)."""
+    def shape(line):   # the words of a line: no stamp, no interface, no id or length
+        line = re.sub(r"^(?:.*?: )?(?:Vi|Se|Di)\d+ ", "", line.strip())
+        return re.sub(r" id \d+ [Ll]en \d+$", "", line)
+
+    establishing = (SAMPLES / "pub_debug_ppp_establishing_827.txt").read_text().splitlines()
+    ipcp = (SAMPLES / "pub_debug_ppp_negotiation_12x_ipcp.txt").read_text().splitlines()
+    begin = [shape(establishing[1]).split(" [")[0], shape(establishing[3])]
+    up = ipcp.index(next(ln for ln in ipcp if ln.endswith("LCP: State is Open")))
+    after_open = [shape(ln) for ln in ipcp[up:up + 7] if " CHAP: " not in ln and "AUTHENTICATING" not in ln]
+    assert begin == ["PPP: Phase is ESTABLISHING, Active Open", "LCP: O CONFREQ [Closed]"]
+    assert after_open == ["LCP: State is Open", "PPP: Phase is UP", "IPCP: O CONFREQ [Closed]"]
+
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    session = cli(lab, "dr_whoovie")
+    session.execute("terminal monitor")
+    session.execute("debug ppp negotiation")
+    session.configure_lines(["interface Serial0", "shutdown"])
+    out = session.configure_lines(["interface Serial0", "no shutdown"])
+    lab.advance(1 * SECOND)
+    out += session.execute("show debugging")
+    lines = [ln for ln in out.splitlines() if " Se0 " in ln or ln.startswith("Se0 ")]
+    mine = [shape(ln) for ln in lines]
+    assert mine[:2] == begin
+    opened = mine.index("LCP: State is Open")
+    assert mine[opened:opened + 3] == after_open
+    assert mine.count("PPP: Phase is ESTABLISHING, Active Open") == 1
+    assert "Starting" not in out

@@ -22,6 +22,7 @@ from emulator.engines.ppp import (
     LinkFinished,
     LinkOpened,
     LoopDetected,
+    PhaseTraced,
     PPPConfig,
     PPPSession,
 )
@@ -157,7 +158,8 @@ class Pair:
         for name, s in (("a", self.a), ("b", self.b)):
             for event in s.events():
                 # Trace events only feed "debug ppp negotiation"; kept apart from the link's events.
-                (self.traces if isinstance(event, (ControlTraced, LayerOpenTraced)) else self.ev)[name].append(event)
+                traced = isinstance(event, (ControlTraced, LayerOpenTraced, PhaseTraced))
+                (self.traces if traced else self.ev)[name].append(event)
             for frame in s.frames_to_send():
                 self.wire.append((self.now, name, frame))
                 if not self.drop(name, frame):
@@ -519,15 +521,18 @@ def test_trace_lines_look_like_ios_debug():
         for typ, value in getattr(trace, "options", ()):
             lines.append(ppp_debug.option_line(PppOptionTraced("Serial0/0", trace.layer, trace.protocol, typ, value)))
     headers = [ln for ln in lines if not ln.startswith("Se0/0 LCP:    ")]
-    assert headers[:5] == ["Se0/0 LCP: O CONFREQ [Closed] id 1 len 10",
+    assert headers[:8] == ["Se0/0 PPP: Phase is ESTABLISHING, Active Open",
+                           "Se0/0 LCP: O CONFREQ [Closed] id 1 len 10",
                            "Se0/0 LCP: I CONFREQ [REQsent] id 1 len 10",
                            "Se0/0 LCP: O CONFACK [REQsent] id 1 len 10",
                            "Se0/0 LCP: I CONFACK [ACKsent] id 1 len 10",
-                           "Se0/0 LCP: State is Open"]
+                           "Se0/0 LCP: State is Open",
+                           "Se0/0 PPP: Phase is UP",
+                           "Se0/0 IPCP: O CONFREQ [Closed] id 1 len 4"]
     # Each option follows its packet, named and in hex as IOS prints it.
-    assert lines[1].startswith("Se0/0 LCP:    MagicNumber 0x")
-    value = lines[1].split()[3][2:]
-    assert lines[1].endswith(f"(0x0506{value})")
+    assert lines[2].startswith("Se0/0 LCP:    MagicNumber 0x")
+    value = lines[2].split()[3][2:]
+    assert lines[2].endswith(f"(0x0506{value})")
 
 
 def test_sessions_over_simulated_serial_link():

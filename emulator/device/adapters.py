@@ -27,6 +27,7 @@ from emulator.engines.ppp import (
     IPCPOpened,
     IPPacket,
     LayerOpenTraced,
+    PhaseTraced,
     PPPConfig,
     PPPSession,
 )
@@ -83,7 +84,7 @@ class LinkEvents(Protocol):
 
     def release_peer_address(self, iface: str, address: IPv4Address) -> None: ...
 
-    def ppp_trace(self, iface: str, trace: ControlTraced | LayerOpenTraced) -> None: ...
+    def ppp_trace(self, iface: str, trace: ControlTraced | LayerOpenTraced | PhaseTraced) -> None: ...
 
 
 class LinkAdapter:
@@ -237,7 +238,7 @@ class PPPAdapter(SerialAdapter):
             self.owner.ipcp_opened(self.iface, event.local_address, event.peer_address)
         elif isinstance(event, IPCPClosed):
             self.owner.ipcp_closed(self.iface)
-        elif isinstance(event, (ControlTraced, LayerOpenTraced)):
+        elif isinstance(event, (ControlTraced, LayerOpenTraced, PhaseTraced)):
             self.owner.ppp_trace(self.iface, event)
         # LinkOpened and LinkClosed show in the LCP state, read after each poke.
 

@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Protocol
 from emulator.config.model import DeviceConfig, TimestampService
 from emulator.device.platform import Platform
 from emulator.engines.nat import NatTrace
-from emulator.engines.ppp import ControlTraced, LayerOpenTraced
+from emulator.engines.ppp import ControlTraced, LayerOpenTraced, PhaseTraced
 
 __all__ = ["LinkChanged", "LinkAdminDown", "LineProtocolChanged", "IpcpAddressInstalled", "IpcpRouteInstalled",
            "PoolUndefined", "PoolExhausted", "PppTraced", "PppOptionTraced", "NatTranslated", "QuietModeOn",
@@ -80,7 +80,7 @@ class PppTraced:
     """A PPP control packet or state change on an interface (``debug ppp negotiation``)."""
 
     interface: str
-    trace: ControlTraced | LayerOpenTraced
+    trace: ControlTraced | LayerOpenTraced | PhaseTraced
 
 
 @dataclass(frozen=True, slots=True)

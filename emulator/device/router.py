@@ -41,7 +41,7 @@ from emulator.engines.acl import AclEngine
 from emulator.engines.ike.events import Trace
 from emulator.engines.ipsec import CryptoSubsystem
 from emulator.engines.nat import NatEngine
-from emulator.engines.ppp import ControlTraced, LayerOpenTraced
+from emulator.engines.ppp import ControlTraced, LayerOpenTraced, PhaseTraced
 from emulator.sim.binding import EngineBinding
 from emulator.sim.clock import Simulator
 from emulator.sim.wires import EthernetSegment, SerialEnd
@@ -197,7 +197,7 @@ class Router:
         """A debug message already in IOS words, stamped as ``service timestamps debug`` says."""
         self.console.debug(Message(message))
 
-    def ppp_trace(self, iface: str, trace: ControlTraced | LayerOpenTraced) -> None:
+    def ppp_trace(self, iface: str, trace: ControlTraced | LayerOpenTraced | PhaseTraced) -> None:
         if PPP_DEBUG not in self.debugs:
             return
         self.console.debug(PppTraced(iface, trace))

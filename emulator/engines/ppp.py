@@ -62,7 +62,7 @@ __all__ = [
     "State", "Event", "Action", "TRANSITIONS", "Automaton",
     "PPPConfig", "PPPSession",
     "LinkOpened", "LinkClosed", "LinkFinished", "LoopDetected",
-    "IPCPOpened", "IPCPClosed", "IPPacket", "ControlTraced", "LayerOpenTraced",
+    "IPCPOpened", "IPCPClosed", "IPPacket", "ControlTraced", "LayerOpenTraced", "PhaseTraced",
     "DEFAULT_RESTART_INTERVAL", "MAX_CONFIGURE", "MAX_TERMINATE", "MAX_FAILURE",
     "DEFAULT_MRU",
 ]
@@ -321,6 +321,19 @@ class ControlTraced:
 class LayerOpenTraced:
     """A layer (LCP, IPCP) reached Opened, for ``debug ppp negotiation``."""
     layer: str
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseTraced:
+    """The link entered a phase (RFC 1661 §3.2: ESTABLISHING, UP), for ``debug ppp negotiation``;
+    ``how``: "Active Open" when this end's request began LCP, "Passive Open" when the peer's did."""
+    phase: str
+    how: str = ""
+
+
+# The LCP states a Configure-Request leaves when a negotiation begins, and how it began.
+_ESTABLISHING = {State.STARTING: "Active Open", State.CLOSED: "Active Open", State.STOPPED: "Passive Open",
+                 State.OPENED: ""}
 
 
 # ---------------------------------------------------------------------------
@@ -967,6 +980,8 @@ class PPPSession:
         # The state the triggering event found (IOS prints that one).
         state = cp.fsm.acting_from if cp.fsm.acting_from is not None else cp.fsm.state
         options = tuple(pkt.options) if pkt.code in CONFIGURE_CODES else ()
+        if cp is self.lcp and direction == "O" and pkt.code == CONFIGURE_REQUEST and state in _ESTABLISHING:
+            self._event(PhaseTraced("ESTABLISHING", _ESTABLISHING[state]))
         self._event(ControlTraced(cp.layer, direction, pkt.code, state, pkt.identifier, length,
                                   cp.protocol, options))
 
@@ -976,6 +991,8 @@ class PPPSession:
 
     def _lcp_up(self, now: int) -> None:
         self._trace_open("LCP")
+        if self.config.trace:                  # no authentication phase: the network layers start
+            self._event(PhaseTraced("UP"))
         self._echo_missed = 0
         self._echo_rejected = False
         if self.config.keepalive:

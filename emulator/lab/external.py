@@ -42,7 +42,7 @@ from pathlib import Path
 from emulator.config.model import Interface
 from emulator.device.adapters import HDLCAdapter, PPPAdapter, SerialAdapter
 from emulator.device.interfaces import InterfaceState
-from emulator.engines.ppp import ControlTraced, LayerOpenTraced
+from emulator.engines.ppp import ControlTraced, LayerOpenTraced, PhaseTraced
 from emulator.lab.external_spec import ExternalSpec
 from emulator.sim.clock import Simulator
 from emulator.sim.wires import EthernetSegment, SerialEnd
@@ -345,7 +345,7 @@ class _FarEndInterfaces:
     def release_peer_address(self, iface: str, address: ipaddress.IPv4Address) -> None:
         pass
 
-    def ppp_trace(self, iface: str, trace: ControlTraced | LayerOpenTraced) -> None:
+    def ppp_trace(self, iface: str, trace: ControlTraced | LayerOpenTraced | PhaseTraced) -> None:
         pass
 
 
