@@ -53,3 +53,37 @@ def test_debug_lines_reach_the_console_only_for_the_switches_that_are_on():
     assert "ISAKMP (0:1): beginning Main Mode exchange" in log
     assert "IPSEC(" not in log and "CryptoEngine0" not in log
     assert "Traceback" not in log and "Error" not in log
+
+
+ID_DUMP = ["ISAKMP (0:1): ID payload",
+           "        next-payload : 8",          # the HASH payload follows the ID payload
+           "        type         : 1",          # ID_IPV4_ADDR
+           "        protocol     : 17",
+           "        port         : 500",
+           "        length       : 8"]          # ID header (4) and the IPv4 address (4)
+
+
+def test_the_id_payload_each_side_sends_is_dumped_as_12_2_prints_it():
+    """12.2's dump (no ``address`` line, the ID data's length) after ``SA is doing pre-shared key
+    authentication``, then ``Total payload length`` with the generic header; reference §3.3 shows 12.3's
+    (with ``address``, length 12).  The initiator also says ``Send initial contact`` before it."""
+    lab = Lab.from_file(ROOT / "fixtures" / "doc14131" / "lab.yml")
+    hub = CliSession(lab.device("sam-i-am"), privileged=True, line="vty0")
+    remote = CliSession(lab.device("dr_whoovie"), privileged=True, line="vty0")
+    hub.execute("debug crypto isakmp")
+    remote.execute("debug crypto isakmp")
+    remote.execute("ping ip 10.2.2.3 source 10.1.1.1")
+    for device, last_state in (("dr_whoovie", "(I) MM_KEY_EXCH"), ("sam-i-am", "(R) QM_IDLE")):
+        log = [re.sub(r"^\d\d:\d\d:\d\d: ", "", line) for line in lab.device(device).log_buffer]
+        at = log.index(ID_DUMP[0])
+        assert log[at - 1] == "ISAKMP (0:1): SA is doing pre-shared key authentication using id type ID_IPV4_ADDR"
+        assert log[at:at + 7] == ID_DUMP + ["ISAKMP (1): Total payload length: 12"]
+        assert log[at + 7].startswith("ISAKMP (0:1): sending packet to ") and log[at + 7].endswith(last_state)
+        assert log.count(ID_DUMP[0]) == 1
+    remote_log = [re.sub(r"^\d\d:\d\d:\d\d: ", "", line) for line in lab.device("dr_whoovie").log_buffer]
+    assert remote_log[remote_log.index(ID_DUMP[0]) - 2] == "ISAKMP (0:1): Send initial contact"
+
+
+def test_no_debug_line_names_the_emulator():
+    assert not [k for k, v in crypto_debug._KINDS.items() if isinstance(v, str) and "emulator" in v]
+    assert not [v for v in crypto_debug._MISMATCH.values() if "emulator" in v]

@@ -57,7 +57,7 @@ _MISMATCH = {
     MISMATCH_AUTH: "Authentication method offered does not match policy!",
     MISMATCH_GROUP: "Diffie-Hellman group offered does not match policy!",
     MISMATCH_LIFETIME: "Lifetime offered is greater than policy!",
-    "rsa_unsupported": "RSA authentication is not supported by this emulator",
+    "rsa_unsupported": "RSA signatures need a certificate, and none is enrolled",
     "no_key_for_peer": "no pre-shared key for this peer",
     "transform_not_offered": "transform was not offered",
 }
@@ -242,7 +242,7 @@ _KINDS: dict[str, _Line] = {
     "processing": "ISAKMP ({tag}): processing {payload} payload. message ID = {mid}",
     "no_key": "ISAKMP: No cert, and no keys (public or pre-shared) with remote peer {peer}",
     "no_psk_policy": "ISAKMP: no ISAKMP policy with pre-shared key authentication "
-                     "(RSA authentication is not supported by this emulator)",
+                     "(RSA signatures need a certificate, and none is enrolled)",
     "found_key": "ISAKMP ({tag}): found peer pre-shared key matching {peer}",
     "checking_transform": "ISAKMP ({tag}): Checking ISAKMP transform {number} against priority {priority} policy",
     "isakmp_attribute": lambda f: _prefixed("ISAKMP:      ", _isakmp_attribute(_int(f, "attr"), _int(f, "value"))),
@@ -254,6 +254,16 @@ _KINDS: dict[str, _Line] = {
     "psk_auth": "ISAKMP ({tag}): SA is doing pre-shared key authentication using id type ID_IPV4_ADDR",
     "skeyid_generated": "ISAKMP ({tag}): SKEYID state generated",
     "send_initial_contact": "ISAKMP ({tag}): Send initial contact",
+    # 12.2's dump of the ID payload it sends: no address line, the length of the ID data after the
+    # generic payload header (12.3 adds ``address`` and counts the header: reference §3.3).
+    "id_payload": lambda f: [f"ISAKMP (0:{f['conn']}): ID payload\n"
+                             f"        next-payload : {f['next_payload']}\n"
+                             f"        type         : {f['id_type']}\n"
+                             f"        protocol     : {f['protocol']}\n"
+                             f"        port         : {f['port']}\n"
+                             f"        length       : {f['length']}",
+                             f"ISAKMP ({f['conn']}): Total payload length: {f['total']}"],
+
     "sa_authenticated": "ISAKMP ({tag}): SA has been authenticated with {peer}",
     "sa_not_authenticated": "ISAKMP ({tag}): SA not authenticated",
     # 12.x wording from memory of IOS debugs (no capture of it in the reference).

@@ -185,7 +185,14 @@ class MainMode(EngineCore):
             payloads.append(K.NotificationPayload(K.INITIAL_CONTACT, K.PROTO_ISAKMP, sa.icookie + sa.rcookie,
                                                   b"", K.DOI_IPSEC))
         self._trace("psk_auth", sa)
+        self._trace_id(sa, my_id, payloads[1])
         return self._encrypted(sa, K.EXCH_MAIN_MODE, 0, payloads)
+
+    def _trace_id(self, sa: IkeSA, my_id: K.IDPayload, following: K.Payload) -> None:
+        """The ID payload sent, as the debug dumps it: the next payload's type, the ID's fields, its length."""
+        body = my_id.encode_body()
+        self._trace("id_payload", sa, next_payload=int(following.payload_type), id_type=int(my_id.id_type),
+                    protocol=my_id.protocol, port=my_id.port, length=len(body), total=len(body) + 4)
 
     def _first_contact(self, sa: IkeSA) -> bool:
         """No other SA with this peer, ISAKMP or IPsec: this is the first contact.  (An IPsec SA that outlived
@@ -231,6 +238,7 @@ class MainMode(EngineCore):
         h = C.hash_r(sa.prop.hash, sa.k.skeyid, sa.gxi, sa.gxr, sa.icookie, sa.rcookie, sa.sai_b,
                      my_id.encode_body())
         self._trace("psk_auth", sa)
+        self._trace_id(sa, my_id, K.HashPayload(h))
         self._established(sa, now)
         return self._encrypted(sa, K.EXCH_MAIN_MODE, 0, [my_id, K.HashPayload(h)])
 
