@@ -341,3 +341,21 @@ def test_debug_ppp_negotiation_phases_and_first_requests_as_12_2_prints_them():
     assert mine[opened:opened + 3] == after_open
     assert mine.count("PPP: Phase is ESTABLISHING, Active Open") == 1
     assert "Starting" not in out
+
+
+def test_a_pool_address_goes_back_to_its_pool_after_the_interface_stops_naming_the_pool():
+    """The access server lent 100.100.100.1 from REMOTES; its interface then loses ``peer default ip
+    address``: when the line drops the address still returns to REMOTES, and is lent again later."""
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    isp, remote = cli(lab, "isp"), cli(lab, "dr_whoovie")
+    isp.configure_lines(["interface Serial0", "no peer default ip address"])
+    remote.configure_lines(["interface Serial0", "shutdown"])
+    remote.configure_lines(["interface Serial0", "no shutdown"])
+    lab.advance(5 * SECOND)
+    assert lab.device("dr_whoovie").interface_address("Serial0") is None
+    isp.configure_lines(["interface Serial0", "peer default ip address pool REMOTES"])
+    remote.configure_lines(["interface Serial0", "shutdown"])
+    remote.configure_lines(["interface Serial0", "no shutdown"])
+    lab.advance(5 * SECOND)
+    assert str(lab.device("dr_whoovie").interface_address("Serial0").ip) == "100.100.100.1"
+    assert not any("POOLEXHAUST" in line for line in lab.device("isp").log_buffer)

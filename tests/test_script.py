@@ -3,6 +3,7 @@
 import re
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -97,7 +98,11 @@ def test_verify_script_reproduces_the_documents_verify_section():
     assert result.returncode == 0, result.stderr
     out = result.stdout
     before, after = out.split("dr_whoovie#show interface serial0\n")[1:3]
-    assert "  Internet address will be negotiated using IPCP\n" in before
+    # The document's "before" state, LCP open and no address from IPCP, line for line.
+    sample = textwrap.dedent((ROOT / "tests" / "samples" / "doc14131_show_interface_serial0_before_ipcp.txt")
+                             .read_text()).splitlines()
+    assert before.splitlines()[:6] == sample[1:7]
+    assert "  LCP Open\n" in before
     assert after.startswith("Serial0 is up, line protocol is up\n  Hardware is HD64570\n"
                             "  Internet address is 100.100.100.1/32\n")
     # The extended ping, question by question as the document shows it (its page wraps two long lines).

@@ -15,6 +15,9 @@ class PeerAddresses:
         self.config = config
         self._console = console
         self.in_use: dict[str, set[IPv4Address]] = {}     # pool name -> addresses handed out
+        # The pool each handed-out address came from: it goes back there even if the interface's
+        # ``peer default ip address`` changed meanwhile.
+        self._lent: dict[tuple[str, IPv4Address], str] = {}
 
     def assign(self, iface: str) -> IPv4Address | None:
         """The address to hand the peer on ``iface``, or None (the peer keeps its own)."""
@@ -34,11 +37,12 @@ class PeerAddresses:
             address = IPv4Address(value)
             if address not in used:
                 used.add(address)
+                self._lent[(iface, address)] = pool.name
                 return address
         self._console.log(PoolExhausted(iface, pool.name))
         return None
 
     def release(self, iface: str, address: IPv4Address) -> None:
-        pool = self.config.interfaces[iface].peer_pool
+        pool = self._lent.pop((iface, address), None)
         if pool is not None:
             self.in_use.get(pool, set()).discard(address)
