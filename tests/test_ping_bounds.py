@@ -59,3 +59,50 @@ def test_repeat_takes_what_ios_takes(hub, repeat, accepted):
     else:
         caret = " " * (len(hub.prompt) + line.rindex(" ") + 1) + "^\n"
         assert first == caret + "% Invalid input detected at '^' marker.\n\n"
+
+
+def test_the_extended_pings_sweep_of_sizes_as_ios_asks_and_prints_it():
+    """tests/samples/pub_ping_sweep_df.txt: the three sweep questions with their defaults, then the
+    count (repeat x sizes) and the range in place of the size; here the sizes over the 1500-byte
+    Ethernet MTU come back ``M`` with DF set (the rate-limited unreachables give ``.`` between)."""
+    sample = (ROOT / "tests" / "samples" / "pub_ping_sweep_df.txt").read_text().splitlines()
+    lab = Lab.from_file(LAB)
+    remote = CliSession(lab.device("dr_whoovie"), privileged=True)
+    remote.execute("ping 10.1.1.10")                    # ARP resolved before the sweep
+    answers = ["", "10.1.1.10", "1", "", "", "y", "", "", "y", "", "", "", "y", "1495", "1505", ""]
+    transcript = [remote.prompt + "ping"]
+    out = remote.execute("ping")
+    for answer in answers:
+        transcript.append(remote.prompt + answer)
+        out = remote.execute(answer)
+    questions = [line.split(":")[0] for line in transcript[1:]]
+    assert questions[-4:] == [line.split(":")[0] for line in sample[14:18]]
+    assert [q for q in transcript if q.startswith("Sweep")] == [
+        "Sweep range of sizes [n]: y", "Sweep min size [36]: 1495", "Sweep max size [18024]: 1505",
+        "Sweep interval [1]: "]
+    lines = out.splitlines()
+    assert lines[:3] == ["Type escape sequence to abort.",
+                         "Sending 11, [1495..1505]-byte ICMP Echos to 10.1.1.10, timeout is 2 seconds:",
+                         "Packet sent with the DF bit set"]
+    assert sample[19] == "Sending 11, [1495..1505]-byte ICMP Echos to 192.168.12.1, timeout is 2 seconds:"
+    assert re.fullmatch(r"!!!!!![M.]{5}", lines[3]), lines[3]
+    assert lines[3].count("M") >= 3
+    assert lines[4].startswith("Success rate is 54 percent (6/11), round-trip min/avg/max = ")
+    assert "emulator" not in out
+
+
+@pytest.mark.parametrize("answers, error", [
+    (["35"], "% A decimal number between 36 and 18024.\n"),
+    (["100", "99"], "% A decimal number between 100 and 18024.\n"),
+])
+def test_sweep_bounds(answers, error):
+    lab = Lab.from_file(LAB)
+    remote = CliSession(lab.device("dr_whoovie"), privileged=True)
+    remote.execute("ping")
+    for answer in ["", "10.1.1.10", "", "", "", "n", "y"]:
+        remote.execute(answer)
+    out = ""
+    for answer in answers:
+        out = remote.execute(answer)
+    assert out == error
+    assert not remote.in_dialog

@@ -12,7 +12,7 @@ from typing import Any
 
 from emulator.cli.exec_commands import exec_command
 from emulator.config.grammar import CommandError, canonical_interface, tokenize
-from emulator.device.ping import PingResult, echoes
+from emulator.device.ping import PingResult, Sweep, echoes
 from emulator.labtime import SECOND
 from emulator.sim.jobs import Interrupted, Job, Steps, Wait
 
@@ -47,18 +47,24 @@ def _resolve_source(router, text: str) -> IPv4Address | str:
 
 
 def run(session, target: IPv4Address, count: int, size: int, timeout: int, source=None,
-        df: bool = False, pattern: int = 0xABCD, tos: int = 0) -> Job:
+        df: bool = False, pattern: int = 0xABCD, tos: int = 0, sweep: Sweep | None = None) -> Job:
     """The ping as a job: its header at once, each echo's character as the echo ends, the summary.
+
+    With a ``sweep``, ``count`` is the repeat count of each size: IOS sends ``count`` times the
+    sweep's sizes and names the range in place of the size.
 
     Broken off (``Interrupted``), it ends the line of characters and prints the summary of the
     echoes that ended, as IOS does after its escape sequence.
     """
-    return Job(_ping_steps(session, target, count, size, timeout, source, df, pattern, tos))
+    if sweep is not None:
+        count *= sweep.sizes
+    return Job(_ping_steps(session, target, count, size, timeout, source, df, pattern, tos, sweep))
 
 
-def _ping_steps(session, target, count, size, timeout, source, df, pattern, tos) -> Steps:
+def _ping_steps(session, target, count, size, timeout, source, df, pattern, tos, sweep) -> Steps:
+    sizes = f"[{sweep.low}..{sweep.high}]" if sweep is not None else str(size)
     head = ["Type escape sequence to abort.\n",
-            f"Sending {count}, {size}-byte ICMP Echos to {target}, timeout is {timeout} seconds:\n"]
+            f"Sending {count}, {sizes}-byte ICMP Echos to {target}, timeout is {timeout} seconds:\n"]
     if source is not None:
         head.append(f"Packet sent with a source address of {source}\n")
     if df:
@@ -66,7 +72,7 @@ def _ping_steps(session, target, count, size, timeout, source, df, pattern, tos)
     yield "".join(head)
     result = PingResult()
     with closing(echoes(session.router, target, result, count, size, timeout * SECOND, source, df,
-                        pattern, tos)) as steps:
+                        pattern, tos, sweep)) as steps:
         try:
             for item in steps:
                 if isinstance(item, Wait):
@@ -190,6 +196,17 @@ def _ping_dialog(session, args):
         answer = (yield ("", "Loose, Strict, Record, Timestamp, Verbose[none]: ")).strip()
         if answer:
             return "% IP options are not supported by this emulator\n"
+    sweep = None
     if _yes((yield ("", "Sweep range of sizes [n]: ")), False):
-        return "% Sweeping sizes is not supported by this emulator\n"
-    return run(session, target, values["count"], values["size"], values["timeout"], source, df, pattern, tos)
+        low = _number((yield ("", "Sweep min size [36]: ")), 36, 36, 18024)
+        if isinstance(low, str):
+            return low
+        high = _number((yield ("", "Sweep max size [18024]: ")), 18024, low, 18024)
+        if isinstance(high, str):
+            return high
+        step = _number((yield ("", "Sweep interval [1]: ")), 1, 1, high - low if high > low else 1)
+        if isinstance(step, str):
+            return step
+        sweep = Sweep(low, high, step)
+    return run(session, target, values["count"], values["size"], values["timeout"], source, df, pattern, tos,
+               sweep)

@@ -55,14 +55,32 @@ def echo_data(size: int, pattern: int) -> bytes:
     return (pattern.to_bytes(2, "big") * (length // 2 + 1))[:length]
 
 
+@dataclass(frozen=True)
+class Sweep:
+    """The extended ping's sweep of sizes: ``low``, ``low + step``, ... up to ``high``."""
+
+    low: int
+    high: int
+    step: int
+
+    @property
+    def sizes(self) -> int:
+        return (self.high - self.low) // self.step + 1
+
+    def size(self, n: int) -> int:
+        """The size of the ``n``-th echo (0-based): the sweep runs through its sizes, then again."""
+        return self.low + (n % self.sizes) * self.step
+
+
 def echoes(router, target: IPv4Address, result: PingResult, count: int = 5, size: int = 100,
            timeout: int = 2 * SECOND, source: IPv4Address | None = None, df: bool = False,
-           pattern: int = 0xABCD, tos: int = 0) -> Steps:
+           pattern: int = 0xABCD, tos: int = 0, sweep: Sweep | None = None) -> Steps:
     """Send ``count`` echoes, each when the previous one was answered or ``timeout`` ns passed.
 
     A job's steps (``emulator.sim.jobs``): it yields a ``Wait`` for each echo's outcome and then
     the outcome's character, and keeps the outcomes in ``result``. Round trips are whole
-    milliseconds, truncated, from the send to the event that brought the answer.
+    milliseconds, truncated, from the send to the event that brought the answer. With a
+    ``sweep`` each echo takes the sweep's next size instead of ``size``.
     """
     sim = router.clock
     identifier = router.next_echo_identifier()
@@ -81,6 +99,8 @@ def echoes(router, target: IPv4Address, result: PingResult, count: int = 5, size
     try:
         data = echo_data(size, pattern)
         for n in range(count):
+            if sweep is not None:
+                data = echo_data(sweep.size(n), pattern)
             seq = n % SEQUENCE_MODULO
             state.clear()
             state["seq"] = seq
