@@ -198,15 +198,22 @@ def _ping_dialog(session, args):
             return "% IP options are not supported by this emulator\n"
     sweep = None
     if _yes((yield ("", "Sweep range of sizes [n]: ")), False):
-        low = _number((yield ("", "Sweep min size [36]: ")), 36, 36, 18024)
-        if isinstance(low, str):
-            return low
-        high = _number((yield ("", "Sweep max size [18024]: ")), 18024, low, 18024)
-        if isinstance(high, str):
-            return high
-        step = _number((yield ("", "Sweep interval [1]: ")), 1, 1, high - low if high > low else 1)
-        if isinstance(step, str):
-            return step
-        sweep = Sweep(low, high, step)
+        sweep = yield from _sweep_questions()
+        if isinstance(sweep, str):
+            return sweep
     return run(session, target, values["count"], values["size"], values["timeout"], source, df, pattern, tos,
                sweep)
+
+
+def _sweep_questions():
+    """The sweep's questions (a part of the dialog): the Sweep, or IOS's complaint about an answer."""
+    low = _number((yield ("", "Sweep min size [36]: ")), 36, 36, 18024)
+    if isinstance(low, str):
+        return low
+    high = _number((yield ("", "Sweep max size [18024]: ")), 18024, low, 18024)
+    if isinstance(high, str):
+        return high
+    step = _number((yield ("", "Sweep interval [1]: ")), 1, 1, high - low if high > low else 1)
+    if isinstance(step, str):
+        return step
+    return Sweep(low, high, step)
