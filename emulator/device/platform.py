@@ -4,6 +4,47 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from emulator.labtime import MS, US
+from emulator.wire import esp as E
+
+
+@dataclass(frozen=True)
+class CpuCosts:
+    """What the processor spends on a packet, ns (``emulator.device.cpu`` queues the packets on it).
+
+    IOS 12.2 on a 2500 (a 20 MHz 68030, no crypto hardware) process-switches the packets it answers
+    itself and every IPsec packet, and encrypts and authenticates ESP in software. The figures are
+    a model, calibrated so that the document's lab (two 2500s, esp-des esp-md5-hmac, 1544 kbit/s
+    serial lines) gives its extended ping's 36/38/40 ms; they are not measurements of a 2500.
+    """
+
+    process_ns: int = 1 * MS                 # a packet for the router itself (or any IPsec packet)
+    esp_ns: int = 2500 * US                  # an ESP packet's fixed part: SA lookup, buffers, padding
+    # Software ciphers and authenticators: ns per byte of the ESP packet (after the outer header).
+    cipher_ns_per_byte: tuple[tuple[int, int], ...] = ((E.ESP_DES, 20 * US), (E.ESP_3DES, 60 * US),
+                                                       (E.ESP_AES, 25 * US), (E.ESP_NULL, 0))
+    # HMACs: a fixed part (the inner and outer hash blocks) and ns per byte.
+    hmac_ns: tuple[tuple[int, int, int], ...] = ((E.AUTH_HMAC_MD5, 300 * US, 5 * US),
+                                                 (E.AUTH_HMAC_SHA, 500 * US, 9 * US))
+    jitter: float = 0.2                      # each packet's cost varies by up to this fraction, seeded
+
+    def esp_cost(self, octets: int, cipher: int | None, auth: int | None) -> int:
+        """The work of encrypting or decrypting one ESP packet of ``octets`` bytes (after its IP header)."""
+        return self.esp_fixed(auth) + self.esp_per_bytes(octets, cipher, auth)
+
+    def esp_fixed(self, auth: int | None) -> int:
+        """The part of an ESP packet's work that does not grow with its size."""
+        return self.esp_ns + sum(fixed for alg, fixed, _ in self.hmac_ns if alg == auth)
+
+    def esp_per_bytes(self, octets: int, cipher: int | None, auth: int | None) -> int:
+        """The part that does: ``octets`` through the cipher (DES when not known) and the HMAC."""
+        per_byte = dict(self.cipher_ns_per_byte).get(cipher or E.ESP_DES, 0)
+        per_byte += sum(rate for alg, _, rate in self.hmac_ns if alg == auth)
+        return octets * per_byte
+
+
+CPU_2500 = CpuCosts()
+
 
 @dataclass(frozen=True)
 class Platform:
@@ -20,6 +61,7 @@ class Platform:
     # Serial ports driven by another controller than ``serial_controller`` (the 2522's low-speed ports).
     low_speed_serials: tuple[str, ...] = ()
     low_speed_controller: str = "CD2430 in sync mode"
+    cpu: CpuCosts = CPU_2500
 
     def serial_hardware(self, interface: str) -> str:
         """The controller ``show interfaces`` names for a serial port."""

@@ -29,6 +29,7 @@ from emulator.config.model import Interface
 from emulator.config.render import render_config
 from emulator.device.adapters import LinkAdapter
 from emulator.device.console import DeviceLog, LogSink, Message, PppOptionTraced, PppTraced, SystemRestarted
+from emulator.device.cpu import Cpu, PacedAdapters
 from emulator.device.interfaces import LOAD_INTERVAL, InterfaceState, InterfaceTable, LinkStatus
 from emulator.device.ip import IPStack
 from emulator.device.links import PPP_DEBUG, Links
@@ -83,9 +84,13 @@ class Router:
         self.links = Links(self, self.clock, self.interfaces, self.console, self.debugs,
                            changed=self.invalidate_routes, admin_changed=self._admin_changed)
         self.local = LocalDelivery(self.rng)
+        # The processor: packets it handles reach the IP stack, and ESP it made the links, after their cost.
+        self.cpu = Cpu(self.clock, self.platform.cpu, self.rng("cpu"), self.name, self.routing.is_local,
+                       lambda spi: next(((sa.transform.cipher, sa.transform.auth) for sa in self.ip.crypto.sad.sas()
+                                         if sa.spi == spi), None))
         self.ip = IPStack(self.name, self.seed, self.clock, config, interfaces=self.interfaces, routing=self.routing,
-                          local=self.local, adapters=self.links.adapters, console=self.console, debugs=self.debugs,
-                          rng=self.rng)
+                          local=self.local, adapters=PacedAdapters(self.cpu, self.links.adapters),
+                          console=self.console, debugs=self.debugs, rng=self.rng)
         self.local.connect(self.ip)   # replies and ICMP errors leave through the pipeline
         self.logins = LoginWatch(self)
 
@@ -104,6 +109,7 @@ class Router:
         self.log("%SYS-5-RELOAD: Reload requested")
         self.reloading = True
         self.generation += 1
+        self.cpu.stop()
         for adapter in self.links.adapters.values():
             adapter.close()
         for binding in (self.ip.nat_binding, self.ip.crypto_binding, self.ip.reassembly_binding):
@@ -318,8 +324,8 @@ class Router:
         self.pools.release(iface, address)
 
     def receive_ip(self, iface: str, data: bytes) -> None:
-        """A packet from a link adapter."""
-        self.ip.receive_ip(iface, data)
+        """A packet from a link adapter: to the IP stack once the processor has done its work on it."""
+        self.cpu.run(self.cpu.received_cost(data), self.ip.receive_ip, iface, data)
 
     def _admin_changed(self, iface: str, up: bool) -> None:
         for listener in self.admin_listeners:
