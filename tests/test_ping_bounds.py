@@ -106,3 +106,15 @@ def test_sweep_bounds(answers, error):
         out = remote.execute(answer)
     assert out == error
     assert not remote.in_dialog
+
+
+def test_ip_options_are_refused_without_naming_the_emulator():
+    lab = Lab.from_file(LAB)
+    remote = CliSession(lab.device("dr_whoovie"), privileged=True)
+    remote.execute("ping")
+    for answer in ["", "10.1.1.10", "", "", "", "y", "", "", "", "", ""]:
+        remote.execute(answer)
+    assert remote.prompt == "Loose, Strict, Record, Timestamp, Verbose[none]: "
+    out = remote.execute("r")
+    assert out == "% r: Loose, Strict, Record, Timestamp and Verbose cannot be sent from this device\n"
+    assert "emulator" not in out and not remote.in_dialog

@@ -195,7 +195,8 @@ def _ping_dialog(session, args):
                 return "% Invalid data pattern\n"
         answer = (yield ("", "Loose, Strict, Record, Timestamp, Verbose[none]: ")).strip()
         if answer:
-            return "% IP options are not supported by this emulator\n"
+            # The emulated routers neither record routes nor stamp times into IP options: the ping is refused.
+            return f"% {answer}: Loose, Strict, Record, Timestamp and Verbose cannot be sent from this device\n"
     sweep = None
     if _yes((yield ("", "Sweep range of sizes [n]: ")), False):
         sweep = yield from _sweep_questions()
