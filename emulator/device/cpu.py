@@ -4,7 +4,8 @@ A packet from a link for the router itself (ESP for it included: IPsec is proces
 an ESP packet the router made reach the processor's queue; it
 takes them one after another, each for its cost (``Platform.cpu``) varied by a seeded jitter, so
 round trips carry the platform's processing and crypto time and back-to-back packets queue. A
-packet that costs nothing and finds the processor idle goes through at once.
+packet that costs nothing (forwarded by fast switching, which IOS does at interrupt level, ahead
+of the processes) goes through at once.
 """
 
 from __future__ import annotations
@@ -44,13 +45,13 @@ class Cpu:
 
     def run(self, cost: int, work: Callable[..., Any], *args: Any) -> bool:
         """Do ``work(*args)`` once the processor has spent ``cost`` ns on it after what it is doing."""
-        now = self.clock.now
-        if cost <= 0 and self.busy_until <= now:
+        if cost <= 0:
             work(*args)
             return True
-        if cost > 0 and self.costs.jitter:
+        now = self.clock.now
+        if self.costs.jitter:
             cost += round(cost * self.costs.jitter * (2 * self.rng.random() - 1))
-        done = max(now, self.busy_until) + max(0, cost)
+        done = max(now, self.busy_until) + cost
         self.busy_until = done
         self.clock.call_at(done, self._do, work, args, component=f"{self.name} processor")
         return True
@@ -109,7 +110,7 @@ class _Paced:
 
     def send_ip(self, packet: bytes, next_hop: IPv4Address | None) -> bool:
         cost = self.cpu.sent_cost(packet)
-        if cost <= 0 and self.cpu.busy_until <= self.cpu.clock.now:
+        if cost <= 0:
             return self.adapter.send_ip(packet, next_hop)
         return self.cpu.run(cost, self.adapter.send_ip, packet, next_hop)
 
