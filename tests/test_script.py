@@ -208,3 +208,30 @@ def test_bad_step_option(args, error):
     result = run_cli("dr_whoovie# show clock\n", *args)
     assert result.returncode == 2
     assert result.stderr.strip() == error
+
+
+def test_the_pinging_routers_debug_stands_where_ios_prints_it():
+    """tests/samples/ref_2.5_ping_ike_debug_interleaved.txt: after ``Packet sent with a source address``
+    comes ``IPSEC(sa_request)`` and the IKE debug, then the echoes (the first lost while IKE ran), then
+    the success line; the script's transcript has the same order, line for line in kind."""
+    sample = (ROOT / "tests" / "samples" / "ref_2.5_ping_ike_debug_interleaved.txt").read_text().splitlines()
+
+    def kinds(lines):
+        out = []
+        for line in lines:
+            body = re.sub(r"^\*?(?:[A-Z][a-z]{2} +\d+ )?\d\d:\d\d:\d\d(?:\.\d+)?: ", "", line)
+            kind = ("debug-ipsec" if body.startswith("IPSEC(") else "debug-isakmp" if body.startswith("ISAKMP")
+                    else "echoes" if re.fullmatch(r"(?:\*M)?[.!]+", body) else body.split(" ")[0])
+            if not out or out[-1] != kind:
+                out.append(kind)
+        return out
+
+    expected = kinds(line for line in sample[1:-1] if line != "...")
+    assert expected == ["Type", "Sending", "Packet", "debug-ipsec", "debug-isakmp", "echoes", "Success"]
+    out, _ = _transcript("dr_whoovie# debug crypto isakmp\ndr_whoovie# debug crypto ipsec\n"
+                         "dr_whoovie# ping ip 10.2.2.3 source 10.1.1.1\n")
+    block = [line for line in _ping_block(out, "dr_whoovie")[1:] if not line.startswith(" ")]
+    got = kinds(block)
+    # Ours goes on with IPsec lines after the IKE ones (the SAs installed): the same kinds, in the same order.
+    assert [k for i, k in enumerate(got) if k not in got[:i]] == expected
+    assert got[-2:] == ["echoes", "Success"] and block[-2] == ".!!!!"
