@@ -277,6 +277,8 @@ def _show_debugging(session, args):
     crypto = [name for name in ("crypto isakmp", "crypto ipsec", "crypto engine") if name in debugs]
     if crypto:
         out += ["Cryptographic Subsystem:"] + [f"  {DEBUGS[name]} on" for name in crypto]
+    if "ip packet" in debugs:
+        out += ["Generic IP:", "  IP packet debugging is on"]
     if "ip nat" in debugs or "ip nat detailed" in debugs:
         out += ["IP NAT:", "  IP NAT debugging is on" if "ip nat detailed" not in debugs
                 else "  IP NAT detailed debugging is on"]

@@ -24,6 +24,7 @@ from emulator.cli import (  # noqa: F401
     exec_commands,
     help_text,
     ip_commands,
+    ip_packet_debug,
     traceroute_command,
     logging_show,
     login_show,
