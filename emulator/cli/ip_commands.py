@@ -45,6 +45,7 @@ def _ip_interface(r: Router, name: str) -> list[str]:
     if st.address_method in _DETERMINED and addr is not None:
         out.append(f"  Address determined by {_DETERMINED[st.address_method]}")
     fast = "disabled" if iface.route_cache is False else "enabled"
+    same = "enabled" if name.startswith("Serial") and fast == "enabled" else "disabled"
     nat = (f"enabled, interface in domain {iface.nat}" if iface.nat else "disabled")
     out += [f"  MTU is {r.ip.ip_mtu(name)} bytes",
             "  Helper address is not set",
@@ -58,7 +59,7 @@ def _ip_interface(r: Router, name: str) -> list[str]:
             "  ICMP unreachables are always sent",
             "  ICMP mask replies are never sent",
             f"  IP fast switching is {fast}",
-            f"  IP fast switching on the same interface is {'enabled' if name.startswith('Serial') and fast == 'enabled' else 'disabled'}",
+            f"  IP fast switching on the same interface is {same}",
             "  IP Flow switching is disabled",
             "  IP Fast switching turbo vector" if fast == "enabled" else "  IP Null turbo vector",
             f"  IP multicast fast switching is {'disabled' if iface.mroute_cache is False else 'enabled'}",

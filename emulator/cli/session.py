@@ -25,12 +25,12 @@ from emulator.cli import (  # noqa: F401
     help_text,
     ip_commands,
     ip_packet_debug,
-    traceroute_command,
     logging_show,
     login_show,
     nat_commands,
     ping_command,
     terminal_commands,
+    traceroute_command,
 )
 from emulator.cli.iosregex import IosRegex, RegexError, compile_ios
 from emulator.config.commands import ConfigApplyError, ConfigContext, LeaveConfig, apply_line

@@ -154,9 +154,9 @@ class LocalDelivery:
         try:
             quoted = IPv4Packet.decode(msg.payload, verify=False, allow_truncated=True)
             if quoted.protocol == PROTO_UDP and len(quoted.payload) >= 2:
-                listener = self.udp_error_listeners.get(int.from_bytes(quoted.payload[:2], "big"))
-                if listener is not None:
-                    listener(packet, msg)
+                on_error = self.udp_error_listeners.get(int.from_bytes(quoted.payload[:2], "big"))
+                if on_error is not None:
+                    on_error(packet, msg)
                 return
             inner = icmpwire.ICMPMessage.decode(quoted.payload[:8] + b"\0" * max(0, 8 - len(quoted.payload)),
                                                 verify=False)
