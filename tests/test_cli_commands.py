@@ -173,6 +173,18 @@ def test_traceroute_through_the_tunnel_and_an_unreachable(lab):
     assert re.fullmatch(r"  2 100\.100\.100\.2 !H  \*  !H ", out[-1]) or out[-1].endswith("!H ")
 
 
+def test_traceroute_through_nat_to_the_internet(lab):
+    host = cli(lab, "hub-host")
+    host.execute("ping 192.0.2.10")          # ARP on both LANs resolved first
+    lab.advance(SECOND)
+    out = host.execute("traceroute 192.0.2.10").splitlines()
+    assert [line.split()[:2] for line in out[4:]] == [["1", "10.2.2.3"], ["2", "99.99.99.2"], ["3", "192.0.2.10"]]
+    # The probes that passed the hub were translated (PAT on Serial0), and the ISP's and the far host's
+    # ICMP errors about them found their way back through NAT.
+    nat = cli(lab, "sam-i-am").execute("show ip nat translations")
+    assert re.search(r"^udp 99\.99\.99\.1:\d+ +10\.2\.2\.10:\d+ +192\.0\.2\.10:3343\d", nat, flags=re.M)
+
+
 def test_traceroute_probes_are_udp_with_increasing_ttl(lab):
     from scapy.layers.inet import IP, UDP
     router = lab.device("dr_whoovie")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from emulator.cli import iostime
 from emulator.cli.exec_commands import configure_memory, exec_command
-from emulator.config.grammar import CommandError
 from emulator.labtime import SECOND
 
 __all__ = ["show_terminal"]
@@ -77,6 +76,4 @@ def _show_terminal(session, args):
 
 @exec_command("configure memory", privileged=True)
 def _configure_memory(session, args):
-    if not session.router.startup_config.strip():
-        raise CommandError("invalid", "", -1)
     return configure_memory(session)
