@@ -288,7 +288,7 @@ def test_debug_ip_packet_shows_the_routers_own_packets(lab):
     assert hub.execute("no debug ip packet") == "IP packet debugging is off\n"
     assert "IP: s=" not in hub.execute("ping 99.99.99.2 repeat 1")
     hub.configure_lines(["access-list 7 permit host 198.51.100.77"])
-    assert hub.execute("debug ip packet 7 detail") == "IP packet debugging is on for access list 7 (detailed)\n"
+    assert hub.execute("debug ip packet 7 detail") == "IP packet debugging is on (detailed) for access list 7\n"
     assert "IP: s=" not in hub.execute("ping 99.99.99.2 repeat 1")         # the list permits neither end
     hub.configure_lines(["access-list 7 permit host 99.99.99.1"])
     out = hub.execute("ping 99.99.99.2 repeat 1")

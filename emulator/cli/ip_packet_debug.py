@@ -60,12 +60,12 @@ def _debug_ip_packet(session, args):
     router = session.router
     acl, detail = args.get("acl"), "detail" in args["_keywords"]
     router.ip.packet_debug = _renderer(router, acl, detail)
-    out = _set_debug(session, "ip packet", True)
-    if acl is not None:
-        out = f"IP packet debugging is on for access list {acl}\n"
+    out = _set_debug(session, "ip packet", True).rstrip("\n")
     if detail:
-        out = out.rstrip("\n") + " (detailed)\n"
-    return out
+        out += " (detailed)"
+    if acl is not None:
+        out += f" for access list {acl}"
+    return out + "\n"
 
 
 @exec_command("no debug ip packet", "undebug ip packet", privileged=True)
