@@ -117,7 +117,9 @@ def show_controllers(r: Router, name: str) -> str:
 
 def show_crypto_dynamic_map(r: Router, tag: str | None = None) -> str:
     """``show crypto dynamic-map [tag NAME]``: each dynamic map entry as a ``Crypto Map Template``
-    block, with the body ``show crypto map`` gives a static entry (12.2 command reference)."""
+    block, with the body ``show crypto map`` gives a static entry (reference §1.3). No 12.2 capture
+    of this command was found: the title line follows the 12.2 Security Command Reference's
+    description of the command, the body is the one IOS shares with ``show crypto map``."""
     cfg = r.config
     sub = r.crypto
     ios15 = layout_of(cfg) is Layout.IOS15
