@@ -154,14 +154,18 @@ def test_commands_not_emulated_are_refused_not_faked(cli):
 
 def test_question_mark_lists_the_next_words(cli):
     cli.execute("enable")
-    # Words padded to the longest ("engine", "isakmp"), then two spaces.
-    assert cli.execute("show crypto ?") == ("  call    Show crypto call admission info\n"
-                                            "  engine  Show crypto engine info\n"
-                                            "  ipsec   Show IPSEC policy\n"
-                                            "  isakmp  Show ISAKMP\n"
-                                            "  map     Crypto maps\n\n")
+    # Words padded to the longest ("dynamic-map"), then two spaces.
+    assert cli.execute("show crypto ?") == ("  call         Show crypto call admission info\n"
+                                            "  dynamic-map  Crypto map templates\n"
+                                            "  engine       Show crypto engine info\n"
+                                            "  ipsec        Show IPSEC policy\n"
+                                            "  isakmp       Show ISAKMP\n"
+                                            "  map          Crypto maps\n\n")
     assert cli.execute("show cr?") == "crypto\n\n"
-    assert cli.execute("show ip interface ?") == "  brief\n\n"
+    listed = cli.execute("show ip interface ?").splitlines()
+    assert listed[0] == "  brief             Brief summary of IP status and configuration"
+    assert "  Serial            Serial" in listed
+    assert listed[-3:] == ["  |                 Output modifiers", "  <cr>", ""]
     # A show command may end here: its output can be filtered.
     assert cli.execute("show ip interface brief ?") == "  |     Output modifiers\n  <cr>\n\n"
     assert cli.execute("show bogus ?") == "% Unrecognized command\n"
@@ -181,10 +185,11 @@ def test_exec_help_has_its_heading_descriptions_and_placeholders(cli):
     cli.execute("enable")
     lines = cli.execute("?").splitlines()
     assert lines[0] == "Exec commands:"
-    # Each word padded to the longest one ("configure", 9), then two spaces and the description.
-    assert "  clear      Reset functions" in lines
-    assert "  ping       Send echo messages" in lines
-    assert "  show       Show running system information" in lines
+    # Each word padded to the longest one ("traceroute", 10), then two spaces and the description.
+    assert "  clear       Reset functions" in lines
+    assert "  ping        Send echo messages" in lines
+    assert "  show        Show running system information" in lines
+    assert "  traceroute  Trace route to destination" in lines
     assert cli.execute("ping ?") == ("  ip    IP echo\n"
                                      "  WORD  Ping destination address or hostname\n"
                                      "  <cr>\n\n")

@@ -85,9 +85,21 @@ def _configure_terminal(session, args):
 @exec_command("configure", privileged=True)
 def _configure(session, args):
     answer = yield ("", "Configuring from terminal, memory, or network [terminal]? ")
-    if answer.strip() and not "terminal".startswith(answer.strip().lower()):
+    word = answer.strip().lower()
+    if word and "memory".startswith(word):
+        return configure_memory(session)
+    if word and not "terminal".startswith(word):
         return "?Must be \"terminal\", \"memory\" or \"network\"\n"
     return session.enter_config()
+
+
+def configure_memory(session) -> str:
+    """``configure memory``: the startup configuration merged into the running one; IOS logs
+    ``%SYS-5-CONFIG_M``. The lines the startup configuration has that IOS refuses are printed."""
+    refused = session.router.merge_startup()
+    by = "console" if session.line == "console" else session.line.split()[0]
+    session.router.log(f"%SYS-5-CONFIG_M: Configured from memory by {by}")
+    return "".join(f"{line}\n" for line in refused)
 
 
 @exec_command("terminal history size <n:0-256>")
@@ -265,6 +277,8 @@ def _show_debugging(session, args):
     crypto = [name for name in ("crypto isakmp", "crypto ipsec", "crypto engine") if name in debugs]
     if crypto:
         out += ["Cryptographic Subsystem:"] + [f"  {DEBUGS[name]} on" for name in crypto]
+    if "ip packet" in debugs:
+        out += ["Generic IP:", "  IP packet debugging is on"]
     if "ip nat" in debugs or "ip nat detailed" in debugs:
         out += ["IP NAT:", "  IP NAT debugging is on" if "ip nat detailed" not in debugs
                 else "  IP NAT detailed debugging is on"]

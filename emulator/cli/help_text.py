@@ -114,6 +114,27 @@ _EXEC = {
     "write memory": "Write to NV memory",
 }
 
+_EXEC.update({
+    "clear logging": "Clear logging buffer",
+    "configure memory": "Configure from NV memory",
+    "debug ip packet": "General IP debug and IPSO security transactions",
+    "debug ip packet <1-199>": "Access list",
+    "debug ip packet detail": "Print more debugging detail",
+    "debug ip packet <1-199> detail": "Print more debugging detail",
+    "no debug ip packet": "General IP debug and IPSO security transactions",
+    "show controllers": "Interface controller status",
+    "show crypto dynamic-map": "Crypto map templates",
+    "show crypto dynamic-map tag": "Crypto map template tag",
+    "show ip interface brief": "Brief summary of IP status and configuration",
+    "show logging": "Show the contents of logging buffers",
+    "show terminal": "Display terminal configuration parameters",
+    "traceroute": "Trace route to destination",
+    "traceroute ip": "IP Trace",
+    "traceroute WORD": "Trace route to destination address or hostname",
+    "traceroute ip WORD": "Trace route to destination address or hostname",
+    "undebug ip packet": "General IP debug and IPSO security transactions",
+})
+
 _EXIT_CONFIG = "Exit from configure mode"
 _NO = "Negate a command or set its defaults"
 
@@ -179,6 +200,21 @@ _CONFIG = {
     "service timestamps log": "Timestamp log messages",
     "username": "Establish User Name Authentication",
 }
+_CONFIG.update({
+    "logging": "Modify message logging facilities",
+    "logging buffered": "Set buffered logging parameters",
+    "logging buffered <4096-2147483647>": "Logging buffer size",
+    "logging buffered <0-7>": "Logging severity level",
+    "logging buffered <4096-2147483647> <0-7>": "Logging severity level",
+})
+_LOG_LEVEL_HELP = {
+    "emergencies": "System is unusable", "alerts": "Immediate action needed", "critical": "Critical conditions",
+    "errors": "Error conditions", "warnings": "Warning conditions",
+    "notifications": "Normal but significant conditions", "informational": "Informational messages",
+    "debugging": "Debugging messages"}
+for _n, (_level, _words) in enumerate(_LOG_LEVEL_HELP.items()):
+    for _prefix in ("logging buffered", "logging buffered <4096-2147483647>"):
+        _CONFIG[f"{_prefix} {_level}"] = f"{_words} (severity={_n})"
 # The words after "service timestamps [debug|log]".
 for _prefix in ("service timestamps", "service timestamps debug", "service timestamps log"):
     _CONFIG[f"{_prefix} datetime"] = "Timestamp with date and time"

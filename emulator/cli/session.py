@@ -19,7 +19,19 @@ from collections import deque
 from typing import Generator
 
 # The command modules register their commands when imported.
-from emulator.cli import crypto_commands, exec_commands, help_text, login_show, nat_commands, ping_command  # noqa: F401
+from emulator.cli import (  # noqa: F401
+    crypto_commands,
+    exec_commands,
+    help_text,
+    ip_commands,
+    ip_packet_debug,
+    logging_show,
+    login_show,
+    nat_commands,
+    ping_command,
+    terminal_commands,
+    traceroute_command,
+)
 from emulator.cli.iosregex import IosRegex, RegexError, compile_ios
 from emulator.config.commands import ConfigApplyError, ConfigContext, LeaveConfig, apply_line
 from emulator.config.grammar import CommandError, tokenize
@@ -53,6 +65,7 @@ class CliSession:
         # The EXEC commands typed, newest last, as ``show history`` lists them (IOS keeps 10 by default).
         self.history: deque[str] = deque(maxlen=HISTORY_SIZE)
         self.last_input = router.now    # lab time of the last line typed (show users: Idle)
+        self.started = router.now       # when the line was activated (show terminal)
         router.sessions.add(self)
 
     # ------------------------------------------------------------ prompt

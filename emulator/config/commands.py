@@ -240,6 +240,23 @@ def _ike_in_negotiation(ctx, args, neg):
     ctx.model.ike_in_negotiation_limit = None if neg else args["n"]
 
 
+# Syslog severities, most severe first: a level takes its own messages and the more severe ones.
+LOG_LEVELS = ("emergencies", "alerts", "critical", "errors", "warnings", "notifications", "informational",
+              "debugging")
+DEFAULT_LOG_BUFFER = 4096      # bytes, what ``logging buffered`` alone gives on a 2500
+_LEVEL_NAMES = "|".join(LOG_LEVELS)
+
+
+@command(GLOBAL, f"logging buffered [<size:4096-2147483647>] [<level:{_LEVEL_NAMES}>]",
+         "logging buffered [<size:4096-2147483647>] <number:0-7>")
+def _logging_buffered(ctx, args, neg):
+    if neg:
+        ctx.model.logging_buffered = None
+        return
+    level = LOG_LEVELS[args["number"]] if "number" in args else args.get("level", "debugging")
+    ctx.model.logging_buffered = (args.get("size", DEFAULT_LOG_BUFFER), level)
+
+
 @command(GLOBAL, "ip domain-name <name:word>")
 def _domain_name(ctx, args, neg):
     ctx.model.domain_name = None if neg else args["name"]

@@ -257,6 +257,7 @@ class DeviceConfig:
     enable_password: str | None = None
     users: list[User] = field(default_factory=list)
     login_block: tuple[int, int, int] | None = None     # login block-for SECONDS attempts N within SECONDS
+    logging_buffered: tuple[int, str] | None = None     # logging buffered SIZE LEVEL (None: buffer logging off)
     login_delay: int | None = None                      # login delay SECONDS
     ike_in_negotiation_limit: int | None = None         # crypto call admission limit ike in-negotiation-sa N
     subnet_zero: bool | None = None

@@ -50,7 +50,10 @@ def _header(cfg: DeviceConfig, software_version: str) -> list[str]:
 
 
 def _credentials(cfg: DeviceConfig) -> list[str]:
+    # 12.2 keeps ``logging buffered`` just above the enable secret, always with its size and level.
     out = []
+    if cfg.logging_buffered is not None:
+        out.append("logging buffered {} {}".format(*cfg.logging_buffered))
     if cfg.enable_secret is not None:
         out.append(f"enable secret {cfg.enable_secret}")
     if cfg.enable_password is not None:
@@ -58,7 +61,7 @@ def _credentials(cfg: DeviceConfig) -> list[str]:
     for user in cfg.users:
         priv = f" privilege {user.privilege}" if user.privilege is not None else ""
         out.append(f"username {user.name}{priv} {'secret' if user.secret else 'password'} {user.password}")
-    if cfg.enable_secret or cfg.enable_password or cfg.users:
+    if cfg.enable_secret or cfg.enable_password or cfg.users or cfg.logging_buffered:
         out.append("!")
     if cfg.login_block is not None:
         out.append("login block-for {} attempts {} within {}".format(*cfg.login_block))

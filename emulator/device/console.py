@@ -10,6 +10,8 @@ text travel as ``Message``.
 
 from __future__ import annotations
 
+import re
+from collections import deque
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Callable, Iterable, Protocol
@@ -21,7 +23,8 @@ from emulator.engines.ppp import ControlTraced, LayerOpenTraced, PhaseTraced
 
 __all__ = ["LinkChanged", "LinkAdminDown", "LineProtocolChanged", "IpcpAddressInstalled", "IpcpRouteInstalled",
            "PoolUndefined", "PoolExhausted", "PppTraced", "PppOptionTraced", "NatTranslated", "QuietModeOn",
-           "QuietModeOff", "SystemRestarted", "Message", "LogEvent", "LogRecord", "LogSink", "DeviceLog"]
+           "QuietModeOff", "SystemRestarted", "Message", "LogEvent", "LogRecord", "LogSink", "DeviceLog", "LogBuffer",
+           "LEVELS"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,13 +156,55 @@ class LogSink(Protocol):
     def emit(self, record: LogRecord) -> None: ...
 
 
+# Syslog severities, most severe first (``logging buffered LEVEL`` takes its level and those above).
+LEVELS = ("emergencies", "alerts", "critical", "errors", "warnings", "notifications", "informational", "debugging")
+_SEVERITY = re.compile(r"%[A-Z0-9_]+-([0-7])-")
+DEBUG_SEVERITY = 7
+
+
+class LogBuffer:
+    """The buffer of ``logging buffered``: the newest messages, as many as fit in ``size`` bytes.
+
+    IOS keeps the log buffer as a ring of text: a message that does not fit pushes out the oldest
+    ones. Each message is kept whole (its lines and their newlines count against the size).
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self.messages: deque[str] = deque()
+        self.used = 0
+
+    def add(self, text: str) -> None:
+        cost = len(text.encode()) + 1
+        if cost > self.size:
+            text = text.encode()[:self.size - 1].decode(errors="ignore")
+            cost = len(text.encode()) + 1
+        self.messages.append(text)
+        self.used += cost
+        while self.used > self.size:
+            self.used -= len(self.messages.popleft().encode()) + 1
+
+    def clear(self) -> None:
+        self.messages.clear()
+        self.used = 0
+
+    def text(self) -> str:
+        return "".join(m + "\n" for m in self.messages)
+
+
 class DeviceLog:
-    """Stamps a device's events and hands them to its sink."""
+    """Stamps a device's events and hands them to its sink; keeps the counts and buffer of ``show logging``."""
 
     def __init__(self, sink: LogSink, config: DeviceConfig, uptime: Callable[[], int]):
         self.sink = sink
         self.config = config
         self._uptime = uptime
+        self.console_logged = 0     # messages the console took (level debugging: all of them)
+        self.monitor_logged = 0     # messages that went to terminals monitoring (``terminal monitor`` on a vty)
+        self.buffer_logged = 0
+        self.trap_lines = 0         # message lines at informational or above (the trap level)
+        self.buffer: LogBuffer | None = None
+        self.monitoring: Callable[[], bool] = lambda: False   # whether a vty line monitors; the router sets it
 
     def log(self, event: LogEvent) -> None:
         """A console message, stamped as ``service timestamps log`` says."""
@@ -173,8 +218,40 @@ class DeviceLog:
         """Lines that continue the previous message, unstamped."""
         uptime = self._uptime()
         for line in lines:
-            self.sink.emit(LogRecord(uptime, None, Message(line)))
+            self._emit_record(LogRecord(uptime, None, Message(line)), DEBUG_SEVERITY, continued=True)
 
     def _emit(self, facility: str, event: LogEvent) -> None:
         stamp = next((t for t in self.config.timestamps if t.facility == facility), None)
-        self.sink.emit(LogRecord(self._uptime(), stamp, event))
+        severity = DEBUG_SEVERITY
+        if isinstance(event, Message):
+            found = _SEVERITY.search(event.text)
+            severity = int(found.group(1)) if found else DEBUG_SEVERITY
+        elif facility == "log":
+            severity = 5    # link and line protocol changes, restarts: notifications (LINK-3 is worded apart)
+            if isinstance(event, LinkChanged):
+                severity = 3
+        self._emit_record(LogRecord(self._uptime(), stamp, event), severity)
+
+    def _emit_record(self, record: LogRecord, severity: int, continued: bool = False) -> None:
+        """Hand a record to the sink, and count it and buffer its rendered text as ``show logging`` shows."""
+        lines = self.sink.lines
+        before = len(lines)
+        self.sink.emit(record)
+        if not continued:
+            self.console_logged += 1
+            if self.monitoring():
+                self.monitor_logged += 1
+            if severity <= 6:
+                self.trap_lines += 1
+        buffered = self.config.logging_buffered
+        if buffered is None:
+            self.buffer = None
+            return
+        size, level = buffered
+        if self.buffer is None or self.buffer.size != size:
+            self.buffer = LogBuffer(size)      # resizing the buffer empties it, as on IOS
+        if severity <= LEVELS.index(level):
+            if not continued:
+                self.buffer_logged += 1
+            for line in lines[before:]:
+                self.buffer.add(line)

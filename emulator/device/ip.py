@@ -214,6 +214,8 @@ class IPStack:
         if inside is None:
             return
         if self.is_local(inside.dst) or self.is_broadcast(inside.dst):
+            if self.packet_debug is not None:
+                self.packet_debug("rcvd", iface, inside)
             self.local.deliver(iface, inside)
             return
         if not self.config.ip_routing:
@@ -242,6 +244,8 @@ class IPStack:
         at once, as a packet of its own, without leaving.
         """
         hop = self.route_for(packet.dst)
+        if self.packet_debug is not None:
+            self.packet_debug("sending" if hop else "unroutable", hop[0] if hop else None, packet)
         if hop is None:
             self._drop("no route")
             return False
@@ -368,6 +372,10 @@ class IPStack:
         src, dst, sport, dport, payload = datagram
         udp = UDPDatagram(sport, dport, payload).encode(src, dst)
         self.send_packet(IPv4Packet(src, dst, PROTO_UDP, udp, ttl=DEFAULT_TTL, identification=self.next_ip_id()))
+
+    # ``debug ip packet``: told (what, interface, packet) of each packet the device sends or takes
+    # for itself; the CLI that turns the debug on sets it.
+    packet_debug: Callable[[str, str | None, IPv4Packet], None] | None = None
 
     # Words a crypto trace as console messages; the CLI that turns ``debug crypto`` on sets it.
     crypto_trace_renderer: Callable[[Trace], list[str]] | None = None

@@ -73,6 +73,8 @@ class LocalDelivery:
         self._rng = rng
         self.echo_listeners: dict[int, EchoListener] = {}    # ICMP identifier -> listener
         self.udp_listeners: dict[int, UdpListener] = {}      # UDP port -> listener
+        # ICMP errors quoting a UDP datagram the device sent (traceroute), by its source port.
+        self.udp_error_listeners: dict[int, Callable[[IPv4Packet, icmpwire.ICMPMessage], Any]] = {}
         self._last_unreachable: dict[bool, int] = {}     # frag-needed or not -> when the last one went
         self._echo_id: int | None = None
         self.reassembler = Reassembler()
@@ -151,6 +153,11 @@ class LocalDelivery:
         """An ICMP error: the quoted packet says which echo it was about."""
         try:
             quoted = IPv4Packet.decode(msg.payload, verify=False, allow_truncated=True)
+            if quoted.protocol == PROTO_UDP and len(quoted.payload) >= 2:
+                on_error = self.udp_error_listeners.get(int.from_bytes(quoted.payload[:2], "big"))
+                if on_error is not None:
+                    on_error(packet, msg)
+                return
             inner = icmpwire.ICMPMessage.decode(quoted.payload[:8] + b"\0" * max(0, 8 - len(quoted.payload)),
                                                 verify=False)
         except DecodeError:

@@ -78,6 +78,7 @@ class Router:
         self.debugs: set[str] = set()
         config = self.config   # one object, changed in place by configuration mode: every part reads it live
         self.console = DeviceLog(self._console_sink, config, lambda: self.uptime)
+        self.console.monitoring = self._monitored
         self.interfaces = InterfaceTable(self.name, self.seed, config)
         self.pools = PeerAddresses(config, self.console)
         self.routing = Routing(config, self.interfaces)
@@ -93,6 +94,22 @@ class Router:
                           console=self.console, debugs=self.debugs, rng=self.rng)
         self.local.connect(self.ip)   # replies and ICMP errors leave through the pipeline
         self.logins = LoginWatch(self)
+
+    def _monitored(self) -> bool:
+        """Whether a vty session shows console messages (``terminal monitor``)."""
+        return any(s.monitor and s.line != "console" and not s.closed for s in list(self.sessions))
+
+    def merge_startup(self) -> list[str]:
+        """``configure memory``: the startup configuration applied over the running one (a merge, as
+        IOS does: commands add to or replace what is running, nothing is removed); the lines refused."""
+        shut = {name: i.shutdown for name, i in self.config.interfaces.items()}
+        _, errors = load_config(self.startup_config, "startup-config", list(self.platform.interfaces),
+                                cfg=self.config)
+        for name, iface in self.config.interfaces.items():
+            if shut.get(name) != iface.shutdown and name in shut:
+                self.links.shutdown_changed(name, not iface.shutdown)
+        self.config_applied()
+        return [str(e) for e in errors]
 
     def save_startup(self) -> None:
         """Keep the running configuration as the startup configuration, in IOS's saved form."""
@@ -285,6 +302,10 @@ class Router:
     @property
     def adapters(self) -> dict[str, LinkAdapter]:
         return self.links.adapters
+
+    def cabled(self, iface: str) -> bool:
+        """Whether the lab put a wire on the port."""
+        return any(name == iface for name, _ in self._cabling)
 
     def attach_serial(self, iface: str, end: SerialEnd) -> None:
         """Cable a serial port; its encapsulation picks PPP or Cisco HDLC."""
