@@ -32,12 +32,20 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emulator.cli.session import CliSession
 from emulator.frontends.pacer import PacedLab
-from emulator.lab.keylog import parse_key_log
 from emulator.lab.labfile import Lab
 from support import ROOT
-from support.charon import Charon, hexdumps, why_no_charon
+from support.charon import (
+    Charon,
+    hub_sas,
+    key_log,
+    keys_agree,
+    run,
+    shim_sas,
+    swanctl_hub,
+    swanctl_remote,
+    why_no_charon,
+)
 from support.netns import ip, why_not_netns
 
 pytestmark = pytest.mark.interop
@@ -46,97 +54,10 @@ REASON = why_not_netns() or why_no_charon()
 if REASON is None and shutil.which("tshark") is None:
     REASON = "tshark is not installed (the ESP is checked with it)"
 
-SWANCTL_REMOTE = """\
-connections {
-  hub {
-    version = 1
-    local_addrs = 100.100.100.1
-    remote_addrs = 99.99.99.1
-    proposals = des-md5-modp768
-    encap = no
-    mobike = no
-    local {
-      auth = psk
-      id = 100.100.100.1
-    }
-    remote {
-      auth = psk
-      id = 99.99.99.1
-    }
-    children {
-      lan {
-        local_ts = 10.1.1.0/24
-        remote_ts = 10.2.2.0/24
-        esp_proposals = des-md5
-        start_action = start
-      }
-    }
-  }
-}
-secrets {
-  ike-hub {
-    id = 99.99.99.1
-    secret = cisco123
-  }
-}
-"""
-
-
-def run(paced: PacedLab, lab: Lab, device: str, *lines: str) -> str:
-    out, _, _ = paced.run_lines(CliSession(lab.device(device), privileged=True), list(lines))
-    return out
-
-
-def hub_sas(paced: PacedLab, lab: Lab) -> tuple[list[str], list[str]]:
-    """The hub's (inbound, outbound) ESP SPIs as it shows them, lower-case hex."""
-    text = run(paced, lab, "sam-i-am", "show crypto ipsec sa")
-    inbound = text.split("inbound esp sas:")[1].split("inbound ah sas:")[0] if "inbound esp sas:" in text else ""
-    outbound = text.split("outbound esp sas:")[1].split("outbound ah sas:")[0] if "outbound esp sas:" in text else ""
-    spis = [re.findall(r"spi: 0x([0-9A-F]+)", part) for part in (inbound, outbound)]
-    return [s.lower().zfill(8) for s in spis[0]], [s.lower().zfill(8) for s in spis[1]]
-
-
-def key_log(lab: Lab) -> list[tuple[str, dict[str, str]]]:
-    assert lab.capture is not None
-    lab.capture.write_keys()
-    return parse_key_log((lab.capture.directory / "ike_keys.log").read_text().splitlines())
-
-
-def shim_sas(charon: Charon) -> dict[str, dict[str, str]]:
-    out = {}
-    for line in charon.shim_log.read_text().splitlines() if charon.shim_log.exists() else []:
-        kind, *fields = line.split()
-        if kind in ("NEWSA", "UPDSA"):
-            rec = dict(f.split("=", 1) for f in fields)
-            out[rec["spi"]] = rec
-    return out
+SWANCTL_REMOTE = swanctl_remote()
 
 
 @pytest.mark.skipif(REASON is not None, reason=f"interop with strongSwan skipped: {REASON}")
-def keys_agree(lab: Lab, log: str, charon: Charon, device: str, role: str, *, i_to_r: str,
-               r_to_i: str) -> dict[str, dict[str, str]]:
-    """Charon's level-4 log, the emulator's key log and what charon asked its kernel for hold the same
-    keys: SKEYID..Ka of the IKE SA, and each ESP SA's keys (``i_to_r``: the SPI of the SA from the
-    initiator to the responder; ``r_to_i``: the other). Returns the SAs charon asked its kernel for."""
-    records = key_log(lab)
-    (ike,) = [f for kind, f in records if kind == "IKE" and f["device"] == device]
-    assert ike["role"] == role
-    for label, name in (("SKEYID", "SKEYID"), ("SKEYID_d", "SKEYID_d"), ("SKEYID_a", "SKEYID_a"),
-                        ("SKEYID_e", "SKEYID_e"), ("encryption key Ka", "Ka")):
-        assert [d.hex() for d in hexdumps(log, label)] == [ike[name]], label
-    esp = {f["SPI"]: f for kind, f in records if kind == "ESP"}
-    (enc_i,), (enc_r,) = hexdumps(log, "encryption initiator key"), hexdumps(log, "encryption responder key")
-    (int_i,), (int_r,) = hexdumps(log, "integrity initiator key"), hexdumps(log, "integrity responder key")
-    # The emulator's SA towards the responder is outbound when it initiated, inbound when it answered.
-    into, back = ("out", "in") if role == "initiator" else ("in", "out")
-    assert (esp[i_to_r]["dir"], esp[i_to_r]["Ke"], esp[i_to_r]["Ki"]) == (into, enc_i.hex(), int_i.hex())
-    assert (esp[r_to_i]["dir"], esp[r_to_i]["Ke"], esp[r_to_i]["Ki"]) == (back, enc_r.hex(), int_r.hex())
-    kernel = shim_sas(charon)
-    assert {spi: (k["enc"], k["enc_key"], k["auth_key"]) for spi, k in kernel.items()} == {
-        i_to_r: ("des", enc_i.hex(), int_i.hex()), r_to_i: ("des", enc_r.hex(), int_r.hex())}
-    return kernel
-
-
 def test_charon_as_remote_initiates_to_the_emulated_hub_over_a_tun_port(tmp_path):
     started = time.monotonic()
     tag = os.getpid() % 100000
@@ -231,39 +152,7 @@ def test_charon_as_remote_initiates_to_the_emulated_hub_over_a_tun_port(tmp_path
     assert not Path("/run/netns", ns).exists()
 
 
-SWANCTL_HUB = """\
-connections {
-  remotes {
-    version = 1
-    local_addrs = 99.99.99.1
-    remote_addrs = %any
-    proposals = des-md5-modp768
-    encap = no
-    mobike = no
-    local {
-      auth = psk
-      id = 99.99.99.1
-    }
-    remote {
-      auth = psk
-      id = %any
-    }
-    children {
-      lan {
-        local_ts = 10.2.2.0/24
-        remote_ts = 10.1.1.0/24
-        esp_proposals = des-md5
-      }
-    }
-  }
-}
-secrets {
-  ike-remote {
-    id = 100.100.100.1
-    secret = cisco123
-  }
-}
-"""
+SWANCTL_HUB = swanctl_hub()
 
 
 @pytest.mark.skipif(REASON is not None, reason=f"interop with strongSwan skipped: {REASON}")

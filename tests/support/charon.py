@@ -11,6 +11,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from emulator.cli.session import CliSession
+from emulator.frontends.pacer import PacedLab
+from emulator.lab.keylog import parse_key_log
+from emulator.lab.labfile import Lab
 from support import ROOT
 
 CHARON = "/usr/lib/ipsec/charon"
@@ -142,3 +146,147 @@ def hexdumps(log: str, label: str) -> list[bytes]:
             data += bytes.fromhex(d.group(2))
         out.append(data[:size])
     return out
+
+
+# ---------------------------------------------------------------- the document's peers, as charon plays them
+def swanctl_remote(*, secret: str = "cisco123", proposals: str = "des-md5-modp768", esp: str = "des-md5",
+                   local_ts: str = "10.1.1.0/24", remote_ts: str = "10.2.2.0/24", start: bool = True) -> str:
+    """charon as the document's remote (100.100.100.1) towards the hub 99.99.99.1."""
+    return f"""\
+connections {{
+  hub {{
+    version = 1
+    local_addrs = 100.100.100.1
+    remote_addrs = 99.99.99.1
+    proposals = {proposals}
+    encap = no
+    mobike = no
+    local {{
+      auth = psk
+      id = 100.100.100.1
+    }}
+    remote {{
+      auth = psk
+      id = 99.99.99.1
+    }}
+    children {{
+      lan {{
+        local_ts = {local_ts}
+        remote_ts = {remote_ts}
+        esp_proposals = {esp}
+        {"start_action = start" if start else ""}
+      }}
+    }}
+  }}
+}}
+secrets {{
+  ike-hub {{
+    id = 99.99.99.1
+    secret = {secret}
+  }}
+}}
+"""
+
+
+def swanctl_hub(*, secret: str = "cisco123", proposals: str = "des-md5-modp768", esp: str = "des-md5",
+                local_ts: str = "10.2.2.0/24", remote_ts: str = "10.1.1.0/24") -> str:
+    """charon as the document's hub (99.99.99.1) answering any remote."""
+    return f"""\
+connections {{
+  remotes {{
+    version = 1
+    local_addrs = 99.99.99.1
+    remote_addrs = %any
+    proposals = {proposals}
+    encap = no
+    mobike = no
+    local {{
+      auth = psk
+      id = 99.99.99.1
+    }}
+    remote {{
+      auth = psk
+      id = %any
+    }}
+    children {{
+      lan {{
+        local_ts = {local_ts}
+        remote_ts = {remote_ts}
+        esp_proposals = {esp}
+      }}
+    }}
+  }}
+}}
+secrets {{
+  ike-remote {{
+    id = 100.100.100.1
+    secret = {secret}
+  }}
+}}
+"""
+
+
+def shim_sas(charon: Charon) -> dict[str, dict[str, str]]:
+    """The SAs charon asked its kernel for (the shim's record), by SPI."""
+    out = {}
+    for line in charon.shim_log.read_text().splitlines() if charon.shim_log.exists() else []:
+        kind, *fields = line.split()
+        if kind in ("NEWSA", "UPDSA"):
+            rec = dict(f.split("=", 1) for f in fields)
+            out[rec["spi"]] = rec
+    return out
+
+
+def wait_loaded(charon: Charon, name: str, timeout: float = 15) -> bool:
+    """charon has loaded connection ``name`` (its start script ran)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if charon.vici.exists() and f"{name}:" in charon.swanctl("--list-conns"):
+            return True
+        time.sleep(0.2)
+    return f"{name}:" in charon.swanctl("--list-conns")
+
+
+# ---------------------------------------------------------------- the lab's side
+def run(paced: PacedLab, lab: Lab, device: str, *lines: str) -> str:
+    out, _, _ = paced.run_lines(CliSession(lab.device(device), privileged=True), list(lines))
+    return out
+
+
+def hub_sas(paced: PacedLab, lab: Lab, device: str = "sam-i-am") -> tuple[list[str], list[str]]:
+    """A device's (inbound, outbound) ESP SPIs as it shows them, lower-case hex."""
+    text = run(paced, lab, device, "show crypto ipsec sa")
+    inbound = text.split("inbound esp sas:")[1].split("inbound ah sas:")[0] if "inbound esp sas:" in text else ""
+    outbound = text.split("outbound esp sas:")[1].split("outbound ah sas:")[0] if "outbound esp sas:" in text else ""
+    spis = [re.findall(r"spi: 0x([0-9A-F]+)", part) for part in (inbound, outbound)]
+    return [s.lower().zfill(8) for s in spis[0]], [s.lower().zfill(8) for s in spis[1]]
+
+
+def key_log(lab: Lab) -> list[tuple[str, dict[str, str]]]:
+    assert lab.capture is not None
+    lab.capture.write_keys()
+    return parse_key_log((lab.capture.directory / "ike_keys.log").read_text().splitlines())
+
+
+def keys_agree(lab: Lab, log: str, charon: Charon, device: str, role: str, *, i_to_r: str,
+               r_to_i: str) -> dict[str, dict[str, str]]:
+    """Charon's level-4 log, the emulator's key log and what charon asked its kernel for hold the same
+    keys: SKEYID..Ka of the IKE SA, and each ESP SA's keys (``i_to_r``: the SPI of the SA from the
+    initiator to the responder; ``r_to_i``: the other). Returns the SAs charon asked its kernel for."""
+    records = key_log(lab)
+    (ike,) = [f for kind, f in records if kind == "IKE" and f["device"] == device]
+    assert ike["role"] == role
+    for label, name in (("SKEYID", "SKEYID"), ("SKEYID_d", "SKEYID_d"), ("SKEYID_a", "SKEYID_a"),
+                        ("SKEYID_e", "SKEYID_e"), ("encryption key Ka", "Ka")):
+        assert [d.hex() for d in hexdumps(log, label)] == [ike[name]], label
+    esp = {f["SPI"]: f for kind, f in records if kind == "ESP"}
+    (enc_i,), (enc_r,) = hexdumps(log, "encryption initiator key"), hexdumps(log, "encryption responder key")
+    (int_i,), (int_r,) = hexdumps(log, "integrity initiator key"), hexdumps(log, "integrity responder key")
+    # The emulator's SA towards the responder is outbound when it initiated, inbound when it answered.
+    into, back = ("out", "in") if role == "initiator" else ("in", "out")
+    assert (esp[i_to_r]["dir"], esp[i_to_r]["Ke"], esp[i_to_r]["Ki"]) == (into, enc_i.hex(), int_i.hex())
+    assert (esp[r_to_i]["dir"], esp[r_to_i]["Ke"], esp[r_to_i]["Ki"]) == (back, enc_r.hex(), int_r.hex())
+    kernel = shim_sas(charon)
+    assert {spi: (k["enc"], k["enc_key"], k["auth_key"]) for spi, k in kernel.items()} == {
+        i_to_r: ("des", enc_i.hex(), int_i.hex()), r_to_i: ("des", enc_r.hex(), int_r.hex())}
+    return kernel

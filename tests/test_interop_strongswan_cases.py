@@ -1,0 +1,224 @@
+"""Interoperability with strongSwan's charon, the emulator's side acting: its soft-lifetime child rekey, the
+DELETEs of a hard expiry, ``clear crypto sa`` and ``clear crypto isakmp``, as charon's own log records them.
+
+Same setting as tests/test_interop_strongswan.py (charon in a network namespace behind a TUN external port,
+its kernel SA requests acknowledged by the LD_PRELOAD shim tests/interop/xfrm_ack_shim.c, no IKE byte
+touched). Only the side with a static crypto map re-keys (a dynamic entry never initiates), so the rekey
+is the emulated remote's, towards charon as hub. Its lifetime is ``crypto ipsec security-association
+lifetime seconds 120`` (the least IOS takes); the lab clock runs SPEED times the wall clock in that test so
+that the soft lifetime (90 s of lab time) and the hard expiry (120 s) come within seconds; charon's
+timers are not involved (its own rekey is an hour away). What was tried is printed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from emulator.frontends.pacer import PacedLab
+from emulator.lab.labfile import Lab
+from support import ROOT
+from support.charon import (
+    Charon,
+    hexdumps,
+    hub_sas,
+    key_log,
+    run,
+    shim_sas,
+    swanctl_hub,
+    swanctl_remote,
+    wait_loaded,
+    why_no_charon,
+)
+from support.netns import ip, why_not_netns
+
+pytestmark = pytest.mark.interop
+DOC = ROOT / "fixtures" / "doc14131"
+REASON = why_not_netns() or why_no_charon()
+SKIP = pytest.mark.skipif(REASON is not None, reason=f"interop with strongSwan skipped: {REASON}")
+SPEED = 10.0          # lab seconds per wall second in the rekey test
+CHILD = r"CHILD_SA lan\{%d\} established with SPIs ([0-9a-f]{8})_i ([0-9a-f]{8})_o"
+
+
+def remote_lab(tmp_path: Path, ns: str, dev: str, extra: str = "") -> Lab:
+    """The emulated remote (and its LAN host), Serial0 a PPP TUN port into ``ns``; ``extra`` global
+    configuration lines go in before its crypto map."""
+    cfg = (DOC / "dr_whoovie.cfg").read_text()
+    if extra:
+        cfg = cfg.replace("crypto map rtp 1 ipsec-isakmp", f"{extra}\ncrypto map rtp 1 ipsec-isakmp", 1)
+    (tmp_path / "dr_whoovie.cfg").write_text(cfg)
+    (tmp_path / "lab.yml").write_text(yaml.safe_dump({
+        "seed": 14131,
+        "devices": {"dr_whoovie": {"config": str(tmp_path / "dr_whoovie.cfg"), "role": "remote"},
+                    "remote-host": {"config": str(DOC / "remote-host.cfg")}},
+        "links": [{"ethernet": ["dr_whoovie Ethernet0", "remote-host Ethernet0"]}],
+        "external": [{"port": "dr_whoovie Serial0", "tun": dev, "netns": ns, "address": "100.100.100.2/24",
+                      "peer_address": "100.100.100.1"}]}))
+    return Lab.from_file(tmp_path / "lab.yml", capture_dir=tmp_path / "capture")
+
+
+def hub_lab(tmp_path: Path, ns: str, dev: str, extra: str = "") -> Lab:
+    """The emulated hub (and its LAN host), Serial0 an HDLC TUN port into ``ns``."""
+    cfg = (DOC / "sam-i-am.cfg").read_text()
+    if extra:
+        cfg = cfg.replace("crypto dynamic-map rtpmap 10", f"{extra}\ncrypto dynamic-map rtpmap 10", 1)
+    (tmp_path / "sam-i-am.cfg").write_text(cfg)
+    (tmp_path / "lab.yml").write_text(yaml.safe_dump({
+        "seed": 14131,
+        "devices": {"sam-i-am": {"config": str(tmp_path / "sam-i-am.cfg"), "role": "hub"},
+                    "hub-host": {"config": str(DOC / "hub-host.cfg")}},
+        "links": [{"ethernet": ["sam-i-am Ethernet0", "hub-host Ethernet0"]}],
+        "external": [{"port": "sam-i-am Serial0", "tun": dev, "netns": ns, "address": "100.100.100.1/24"}]}))
+    return Lab.from_file(tmp_path / "lab.yml", capture_dir=tmp_path / "capture")
+
+
+def wait_serial(paced: PacedLab, lab: Lab, device: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with paced.lock:
+            if lab.device(device).protocol_up("Serial0"):
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"{device} Serial0 did not come up")
+
+
+def console(paced: PacedLab, lab: Lab, device: str) -> str:
+    """What the device's console showed (its log and debug lines)."""
+    with paced.lock:
+        return "\n".join(lab.device(device).log_buffer)
+
+
+def received_deletes(charon: Charon) -> list[str]:
+    """The SPIs named by the DELETEs charon received, in order (its own SPIs, lower-case hex)."""
+    return re.findall(r"received DELETE for ESP CHILD_SA with SPI ([0-9a-f]{8})", charon.text())
+
+
+@SKIP
+def test_the_emulated_remote_rekeys_and_deletes_towards_charon(tmp_path):
+    started = time.monotonic()
+    tag = os.getpid() % 100000
+    ns, dev = f"iopk-{tag}", f"iopk{tag}"
+    lab = remote_lab(tmp_path, ns, dev, "crypto ipsec security-association lifetime seconds 120")
+    paced = PacedLab(lab, speed=SPEED).start()
+    charon = None
+    tried = [f"lab: remote Serial0 (PPP) on TUN {dev} in netns {ns}, lab clock x{SPEED:g}, IPsec lifetime 120 s; "
+             "charon 99.99.99.1 answering; kernel SAs acknowledged by the LD_PRELOAD shim"]
+    try:
+        ip("-n", ns, "addr", "add", "99.99.99.1/32", "dev", "lo")
+        (tmp_path / "charon").mkdir()
+        charon = Charon(tmp_path / "charon", ns, swanctl_hub()).start()
+        assert wait_loaded(charon, "remotes"), charon.text()[-2000:]
+        wait_serial(paced, lab, "dr_whoovie")
+        run(paced, lab, "dr_whoovie", "debug crypto isakmp", "debug crypto ipsec")
+        run(paced, lab, "remote-host", "ping 10.2.2.10 repeat 3")      # starts IKE; its SA carries echoes
+        first = charon.wait_log(CHILD % 1, 10)
+        assert first is not None, charon.text()[-3000:]
+        old_in, old_out = first.groups()
+        run(paced, lab, "remote-host", "ping 10.2.2.10 repeat 2")      # traffic on the SA: it is renewed
+        assert hub_sas(paced, lab, "dr_whoovie") == ([old_out], [old_in])
+
+        # Soft lifetime (90 s of lab time): the remote starts a quick mode in the IKE SA it has, charon
+        # takes it as a rekey of lan{1}; keys of the new pair equal on both sides.
+        second = charon.wait_log(CHILD % 2, 120 / SPEED)
+        log = charon.text()
+        assert second is not None, log[-3000:]
+        assert "detected rekeying of CHILD_SA lan{1}" in log, log[-3000:]
+        new_in, new_out = second.groups()
+        assert new_in != old_in and new_out != old_out
+        tried.append(f"soft lifetime: rekey by the remote after {time.monotonic() - started:.1f} s, "
+                     f"SPIs {old_in}/{old_out} -> {new_in}/{new_out}")
+        shown = run(paced, lab, "dr_whoovie", "show crypto ipsec sa")
+        assert f"current outbound spi: {new_in.upper().lstrip('0')}" in shown, shown
+        esp = {f["SPI"]: f for kind, f in key_log(lab) if kind == "ESP" and f["device"] == "dr_whoovie"}
+        # The remote initiated both quick modes: charon's initiator keys are for charon's inbound SA.
+        enc_i, enc_r = hexdumps(log, "encryption initiator key"), hexdumps(log, "encryption responder key")
+        int_i, int_r = hexdumps(log, "integrity initiator key"), hexdumps(log, "integrity responder key")
+        assert len(enc_i) == len(enc_r) == 2, log[-3000:]
+        assert (esp[new_in]["dir"], esp[new_in]["Ke"], esp[new_in]["Ki"]) == ("out", enc_i[1].hex(), int_i[1].hex())
+        assert (esp[new_out]["dir"], esp[new_out]["Ke"], esp[new_out]["Ki"]) == ("in", enc_r[1].hex(), int_r[1].hex())
+        kernel = shim_sas(charon)
+        assert (kernel[new_in]["enc_key"], kernel[new_out]["auth_key"]) == (enc_i[1].hex(), int_r[1].hex())
+        tried.append("rekeyed SAs: keys equal in charon's log, its kernel requests and the key log")
+
+        # Hard expiry of the old pair (120 s of lab time): the remote deletes it and tells charon, naming
+        # its inbound SPI, which is charon's outbound one.
+        deadline = time.monotonic() + 60 / SPEED
+        while time.monotonic() < deadline and old_out not in received_deletes(charon):
+            time.sleep(0.1)
+        assert received_deletes(charon) == [old_out], charon.text()[-3000:]
+        assert re.search(rf"closing CHILD_SA lan\{{1\}} with SPIs {old_in}_i .* {old_out}_o", charon.text())
+        debug = console(paced, lab, "dr_whoovie")
+        assert "IPSEC(sa_aging): lifetime expiring" in debug, debug[-3000:]
+        assert "sending DELETE for 1 IPsec SA(s) to 99.99.99.1" in debug, debug[-3000:]
+        assert hub_sas(paced, lab, "dr_whoovie") == ([new_out], [new_in])
+        tried.append(f"hard expiry: DELETE for {old_out} received by charon, lan{{1}} closed")
+
+        # clear crypto sa: the current pair goes, charon hears of it.
+        run(paced, lab, "dr_whoovie", "clear crypto sa")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and new_out not in received_deletes(charon):
+            time.sleep(0.1)
+        assert received_deletes(charon) == [old_out, new_out], charon.text()[-3000:]
+        assert re.search(rf"closing CHILD_SA lan\{{2\}} with SPIs {new_in}_i .* {new_out}_o", charon.text())
+        assert hub_sas(paced, lab, "dr_whoovie") == ([], [])
+        tried.append(f"clear crypto sa: DELETE for {new_out} received by charon, lan{{2}} closed")
+
+        # clear crypto isakmp: the IKE SA goes, charon hears of it.
+        run(paced, lab, "dr_whoovie", "clear crypto isakmp")
+        assert charon.wait_log(r"received DELETE for IKE_SA remotes\[1\]", 5), charon.text()[-3000:]
+        assert "QM_IDLE" not in run(paced, lab, "dr_whoovie", "show crypto isakmp sa")
+        tried.append("clear crypto isakmp: charon received the DELETE for IKE_SA remotes[1]")
+    finally:
+        if charon is not None:
+            charon.stop()
+        paced.stop()
+        lab.close()
+        print("\n".join(tried), f"\ntook {time.monotonic() - started:.1f} s")
+    assert not Path("/run/netns", ns).exists()
+
+
+@SKIP
+def test_the_emulated_hub_deletes_towards_charon(tmp_path):
+    """The dynamic side never re-keys; it does delete: ``clear crypto sa`` and ``clear crypto isakmp`` on
+    the hub after charon (the remote) built the tunnel."""
+    started = time.monotonic()
+    tag = os.getpid() % 100000
+    ns, dev = f"iopd-{tag}", f"iopd{tag}"
+    lab = hub_lab(tmp_path, ns, dev)
+    paced = PacedLab(lab).start()
+    charon = None
+    tried = [f"lab: hub Serial0 on TUN {dev} in netns {ns}; charon 100.100.100.1 initiating"]
+    try:
+        ip("-n", ns, "route", "add", "99.99.99.0/24", "dev", dev)
+        (tmp_path / "charon").mkdir()
+        charon = Charon(tmp_path / "charon", ns, swanctl_remote()).start()
+        child = charon.wait_log(CHILD % 1, 30)
+        assert child is not None, charon.text()[-3000:]
+        charon_in, charon_out = child.groups()
+        assert hub_sas(paced, lab) == ([charon_out], [charon_in])
+        run(paced, lab, "sam-i-am", "debug crypto isakmp", "debug crypto ipsec")
+        run(paced, lab, "sam-i-am", "clear crypto sa")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not received_deletes(charon):
+            time.sleep(0.1)
+        assert received_deletes(charon) == [charon_out], charon.text()[-3000:]
+        assert re.search(rf"closing CHILD_SA lan\{{1\}} with SPIs {charon_in}_i .* {charon_out}_o", charon.text())
+        assert hub_sas(paced, lab) == ([], [])
+        assert "sending DELETE for 1 IPsec SA(s) to 100.100.100.1" in console(paced, lab, "sam-i-am")
+        tried.append(f"clear crypto sa: DELETE for {charon_out} received by charon")
+        run(paced, lab, "sam-i-am", "clear crypto isakmp")
+        assert charon.wait_log(r"received DELETE for IKE_SA hub\[1\]", 5), charon.text()[-3000:]
+        assert "QM_IDLE" not in run(paced, lab, "sam-i-am", "show crypto isakmp sa")
+        tried.append("clear crypto isakmp: charon received the DELETE for IKE_SA hub[1]")
+    finally:
+        if charon is not None:
+            charon.stop()
+        paced.stop()
+        lab.close()
+        print("\n".join(tried), f"\ntook {time.monotonic() - started:.1f} s")
+    assert not Path("/run/netns", ns).exists()
