@@ -222,3 +222,177 @@ def test_the_emulated_hub_deletes_towards_charon(tmp_path):
         lab.close()
         print("\n".join(tried), f"\ntook {time.monotonic() - started:.1f} s")
     assert not Path("/run/netns", ns).exists()
+
+
+# ---------------------------------------------------------------- mismatches
+# Each case: what charon is given instead of the document's settings. The emulated side keeps the
+# document's configuration (des-md5 policy, rtpset, ACL 115, key cisco123).
+MISMATCHES = {
+    "wrong key": dict(secret="not-cisco123"),
+    "no common IKE proposal": dict(proposals="aes128-sha256-modp2048"),
+    "transform mismatch": dict(esp="aes128-sha1"),
+}
+
+
+class Sides:
+    """What charon's log and the emulated device's console gained since the last mark."""
+
+    def __init__(self, charon: Charon, paced: PacedLab, lab: Lab, device: str):
+        self.charon, self.paced, self.lab, self.device = charon, paced, lab, device
+        self.mark()
+
+    def mark(self) -> None:
+        self._c, self._e = len(self.charon.text()), len(console(self.paced, self.lab, self.device))
+
+    def charon_log(self) -> str:
+        return self.charon.text()[self._c:]
+
+    def console(self) -> str:
+        return console(self.paced, self.lab, self.device)[self._e:]
+
+    def wait(self, charon_line: str, console_line: str, timeout: float) -> tuple[str, str]:
+        """Wait until both sides logged what they should (``timeout`` wall seconds at most)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if re.search(charon_line, self.charon_log()) and re.search(console_line, self.console()):
+                break
+            time.sleep(0.1)
+        return self.charon_log(), self.console()
+
+
+@SKIP
+def test_mismatches_with_charon_initiating_fail_on_both_sides(tmp_path):
+    """charon (the remote) initiates to the emulated hub with one setting wrong at a time; both refuse,
+    each as its own log says, and no SA is left on the hub."""
+    started = time.monotonic()
+    tag = os.getpid() % 100000
+    ns, dev = f"iopm-{tag}", f"iopm{tag}"
+    lab = hub_lab(tmp_path, ns, dev)
+    paced = PacedLab(lab).start()
+    charon = None
+    tried = [f"lab: hub Serial0 on TUN {dev} in netns {ns}; charon 100.100.100.1 initiating, 1 retransmit of 1 s"]
+    cases = dict(MISMATCHES, **{"non-mirrored proxies": dict(local_ts="10.1.1.0/24", remote_ts="10.3.3.0/24")})
+    try:
+        ip("-n", ns, "route", "add", "99.99.99.0/24", "dev", dev)
+        (tmp_path / "charon").mkdir()
+        charon = Charon(tmp_path / "charon", ns, swanctl_remote(start=False), retransmit_tries=1,
+                        retransmit_timeout=1).start()
+        assert wait_loaded(charon, "hub"), charon.text()[-2000:]
+        run(paced, lab, "sam-i-am", "debug crypto isakmp", "debug crypto ipsec")
+        sides = Sides(charon, paced, lab, "sam-i-am")
+        for name, settings in cases.items():
+            t0 = time.monotonic()
+            charon.load(swanctl_remote(start=False, **settings), name.replace(" ", "-"))
+            sides.mark()
+            answer = charon.swanctl("--initiate", "--child", "lan", "--timeout", "10", timeout=20)
+            assert "initiate failed: establishing CHILD_SA 'lan' failed" in answer, answer[-2000:]
+            log, con = sides.charon_log(), sides.console()
+            isakmp = run(paced, lab, "sam-i-am", "show crypto isakmp sa")
+            if name == "wrong key":
+                # The hub cannot read MM5 (encrypted with another key) and does not answer; charon gives up.
+                assert "giving up after 1 retransmits" in log and "peer not responding" in log, log[-3000:]
+                assert con.count("%CRYPTO-4-IKMP_BAD_MESSAGE: IKE message from 100.100.100.1 failed its sanity "
+                                 "check or is malformed") == 2, con           # MM5 and its retransmission
+                assert re.search(r"99\.99\.99\.1\s+100\.100\.100\.1\s+MM_KEY_EXCH", isakmp), isakmp
+            elif name == "no common IKE proposal":
+                assert "received NO_PROPOSAL_CHOSEN error notify" in log, log[-3000:]
+                assert not re.search(r"IKE_SA hub\[\d+\] established", log), log[-3000:]
+                assert "Encryption algorithm offered does not match policy!" in con, con
+                assert "atts are not acceptable. Next payload is 0" in con and "no offers accepted!" in con, con
+                assert "%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Main mode failed with peer at 100.100.100.1" \
+                    in con, con
+                assert "100.100.100.1" not in isakmp, isakmp
+            else:
+                # Phase 1 completes; the quick mode is refused with an encrypted notify.
+                assert re.search(r"IKE_SA hub\[\d+\] established", log), log[-3000:]
+                notify = "NO_PROPOSAL_CHOSEN" if name == "transform mismatch" else "INVALID_ID_INFORMATION"
+                assert f"received {notify} error notify" in log, log[-3000:]
+                reason = ("transform proposal (prot 3, trans 12, hmac_alg 2) not supported"
+                          if name == "transform mismatch" else "proxy identities not supported")
+                assert f"IPSEC(validate_transform_proposal): {reason}" in con, con
+                assert "%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Quick mode failed with peer at 100.100.100.1" \
+                    in con, con
+                assert re.search(r"99\.99\.99\.1\s+100\.100\.100\.1\s+QM_IDLE", isakmp), isakmp
+            assert not re.search(r"CHILD_SA lan\{\d+\} established", log) and hub_sas(paced, lab) == ([], [])
+            tried.append(f"{name}: refused on both sides in {time.monotonic() - t0:.1f} s")
+            run(paced, lab, "sam-i-am", "clear crypto isakmp")
+            charon.swanctl("--terminate", "--ike", "hub", "--force", "--timeout", "2", timeout=10)
+    finally:
+        if charon is not None:
+            charon.stop()
+        paced.stop()
+        lab.close()
+        print("\n".join(tried), f"\ntook {time.monotonic() - started:.1f} s")
+    assert len(tried) == 1 + len(cases)
+
+
+MISMATCH_SPEED = 5.0     # the remote's phase 1 retransmission (10 s of lab time) within 2 s
+
+
+@SKIP
+def test_mismatches_with_the_emulated_remote_initiating_fail_on_both_sides(tmp_path):
+    """The emulated remote initiates (its host's echo) to charon as hub, charon having one setting wrong
+    at a time; both refuse, each as its own log says, and the remote has no SA. The lab clock runs
+    MISMATCH_SPEED times the wall clock so that the remote's retransmission of MM5 shows."""
+    started = time.monotonic()
+    tag = os.getpid() % 100000
+    ns, dev = f"iopn-{tag}", f"iopn{tag}"
+    lab = remote_lab(tmp_path, ns, dev)
+    paced = PacedLab(lab, speed=MISMATCH_SPEED).start()
+    charon = None
+    tried = [f"lab: remote Serial0 (PPP) on TUN {dev} in netns {ns}, lab clock x{MISMATCH_SPEED:g}; "
+             "charon 99.99.99.1 answering"]
+    cases = dict(MISMATCHES, **{"non-mirrored proxies": dict(local_ts="10.2.2.0/24", remote_ts="10.9.9.0/24")})
+    expect = {  # (charon's line, the remote's console line) that end each case
+        "wrong key": (r"ID_PROT request with message ID 0 processing failed",
+                      r"retransmitting phase 1 MM_KEY_EXCH"),
+        "no common IKE proposal": (r"no proposal found", r"Notify has no hash\. Rejected\."),
+        "transform mismatch": (r"no matching proposal found, sending NO_PROPOSAL_CHOSEN",
+                               r'deleting node -?\d+ error TRUE reason "proposal not chosen"'),
+        "non-mirrored proxies": (r"no matching CHILD_SA config found for 10\.1\.1\.0/24 === 10\.2\.2\.0/24",
+                                 r'deleting node -?\d+ error TRUE reason "invalid id info"'),
+    }
+    try:
+        ip("-n", ns, "addr", "add", "99.99.99.1/32", "dev", "lo")
+        (tmp_path / "charon").mkdir()
+        charon = Charon(tmp_path / "charon", ns, swanctl_hub(), retransmit_tries=1, retransmit_timeout=1).start()
+        assert wait_loaded(charon, "remotes"), charon.text()[-2000:]
+        wait_serial(paced, lab, "dr_whoovie")
+        run(paced, lab, "dr_whoovie", "debug crypto isakmp", "debug crypto ipsec")
+        sides = Sides(charon, paced, lab, "dr_whoovie")
+        for name, settings in cases.items():
+            t0 = time.monotonic()
+            charon.load(swanctl_hub(**settings), name.replace(" ", "-"))
+            sides.mark()
+            run(paced, lab, "remote-host", "ping 10.2.2.10 repeat 2")    # the first may wait for ARP
+            log, con = sides.wait(*expect[name], timeout=6)
+            isakmp = run(paced, lab, "dr_whoovie", "show crypto isakmp sa")
+            assert re.search(expect[name][0], log), (log[-3000:], con[-3000:])
+            assert re.search(expect[name][1], con), con[-3000:]
+            assert "IPSEC(sa_request)" in con and "beginning Main Mode exchange" in con, con[-3000:]
+            if name == "wrong key":
+                # charon cannot parse MM5 (another key); the remote repeats it and stays in MM_KEY_EXCH.
+                assert "message parsing failed" in log, log[-3000:]
+                assert re.search(r"99\.99\.99\.1\s+100\.100\.100\.1\s+MM_KEY_EXCH", isakmp), isakmp
+                assert "SA has been authenticated" not in con, con
+            elif name == "no common IKE proposal":
+                # charon's NO_PROPOSAL_CHOSEN comes in clear in main mode: IOS ignores it and retransmits.
+                assert "IKE_SA remotes" not in log, log[-3000:]
+                assert re.search(r"99\.99\.99\.1\s+100\.100\.100\.1\s+MM_NO_STATE", isakmp), isakmp
+            else:
+                assert re.search(r"IKE_SA remotes\[\d+\] established", log), log[-3000:]
+                assert "SA has been authenticated with 99.99.99.1" in con, con
+                notify = "PROPOSAL_NOT_CHOSEN" if name == "transform mismatch" else "INVALID_ID_INFO"
+                assert f"processing NOTIFY {notify} protocol 3" in con, con
+                assert re.search(r"99\.99\.99\.1\s+100\.100\.100\.1\s+QM_IDLE", isakmp), isakmp
+            assert not re.search(r"CHILD_SA lan\{\d+\} established", log), log[-3000:]
+            assert hub_sas(paced, lab, "dr_whoovie") == ([], [])
+            tried.append(f"{name}: refused on both sides in {time.monotonic() - t0:.1f} s")
+            run(paced, lab, "dr_whoovie", "clear crypto isakmp", "clear crypto sa")
+    finally:
+        if charon is not None:
+            charon.stop()
+        paced.stop()
+        lab.close()
+        print("\n".join(tried), f"\ntook {time.monotonic() - started:.1f} s")
+    assert len(tried) == 1 + len(cases)

@@ -49,7 +49,8 @@ def build_shim(directory: Path) -> Path:
 class Charon:
     """One charon in network namespace ``netns``, with its own /run (a tmpfs in a mount namespace)."""
 
-    def __init__(self, directory: Path, netns: str, swanctl_conf: str):
+    def __init__(self, directory: Path, netns: str, swanctl_conf: str, *, retransmit_tries: int = 3,
+                 retransmit_timeout: float = 2):
         self.dir = directory
         self.netns = netns
         self.log = directory / "charon.log"
@@ -62,8 +63,8 @@ charon {{
   load = {PLUGINS}
   install_routes = no
   install_virtual_ip = no
-  retransmit_tries = 3
-  retransmit_timeout = 2
+  retransmit_tries = {retransmit_tries}
+  retransmit_timeout = {retransmit_timeout}
   plugins {{
     vici {{
       socket = unix://{self.vici}
@@ -100,6 +101,12 @@ charon {{
         done = subprocess.run(["ip", "netns", "exec", self.netns, "swanctl", *args, "--uri", f"unix://{self.vici}"],
                               capture_output=True, text=True, timeout=timeout)
         return done.stdout + done.stderr
+
+    def load(self, swanctl_conf: str, name: str = "case") -> str:
+        """Replace charon's connections and secrets by those of ``swanctl_conf``."""
+        path = self.dir / f"swanctl-{name}.conf"
+        path.write_text(swanctl_conf)
+        return self.swanctl("--load-all", "--clear", "--file", str(path))
 
     def text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
