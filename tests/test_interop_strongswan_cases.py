@@ -18,79 +18,32 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from emulator.frontends.pacer import PacedLab
 from emulator.lab.labfile import Lab
-from support import ROOT
 from support.charon import (
     Charon,
+    console,
     hexdumps,
+    hub_lab,
     hub_sas,
     key_log,
+    remote_lab,
     run,
     shim_sas,
     swanctl_hub,
     swanctl_remote,
     wait_loaded,
+    wait_serial,
     why_no_charon,
 )
 from support.netns import ip, why_not_netns
 
 pytestmark = pytest.mark.interop
-DOC = ROOT / "fixtures" / "doc14131"
 REASON = why_not_netns() or why_no_charon()
 SKIP = pytest.mark.skipif(REASON is not None, reason=f"interop with strongSwan skipped: {REASON}")
 SPEED = 10.0          # lab seconds per wall second in the rekey test
 CHILD = r"CHILD_SA lan\{%d\} established with SPIs ([0-9a-f]{8})_i ([0-9a-f]{8})_o"
-
-
-def remote_lab(tmp_path: Path, ns: str, dev: str, extra: str = "") -> Lab:
-    """The emulated remote (and its LAN host), Serial0 a PPP TUN port into ``ns``; ``extra`` global
-    configuration lines go in before its crypto map."""
-    cfg = (DOC / "dr_whoovie.cfg").read_text()
-    if extra:
-        cfg = cfg.replace("crypto map rtp 1 ipsec-isakmp", f"{extra}\ncrypto map rtp 1 ipsec-isakmp", 1)
-    (tmp_path / "dr_whoovie.cfg").write_text(cfg)
-    (tmp_path / "lab.yml").write_text(yaml.safe_dump({
-        "seed": 14131,
-        "devices": {"dr_whoovie": {"config": str(tmp_path / "dr_whoovie.cfg"), "role": "remote"},
-                    "remote-host": {"config": str(DOC / "remote-host.cfg")}},
-        "links": [{"ethernet": ["dr_whoovie Ethernet0", "remote-host Ethernet0"]}],
-        "external": [{"port": "dr_whoovie Serial0", "tun": dev, "netns": ns, "address": "100.100.100.2/24",
-                      "peer_address": "100.100.100.1"}]}))
-    return Lab.from_file(tmp_path / "lab.yml", capture_dir=tmp_path / "capture")
-
-
-def hub_lab(tmp_path: Path, ns: str, dev: str, extra: str = "") -> Lab:
-    """The emulated hub (and its LAN host), Serial0 an HDLC TUN port into ``ns``."""
-    cfg = (DOC / "sam-i-am.cfg").read_text()
-    if extra:
-        cfg = cfg.replace("crypto dynamic-map rtpmap 10", f"{extra}\ncrypto dynamic-map rtpmap 10", 1)
-    (tmp_path / "sam-i-am.cfg").write_text(cfg)
-    (tmp_path / "lab.yml").write_text(yaml.safe_dump({
-        "seed": 14131,
-        "devices": {"sam-i-am": {"config": str(tmp_path / "sam-i-am.cfg"), "role": "hub"},
-                    "hub-host": {"config": str(DOC / "hub-host.cfg")}},
-        "links": [{"ethernet": ["sam-i-am Ethernet0", "hub-host Ethernet0"]}],
-        "external": [{"port": "sam-i-am Serial0", "tun": dev, "netns": ns, "address": "100.100.100.1/24"}]}))
-    return Lab.from_file(tmp_path / "lab.yml", capture_dir=tmp_path / "capture")
-
-
-def wait_serial(paced: PacedLab, lab: Lab, device: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with paced.lock:
-            if lab.device(device).protocol_up("Serial0"):
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"{device} Serial0 did not come up")
-
-
-def console(paced: PacedLab, lab: Lab, device: str) -> str:
-    """What the device's console showed (its log and debug lines)."""
-    with paced.lock:
-        return "\n".join(lab.device(device).log_buffer)
 
 
 def received_deletes(charon: Charon) -> list[str]:

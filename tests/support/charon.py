@@ -11,6 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import yaml
+
 from emulator.cli.session import CliSession
 from emulator.frontends.pacer import PacedLab
 from emulator.lab.keylog import parse_key_log
@@ -18,6 +20,7 @@ from emulator.lab.labfile import Lab
 from support import ROOT
 
 CHARON = "/usr/lib/ipsec/charon"
+DOC = ROOT / "fixtures" / "doc14131"
 SHIM_SOURCE = ROOT / "tests" / "interop" / "xfrm_ack_shim.c"
 # An explicit plugin list: what IKEv1 with pre-shared keys, DES (openssl), MD5 and MODP-768 need.
 PLUGINS = "random nonce openssl md5 sha1 sha2 hmac pem pkcs1 x509 pubkey kernel-netlink socket-default vici"
@@ -297,3 +300,51 @@ def keys_agree(lab: Lab, log: str, charon: Charon, device: str, role: str, *, i_
     assert {spi: (k["enc"], k["enc_key"], k["auth_key"]) for spi, k in kernel.items()} == {
         i_to_r: ("des", enc_i.hex(), int_i.hex()), r_to_i: ("des", enc_r.hex(), int_r.hex())}
     return kernel
+
+
+def remote_lab(tmp_path: Path, ns: str, dev: str, extra: str = "") -> Lab:
+    """The emulated remote (and its LAN host), Serial0 a PPP TUN port into ``ns``; ``extra`` global
+    configuration lines go in before its crypto map."""
+    cfg = (DOC / "dr_whoovie.cfg").read_text()
+    if extra:
+        cfg = cfg.replace("crypto map rtp 1 ipsec-isakmp", f"{extra}\ncrypto map rtp 1 ipsec-isakmp", 1)
+    (tmp_path / "dr_whoovie.cfg").write_text(cfg)
+    (tmp_path / "lab.yml").write_text(yaml.safe_dump({
+        "seed": 14131,
+        "devices": {"dr_whoovie": {"config": str(tmp_path / "dr_whoovie.cfg"), "role": "remote"},
+                    "remote-host": {"config": str(DOC / "remote-host.cfg")}},
+        "links": [{"ethernet": ["dr_whoovie Ethernet0", "remote-host Ethernet0"]}],
+        "external": [{"port": "dr_whoovie Serial0", "tun": dev, "netns": ns, "address": "100.100.100.2/24",
+                      "peer_address": "100.100.100.1"}]}))
+    return Lab.from_file(tmp_path / "lab.yml", capture_dir=tmp_path / "capture")
+
+
+def hub_lab(tmp_path: Path, ns: str, dev: str, extra: str = "") -> Lab:
+    """The emulated hub (and its LAN host), Serial0 an HDLC TUN port into ``ns``."""
+    cfg = (DOC / "sam-i-am.cfg").read_text()
+    if extra:
+        cfg = cfg.replace("crypto dynamic-map rtpmap 10", f"{extra}\ncrypto dynamic-map rtpmap 10", 1)
+    (tmp_path / "sam-i-am.cfg").write_text(cfg)
+    (tmp_path / "lab.yml").write_text(yaml.safe_dump({
+        "seed": 14131,
+        "devices": {"sam-i-am": {"config": str(tmp_path / "sam-i-am.cfg"), "role": "hub"},
+                    "hub-host": {"config": str(DOC / "hub-host.cfg")}},
+        "links": [{"ethernet": ["sam-i-am Ethernet0", "hub-host Ethernet0"]}],
+        "external": [{"port": "sam-i-am Serial0", "tun": dev, "netns": ns, "address": "100.100.100.1/24"}]}))
+    return Lab.from_file(tmp_path / "lab.yml", capture_dir=tmp_path / "capture")
+
+
+def wait_serial(paced: PacedLab, lab: Lab, device: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with paced.lock:
+            if lab.device(device).protocol_up("Serial0"):
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"{device} Serial0 did not come up")
+
+
+def console(paced: PacedLab, lab: Lab, device: str) -> str:
+    """What the device's console showed (its log and debug lines)."""
+    with paced.lock:
+        return "\n".join(lab.device(device).log_buffer)
