@@ -72,9 +72,10 @@ def test_scapy_answers_the_hubs_esp_with_the_key_logs_keys(tmp_path):
         decaps = int(re.search(r"#pkts decaps: (\d+)", shown).group(1))
         assert [(s["src"], s["dst"], s["icmp"]) for s in result["seen"]] == [("10.2.2.10", "10.1.1.10", 8)] * encaps
         assert [s["seq"] for s in result["seen"]] == list(range(1, encaps + 1))
-        # Every answer the hub took in, decrypted and forwarded: the ping's successes.
-        assert result["replied"] == encaps == ECHOES
-        assert decaps == encaps == int(rate.group(2)), (shown, out)
+        # Every answer the hub took in and decrypted; forwarded, they are the ping's successes (on a loaded
+        # machine an answer may come after its echo's 2 s timeout: counted in decaps, not a success).
+        assert result["replied"] == encaps == decaps == ECHOES, (shown, result)
+        assert 1 <= int(rate.group(2)) <= decaps, (out, shown)
         with paced.lock:
             drops = dict(lab.device("sam-i-am").crypto.drops)
         assert not any(drops.values()), drops

@@ -30,6 +30,13 @@ def main() -> int:
     tx = SecurityAssociation(ESP, spi=cfg["tx"]["spi"], seq_num=1, crypt_algo="DES",
                              crypt_key=bytes.fromhex(cfg["tx"]["enc"]), auth_algo="HMAC-MD5-96",
                              auth_key=bytes.fromhex(cfg["tx"]["auth"]), tunnel_header=tunnel)
+    # Warm up (scapy loads its ciphers on first use) with throw-away SAs of the same keys, so that the
+    # first answer is not late for the echo's timeout.
+    for spec in (cfg["rx"], cfg["tx"]):
+        warm = SecurityAssociation(ESP, spi=spec["spi"], crypt_algo="DES", crypt_key=bytes.fromhex(spec["enc"]),
+                                   auth_algo="HMAC-MD5-96", auth_key=bytes.fromhex(spec["auth"]),
+                                   tunnel_header=tunnel)
+        warm.decrypt(warm.encrypt(IP(src="192.0.2.1", dst="192.0.2.2") / ICMP()))
     listen = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ESP)    # a copy of each ESP packet
     send = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)      # our packets as built
     seen: list[dict] = []
