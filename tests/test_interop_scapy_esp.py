@@ -19,7 +19,7 @@ import pytest
 
 from emulator.frontends.pacer import PacedLab
 from support import ROOT
-from support.charon import Charon, hub_lab, hub_sas, key_log, run, swanctl_remote, why_no_charon
+from support.charon import Charon, hub_lab, key_log, run, sas_with, swanctl_remote, why_no_charon
 from support.netns import ip, why_not_netns
 
 pytestmark = pytest.mark.interop
@@ -43,7 +43,7 @@ def test_scapy_answers_the_hubs_esp_with_the_key_logs_keys(tmp_path):
         charon = Charon(tmp_path / "charon", ns, swanctl_remote()).start()
         child = charon.wait_log(r"CHILD_SA lan\{1\} established with SPIs ([0-9a-f]{8})_i ([0-9a-f]{8})_o", 30)
         assert child is not None, charon.text()[-3000:]
-        hub_in, hub_out = hub_sas(paced, lab)
+        hub_in, hub_out = sas_with(paced, lab, set(child.groups()))
         assert (hub_in, hub_out) == ([child.group(2)], [child.group(1)])
         esp = {f["SPI"]: f for kind, f in key_log(lab) if kind == "ESP" and f["device"] == "sam-i-am"}
         rx, tx = esp[hub_out[0]], esp[hub_in[0]]          # scapy receives what the hub sends, and back

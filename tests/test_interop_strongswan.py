@@ -41,6 +41,7 @@ from support.charon import (
     key_log,
     keys_agree,
     run,
+    sas_with,
     shim_sas,
     swanctl_hub,
     swanctl_remote,
@@ -94,7 +95,7 @@ def test_charon_as_remote_initiates_to_the_emulated_hub_over_a_tun_port(tmp_path
         # ... and as the hub shows it.
         isakmp = run(paced, lab, "sam-i-am", "show crypto isakmp sa")
         assert re.search(r"99\.99\.99\.1\s+100\.100\.100\.1\s+QM_IDLE", isakmp), isakmp
-        hub_in, hub_out = hub_sas(paced, lab)
+        hub_in, hub_out = sas_with(paced, lab, {charon_in, charon_out})
         assert (hub_in, hub_out) == ([charon_out], [charon_in])
 
         # Keys: charon's log (level 4) = the emulator's key log = what charon asked its kernel for.
@@ -129,7 +130,7 @@ def test_charon_as_remote_initiates_to_the_emulated_hub_over_a_tun_port(tmp_path
         rekeyed = charon.wait_log(r"CHILD_SA lan\{2\} established with SPIs ([0-9a-f]{8})_i ([0-9a-f]{8})_o", 15)
         assert rekeyed is not None, charon.text()[-3000:]
         new_in, new_out = rekeyed.group(1), rekeyed.group(2)
-        hub_in, hub_out = hub_sas(paced, lab)
+        hub_in, hub_out = sas_with(paced, lab, {new_in, new_out})
         assert new_out in hub_in and new_in in hub_out
         esp = {f["SPI"]: f for kind, f in key_log(lab) if kind == "ESP"}
         kernel = shim_sas(charon)

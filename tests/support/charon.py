@@ -272,6 +272,18 @@ def hub_sas(paced: PacedLab, lab: Lab, device: str = "sam-i-am") -> tuple[list[s
     return [s.lower().zfill(8) for s in spis[0]], [s.lower().zfill(8) for s in spis[1]]
 
 
+def sas_with(paced: PacedLab, lab: Lab, spis: set[str], device: str = "sam-i-am",
+             timeout: float = 10) -> tuple[list[str], list[str]]:
+    """``hub_sas`` once it shows all of ``spis`` (at most ``timeout`` seconds): charon, as quick mode
+    initiator, says a CHILD_SA is established when it sends the last message, before the device has it."""
+    deadline = time.monotonic() + timeout
+    shown = hub_sas(paced, lab, device)
+    while time.monotonic() < deadline and not spis <= set(shown[0] + shown[1]):
+        time.sleep(0.1)
+        shown = hub_sas(paced, lab, device)
+    return shown
+
+
 def key_log(lab: Lab) -> list[tuple[str, dict[str, str]]]:
     assert lab.capture is not None
     lab.capture.write_keys()
