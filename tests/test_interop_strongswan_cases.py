@@ -350,3 +350,37 @@ def test_mismatches_with_the_emulated_remote_initiating_fail_on_both_sides(tmp_p
         lab.close()
         print("\n".join(tried), f"\ntook {time.monotonic() - started:.1f} s")
     assert len(tried) == 1 + len(cases)
+
+
+@SKIP
+def test_charon_forcing_udp_encapsulation_gets_plain_esp_from_the_hub(tmp_path):
+    """NAT-T the platform does not support: charon, told to force ESP in UDP (``encap = yes``), offers the
+    NAT-T vendor IDs; the hub (IOS 12.2: no NAT-T) answers without them, so charon never moves to port
+    4500 and asks its kernel for plain ESP SAs, which the hub has too."""
+    started = time.monotonic()
+    tag = os.getpid() % 100000
+    ns, dev = f"iopt-{tag}", f"iopt{tag}"
+    lab = hub_lab(tmp_path, ns, dev)
+    paced = PacedLab(lab).start()
+    charon = None
+    try:
+        ip("-n", ns, "route", "add", "99.99.99.0/24", "dev", dev)
+        (tmp_path / "charon").mkdir()
+        charon = Charon(tmp_path / "charon", ns, swanctl_remote(encap=True)).start()
+        child = charon.wait_log(CHILD % 1, 30)
+        log = charon.text()
+        assert child is not None, log[-3000:]
+        assert re.search(r"\[CFG\]\s+encap = 1$", log, re.M) and "sending NAT-T (RFC 3947) vendor ID" in log, log[:3000]
+        assert "parsed ID_PROT response 0 [ SA ]" in log and "received NAT-T" not in log, log[-3000:]
+        ports = set(re.findall(r"(?:from|to) \d+\.\d+\.\d+\.\d+\[(\d+)\]", log))
+        assert ports == {"500"}, ports
+        kernel = shim_sas(charon)
+        assert set(kernel) == set(child.groups()) and {k["encap"] for k in kernel.values()} == {"none"}, kernel
+        assert sas_with(paced, lab, set(child.groups())) == ([child.group(2)], [child.group(1)])
+    finally:
+        if charon is not None:
+            charon.stop()
+        paced.stop()
+        lab.close()
+        print(f"charon with encap = yes: plain ESP on port 500; took {time.monotonic() - started:.1f} s")
+    assert not Path("/run/netns", ns).exists()

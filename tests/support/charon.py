@@ -160,8 +160,10 @@ def hexdumps(log: str, label: str) -> list[bytes]:
 
 # ---------------------------------------------------------------- the document's peers, as charon plays them
 def swanctl_remote(*, secret: str = "cisco123", proposals: str = "des-md5-modp768", esp: str = "des-md5",
-                   local_ts: str = "10.1.1.0/24", remote_ts: str = "10.2.2.0/24", start: bool = True) -> str:
-    """charon as the document's remote (100.100.100.1) towards the hub 99.99.99.1."""
+                   local_ts: str = "10.1.1.0/24", remote_ts: str = "10.2.2.0/24", start: bool = True,
+                   encap: bool = False) -> str:
+    """charon as the document's remote (100.100.100.1) towards the hub 99.99.99.1; ``encap`` forces ESP
+    in UDP (NAT-T) where the peer supports it."""
     return f"""\
 connections {{
   hub {{
@@ -169,7 +171,7 @@ connections {{
     local_addrs = 100.100.100.1
     remote_addrs = 99.99.99.1
     proposals = {proposals}
-    encap = no
+    encap = {"yes" if encap else "no"}
     mobike = no
     local {{
       auth = psk
