@@ -1,9 +1,10 @@
-"""A second, independent ESP peer: scapy. charon (tests/test_interop_strongswan.py's setting: the document's
-remote in a network namespace behind the emulated hub's Serial0 on a TUN port) negotiates the SAs; its
-kernel cannot carry DES ESP (its SA requests are only acknowledged by the LD_PRELOAD shim), so scapy,
-in the same namespace (tests/interop/esp_peer.py), takes the hub's ESP with the keys of the emulator's key
-log, answers each echo request in ESP, and the hub accepts the answers: the hub host's ping succeeds and
-``#pkts decaps`` counts them."""
+"""A second, independent ESP peer: scapy. charon negotiates the SAs (tests/test_interop_strongswan.py's
+settings, both directions: charon as the document's remote behind the emulated hub's Serial0, and charon
+as the hub behind the emulated remote's PPP Serial0, TUN ports into a network namespace); its kernel
+cannot carry DES ESP (its SA requests are only acknowledged by the LD_PRELOAD shim), so scapy, in the same
+namespace (tests/interop/esp_peer.py), takes the emulated router's ESP with the keys of the emulator's key
+log, answers each echo request in ESP, and the router accepts the answers: its LAN host's ping succeeds
+and ``#pkts decaps`` counts them."""
 
 from __future__ import annotations
 
@@ -19,67 +20,102 @@ import pytest
 
 from emulator.frontends.pacer import PacedLab
 from support import ROOT
-from support.charon import Charon, hub_lab, key_log, run, sas_with, swanctl_remote, why_no_charon
+from support.charon import (
+    Charon,
+    hub_lab,
+    key_log,
+    remote_lab,
+    run,
+    sas_with,
+    swanctl_hub,
+    swanctl_remote,
+    wait_loaded,
+    wait_serial,
+    why_no_charon,
+)
 from support.netns import ip, why_not_netns
 
 pytestmark = pytest.mark.interop
 REASON = why_not_netns() or why_no_charon()
 PEER = ROOT / "tests" / "interop" / "esp_peer.py"
 ECHOES = 5
+CHILD = r"CHILD_SA lan\{1\} established with SPIs ([0-9a-f]{8})_i ([0-9a-f]{8})_o"
+# Per direction: the emulated router, its LAN host, the host's gateway, the far host, the router's
+# address, charon's (scapy's) address.
+SIDES = {"hub": ("sam-i-am", "hub-host", "10.2.2.3", "10.1.1.10", "99.99.99.1", "100.100.100.1"),
+         "remote": ("dr_whoovie", "remote-host", "10.1.1.1", "10.2.2.10", "100.100.100.1", "99.99.99.1")}
+
+
+def counters(paced: PacedLab, lab, device: str) -> tuple[int, int]:
+    shown = run(paced, lab, device, "show crypto ipsec sa")
+    return (int(re.search(r"#pkts encaps: (\d+)", shown).group(1)),
+            int(re.search(r"#pkts decaps: (\d+)", shown).group(1)))
 
 
 @pytest.mark.skipif(REASON is not None, reason=f"interop with scapy as ESP peer skipped: {REASON}")
-def test_scapy_answers_the_hubs_esp_with_the_key_logs_keys(tmp_path):
+@pytest.mark.parametrize("side", sorted(SIDES))
+def test_scapy_answers_the_emulated_routers_esp_with_the_key_logs_keys(tmp_path, side):
     started = time.monotonic()
+    device, host, gateway, far_host, mine, theirs = SIDES[side]
     tag = os.getpid() % 100000
-    ns, dev = f"iops-{tag}", f"iops{tag}"
-    lab = hub_lab(tmp_path, ns, dev)
+    ns, dev = f"iops{side[0]}-{tag}", f"iops{side[0]}{tag}"
+    lab = hub_lab(tmp_path, ns, dev) if side == "hub" else remote_lab(tmp_path, ns, dev)
     paced = PacedLab(lab).start()
     charon = peer = None
-    tried = [f"lab: hub Serial0 on TUN {dev} in netns {ns}; IKE by charon 100.100.100.1, ESP by scapy there"]
+    tried = [f"lab: {device} Serial0 on TUN {dev} in netns {ns}; IKE by charon {theirs}, ESP by scapy there"]
     try:
-        ip("-n", ns, "route", "add", "99.99.99.0/24", "dev", dev)
         (tmp_path / "charon").mkdir()
-        charon = Charon(tmp_path / "charon", ns, swanctl_remote()).start()
-        child = charon.wait_log(r"CHILD_SA lan\{1\} established with SPIs ([0-9a-f]{8})_i ([0-9a-f]{8})_o", 30)
+        if side == "hub":
+            ip("-n", ns, "route", "add", "99.99.99.0/24", "dev", dev)
+            charon = Charon(tmp_path / "charon", ns, swanctl_remote()).start()
+        else:
+            ip("-n", ns, "addr", "add", "99.99.99.1/32", "dev", "lo")
+            charon = Charon(tmp_path / "charon", ns, swanctl_hub()).start()
+            assert wait_loaded(charon, "remotes"), charon.text()[-2000:]
+            wait_serial(paced, lab, device)
+        run(paced, lab, host, f"ping {gateway} repeat 1")               # the host learns its gateway's address
+        if side == "remote":
+            run(paced, lab, host, f"ping {far_host} repeat 1")          # its echo starts IKE
+        child = charon.wait_log(CHILD, 30)
         assert child is not None, charon.text()[-3000:]
-        hub_in, hub_out = sas_with(paced, lab, set(child.groups()))
-        assert (hub_in, hub_out) == ([child.group(2)], [child.group(1)])
-        esp = {f["SPI"]: f for kind, f in key_log(lab) if kind == "ESP" and f["device"] == "sam-i-am"}
-        rx, tx = esp[hub_out[0]], esp[hub_in[0]]          # scapy receives what the hub sends, and back
+        sa_in, sa_out = sas_with(paced, lab, set(child.groups()), device)
+        assert (sa_in, sa_out) == ([child.group(2)], [child.group(1)])
+        esp = {f["SPI"]: f for kind, f in key_log(lab) if kind == "ESP" and f["device"] == device}
+        rx, tx = esp[sa_out[0]], esp[sa_in[0]]          # scapy receives what the router sends, and back
         assert (rx["dir"], tx["dir"], rx["enc"], rx["auth"]) == ("out", "in", "DES-CBC_[RFC2405]",
                                                                  "HMAC-MD5-96_[RFC2403]")
-        cfg = {"local": "100.100.100.1", "peer": "99.99.99.1", "count": ECHOES, "timeout": 20,
+        cfg = {"local": theirs, "peer": mine, "count": ECHOES, "timeout": 20,
                "rx": {"spi": int(rx["SPI"], 16), "enc": rx["Ke"], "auth": rx["Ki"]},
                "tx": {"spi": int(tx["SPI"], 16), "enc": tx["Ke"], "auth": tx["Ki"]}}
+        encaps0, decaps0 = counters(paced, lab, device)
+        with paced.lock:
+            drops0 = dict(lab.device(device).crypto.drops)      # the echo that started IKE, say
         peer = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, str(PEER), json.dumps(cfg)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=dict(os.environ, PYTHONPATH=str(ROOT)))
         assert peer.stdout is not None and peer.stdout.readline().strip() == "ready", peer.stderr
-        run(paced, lab, "hub-host", "ping 10.2.2.3 repeat 1")        # the host learns its gateway's address
-        out = run(paced, lab, "hub-host", f"ping 10.1.1.10 repeat {ECHOES}")
+        out = run(paced, lab, host, f"ping {far_host} repeat {ECHOES}")
         rate = re.search(r"Success rate is (\d+) percent \((\d+)/(\d+)\)", out)
         assert rate is not None, out
         answer, err = peer.communicate(timeout=30)
         assert peer.returncode == 0 and answer.strip(), err[-3000:]
         result = json.loads(answer.strip().splitlines()[-1])
-        tried.append(f"hub host's ping: {rate.group(0)}; scapy saw {len(result['seen'])} ESP packets, "
+        tried.append(f"{host}'s ping: {rate.group(0)}; scapy saw {len(result['seen'])} ESP packets, "
                      f"answered {result['replied']}")
         assert all("error" not in s for s in result["seen"]), result
-        # Every echo the hub encrypted, scapy decrypted (ICV checked).
-        shown = run(paced, lab, "sam-i-am", "show crypto ipsec sa")
-        encaps = int(re.search(r"#pkts encaps: (\d+)", shown).group(1))
-        decaps = int(re.search(r"#pkts decaps: (\d+)", shown).group(1))
-        assert [(s["src"], s["dst"], s["icmp"]) for s in result["seen"]] == [("10.2.2.10", "10.1.1.10", 8)] * encaps
-        assert [s["seq"] for s in result["seen"]] == list(range(1, encaps + 1))
-        # Every answer the hub took in and decrypted; forwarded, they are the ping's successes (on a loaded
-        # machine an answer may come after its echo's 2 s timeout: counted in decaps, not a success).
-        assert result["replied"] == encaps == decaps == ECHOES, (shown, result)
-        assert 1 <= int(rate.group(2)) <= decaps, (out, shown)
+        # Every echo the router encrypted, scapy decrypted (ICV checked), in sequence.
+        encaps, decaps = (n - n0 for n, n0 in zip(counters(paced, lab, device), (encaps0, decaps0), strict=True))
+        host_addr = {"hub": "10.2.2.10", "remote": "10.1.1.10"}[side]
+        assert [(s["src"], s["dst"], s["icmp"]) for s in result["seen"]] == [(host_addr, far_host, 8)] * encaps
+        assert [s["seq"] for s in result["seen"]] == list(range(encaps0 + 1, encaps0 + encaps + 1))
+        # Every answer the router took in and decrypted; forwarded, they are the ping's successes (on a
+        # loaded machine an answer may come after its echo's 2 s timeout: counted in decaps, not a success).
+        assert result["replied"] == encaps == decaps == ECHOES, result
+        assert 1 <= int(rate.group(2)) <= decaps, out
         with paced.lock:
-            drops = dict(lab.device("sam-i-am").crypto.drops)
-        assert not any(drops.values()), drops
-        tried.append(f"hub: #pkts encaps {encaps}, #pkts decaps {decaps}")
+            drops = dict(lab.device(device).crypto.drops)
+        assert drops == drops0, (drops, drops0)
+        tried.append(f"{device}: #pkts encaps +{encaps}, #pkts decaps +{decaps}")
     finally:
         if peer is not None and peer.poll() is None:
             peer.kill()
