@@ -3,6 +3,7 @@ its errors, the frames on the wire, and the document's tunnel between two emulat
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -19,6 +20,8 @@ from emulator.frontends.pacer import PacedLab
 from emulator.lab.labfile import Lab, LabError, load_lab
 from emulator.wire.chdlc import ADDRESS_BROADCAST, PROTO_SLARP, CHDLCFrame, SlarpKeepalive
 from support import ROOT
+from support.netns import ip, netns_ping, why_not_netns
+from support.udp_tap_relay import UdpTapRelay
 
 DOC = ROOT / "fixtures" / "doc14131"
 
@@ -272,3 +275,42 @@ def test_run_refuses_a_lab_with_external_ports(tmp_path):
     assert done.returncode == 2
     assert done.stderr == (f"error: {path}: the lab has external ports and runs in real time only: "
                            "use 'serve' or 'console'\n")
+
+
+NETNS_REASON = why_not_netns()
+
+
+@pytest.mark.skipif(NETNS_REASON is not None, reason=f"UDP pseudo-wire to a namespace skipped: {NETNS_REASON}")
+def test_a_udp_pseudo_wire_carries_pings_to_and_from_a_namespace(tmp_path):
+    """The hub's Ethernet0 on a UDP pseudo-wire, cabled as GNS3 cables a UDP NIO to a host: its ubridge
+    relays each datagram to a TAP device and back. ubridge is not in Debian, so a relay in the tests
+    (tests/support/udp_tap_relay.py) plays it; Linux in a network namespace shares the segment."""
+    tag = os.getpid() % 100000
+    dev, ns = f"hyu{tag}", f"hyb-u-{tag}"
+    relay_port, lab_port = free_udp_ports(2)
+    path = write_lab(tmp_path / "lab.yml", {"sam-i-am": {}}, [],
+                     [{"port": "sam-i-am Ethernet0", "udp": {"local": f"127.0.0.1:{lab_port}",
+                                                             "remote": f"127.0.0.1:{relay_port}"}}])
+    relay = UdpTapRelay(dev, ns, "10.2.2.50/24", ("127.0.0.1", relay_port), ("127.0.0.1", lab_port))
+    lab = paced = None
+    try:
+        lab = Lab.from_file(path)
+        paced = PacedLab(lab).start()
+        hub = lab.device("sam-i-am")
+        assert netns_ping(ns, "10.2.2.3", count=3) == 3             # Linux ARPs for the hub, the hub answers
+        out, _, _ = paced.run_lines(CliSession(hub, privileged=True), ["ping 10.2.2.50 repeat 5"])
+        assert "Success rate is 100 percent (5/5)" in out, out      # ARP learnt from Linux's echoes
+        with paced.lock:
+            macs = {str(a): m for a, m, _ in hub.adapters["Ethernet0"].arp_table()}
+        linux_mac = re.search(r"link/ether ([0-9a-f:]+)", ip("-n", ns, "link", "show", "dev", dev)).group(1)
+        assert macs["10.2.2.50"].hex(":") == linux_mac
+        # 3 echoes + 5 replies (+ ARP) each way, and Linux may send neighbour probes or IPv6 noise.
+        assert relay.to_udp >= 9 and relay.to_tap >= 9, (relay.to_udp, relay.to_tap)
+        print(f"relay: {relay.to_udp} frames TAP->UDP, {relay.to_tap} UDP->TAP")
+    finally:
+        if paced is not None:
+            paced.stop()
+        if lab is not None:
+            lab.close()
+        relay.close()
+    assert not Path("/run/netns", ns).exists()

@@ -15,9 +15,9 @@ the hub's, decrypted by tshark with the keys charon derived.
 Checked: main and quick mode established on both sides (charon's log, the hub's show commands); SKEYID,
 SKEYID_d/a/e, Ka and both ESP SAs' keys and SPIs equal between charon's log (ike/chd level 4), the
 shim's record and the emulator's key log; the hub's ESP decrypted by tshark with charon's keys only, every
-ICV good; a child rekey and a DELETE from charon's side reach the hub (a DELETE in the other direction).
-Bounded well under 60 s; what was
-tried is printed.
+ICV good; a child rekey and a DELETE from charon's side reach the hub, and the remote. The emulator's own
+rekey and DELETEs, the mismatch cases: tests/test_interop_strongswan_cases.py; scapy as a second ESP
+peer: tests/test_interop_scapy_esp.py. Bounded well under 60 s; what was tried is printed.
 """
 
 from __future__ import annotations
@@ -32,12 +32,21 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emulator.cli.session import CliSession
 from emulator.frontends.pacer import PacedLab
-from emulator.lab.keylog import parse_key_log
 from emulator.lab.labfile import Lab
 from support import ROOT
-from support.charon import Charon, hexdumps, why_no_charon
+from support.charon import (
+    Charon,
+    hub_sas,
+    key_log,
+    keys_agree,
+    run,
+    sas_with,
+    shim_sas,
+    swanctl_hub,
+    swanctl_remote,
+    why_no_charon,
+)
 from support.netns import ip, why_not_netns
 
 pytestmark = pytest.mark.interop
@@ -46,97 +55,10 @@ REASON = why_not_netns() or why_no_charon()
 if REASON is None and shutil.which("tshark") is None:
     REASON = "tshark is not installed (the ESP is checked with it)"
 
-SWANCTL_REMOTE = """\
-connections {
-  hub {
-    version = 1
-    local_addrs = 100.100.100.1
-    remote_addrs = 99.99.99.1
-    proposals = des-md5-modp768
-    encap = no
-    mobike = no
-    local {
-      auth = psk
-      id = 100.100.100.1
-    }
-    remote {
-      auth = psk
-      id = 99.99.99.1
-    }
-    children {
-      lan {
-        local_ts = 10.1.1.0/24
-        remote_ts = 10.2.2.0/24
-        esp_proposals = des-md5
-        start_action = start
-      }
-    }
-  }
-}
-secrets {
-  ike-hub {
-    id = 99.99.99.1
-    secret = cisco123
-  }
-}
-"""
-
-
-def run(paced: PacedLab, lab: Lab, device: str, *lines: str) -> str:
-    out, _, _ = paced.run_lines(CliSession(lab.device(device), privileged=True), list(lines))
-    return out
-
-
-def hub_sas(paced: PacedLab, lab: Lab) -> tuple[list[str], list[str]]:
-    """The hub's (inbound, outbound) ESP SPIs as it shows them, lower-case hex."""
-    text = run(paced, lab, "sam-i-am", "show crypto ipsec sa")
-    inbound = text.split("inbound esp sas:")[1].split("inbound ah sas:")[0] if "inbound esp sas:" in text else ""
-    outbound = text.split("outbound esp sas:")[1].split("outbound ah sas:")[0] if "outbound esp sas:" in text else ""
-    spis = [re.findall(r"spi: 0x([0-9A-F]+)", part) for part in (inbound, outbound)]
-    return [s.lower().zfill(8) for s in spis[0]], [s.lower().zfill(8) for s in spis[1]]
-
-
-def key_log(lab: Lab) -> list[tuple[str, dict[str, str]]]:
-    assert lab.capture is not None
-    lab.capture.write_keys()
-    return parse_key_log((lab.capture.directory / "ike_keys.log").read_text().splitlines())
-
-
-def shim_sas(charon: Charon) -> dict[str, dict[str, str]]:
-    out = {}
-    for line in charon.shim_log.read_text().splitlines() if charon.shim_log.exists() else []:
-        kind, *fields = line.split()
-        if kind in ("NEWSA", "UPDSA"):
-            rec = dict(f.split("=", 1) for f in fields)
-            out[rec["spi"]] = rec
-    return out
+SWANCTL_REMOTE = swanctl_remote()
 
 
 @pytest.mark.skipif(REASON is not None, reason=f"interop with strongSwan skipped: {REASON}")
-def keys_agree(lab: Lab, log: str, charon: Charon, device: str, role: str, *, i_to_r: str,
-               r_to_i: str) -> dict[str, dict[str, str]]:
-    """Charon's level-4 log, the emulator's key log and what charon asked its kernel for hold the same
-    keys: SKEYID..Ka of the IKE SA, and each ESP SA's keys (``i_to_r``: the SPI of the SA from the
-    initiator to the responder; ``r_to_i``: the other). Returns the SAs charon asked its kernel for."""
-    records = key_log(lab)
-    (ike,) = [f for kind, f in records if kind == "IKE" and f["device"] == device]
-    assert ike["role"] == role
-    for label, name in (("SKEYID", "SKEYID"), ("SKEYID_d", "SKEYID_d"), ("SKEYID_a", "SKEYID_a"),
-                        ("SKEYID_e", "SKEYID_e"), ("encryption key Ka", "Ka")):
-        assert [d.hex() for d in hexdumps(log, label)] == [ike[name]], label
-    esp = {f["SPI"]: f for kind, f in records if kind == "ESP"}
-    (enc_i,), (enc_r,) = hexdumps(log, "encryption initiator key"), hexdumps(log, "encryption responder key")
-    (int_i,), (int_r,) = hexdumps(log, "integrity initiator key"), hexdumps(log, "integrity responder key")
-    # The emulator's SA towards the responder is outbound when it initiated, inbound when it answered.
-    into, back = ("out", "in") if role == "initiator" else ("in", "out")
-    assert (esp[i_to_r]["dir"], esp[i_to_r]["Ke"], esp[i_to_r]["Ki"]) == (into, enc_i.hex(), int_i.hex())
-    assert (esp[r_to_i]["dir"], esp[r_to_i]["Ke"], esp[r_to_i]["Ki"]) == (back, enc_r.hex(), int_r.hex())
-    kernel = shim_sas(charon)
-    assert {spi: (k["enc"], k["enc_key"], k["auth_key"]) for spi, k in kernel.items()} == {
-        i_to_r: ("des", enc_i.hex(), int_i.hex()), r_to_i: ("des", enc_r.hex(), int_r.hex())}
-    return kernel
-
-
 def test_charon_as_remote_initiates_to_the_emulated_hub_over_a_tun_port(tmp_path):
     started = time.monotonic()
     tag = os.getpid() % 100000
@@ -166,10 +88,14 @@ def test_charon_as_remote_initiates_to_the_emulated_hub_over_a_tun_port(tmp_path
                          r"99\.99\.99\.1\[99\.99\.99\.1\]", log), log[-3000:]
         assert child is not None, log[-3000:]
         charon_in, charon_out = child.group(1), child.group(2)
+        # charon offered its vendor IDs (NAT-T, DPD, XAuth, fragmentation); IOS 12.2 has none of these and
+        # answers with the SA alone, so charon uses none of them.
+        assert "sending NAT-T (RFC 3947) vendor ID" in log and "parsed ID_PROT response 0 [ SA ]" in log, log[:3000]
+        assert "received NAT-T" not in log and "received DPD vendor ID" not in log
         # ... and as the hub shows it.
         isakmp = run(paced, lab, "sam-i-am", "show crypto isakmp sa")
         assert re.search(r"99\.99\.99\.1\s+100\.100\.100\.1\s+QM_IDLE", isakmp), isakmp
-        hub_in, hub_out = hub_sas(paced, lab)
+        hub_in, hub_out = sas_with(paced, lab, {charon_in, charon_out})
         assert (hub_in, hub_out) == ([charon_out], [charon_in])
 
         # Keys: charon's log (level 4) = the emulator's key log = what charon asked its kernel for.
@@ -204,7 +130,7 @@ def test_charon_as_remote_initiates_to_the_emulated_hub_over_a_tun_port(tmp_path
         rekeyed = charon.wait_log(r"CHILD_SA lan\{2\} established with SPIs ([0-9a-f]{8})_i ([0-9a-f]{8})_o", 15)
         assert rekeyed is not None, charon.text()[-3000:]
         new_in, new_out = rekeyed.group(1), rekeyed.group(2)
-        hub_in, hub_out = hub_sas(paced, lab)
+        hub_in, hub_out = sas_with(paced, lab, {new_in, new_out})
         assert new_out in hub_in and new_in in hub_out
         esp = {f["SPI"]: f for kind, f in key_log(lab) if kind == "ESP"}
         kernel = shim_sas(charon)
@@ -231,39 +157,7 @@ def test_charon_as_remote_initiates_to_the_emulated_hub_over_a_tun_port(tmp_path
     assert not Path("/run/netns", ns).exists()
 
 
-SWANCTL_HUB = """\
-connections {
-  remotes {
-    version = 1
-    local_addrs = 99.99.99.1
-    remote_addrs = %any
-    proposals = des-md5-modp768
-    encap = no
-    mobike = no
-    local {
-      auth = psk
-      id = 99.99.99.1
-    }
-    remote {
-      auth = psk
-      id = %any
-    }
-    children {
-      lan {
-        local_ts = 10.2.2.0/24
-        remote_ts = 10.1.1.0/24
-        esp_proposals = des-md5
-      }
-    }
-  }
-}
-secrets {
-  ike-remote {
-    id = 100.100.100.1
-    secret = cisco123
-  }
-}
-"""
+SWANCTL_HUB = swanctl_hub()
 
 
 @pytest.mark.skipif(REASON is not None, reason=f"interop with strongSwan skipped: {REASON}")

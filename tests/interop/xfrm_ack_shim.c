@@ -5,7 +5,7 @@
  *
  * It touches no IKE byte. Only on an AF_NETLINK/NETLINK_XFRM socket, a NEWSA, UPDSA or DELSA
  * request is written as one line to the file named by $XFRM_SHIM_LOG (SPI, addresses,
- * algorithms and keys exactly as charon asked the kernel for them) and replaced by an
+ * algorithms, keys and UDP encapsulation exactly as charon asked the kernel for them) and replaced by an
  * NLMSG_NOOP with the same sequence number and NLM_F_ACK, which the kernel acknowledges with
  * error 0: charon reads the acknowledgement it waits for. Every other message (SPI allocation,
  * policies, queries) goes to the kernel unchanged.
@@ -60,7 +60,7 @@ static void record(const struct nlmsghdr *nh)
     inet_ntop(sa->family, &sa->id.daddr, dst, sizeof(dst));
     fprintf(f, "%s spi=%08x proto=%u src=%s dst=%s", nh->nlmsg_type == XFRM_MSG_NEWSA ? "NEWSA" : "UPDSA",
             ntohl(sa->id.spi), sa->id.proto, src, dst);
-    int left = nh->nlmsg_len - NLMSG_SPACE(sizeof(*sa));
+    int left = nh->nlmsg_len - NLMSG_SPACE(sizeof(*sa)), encap = 0;
     const struct rtattr *rta = (const void *)((const char *)sa + NLMSG_ALIGN(sizeof(*sa)));
     for (; RTA_OK(rta, left); rta = RTA_NEXT(rta, left)) {
         if (rta->rta_type == XFRMA_ALG_CRYPT) {
@@ -75,8 +75,14 @@ static void record(const struct nlmsghdr *nh)
             const struct xfrm_algo *a = RTA_DATA(rta);
             fprintf(f, " auth=%s auth_key=", a->alg_name);
             hex(f, (const unsigned char *)a->alg_key, a->alg_key_len);
+        } else if (rta->rta_type == XFRMA_ENCAP) {
+            const struct xfrm_encap_tmpl *e = RTA_DATA(rta);   /* ESP in UDP (NAT-T): type and ports */
+            fprintf(f, " encap=%u:%u-%u", e->encap_type, ntohs(e->encap_sport), ntohs(e->encap_dport));
+            encap = 1;
         }
     }
+    if (!encap)
+        fputs(" encap=none", f);
     fputc('\n', f);
     fclose(f);
 }

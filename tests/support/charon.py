@@ -11,9 +11,16 @@ import subprocess
 import time
 from pathlib import Path
 
+import yaml
+
+from emulator.cli.session import CliSession
+from emulator.frontends.pacer import PacedLab
+from emulator.lab.keylog import parse_key_log
+from emulator.lab.labfile import Lab
 from support import ROOT
 
 CHARON = "/usr/lib/ipsec/charon"
+DOC = ROOT / "fixtures" / "doc14131"
 SHIM_SOURCE = ROOT / "tests" / "interop" / "xfrm_ack_shim.c"
 # An explicit plugin list: what IKEv1 with pre-shared keys, DES (openssl), MD5 and MODP-768 need.
 PLUGINS = "random nonce openssl md5 sha1 sha2 hmac pem pkcs1 x509 pubkey kernel-netlink socket-default vici"
@@ -45,7 +52,8 @@ def build_shim(directory: Path) -> Path:
 class Charon:
     """One charon in network namespace ``netns``, with its own /run (a tmpfs in a mount namespace)."""
 
-    def __init__(self, directory: Path, netns: str, swanctl_conf: str):
+    def __init__(self, directory: Path, netns: str, swanctl_conf: str, *, retransmit_tries: int = 3,
+                 retransmit_timeout: float = 2):
         self.dir = directory
         self.netns = netns
         self.log = directory / "charon.log"
@@ -58,8 +66,8 @@ charon {{
   load = {PLUGINS}
   install_routes = no
   install_virtual_ip = no
-  retransmit_tries = 3
-  retransmit_timeout = 2
+  retransmit_tries = {retransmit_tries}
+  retransmit_timeout = {retransmit_timeout}
   plugins {{
     vici {{
       socket = unix://{self.vici}
@@ -96,6 +104,12 @@ charon {{
         done = subprocess.run(["ip", "netns", "exec", self.netns, "swanctl", *args, "--uri", f"unix://{self.vici}"],
                               capture_output=True, text=True, timeout=timeout)
         return done.stdout + done.stderr
+
+    def load(self, swanctl_conf: str, name: str = "case") -> str:
+        """Replace charon's connections and secrets by those of ``swanctl_conf``."""
+        path = self.dir / f"swanctl-{name}.conf"
+        path.write_text(swanctl_conf)
+        return self.swanctl("--load-all", "--clear", "--file", str(path))
 
     def text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -142,3 +156,209 @@ def hexdumps(log: str, label: str) -> list[bytes]:
             data += bytes.fromhex(d.group(2))
         out.append(data[:size])
     return out
+
+
+# ---------------------------------------------------------------- the document's peers, as charon plays them
+def swanctl_remote(*, secret: str = "cisco123", proposals: str = "des-md5-modp768", esp: str = "des-md5",
+                   local_ts: str = "10.1.1.0/24", remote_ts: str = "10.2.2.0/24", start: bool = True,
+                   encap: bool = False) -> str:
+    """charon as the document's remote (100.100.100.1) towards the hub 99.99.99.1; ``encap`` forces ESP
+    in UDP (NAT-T) where the peer supports it."""
+    return f"""\
+connections {{
+  hub {{
+    version = 1
+    local_addrs = 100.100.100.1
+    remote_addrs = 99.99.99.1
+    proposals = {proposals}
+    encap = {"yes" if encap else "no"}
+    mobike = no
+    local {{
+      auth = psk
+      id = 100.100.100.1
+    }}
+    remote {{
+      auth = psk
+      id = 99.99.99.1
+    }}
+    children {{
+      lan {{
+        local_ts = {local_ts}
+        remote_ts = {remote_ts}
+        esp_proposals = {esp}
+        {"start_action = start" if start else ""}
+      }}
+    }}
+  }}
+}}
+secrets {{
+  ike-hub {{
+    id = 99.99.99.1
+    secret = {secret}
+  }}
+}}
+"""
+
+
+def swanctl_hub(*, secret: str = "cisco123", proposals: str = "des-md5-modp768", esp: str = "des-md5",
+                local_ts: str = "10.2.2.0/24", remote_ts: str = "10.1.1.0/24") -> str:
+    """charon as the document's hub (99.99.99.1) answering any remote."""
+    return f"""\
+connections {{
+  remotes {{
+    version = 1
+    local_addrs = 99.99.99.1
+    remote_addrs = %any
+    proposals = {proposals}
+    encap = no
+    mobike = no
+    local {{
+      auth = psk
+      id = 99.99.99.1
+    }}
+    remote {{
+      auth = psk
+      id = %any
+    }}
+    children {{
+      lan {{
+        local_ts = {local_ts}
+        remote_ts = {remote_ts}
+        esp_proposals = {esp}
+      }}
+    }}
+  }}
+}}
+secrets {{
+  ike-remote {{
+    id = 100.100.100.1
+    secret = {secret}
+  }}
+}}
+"""
+
+
+def shim_sas(charon: Charon) -> dict[str, dict[str, str]]:
+    """The SAs charon asked its kernel for (the shim's record), by SPI."""
+    out = {}
+    for line in charon.shim_log.read_text().splitlines() if charon.shim_log.exists() else []:
+        kind, *fields = line.split()
+        if kind in ("NEWSA", "UPDSA"):
+            rec = dict(f.split("=", 1) for f in fields)
+            out[rec["spi"]] = rec
+    return out
+
+
+def wait_loaded(charon: Charon, name: str, timeout: float = 15) -> bool:
+    """charon has loaded connection ``name`` (its start script ran)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if charon.vici.exists() and f"{name}:" in charon.swanctl("--list-conns"):
+            return True
+        time.sleep(0.2)
+    return f"{name}:" in charon.swanctl("--list-conns")
+
+
+# ---------------------------------------------------------------- the lab's side
+def run(paced: PacedLab, lab: Lab, device: str, *lines: str) -> str:
+    out, _, _ = paced.run_lines(CliSession(lab.device(device), privileged=True), list(lines))
+    return out
+
+
+def hub_sas(paced: PacedLab, lab: Lab, device: str = "sam-i-am") -> tuple[list[str], list[str]]:
+    """A device's (inbound, outbound) ESP SPIs as it shows them, lower-case hex."""
+    text = run(paced, lab, device, "show crypto ipsec sa")
+    inbound = text.split("inbound esp sas:")[1].split("inbound ah sas:")[0] if "inbound esp sas:" in text else ""
+    outbound = text.split("outbound esp sas:")[1].split("outbound ah sas:")[0] if "outbound esp sas:" in text else ""
+    spis = [re.findall(r"spi: 0x([0-9A-F]+)", part) for part in (inbound, outbound)]
+    return [s.lower().zfill(8) for s in spis[0]], [s.lower().zfill(8) for s in spis[1]]
+
+
+def sas_with(paced: PacedLab, lab: Lab, spis: set[str], device: str = "sam-i-am",
+             timeout: float = 10) -> tuple[list[str], list[str]]:
+    """``hub_sas`` once it shows all of ``spis`` (at most ``timeout`` seconds): charon, as quick mode
+    initiator, says a CHILD_SA is established when it sends the last message, before the device has it."""
+    deadline = time.monotonic() + timeout
+    shown = hub_sas(paced, lab, device)
+    while time.monotonic() < deadline and not spis <= set(shown[0] + shown[1]):
+        time.sleep(0.1)
+        shown = hub_sas(paced, lab, device)
+    return shown
+
+
+def key_log(lab: Lab) -> list[tuple[str, dict[str, str]]]:
+    assert lab.capture is not None
+    lab.capture.write_keys()
+    return parse_key_log((lab.capture.directory / "ike_keys.log").read_text().splitlines())
+
+
+def keys_agree(lab: Lab, log: str, charon: Charon, device: str, role: str, *, i_to_r: str,
+               r_to_i: str) -> dict[str, dict[str, str]]:
+    """Charon's level-4 log, the emulator's key log and what charon asked its kernel for hold the same
+    keys: SKEYID..Ka of the IKE SA, and each ESP SA's keys (``i_to_r``: the SPI of the SA from the
+    initiator to the responder; ``r_to_i``: the other). Returns the SAs charon asked its kernel for."""
+    records = key_log(lab)
+    (ike,) = [f for kind, f in records if kind == "IKE" and f["device"] == device]
+    assert ike["role"] == role
+    for label, name in (("SKEYID", "SKEYID"), ("SKEYID_d", "SKEYID_d"), ("SKEYID_a", "SKEYID_a"),
+                        ("SKEYID_e", "SKEYID_e"), ("encryption key Ka", "Ka")):
+        assert [d.hex() for d in hexdumps(log, label)] == [ike[name]], label
+    esp = {f["SPI"]: f for kind, f in records if kind == "ESP"}
+    (enc_i,), (enc_r,) = hexdumps(log, "encryption initiator key"), hexdumps(log, "encryption responder key")
+    (int_i,), (int_r,) = hexdumps(log, "integrity initiator key"), hexdumps(log, "integrity responder key")
+    # The emulator's SA towards the responder is outbound when it initiated, inbound when it answered.
+    into, back = ("out", "in") if role == "initiator" else ("in", "out")
+    assert (esp[i_to_r]["dir"], esp[i_to_r]["Ke"], esp[i_to_r]["Ki"]) == (into, enc_i.hex(), int_i.hex())
+    assert (esp[r_to_i]["dir"], esp[r_to_i]["Ke"], esp[r_to_i]["Ki"]) == (back, enc_r.hex(), int_r.hex())
+    kernel = shim_sas(charon)
+    assert {spi: (k["enc"], k["enc_key"], k["auth_key"]) for spi, k in kernel.items()} == {
+        i_to_r: ("des", enc_i.hex(), int_i.hex()), r_to_i: ("des", enc_r.hex(), int_r.hex())}
+    return kernel
+
+
+def remote_lab(tmp_path: Path, ns: str, dev: str, extra: str = "") -> Lab:
+    """The emulated remote (and its LAN host), Serial0 a PPP TUN port into ``ns``; ``extra`` global
+    configuration lines go in before its crypto map."""
+    cfg = (DOC / "dr_whoovie.cfg").read_text()
+    if extra:
+        cfg = cfg.replace("crypto map rtp 1 ipsec-isakmp", f"{extra}\ncrypto map rtp 1 ipsec-isakmp", 1)
+    (tmp_path / "dr_whoovie.cfg").write_text(cfg)
+    (tmp_path / "lab.yml").write_text(yaml.safe_dump({
+        "seed": 14131,
+        "devices": {"dr_whoovie": {"config": str(tmp_path / "dr_whoovie.cfg"), "role": "remote"},
+                    "remote-host": {"config": str(DOC / "remote-host.cfg")}},
+        "links": [{"ethernet": ["dr_whoovie Ethernet0", "remote-host Ethernet0"]}],
+        "external": [{"port": "dr_whoovie Serial0", "tun": dev, "netns": ns, "address": "100.100.100.2/24",
+                      "peer_address": "100.100.100.1"}]}))
+    return Lab.from_file(tmp_path / "lab.yml", capture_dir=tmp_path / "capture")
+
+
+def hub_lab(tmp_path: Path, ns: str, dev: str, extra: str = "") -> Lab:
+    """The emulated hub (and its LAN host), Serial0 an HDLC TUN port into ``ns``."""
+    cfg = (DOC / "sam-i-am.cfg").read_text()
+    if extra:
+        cfg = cfg.replace("crypto dynamic-map rtpmap 10", f"{extra}\ncrypto dynamic-map rtpmap 10", 1)
+    (tmp_path / "sam-i-am.cfg").write_text(cfg)
+    (tmp_path / "lab.yml").write_text(yaml.safe_dump({
+        "seed": 14131,
+        "devices": {"sam-i-am": {"config": str(tmp_path / "sam-i-am.cfg"), "role": "hub"},
+                    "hub-host": {"config": str(DOC / "hub-host.cfg")}},
+        "links": [{"ethernet": ["sam-i-am Ethernet0", "hub-host Ethernet0"]}],
+        "external": [{"port": "sam-i-am Serial0", "tun": dev, "netns": ns, "address": "100.100.100.1/24"}]}))
+    return Lab.from_file(tmp_path / "lab.yml", capture_dir=tmp_path / "capture")
+
+
+def wait_serial(paced: PacedLab, lab: Lab, device: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with paced.lock:
+            if lab.device(device).protocol_up("Serial0"):
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"{device} Serial0 did not come up")
+
+
+def console(paced: PacedLab, lab: Lab, device: str) -> str:
+    """What the device's console showed (its log and debug lines)."""
+    with paced.lock:
+        return "\n".join(lab.device(device).log_buffer)
