@@ -27,7 +27,7 @@ from emulator.engines.reassembly import Reassembler, ReassemblyTimedOut
 from emulator.labtime import MS
 from emulator.wire import icmp as icmpwire
 from emulator.wire.errors import DecodeError
-from emulator.wire.ipv4 import PROTO_ESP, PROTO_ICMP, PROTO_UDP, IPv4Packet
+from emulator.wire.ipv4 import PROTO_ESP, PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPv4Packet
 from emulator.wire.udp import UDPDatagram
 
 __all__ = ["DEFAULT_TTL", "UNREACHABLE_INTERVAL", "LocalHost", "LocalDelivery"]
@@ -78,6 +78,7 @@ class LocalDelivery:
         self.reassembler = Reassembler()
         # An ICMP "fragmentation needed" quoting ESP from the router: (quoted datagram, next-hop MTU).
         self.esp_fragmentation_needed: Callable[[bytes, int], Any] | None = None
+        self.tcp_listener: Callable[[str, IPv4Packet], Any] | None = None   # the device's TCP
 
     def connect(self, host: LocalHost) -> None:
         self.host = host
@@ -120,6 +121,9 @@ class LocalDelivery:
             handled = listener is not None and listener(packet, datagram, iface) is not False
             if not handled and not host.is_broadcast(packet.dst):
                 self.unreachable(packet, icmpwire.UNREACH_PORT)
+        elif packet.protocol == PROTO_TCP and self.tcp_listener is not None:
+            if not host.is_broadcast(packet.dst):
+                self.tcp_listener(iface, packet)
         elif not host.is_broadcast(packet.dst):
             self.unreachable(packet, icmpwire.UNREACH_PROTOCOL)
 

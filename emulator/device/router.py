@@ -37,6 +37,7 @@ from emulator.device.logins import LoginWatch
 from emulator.device.platform import PLATFORMS, Platform
 from emulator.device.pools import PeerAddresses
 from emulator.device.routing import Routing, RoutingTable
+from emulator.device.tcp import TcpHost
 from emulator.engines.acl import AclEngine
 from emulator.engines.ike.events import Trace
 from emulator.engines.ipsec import CryptoSubsystem
@@ -88,6 +89,8 @@ class Router:
                           rng=self.rng)
         self.local.connect(self.ip)   # replies and ICMP errors leave through the pipeline
         self.logins = LoginWatch(self)
+        self.tcp = TcpHost(self)
+        self.local.tcp_listener = self.tcp.receive
 
     def save_startup(self) -> None:
         """Keep the running configuration as the startup configuration, in IOS's saved form."""
@@ -108,6 +111,7 @@ class Router:
             adapter.close()
         for binding in (self.ip.nat_binding, self.ip.crypto_binding, self.ip.reassembly_binding):
             binding.close()
+        self.tcp.close_all()
         for iface, _ in self._cabling:
             self._admin_changed(iface, False)     # DTR drops: the far end loses carrier
         self.clock.call_later(boot_ns, self._boot_again, component=f"{self.name} reload")
