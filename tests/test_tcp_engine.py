@@ -4,7 +4,15 @@ import random
 from ipaddress import IPv4Address
 
 from emulator.engines.tcp import (
-    DATA_RETRIES, DEFAULT_WINDOW, SYN_RETRIES, TIME_WAIT, Closed, Opened, PeerClosed, Received, TcpEngine,
+    DATA_RETRIES,
+    DEFAULT_WINDOW,
+    SYN_RETRIES,
+    TIME_WAIT,
+    Closed,
+    Opened,
+    PeerClosed,
+    Received,
+    TcpEngine,
 )
 from emulator.labtime import MS, SECOND
 from emulator.wire.tcp import ACK, FIN, RST, SYN, TCPSegment

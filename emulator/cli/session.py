@@ -21,6 +21,8 @@ from typing import Generator
 # The command modules register their commands when imported.
 from emulator.cli import crypto_commands, exec_commands, help_text, login_show, nat_commands, ping_command  # noqa: F401
 from emulator.cli.iosregex import IosRegex, RegexError, compile_ios
+from emulator.cli.telnet_client import TelnetClient, relay_line, resume
+from emulator.cli.telnet_server import serve as serve_telnet
 from emulator.config.commands import ConfigApplyError, ConfigContext, LeaveConfig, apply_line
 from emulator.config.grammar import CommandError, tokenize
 from emulator.device.router import Router
@@ -53,6 +55,9 @@ class CliSession:
         # The EXEC commands typed, newest last, as ``show history`` lists them (IOS keeps 10 by default).
         self.history: deque[str] = deque(maxlen=HISTORY_SIZE)
         self.last_input = router.now    # lab time of the last line typed (show users: Idle)
+        # A telnet connection the session's lines go to (``emulator.cli.telnet_client``), and one suspended.
+        self.remote: TelnetClient | None = None
+        self.suspended: TelnetClient | None = None
         router.sessions.add(self)
 
     # ------------------------------------------------------------ prompt
@@ -61,6 +66,8 @@ class CliSession:
         self._follow_reboot()
         if self._dialog is not None:
             return self._question
+        if self.remote is not None:
+            return ""                    # the remote end prints its own prompt
         host = self.router.hostname
         if self.config is not None:
             return f"{host}({self.config.prompt_mode()})#"
@@ -106,6 +113,9 @@ class CliSession:
         if not self.active:
             raise SessionClosed(self.router.hostname)
         line = line.rstrip("\r\n")
+        if self.remote is not None:
+            self.last_input = self.router.now
+            return Job(relay_line(self, self.remote, line))
         if self._dialog is not None:
             return self._answer(line)
         if line.endswith("?"):
@@ -114,7 +124,7 @@ class CliSession:
             return self._configure(line)
         self.last_input = self.router.now
         if not line.strip():
-            return ""
+            return Job(resume(self)) if self.suspended is not None else ""
         if self.history.maxlen:
             self.history.append(line.strip())
         grammar = exec_commands.PRIVILEGED if self.privileged else exec_commands.USER
@@ -444,5 +454,7 @@ def _split_pipe(line: str) -> tuple[str, OutputFilter | None]:
     text = tail.strip()
     return head, OutputFilter(text, len(head) + 2 + (len(tail) - len(tail.lstrip())))
 
+
+serve_telnet(CliSession)   # every device's vty lines serve telnet with sessions of this class
 
 __all__ = ["CliSession", "SessionClosed", "CTRL_Z", "HISTORY_SIZE"]

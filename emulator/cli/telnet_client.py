@@ -1,0 +1,216 @@
+"""``telnet HOST [PORT]`` and a bare address typed at EXEC: a telnet connection from the device.
+
+"Trying 10.0.0.2 ... Open" (with a port: "Trying 10.0.0.2, 2001 ... Open"),
+then the session's lines go to the remote end: each line typed is sent over
+the connection, and what comes back is printed as the lab clock runs, until
+the remote end has been quiet for ``QUIET`` (a client cannot know more: the
+remote's prompt ends its output). The remote end echoes what is typed; the
+echo of the line just typed is not printed twice. The escape sequence
+(Ctrl-^ then x, or breaking a command off) suspends the connection back to
+the local prompt; an empty line or ``resume`` takes it up again ("[Resuming
+connection 1 to HOST ... ]"). When the remote end closes: "[Connection to
+HOST closed by foreign host]". Failures print IOS's words: "% Connection
+refused by remote host", "% Connection timed out; remote host not
+responding", "% Destination unreachable; gateway or host down" (no route).
+"""
+
+from __future__ import annotations
+
+from ipaddress import AddressValueError, IPv4Address
+from typing import Any
+
+from emulator.cli import exec_commands
+from emulator.cli.exec_commands import exec_command
+from emulator.device.tcp import Connection
+from emulator.labtime import MS, SECOND
+from emulator.sim.jobs import Interrupted, Job, Steps, Wait
+from emulator.wire.telnet import TelnetParser
+
+__all__ = ["TelnetClient", "telnet_job", "relay_line", "resume", "QUIET", "ESCAPE"]
+
+TELNET_PORT = 23
+QUIET = 500 * MS             # the remote's output is over when nothing more came for this long
+FIRST_ANSWER = 10 * SECOND   # how long a typed line waits for the first byte of its answer
+OPEN_TIMEOUT = 40 * SECOND   # past the TCP engine's own SYN retries: it reports first
+ESCAPE = ("\x1ex", "\x1e x", "\x1eX")   # Ctrl-^ x, IOS's default escape character then x
+
+
+class TelnetClient:
+    """One outgoing telnet connection (a ``TcpHandler``) and the text it has received, not yet printed."""
+
+    def __init__(self, host: IPv4Address, port: int):
+        self.host = host
+        self.port = port
+        self.state = "opening"      # opening | open | closed
+        self.reason = ""
+        self.parser = TelnetParser("client")
+        self.connection: Connection | None = None
+        self._text: list[str] = []
+        self.last_received = 0
+        self.echo_expected = ""     # the line just sent, as the remote end echoes it
+
+    # TcpHandler
+    def opened(self) -> None:
+        self.state = "open"
+
+    def received(self, data: bytes) -> None:
+        text, replies = self.parser.feed(data)
+        if replies and self.connection is not None:
+            self.connection.send(replies)
+        if text:
+            self._text.append(text.decode("latin-1").replace("\0", ""))
+            if self.connection is not None:
+                self.last_received = self.connection.host.device.now
+
+    def peer_closed(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+
+    def closed(self, reason: str) -> None:
+        self.state = "closed"
+        self.reason = reason
+
+    # the local session's side
+    @property
+    def pending(self) -> bool:
+        return bool(self._text)
+
+    def take(self) -> str:
+        """What came since the last call, without the echo of the line typed, lines ended by LF."""
+        text = "".join(self._text)
+        self._text.clear()
+        expected = self.echo_expected
+        i = 0
+        while i < len(text) and i < len(expected) and text[i] == expected[i]:
+            i += 1
+        if i:
+            text, self.echo_expected = text[i:], expected[i:]
+            if self.echo_expected == "\r\n" and not text:
+                return ""
+        if text and self.echo_expected:
+            self.echo_expected = ""
+            if text.startswith("\r\n"):
+                text = text[2:]
+        return text.replace("\r\n", "\n").replace("\r", "")
+
+    def send_line(self, line: str) -> None:
+        if self.connection is not None and self.state == "open":
+            self.echo_expected = line + "\r\n"
+            self.connection.send(line.encode("latin-1", "replace").replace(b"\xff", b"\xff\xff") + b"\r\n")
+
+    @property
+    def name(self) -> str:
+        return str(self.host)
+
+
+def _address(word: str) -> IPv4Address | None:
+    try:
+        return IPv4Address(word)
+    except (AddressValueError, ValueError):
+        return None
+
+
+def telnet_job(session: Any, host: IPv4Address, port: int) -> Steps:
+    """Open the connection and print as IOS does; the session then relays its lines to it."""
+    router = session.router
+    yield f"Trying {host}{'' if port == TELNET_PORT else f', {port}'} ... "
+    client = TelnetClient(host, port)
+    connection = router.tcp.open(host, port, client)
+    if connection is None:
+        yield "\n% Destination unreachable; gateway or host down\n\n"
+        return
+    client.connection = connection
+    try:
+        yield Wait(router.now + OPEN_TIMEOUT, lambda: client.state != "opening")
+    except Interrupted:
+        connection.abort()
+        yield "\n% Connection timed out; remote host not responding\n"
+        return
+    if client.state == "open":
+        yield "Open\n"
+        session.remote = client
+        yield from _output(session, client, 2 * SECOND)
+    elif client.reason == "refused":
+        yield "\n% Connection refused by remote host\n\n"
+    else:
+        if client.state == "opening":
+            connection.abort()
+        yield "\n% Connection timed out; remote host not responding\n\n"
+
+
+def relay_line(session: Any, client: TelnetClient, line: str) -> Steps:
+    """One line typed while connected: sent to the remote end, and its answer printed."""
+    if line.strip(" \t") in ESCAPE:
+        session.remote = None
+        session.suspended = client
+        return
+    client.send_line(line)
+    yield from _output(session, client, FIRST_ANSWER)
+
+
+def _output(session: Any, client: TelnetClient, first: int) -> Steps:
+    """Print what the remote end sends until it has been quiet for QUIET, or it closes."""
+    router = session.router
+    started = router.now
+    try:
+        while True:
+            text = client.take()
+            if text:
+                yield text
+            if client.state == "closed":
+                session.remote = None
+                yield f"\n[Connection to {client.name} closed by foreign host]\n"
+                return
+            if client.last_received > started:
+                deadline = client.last_received + QUIET
+            else:
+                deadline = started + first
+            if router.now >= deadline and not client.pending:
+                return
+            yield Wait(deadline, lambda: client.pending or client.state == "closed")
+    except Interrupted:
+        session.remote = None          # broken off: the connection stays, suspended
+        session.suspended = client
+        yield "\n"
+
+
+def resume(session: Any) -> Steps:
+    client = session.suspended
+    if client is None or client.state == "closed":
+        session.suspended = None
+        yield "% No connection to resume\n"
+        return
+    session.suspended = None
+    session.remote = client
+    yield f"[Resuming connection 1 to {client.name} ... ]\n\n"
+    client.send_line("")
+    client.echo_expected = ""
+    yield from _output(session, client, 2 * SECOND)
+
+
+@exec_command("telnet <host:word>", "telnet <host:word> <port:1-65535>")
+def _telnet(session, args):
+    host = _address(args["host"])
+    if host is None:
+        return _unresolved(session, args["host"])
+    return Job(telnet_job(session, host, args.get("port", TELNET_PORT)))
+
+
+@exec_command("resume")
+def _resume_command(session, args):
+    return Job(resume(session))
+
+
+def _unresolved(session, word: str) -> str:
+    if session.router.config.domain_lookup is False:
+        return f'Translating "{word}"\n% Bad IP address or host name\n'
+    return f'Translating "{word}"...domain server (255.255.255.255)\n% Bad IP address or host name\n'
+
+
+def _connect_word(session, word: str):
+    """A lone word at EXEC that is an address: IOS telnets to it (None: not an address)."""
+    host = _address(word)
+    return None if host is None else Job(telnet_job(session, host, TELNET_PORT))
+
+
+exec_commands.HOST_CONNECT = _connect_word

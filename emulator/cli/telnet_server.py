@@ -1,0 +1,269 @@
+"""The telnet server on a device's vty lines, inside the lab: port 23 of every device.
+
+A connection is admitted when a vty line is free (the lowest, as IOS takes
+them) and its ``transport input`` allows telnet; otherwise the SYN is
+answered with a RST ("% Connection refused by remote host" at the client).
+The vty sends IOS's option offer (WILL ECHO, WILL SUPPRESS-GO-AHEAD, DO
+TERMINAL-TYPE, DO WINDOW-SIZE), then runs the device's own login dialog
+(``emulator.device.vty.login_steps``, the one the served lab runs for real
+clients): "Password required, but none set" and a close when ``login`` has
+no password; the ``login block-for`` watch and ``login delay`` apply. Then
+the EXEC shell: each line typed is a command of a ``CliSession`` on
+``vtyN (client address)`` (``show users`` lists it), a long one (ping) a job
+stepped on the lab clock, its output sent as it comes. ``exit`` closes the
+connection.
+
+Keys are edited as on a vty: echo (not of passwords), backspace and delete,
+a line ends at CR (a following LF or NUL is skipped).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Callable
+
+from emulator.device.tcp import Connection, TcpService, register_service
+from emulator.device.vty import LoginSteps, Read, login_steps, vty_count, vty_policy
+from emulator.labtime import MS, SECOND
+from emulator.sim.jobs import Job
+from emulator.wire.telnet import IAC, IOS_GREETING, OPT_NAWS, OPT_TTYPE, TelnetParser
+
+__all__ = ["VtyServer", "TELNET_PORT", "free_vty", "serve"]
+
+TELNET_PORT = 23
+JOB_POLL = 10 * MS          # how often a waiting command is looked at (its wait may end on any event)
+MAX_LINE = 512              # a longer line is cut: a vty's line buffer is bounded
+MAX_TYPEAHEAD = 64          # lines typed while a command runs, kept until it ends
+
+
+def _used_vtys(router: Any) -> set[int]:
+    used = {int(s.line[3:].split(" ", 1)[0]) for s in list(router.sessions)
+            if s.line.startswith("vty") and s.line[3:].split(" ", 1)[0].isdigit() and s.active}
+    used |= {h.vty for h in router.tcp.handlers.values() if isinstance(h, VtyServer) and h.vty is not None}
+    return used
+
+
+def free_vty(router: Any) -> int | None:
+    """The lowest vty line nobody is on (a login in progress holds its line), None when all are busy."""
+    used = _used_vtys(router)
+    return next((n for n in range(vty_count(router)) if n not in used), None)
+
+
+def _admits(router: Any) -> bool:
+    vty = free_vty(router)
+    return not router.reloading and vty is not None and "telnet" in vty_policy(router, vty).transports
+
+
+class VtyServer:
+    """One telnet connection to a device's vty (a ``TcpHandler``)."""
+
+    def __init__(self, router: Any, connection: Connection, session_class: Callable[..., Any]):
+        self.router = router
+        self.session_class = session_class
+        self.connection = connection
+        self.peer = connection.remote[0]
+        self.vty = free_vty(router)
+        self.parser = TelnetParser("server", requested=frozenset({OPT_TTYPE, OPT_NAWS}))
+        self.where = f"{router.name} vty{self.vty} telnet from {self.peer}"
+        self.cli: Any = None          # the CliSession once logged in
+        self.job: Job | None = None
+        self.echo = True
+        self._line = bytearray()
+        self._after_cr = False
+        self._lines: deque[str] = deque()
+        self._login: LoginSteps | None = None
+        self._reading: Read | None = None
+        self._hold_until = 0         # login delay after a failure: lines wait until then
+        self._timer: Any = None
+        self._done = False
+        self._send_raw(IOS_GREETING)
+        if self.vty is None:
+            self.close()
+            return
+        self._login = login_steps(vty_policy(router, self.vty), self.where, gate=self)
+        self._advance(None)
+
+    # ------------------------------------------------ the login gate
+    def open(self) -> bool:
+        if not self.router.logins.quiet():
+            return True
+        self.router.logins.refused()
+        return False
+
+    def failed(self, username: str) -> None:
+        self.router.logins.failed(username, self.peer, TELNET_PORT)
+        self._hold_until = self.router.now + self.router.logins.delay * SECOND
+
+    def succeeded(self, username: str) -> bool:
+        self.router.logins.succeeded()
+        return True
+
+    # ------------------------------------------------ TcpHandler
+    def opened(self) -> None:
+        pass
+
+    def received(self, data: bytes) -> None:
+        text, replies = self.parser.feed(data)
+        if replies:
+            self._send_raw(replies)
+        for b in text:
+            self._key(b)
+        self._work()
+
+    def peer_closed(self) -> None:
+        self.close()
+
+    def closed(self, reason: str) -> None:
+        self._done = True
+        self._cancel_timer()
+        if self.job is not None and not self.job.done:
+            self.job.close()
+        if self.cli is not None:
+            self.cli.close()
+
+    # ------------------------------------------------ keys and lines
+    def _key(self, b: int) -> None:
+        if self._after_cr and b in (0, 10):
+            self._after_cr = False
+            return
+        self._after_cr = False
+        if b == 13 or b == 10:
+            self._after_cr = b == 13
+            self._lines.append(self._line.decode("latin-1"))
+            self._line.clear()
+            self._send("\r\n")
+            while len(self._lines) > MAX_TYPEAHEAD:
+                self._lines.popleft()
+        elif b in (8, 127):
+            if self._line:
+                del self._line[-1]
+                if self.echo:
+                    self._send("\b \b")
+        elif 32 <= b < 127 or b == 0x1A:
+            if len(self._line) < MAX_LINE:
+                self._line.append(b)
+                if self.echo and b != 0x1A:
+                    self._send(chr(b))
+
+    def _work(self) -> None:
+        """Take the lines typed, as far as the login or the command running lets them go."""
+        while self._lines and not self._done and (self.job is None or self.job.done):
+            if self._login is not None:
+                if self.router.now < self._hold_until:
+                    self._arm(self._hold_until)
+                    return
+                self._advance(self._lines.popleft())
+            elif self.cli is not None:
+                self._command(self._lines.popleft())
+            else:
+                return
+
+    # ------------------------------------------------ login
+    def _advance(self, line: str | None, timeout: bool = False) -> None:
+        steps = self._login
+        assert steps is not None, "the login dialog is running"
+        self._cancel_timer()
+        try:
+            if timeout:
+                step = steps.throw(TimeoutError())
+            else:
+                step = next(steps) if line is None else steps.send(line)
+            while not isinstance(step, Read):
+                self._send(step)
+                step = next(steps)
+        except StopIteration as stop:
+            self._login = None
+            self._reading = None
+            self.echo = True
+            if stop.value:
+                self._start_shell()
+            else:
+                self.close()
+            return
+        self._reading = step
+        self.echo = step.echo
+        self._arm(self.router.now + int(step.timeout * SECOND), login_timeout=True)
+
+    def _start_shell(self) -> None:
+        self.cli = self.session_class(self.router, privileged=False, line=f"vty{self.vty} ({self.peer})")
+        self.where = f"{self.router.name} vty{self.vty} telnet from {self.peer}"
+        self._send(self.cli.prompt)
+
+    # ------------------------------------------------ commands
+    def _command(self, line: str) -> None:
+        cli = self.cli
+        assert cli is not None, "commands come once logged in"
+        if not cli.active:
+            self.close()
+            return
+        self.job = cli.start(line)
+        self._step()
+
+    def _step(self) -> None:
+        job = self.job
+        if job is None or self._done:
+            return
+        out = job.step()
+        if out:
+            self._send(out.replace("\n", "\r\n"))
+        if not job.done:
+            wait = job.waiting
+            when = self.router.now + JOB_POLL
+            if wait is not None and wait.until is None:
+                when = max(when, wait.deadline)
+            self._arm(when)
+            return
+        self.job = None
+        cli = self.cli
+        if cli is None or not cli.active:
+            self.close()
+            return
+        self._send(cli.prompt)
+        self._work()
+
+    # ------------------------------------------------ timers and output
+    def _arm(self, when: int, login_timeout: bool = False) -> None:
+        self._cancel_timer()
+        self._timer = self.router.clock.call_at(max(when, self.router.now), lambda: self._fire(login_timeout),
+                                                component=f"{self.router.name} vty{self.vty}")
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _fire(self, login_timeout: bool) -> None:
+        self._timer = None
+        if self._done:
+            return
+        if self.job is not None and not self.job.done:
+            if self.job.ready(self.router.clock):
+                self._step()
+            else:
+                self._arm(self.router.now + JOB_POLL)
+        elif login_timeout and self._login is not None and not self._lines:
+            self._advance(None, timeout=True)
+        else:
+            self._work()
+
+    def _send(self, text: str) -> None:
+        self._send_raw(text.encode("latin-1", "replace").replace(bytes([IAC]), bytes([IAC, IAC])))
+
+    def _send_raw(self, data: bytes) -> None:
+        if not self._done:
+            self.connection.send(data)
+
+    def close(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        self._cancel_timer()
+        if self.cli is not None:
+            self.cli.close()
+        self.connection.close()
+
+
+def serve(session_class: Callable[..., Any]) -> None:
+    """Serve telnet on port 23 of every device, each vty's shell a ``session_class`` (the CLI session)."""
+    register_service(TELNET_PORT, TcpService(admits=_admits,
+                                             start=lambda router, conn: VtyServer(router, conn, session_class)))

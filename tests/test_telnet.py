@@ -1,0 +1,179 @@
+"""Telnet from one emulated device to another, on the wire: the vty server, the client, NAT and the tunnel."""
+
+import shutil
+
+from scapy.layers.inet import IP, TCP
+from scapy.layers.l2 import Ether
+from scapy.layers.ppp import PPP
+
+from emulator.cli.session import CliSession
+from emulator.engines.tcp import DEFAULT_WINDOW
+from emulator.lab.labfile import Lab
+from emulator.wire.pcap import read_pcap
+from support import FIXTURES
+
+HUB_INSIDE = "10.2.2.3"          # sam-i-am's Ethernet0, behind the tunnel
+REMOTE_INSIDE = "10.1.1.1"       # dr_whoovie's Ethernet0, on remote-host's LAN
+
+
+def console(lab, device):
+    return CliSession(lab.device(device), privileged=True, line="console")
+
+
+def lab_copy(tmp_path, edit=None):
+    for f in FIXTURES.glob("*"):
+        shutil.copy(f, tmp_path / f.name)
+    for name, (old, new) in (edit or {}).items():
+        text = (tmp_path / name).read_text()
+        assert old in text
+        (tmp_path / name).write_text(text.replace(old, new))
+    return tmp_path / "lab.yml"
+
+
+def login(cli, target, password="ww"):
+    opened = cli.execute(f"telnet {target}")
+    assert opened == (f"Trying {target} ... Open\n\n\nUser Access Verification\n\nPassword: ")
+    return cli.execute(password)
+
+
+def test_telnet_login_show_users_and_exit_closed_by_foreign_host():
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    cli = console(lab, "remote-host")
+    assert login(cli, REMOTE_INSIDE) == "dr_whoovie>"
+    assert cli.prompt == ""                    # the remote end prints its prompt
+    users = cli.execute("show users").splitlines()
+    assert users[0] == "    Line       User       Host(s)              Idle       Location"
+    assert users[1].split() == ["*", "2", "vty", "0", "idle", "00:00:00", "10.1.1.10"]
+    assert users[-1] == "dr_whoovie>"
+    out = cli.execute("exit")
+    assert out == "\n[Connection to 10.1.1.1 closed by foreign host]\n"
+    assert cli.prompt == "remote-host#"
+    # The vty line is free again, and its session ended.
+    assert [s.line for s in lab.device("dr_whoovie").sessions if s.active] == []
+
+
+def test_bare_address_at_exec_telnets_and_names_still_translate():
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    cli = console(lab, "remote-host")
+    assert cli.execute(REMOTE_INSIDE).startswith(f"Trying {REMOTE_INSIDE} ... Open\n")
+    assert cli.execute("wrong") == "Password: "
+    assert cli.execute("ww") == "dr_whoovie>"
+    cli.execute("exit")
+    out = cli.execute("foo")
+    assert out.startswith('Translating "foo"')
+    assert out.endswith("% Unknown command or computer name, or unable to find computer address\n")
+
+
+def test_three_bad_passwords_close_the_connection():
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    cli = console(lab, "remote-host")
+    cli.execute(f"telnet {REMOTE_INSIDE}")
+    assert cli.execute("a") == "Password: "
+    assert cli.execute("b") == "Password: "
+    out = cli.execute("c")
+    assert out == "% Bad passwords\n\n\n[Connection to 10.1.1.1 closed by foreign host]\n"
+    assert lab.device("dr_whoovie").logins.failed_total == 3
+
+
+def test_refused_port_and_timed_out_host():
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    cli = console(lab, "remote-host")
+    assert cli.execute(f"telnet {REMOTE_INSIDE} 80") == (
+        f"Trying {REMOTE_INSIDE}, 80 ... \n% Connection refused by remote host\n\n")
+    start = lab.device("remote-host").now
+    assert cli.execute("telnet 10.1.1.99") == (
+        "Trying 10.1.1.99 ... \n% Connection timed out; remote host not responding\n\n")
+    waited = (lab.device("remote-host").now - start) / 1e9
+    assert 30 <= waited <= 32          # 1+2+4+8+16 s of SYN retransmissions
+    assert cli.prompt == "remote-host#"
+
+
+def test_login_without_password_is_refused_as_ios_does(tmp_path):
+    lab = Lab.from_file(lab_copy(tmp_path, {"dr_whoovie.cfg": (" password ww\n", "")}))
+    cli = console(lab, "remote-host")
+    out = cli.execute(f"telnet {REMOTE_INSIDE}")
+    assert out == (f"Trying {REMOTE_INSIDE} ... Open\n\nPassword required, but none set\n"
+                   "\n[Connection to 10.1.1.1 closed by foreign host]\n")
+
+
+def test_transport_input_without_telnet_refuses(tmp_path):
+    vty = ("line vty 0 4\n", "line vty 0 4\n transport input ssh\n")
+    lab = Lab.from_file(lab_copy(tmp_path, {"dr_whoovie.cfg": vty}))
+    cli = console(lab, "remote-host")
+    assert "% Connection refused by remote host" in cli.execute(f"telnet {REMOTE_INSIDE}")
+
+
+def test_all_vty_lines_busy_refuses_the_next():
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    clients = [console(lab, "remote-host") for _ in range(6)]
+    for cli in clients[:5]:
+        assert login(cli, REMOTE_INSIDE) == "dr_whoovie>"
+    lines = sorted(s.line for s in lab.device("dr_whoovie").sessions if s.active)
+    assert lines == [f"vty{n} (10.1.1.10)" for n in range(5)]
+    assert "% Connection refused by remote host" in clients[5].execute(f"telnet {REMOTE_INSIDE}")
+    clients[2].execute("exit")
+    assert login(clients[5], REMOTE_INSIDE) == "dr_whoovie>"      # vty 2 is free again
+    assert "vty2 (10.1.1.10)" in {s.line for s in lab.device("dr_whoovie").sessions if s.active}
+
+
+def test_escape_suspends_and_return_resumes():
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    cli = console(lab, "remote-host")
+    login(cli, REMOTE_INSIDE)
+    assert cli.execute("\x1ex") == ""
+    assert cli.prompt == "remote-host#"
+    assert cli.execute("show clock").strip()          # a local command while suspended
+    out = cli.execute("")
+    assert out.startswith("[Resuming connection 1 to 10.1.1.1 ... ]\n\n")
+    assert out.endswith("dr_whoovie>")
+    assert cli.execute("exit").endswith("closed by foreign host]\n")
+
+
+def test_telnet_through_nat_is_translated(tmp_path):
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    cli = console(lab, "remote-host")
+    assert login(cli, "192.0.2.10") == "internet-host>"
+    rows = [line.split() for line in console(lab, "dr_whoovie").execute("show ip nat translations").splitlines()[1:]]
+    tcp = [r for r in rows if r[0] == "tcp"]
+    assert len(tcp) == 1
+    _, inside_global, inside_local, outside_local, outside_global = tcp[0]
+    assert inside_global.startswith("100.100.100.1:") and inside_local.startswith("10.1.1.10:")
+    assert outside_local == outside_global == "192.0.2.10:23"
+    users = cli.execute("show users")
+    assert "100.100.100.1" in users and "10.1.1.10" not in users    # the server sees the global address
+    cli.execute("exit")
+
+
+def test_telnet_through_the_tunnel_to_the_hub_inside_address(tmp_path):
+    capture = tmp_path / "pcap"
+    lab = Lab.from_file(FIXTURES / "lab.yml", capture_dir=capture)
+    cli = console(lab, "remote-host")
+    first = cli.execute(f"telnet {HUB_INSIDE}")
+    assert first.startswith(f"Trying {HUB_INSIDE} ... ")
+    if "Open" not in first:             # the first SYN may die while IKE comes up: IOS retransmits it
+        raise AssertionError(first)
+    assert cli.execute("ww") == "sam-i-am>"
+    assert "10.1.1.10" in cli.execute("show users")
+    cli.execute("exit")
+    hub = console(lab, "sam-i-am").execute("show crypto ipsec sa")
+    assert "#pkts decaps: 0" not in hub
+    lab.close()
+    # On the remote LAN the telnet runs in clear; scapy decodes it, checksums included.
+    _, records = read_pcap(next(capture.glob("ethernet-*remote-host*")))
+    segments = [pkt for pkt in (Ether(frame) for _, frame in records) if TCP in pkt]
+    assert segments, "telnet crossed the remote LAN"
+    syn = next(p for p in segments if p[TCP].flags == "S")
+    assert syn[IP].src == "10.1.1.10" and syn[TCP].dport == 23
+    assert dict((k, v) for k, v in syn[TCP].options)["MSS"] == 536
+    synack = next(p for p in segments if p[TCP].flags == "SA")
+    assert synack[TCP].window == DEFAULT_WINDOW
+    for pkt in segments:
+        raw = bytes(pkt[IP])
+        again = IP(raw)
+        del again[TCP].chksum
+        assert IP(bytes(again))[TCP].chksum == pkt[TCP].chksum     # our checksum is scapy's
+    assert b"User Access Verification" in b"".join(bytes(p[TCP].payload) for p in segments)
+    # On the serial line it is ESP.
+    _, serial = read_pcap(capture / "serial-dr_whoovie-Serial0--isp-Serial0.pcap")
+    protos = {PPP(f)[IP].proto for _, f in serial if IP in PPP(f)}
+    assert 50 in protos and 6 not in protos
