@@ -187,3 +187,33 @@ def test_out_of_order_and_duplicate_segments_are_acked_not_delivered_twice():
     acks = [o.segment.ack for o in p.b.datagrams_to_send(p.now)]
     assert acks == [seq, seq + 3, seq + 3]
     assert p.b.tcb(bconn).rcv_nxt == seq + 3
+
+
+def test_random_segments_are_answered_or_dropped_never_raise():
+    p = Pair()
+    conn = p.a.connect(0, A, B, 23)
+    p.run(SECOND)
+    tcb = p.b.connections()[0]
+    rng = random.Random(9293)
+    kinds = {}
+    for i in range(3000):
+        near = (tcb.rcv_nxt + rng.randrange(-5000, 5000)) % 2**32
+        seg = TCPSegment(tcb.key[3] if rng.random() < 0.8 else rng.randrange(65536),
+                         23 if rng.random() < 0.8 else rng.randrange(65536),
+                         seq=near if rng.random() < 0.7 else rng.getrandbits(32),
+                         ack=rng.getrandbits(32), flags=rng.randrange(256), window=rng.randrange(65536),
+                         options=bytes(rng.randrange(256) for _ in range(rng.choice([0, 4, 8]))),
+                         payload=bytes(rng.randrange(256) for _ in range(rng.randrange(20))))
+        p.b.segment_in(i * MS, A, B, seg)
+        for out in p.b.datagrams_to_send(i * MS):
+            kinds[out.segment.flags] = kinds.get(out.segment.flags, 0) + 1
+        while p.b.next_event() is not None:
+            pass
+        timer = p.b.get_timer()
+        if timer is not None and timer <= i * MS:
+            p.b.handle_timer(i * MS)
+            assert (p.b.get_timer() or i * MS + 1) > i * MS
+    print(f"3000 random segments: replies by flags {sorted(kinds.items())}, "
+          f"{p.b.resets_sent} resets, {p.b.dropped} dropped")
+    assert len(p.b.connections()) <= 64
+    assert conn in {t.conn for t in p.a.connections()}

@@ -177,3 +177,44 @@ def test_telnet_through_the_tunnel_to_the_hub_inside_address(tmp_path):
     _, serial = read_pcap(capture / "serial-dr_whoovie-Serial0--isp-Serial0.pcap")
     protos = {PPP(f)[IP].proto for _, f in serial if IP in PPP(f)}
     assert 50 in protos and 6 not in protos
+
+
+def test_show_tcp_brief_and_show_users_name_both_ends():
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    cli = console(lab, "remote-host")
+    login(cli, REMOTE_INSIDE)
+    remote = cli.execute("show tcp brief").splitlines()
+    assert remote[0] == "TCB       Local Address           Foreign Address        (state)"
+    (row,) = remote[1:-1]
+    tcb, local, foreign, state = row.split()
+    port = foreign.rsplit(".", 1)[1]
+    assert (local, foreign.rsplit(".", 1)[0], state) == ("10.1.1.1.23", "10.1.1.10", "ESTAB")
+    assert len(tcb) == 8 and int(tcb, 16) % 4 == 0
+    cli.execute("\x1ex")
+    local_rows = cli.execute("show tcp brief all").splitlines()[1:]
+    assert local_rows[0].split()[1:] == [f"10.1.1.10.{port}", "10.1.1.1.23", "ESTAB"]
+    assert local_rows[1].split()[1:] == ["*.23", "*.*", "LISTEN"]
+    users = cli.execute("show users").splitlines()
+    assert users[1].split() == ["*", "0", "con", "0", "10.1.1.1", "00:00:00"]
+
+
+def test_hostile_bytes_on_a_vty_do_not_break_the_device():
+    import random
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    cli = console(lab, "remote-host")
+    login(cli, REMOTE_INSIDE)
+    client = cli.remote
+    rng = random.Random(14)
+    sent = 0
+    for _ in range(40):                          # 40 bursts of up to 64 bytes, IAC sequences among them
+        burst = bytes(rng.choice([255, 250, 240, 13, 10, 8, 0, rng.randrange(256)]) for _ in range(rng.randrange(64)))
+        client.connection.send(burst)
+        sent += len(burst)
+        lab.device("remote-host").clock.run_until(lab.device("remote-host").now + 50_000_000)
+    print(f"sent {sent} hostile bytes in 40 bursts")
+    other = console(lab, "remote-host")
+    if cli.remote is not None:
+        cli.execute("\x1ex")
+    # The device still serves a new connection and answers on it.
+    assert login(other, REMOTE_INSIDE) == "dr_whoovie>"
+    assert "vty" in other.execute("show users")

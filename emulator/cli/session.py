@@ -21,6 +21,7 @@ from typing import Generator
 # The command modules register their commands when imported.
 from emulator.cli import crypto_commands, exec_commands, help_text, login_show, nat_commands, ping_command  # noqa: F401
 from emulator.cli.iosregex import IosRegex, RegexError, compile_ios
+from emulator.cli.tcp_show import tcp_brief  # noqa: F401  (registers show tcp brief)
 from emulator.cli.telnet_client import TelnetClient, relay_line, resume
 from emulator.cli.telnet_server import serve as serve_telnet
 from emulator.config.commands import ConfigApplyError, ConfigContext, LeaveConfig, apply_line
