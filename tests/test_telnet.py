@@ -218,3 +218,30 @@ def test_hostile_bytes_on_a_vty_do_not_break_the_device():
     # The device still serves a new connection and answers on it.
     assert login(other, REMOTE_INSIDE) == "dr_whoovie>"
     assert "vty" in other.execute("show users")
+
+
+def test_help_lists_telnet_resume_and_show_tcp():
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    cli = CliSession(lab.device("remote-host"), privileged=False, line="console")
+
+    def rows(text):
+        return [line.split(None, 1) for line in text.splitlines()]
+    top = rows(cli.execute("?"))
+    assert ["telnet", "Open a telnet connection"] in top
+    assert ["resume", "Resume an active network connection"] in top
+    assert rows(cli.execute("telnet ?"))[0] == ["WORD", "IP address or hostname of a remote system"]
+    assert ["tcp", "Status of TCP connections"] in rows(cli.execute("show ?"))
+
+
+def test_login_times_out_after_30_seconds_and_exec_timeout_closes_an_idle_vty(tmp_path):
+    lab = Lab.from_file(lab_copy(tmp_path, {"dr_whoovie.cfg": (" password ww\n", " password ww\n exec-timeout 1 0\n")}))
+    clock = lab.device("remote-host").clock
+    cli = console(lab, "remote-host")
+    cli.execute(f"telnet {REMOTE_INSIDE}")
+    clock.run_until(clock.now + 31 * 10**9)
+    assert cli.execute("ww") == "\n% Password:  timeout expired!\n\n[Connection to 10.1.1.1 closed by foreign host]\n"
+    assert login(cli, REMOTE_INSIDE) == "dr_whoovie>"
+    clock.run_until(clock.now + 59 * 10**9)
+    assert cli.execute("show clock").endswith("dr_whoovie>")     # typing keeps the line
+    clock.run_until(clock.now + 61 * 10**9)
+    assert cli.execute("") == "\n[Connection to 10.1.1.1 closed by foreign host]\n"

@@ -28,7 +28,7 @@ from emulator.labtime import MS, SECOND
 from emulator.sim.jobs import Job
 from emulator.wire.telnet import IAC, IOS_GREETING, OPT_NAWS, OPT_TTYPE, TelnetParser
 
-__all__ = ["VtyServer", "TELNET_PORT", "free_vty", "serve"]
+__all__ = ["VtyServer", "TELNET_PORT", "free_vty", "used_vtys", "serve"]
 
 TELNET_PORT = 23
 JOB_POLL = 10 * MS          # how often a waiting command is looked at (its wait may end on any event)
@@ -36,7 +36,8 @@ MAX_LINE = 512              # a longer line is cut: a vty's line buffer is bound
 MAX_TYPEAHEAD = 64          # lines typed while a command runs, kept until it ends
 
 
-def _used_vtys(router: Any) -> set[int]:
+def used_vtys(router: Any) -> set[int]:
+    """The vty lines of ``router`` in use: sessions on them (whoever serves them) and logins in progress here."""
     used = {int(s.line[3:].split(" ", 1)[0]) for s in list(router.sessions)
             if s.line.startswith("vty") and s.line[3:].split(" ", 1)[0].isdigit() and s.active}
     used |= {h.vty for h in router.tcp.handlers.values() if isinstance(h, VtyServer) and h.vty is not None}
@@ -45,7 +46,7 @@ def _used_vtys(router: Any) -> set[int]:
 
 def free_vty(router: Any) -> int | None:
     """The lowest vty line nobody is on (a login in progress holds its line), None when all are busy."""
-    used = _used_vtys(router)
+    used = used_vtys(router)
     return next((n for n in range(vty_count(router)) if n not in used), None)
 
 
@@ -75,6 +76,7 @@ class VtyServer:
         self._reading: Read | None = None
         self._hold_until = 0         # login delay after a failure: lines wait until then
         self._timer: Any = None
+        self._idle: Any = None       # the line's exec-timeout, from the last line typed
         self._done = False
         self._send_raw(IOS_GREETING)
         if self.vty is None:
@@ -115,7 +117,7 @@ class VtyServer:
 
     def closed(self, reason: str) -> None:
         self._done = True
-        self._cancel_timer()
+        self._cancel_timer(idle=True)
         if self.job is not None and not self.job.done:
             self.job.close()
         if self.cli is not None:
@@ -188,6 +190,24 @@ class VtyServer:
         self.cli = self.session_class(self.router, privileged=False, line=f"vty{self.vty} ({self.peer})")
         self.where = f"{self.router.name} vty{self.vty} telnet from {self.peer}"
         self._send(self.cli.prompt)
+        self._rearm_idle()
+
+    def _rearm_idle(self) -> None:
+        """``exec-timeout``: a vty nobody types on for that long is closed (10 minutes by default)."""
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+        timeout = vty_policy(self.router, self.vty).exec_timeout if self.vty is not None else None
+        if timeout:
+            self._idle = self.router.clock.call_later(int(timeout * SECOND), self._idle_over,
+                                                      component=f"{self.router.name} vty{self.vty} exec-timeout")
+
+    def _idle_over(self) -> None:
+        self._idle = None
+        if self.job is not None and not self.job.done:
+            self._rearm_idle()         # a command still running is not idleness
+            return
+        self.close()
 
     # ------------------------------------------------ commands
     def _command(self, line: str) -> None:
@@ -196,6 +216,7 @@ class VtyServer:
         if not cli.active:
             self.close()
             return
+        self._rearm_idle()
         self.job = cli.start(line)
         self._step()
 
@@ -227,10 +248,13 @@ class VtyServer:
         self._timer = self.router.clock.call_at(max(when, self.router.now), lambda: self._fire(login_timeout),
                                                 component=f"{self.router.name} vty{self.vty}")
 
-    def _cancel_timer(self) -> None:
+    def _cancel_timer(self, idle: bool = False) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if idle and self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
 
     def _fire(self, login_timeout: bool) -> None:
         self._timer = None
@@ -257,7 +281,7 @@ class VtyServer:
         if self._done:
             return
         self._done = True
-        self._cancel_timer()
+        self._cancel_timer(idle=True)
         if self.cli is not None:
             self.cli.close()
         self.connection.close()

@@ -333,6 +333,9 @@ class VtyTerminal:
             self.channel.send("\r\n")
         except Logout:
             pass
+        finally:
+            with self.paced.lock:
+                self.cli.close()        # its line is free (show users, telnet from the lab's devices)
 
     def _one_line(self, idle: float | None) -> None:
         with self.paced.lock:
