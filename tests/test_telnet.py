@@ -245,3 +245,18 @@ def test_login_times_out_after_30_seconds_and_exec_timeout_closes_an_idle_vty(tm
     assert cli.execute("show clock").endswith("dr_whoovie>")     # typing keeps the line
     clock.run_until(clock.now + 61 * 10**9)
     assert cli.execute("") == "\n[Connection to 10.1.1.1 closed by foreign host]\n"
+
+
+def test_reload_ends_the_telnet_connections_of_the_device(tmp_path):
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    cli = console(lab, "dr_whoovie")
+    assert login(cli, "10.1.1.10") == "remote-host>"
+    cli.execute("\x1ex")
+    router = lab.device("dr_whoovie")
+    router.reload(60 * 10**9)
+    router.clock.run_until(router.clock.now + 61 * 10**9)
+    assert cli.prompt == "dr_whoovie>" and cli.remote is None and cli.suspended is None
+    assert router.tcp.engine.connections() == []
+    # remote-host's vty learns of it when its retransmissions give up; until then the line stays taken.
+    router.clock.run_until(router.clock.now + 20 * 60 * 10**9)
+    assert [s for s in lab.device("remote-host").sessions if s.active and s.line.startswith("vty")] == []

@@ -313,6 +313,7 @@ class CliSession:
         self.config = None
         self._dialog = None
         self.monitor = True
+        self.remote = self.suspended = None    # its telnet connections ended with the boot
 
 
 class OutputFilter:
