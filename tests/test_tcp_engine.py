@@ -217,3 +217,26 @@ def test_random_segments_are_answered_or_dropped_never_raise():
           f"{p.b.resets_sent} resets, {p.b.dropped} dropped")
     assert len(p.b.connections()) <= 64
     assert conn in {t.conn for t in p.a.connections()}
+
+
+def test_a_lost_segment_in_a_window_is_recovered_by_going_back():
+    p = Pair()
+    conn = p.a.connect(0, A, B, 23)
+    p.run(SECOND)
+    blob = bytes(range(200)) * 20           # 4000 bytes: eight segments in one window
+    dropped = []
+
+    def lose(seg):
+        if seg.payload and not dropped:
+            dropped.append(seg.seq)
+            return True
+        return False
+    p.lose = lose
+    start = p.now
+    p.a.send(p.now, conn, blob)
+    p.run(start + 3 * SECOND)
+    assert data(p.events["b"]) == blob
+    tcb = p.a.tcb(conn)
+    assert tcb.snd_una == tcb.snd_nxt and not tcb.out      # all acknowledged
+    resent = [seg.seq for who, seg in p.sent if who == "a" and seg.payload][8:]
+    assert resent[0] == dropped[0]                          # the go-back starts at the loss

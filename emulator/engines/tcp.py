@@ -2,8 +2,8 @@
 
 The subset of RFC 9293 a router's terminal traffic needs: active and passive
 open (SYN, SYN-ACK, ACK, the MSS option), in-order data with an ACK for every
-segment that carries data or a FIN, retransmission of the oldest unacknowledged
-segment on the RFC 6298 timer (initial RTO 1 s, SRTT/RTTVAR from one timed
+segment that carries data or a FIN, retransmission from the oldest unacknowledged
+byte on the RFC 6298 timer (initial RTO 1 s, SRTT/RTTVAR from one timed
 segment at a time, Karn's rule, the RTO doubled on each expiry up to 64 s), a
 bounded number of retransmissions and then a reset, FIN in both directions,
 TIME-WAIT for ``TIME_WAIT`` and a RST for a segment that finds no connection.
@@ -429,7 +429,7 @@ class TcpEngine:
             self._emit(tcb, tcb.snd_nxt, tcb.rcv_nxt, ACK | PSH, chunk)
             self._timed(tcb, now, (tcb.snd_nxt + size) % _MOD)
             tcb.snd_nxt = (tcb.snd_nxt + size) % _MOD
-            tcb.bytes_out += size
+            tcb.bytes_out += size       # retransmissions included
         if tcb.fin_queued and not tcb.fin_sent() and len(tcb.out) == tcb.in_flight():
             self._emit(tcb, tcb.snd_nxt, tcb.rcv_nxt, ACK | FIN)
             tcb.snd_nxt = (tcb.snd_nxt + 1) % _MOD
@@ -444,7 +444,7 @@ class TcpEngine:
             tcb.rtx_at = now + tcb.rto
 
     def _retransmit(self, tcb: Tcb, now: int) -> None:
-        """The RTO expired: resend the oldest unacknowledged segment with the RTO doubled (RFC 6298 5.5-5.6)."""
+        """The RTO expired: resend from the oldest unacknowledged byte with the RTO doubled (RFC 6298 5.5-5.6)."""
         limit = SYN_RETRIES if tcb.state in ("SYN_SENT", "SYN_RCVD") else DATA_RETRIES
         if tcb.retries >= limit:
             if tcb.state != "SYN_SENT":
@@ -460,7 +460,12 @@ class TcpEngine:
             self._emit_syn(tcb, ack=tcb.state == "SYN_RCVD")
             return
         data_unacked = min(len(tcb.out), tcb.in_flight())
-        if data_unacked:
+        if data_unacked and not tcb.fin_sent():
+            # Go back to the oldest unacknowledged byte and send the window again: the peer keeps
+            # nothing that came out of order (neither does this engine), so all after the loss is lost too.
+            tcb.snd_nxt = tcb.snd_una
+            self._push(tcb, now)
+        elif data_unacked:
             chunk = bytes(tcb.out[:min(data_unacked, tcb.peer_mss)])
             self._emit(tcb, tcb.snd_una, tcb.rcv_nxt, ACK | PSH, chunk)
         elif tcb.fin_sent() and tcb.in_flight():
