@@ -12,8 +12,8 @@ what is expected (no reassembly queue: the peer retransmits them).
 
 IOS 12.2's defaults: a receive window of 4128 bytes (``ip tcp window-size``)
 and a maximum segment size of 536 bytes to a destination that is not on a
-connected network (without ``ip tcp path-mtu-discovery``); the owner passes the
-MSS it offers with each open.
+connected network (without ``ip tcp path-mtu-discovery``); the owner's
+``mss_for(remote)`` says which MSS to offer.
 
 The owner feeds ``segment_in(now, src, dst, segment)``; opens with
 ``connect``; a SYN to a port is accepted when ``accepts(port)`` says so (else
@@ -39,7 +39,7 @@ __all__ = ["TcpEngine", "TcpOut", "Opened", "Received", "PeerClosed", "Closed", 
 DEFAULT_WINDOW = 4128          # IOS 12.2's ip tcp window-size
 DEFAULT_MSS = 536              # RFC 9293 section 3.7.1 default, and IOS's to a non-connected destination
 INITIAL_RTO = 1 * SECOND       # RFC 6298 section 2.1
-MIN_RTO = 300 * MS             # IOS's floor (RFC 6298 asks 1 s; routers use less on their own links)
+MIN_RTO = 300 * MS             # a floor below RFC 6298's 1 s, as router stacks keep on their own links
 MAX_RTO = 64 * SECOND
 SYN_RETRIES = 4                # 1+2+4+8+16 s: "Connection timed out" about 30 s after the first SYN, as IOS
 DATA_RETRIES = 8
