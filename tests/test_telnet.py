@@ -260,3 +260,28 @@ def test_reload_ends_the_telnet_connections_of_the_device(tmp_path):
     # remote-host's vty learns of it when its retransmissions give up; until then the line stays taken.
     router.clock.run_until(router.clock.now + 20 * 60 * 10**9)
     assert [s for s in lab.device("remote-host").sessions if s.active and s.line.startswith("vty")] == []
+
+
+def test_a_long_command_on_the_remote_prints_whole_in_one_line():
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    cli = console(lab, "remote-host")
+    login(cli, REMOTE_INSIDE)
+    out = cli.execute("ping 10.1.1.10")
+    assert out.startswith("Type escape sequence to abort.\nSending 5, 100-byte ICMP Echos to 10.1.1.10")
+    assert "Success rate is 100 percent (5/5)" in out and out.endswith("\ndr_whoovie>")
+    out = cli.execute("ping 10.1.1.99")                  # five 2-second timeouts: quiet gaps in the output
+    assert ".....\nSuccess rate is 0 percent (0/5)\ndr_whoovie>" in out
+
+
+def test_lines_typed_ahead_wait_for_the_running_command():
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    cli = console(lab, "remote-host")
+    login(cli, REMOTE_INSIDE)
+    client = cli.remote
+    client.connection.send(b"ping 10.1.1.99\r\nshow users\r\n")
+    out = cli.execute("show clock")
+    # The ping's output, then the lines typed meanwhile, each echoed as the EXEC reads it.
+    ping_end = out.index("Success rate is 0 percent (0/5)")
+    users = out.index("dr_whoovie>show users")
+    clock = out.index("dr_whoovie>show clock")
+    assert ping_end < users < clock

@@ -3,8 +3,11 @@
 "Trying 10.0.0.2 ... Open" (with a port: "Trying 10.0.0.2, 2001 ... Open"),
 then the session's lines go to the remote end: each line typed is sent over
 the connection, and what comes back is printed as the lab clock runs, until
-the remote end has been quiet for ``QUIET`` (a client cannot know more: the
-remote's prompt ends its output). The remote end echoes what is typed; the
+the remote end is quiet: for ``QUIET_PROMPT`` when what came last looks like a
+prompt or a question (a last line ending in ``>``, ``#``, ``:``, ``?`` or
+``]``), else for ``QUIET`` (a running ping's dots come 2 s apart). A client
+knows no more than that; output that comes later is printed with the next
+line. The remote end echoes what is typed; the
 echo of the line just typed is not printed twice. The escape sequence
 (Ctrl-^ then x, or breaking a command off) suspends the connection back to
 the local prompt; an empty line or ``resume`` takes it up again ("[Resuming
@@ -29,7 +32,9 @@ from emulator.wire.telnet import TelnetParser
 __all__ = ["TelnetClient", "telnet_job", "relay_line", "resume", "QUIET", "ESCAPE"]
 
 TELNET_PORT = 23
-QUIET = 500 * MS             # the remote's output is over when nothing more came for this long
+QUIET = 2500 * MS            # the remote's output is over when nothing more came for this long
+QUIET_PROMPT = 200 * MS      # ... or for this long after what looks like a prompt
+PROMPT_ENDS = (">", "#", ":", ": ", "?", "? ", "]")
 FIRST_ANSWER = 10 * SECOND   # how long a typed line waits for the first byte of its answer
 OPEN_TIMEOUT = 40 * SECOND   # past the TCP engine's own SYN retries: it reports first
 ESCAPE = ("\x1ex", "\x1e x", "\x1eX")   # Ctrl-^ x, IOS's default escape character then x
@@ -47,6 +52,7 @@ class TelnetClient:
         self.connection: Connection | None = None
         self._text: list[str] = []
         self.last_received = 0
+        self.tail = ""              # the last line received so far (a prompt, when the remote waits)
         self.echo_expected = ""     # the line just sent, as the remote end echoes it
 
     # TcpHandler
@@ -58,7 +64,10 @@ class TelnetClient:
         if replies and self.connection is not None:
             self.connection.send(replies)
         if text:
-            self._text.append(text.decode("latin-1").replace("\0", ""))
+            chunk = text.decode("latin-1").replace("\0", "")
+            self._text.append(chunk)
+            line_end = max(chunk.rfind("\n"), chunk.rfind("\r"))
+            self.tail = chunk[line_end + 1:] if line_end >= 0 else self.tail + chunk[-80:]
             if self.connection is not None:
                 self.last_received = self.connection.host.device.now
 
@@ -162,7 +171,8 @@ def _output(session: Any, client: TelnetClient, first: int) -> Steps:
                 yield f"\n[Connection to {client.name} closed by foreign host]\n"
                 return
             if client.last_received > started:
-                deadline = client.last_received + QUIET
+                prompt = client.tail.endswith(PROMPT_ENDS)
+                deadline = client.last_received + (QUIET_PROMPT if prompt else QUIET)
             else:
                 deadline = started + first
             if router.now >= deadline and not client.pending:

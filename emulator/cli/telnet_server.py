@@ -33,7 +33,7 @@ __all__ = ["VtyServer", "TELNET_PORT", "free_vty", "used_vtys", "serve"]
 TELNET_PORT = 23
 JOB_POLL = 10 * MS          # how often a waiting command is looked at (its wait may end on any event)
 MAX_LINE = 512              # a longer line is cut: a vty's line buffer is bounded
-MAX_TYPEAHEAD = 64          # lines typed while a command runs, kept until it ends
+TYPEAHEAD_BYTES = 4096      # keys typed while a command runs, kept until it ends (the rest are lost)
 
 
 def used_vtys(router: Any) -> set[int]:
@@ -72,6 +72,7 @@ class VtyServer:
         self._line = bytearray()
         self._after_cr = False
         self._lines: deque[str] = deque()
+        self._typeahead = bytearray()
         self._login: LoginSteps | None = None
         self._reading: Read | None = None
         self._hold_until = 0         # login delay after a failure: lines wait until then
@@ -108,9 +109,16 @@ class VtyServer:
         text, replies = self.parser.feed(data)
         if replies:
             self._send_raw(replies)
-        for b in text:
-            self._key(b)
-        self._work()
+        self._typeahead += text[:TYPEAHEAD_BYTES - len(self._typeahead)]
+        self._drain()
+
+    def _drain(self) -> None:
+        """Edit the keys typed while nothing else holds the line: a key typed ahead of a running
+        command (or of a line still waiting) is echoed when the EXEC reads it, as on IOS."""
+        while self._typeahead and not self._done and not self._lines and (self.job is None or self.job.done):
+            key = self._typeahead.pop(0)
+            if self._key(key):
+                self._work()
 
     def peer_closed(self) -> None:
         self.close()
@@ -124,18 +132,18 @@ class VtyServer:
             self.cli.close()
 
     # ------------------------------------------------ keys and lines
-    def _key(self, b: int) -> None:
+    def _key(self, b: int) -> bool:
+        """One key on the line being typed; True when it ended the line."""
         if self._after_cr and b in (0, 10):
             self._after_cr = False
-            return
+            return False
         self._after_cr = False
         if b == 13 or b == 10:
             self._after_cr = b == 13
             self._lines.append(self._line.decode("latin-1"))
             self._line.clear()
             self._send("\r\n")
-            while len(self._lines) > MAX_TYPEAHEAD:
-                self._lines.popleft()
+            return True
         elif b in (8, 127):
             if self._line:
                 del self._line[-1]
@@ -146,6 +154,7 @@ class VtyServer:
                 self._line.append(b)
                 if self.echo and b != 0x1A:
                     self._send(chr(b))
+        return False
 
     def _work(self) -> None:
         """Take the lines typed, as far as the login or the command running lets them go."""
@@ -241,6 +250,7 @@ class VtyServer:
             return
         self._send(cli.prompt)
         self._work()
+        self._drain()
 
     # ------------------------------------------------ timers and output
     def _arm(self, when: int, login_timeout: bool = False) -> None:
@@ -269,6 +279,7 @@ class VtyServer:
             self._advance(None, timeout=True)
         else:
             self._work()
+            self._drain()
 
     def _send(self, text: str) -> None:
         self._send_raw(text.encode("latin-1", "replace").replace(bytes([IAC]), bytes([IAC, IAC])))
