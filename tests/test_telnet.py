@@ -285,3 +285,15 @@ def test_lines_typed_ahead_wait_for_the_running_command():
     users = out.index("dr_whoovie>show users")
     clock = out.index("dr_whoovie>show clock")
     assert ping_end < users < clock
+
+
+def test_an_icmp_unreachable_ends_the_attempt_at_once():
+    # The remote router's own packets leave from its Serial0 address, outside the crypto ACL: in clear,
+    # and the ISP has no route to the hub's LAN.
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    cli = console(lab, "dr_whoovie")
+    start = lab.device("dr_whoovie").now
+    assert cli.execute(f"telnet {HUB_INSIDE}") == (
+        f"Trying {HUB_INSIDE} ... \n% Destination unreachable; gateway or host down\n\n")
+    assert lab.device("dr_whoovie").now - start < 10**9
+    assert lab.device("dr_whoovie").tcp.engine.connections() == []

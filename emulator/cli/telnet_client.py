@@ -14,7 +14,8 @@ the local prompt; an empty line or ``resume`` takes it up again ("[Resuming
 connection 1 to HOST ... ]"). When the remote end closes: "[Connection to
 HOST closed by foreign host]". Failures print IOS's words: "% Connection
 refused by remote host", "% Connection timed out; remote host not
-responding", "% Destination unreachable; gateway or host down" (no route).
+responding", "% Destination unreachable; gateway or host down" (no route, or an ICMP
+unreachable answering the SYN).
 """
 
 from __future__ import annotations
@@ -141,6 +142,8 @@ def telnet_job(session: Any, host: IPv4Address, port: int) -> Steps:
         yield from _output(session, client, 2 * SECOND)
     elif client.reason == "refused":
         yield "\n% Connection refused by remote host\n\n"
+    elif client.reason == "unreachable":
+        yield "\n% Destination unreachable; gateway or host down\n\n"
     else:
         if client.state == "opening":
             connection.abort()

@@ -79,6 +79,7 @@ class LocalDelivery:
         # An ICMP "fragmentation needed" quoting ESP from the router: (quoted datagram, next-hop MTU).
         self.esp_fragmentation_needed: Callable[[bytes, int], Any] | None = None
         self.tcp_listener: Callable[[str, IPv4Packet], Any] | None = None   # the device's TCP
+        self.tcp_unreachable: Callable[[IPv4Packet], Any] | None = None     # an unreachable quoting its TCP
 
     def connect(self, host: LocalHost) -> None:
         self.host = host
@@ -162,6 +163,8 @@ class LocalDelivery:
         frag_needed = msg.type == icmpwire.DEST_UNREACHABLE and msg.code == icmpwire.UNREACH_FRAG_NEEDED
         if quoted.protocol == PROTO_ESP and frag_needed and self.esp_fragmentation_needed is not None:
             self.esp_fragmentation_needed(msg.payload, msg.next_hop_mtu)
+        elif quoted.protocol == PROTO_TCP and msg.type == icmpwire.DEST_UNREACHABLE and self.tcp_unreachable:
+            self.tcp_unreachable(quoted)
         elif quoted.protocol == PROTO_ICMP and inner.type == icmpwire.ECHO_REQUEST:
             listener = self.echo_listeners.get(inner.identifier)
             if listener is not None:

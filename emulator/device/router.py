@@ -91,6 +91,7 @@ class Router:
         self.logins = LoginWatch(self)
         self.tcp = TcpHost(self)
         self.local.tcp_listener = self.tcp.receive
+        self.local.tcp_unreachable = self.tcp.unreachable
 
     def save_startup(self) -> None:
         """Keep the running configuration as the startup configuration, in IOS's saved form."""

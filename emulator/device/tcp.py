@@ -129,6 +129,15 @@ class TcpHost:
         self.engine.segment_in(self.device.now, packet.src, packet.dst, seg)
         self.binding.poke()
 
+    def unreachable(self, quoted: IPv4Packet) -> None:
+        """An ICMP destination unreachable quoting one of our segments (its first 8 bytes: the ports)."""
+        head = quoted.payload[:4]
+        if len(head) < 4:
+            return
+        key = (quoted.src, int.from_bytes(head[:2], "big"), quoted.dst, int.from_bytes(head[2:4], "big"))
+        self.engine.unreachable(self.device.now, key)
+        self.binding.poke()
+
     def _transmit(self, out: TcpOut) -> None:
         payload = out.segment.encode(out.src, out.dst)
         self.device.send_packet(IPv4Packet(out.src, out.dst, PROTO_TCP, payload, ttl=TCP_TTL,

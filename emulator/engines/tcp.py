@@ -92,7 +92,7 @@ class PeerClosed:
 @dataclass(frozen=True, slots=True)
 class Closed:
     """The connection is over: "closed" (both FINs), "reset" (by the peer), "refused" (RST to our SYN),
-    "timeout" (retransmissions exhausted) or "aborted" (by the owner)."""
+    "unreachable" (ICMP to our SYN), "timeout" (retransmissions exhausted) or "aborted" (by the owner)."""
 
     conn: int
     reason: str
@@ -212,6 +212,15 @@ class TcpEngine:
             self._emit(tcb, tcb.snd_nxt, 0, RST)
             self.resets_sent += 1
         self._drop(tcb, "aborted")
+
+    def unreachable(self, now: int, key: Key) -> None:
+        """An ICMP destination unreachable about the connection ``key``: it ends a connection still
+        opening ("unreachable"), as IOS's telnet reports at once; for an open one it is a soft error
+        (RFC 1122 section 4.2.3.9) and changes nothing."""
+        conn = self._by_key.get(key)
+        tcb = self._tcbs.get(conn) if conn is not None else None
+        if tcb is not None and tcb.state == "SYN_SENT":
+            self._drop(tcb, "unreachable")
 
     def tcb(self, conn: int) -> Tcb | None:
         return self._tcbs.get(conn)
