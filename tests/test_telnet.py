@@ -116,17 +116,34 @@ def test_all_vty_lines_busy_refuses_the_next():
     assert "vty2 (10.1.1.10)" in {s.line for s in lab.device("dr_whoovie").sessions if s.active}
 
 
-def test_escape_suspends_and_return_resumes():
+def test_escape_suspends_return_resumes_and_disconnect_closes():
     lab = Lab.from_file(FIXTURES / "lab.yml")
     cli = console(lab, "remote-host")
     login(cli, REMOTE_INSIDE)
     assert cli.execute("\x1ex") == ""
     assert cli.prompt == "remote-host#"
     assert cli.execute("show clock").strip()          # a local command while suspended
-    out = cli.execute("")
-    assert out.startswith("[Resuming connection 1 to 10.1.1.1 ... ]\n\n")
-    assert out.endswith("dr_whoovie>")
-    assert cli.execute("exit").endswith("closed by foreign host]\n")
+    # Enter takes the connection up again; nothing is sent, the remote prints when typed to.
+    assert cli.execute("") == "[Resuming connection 1 to 10.1.1.1 ... ]\n\n"
+    assert cli.execute("show users").endswith("dr_whoovie>")
+    cli.execute("\x1ex")
+    assert login(cli, "10.1.1.10") == "remote-host>"     # a second connection, to itself
+    cli.execute("\x1ex")
+    assert cli.execute("show sessions").splitlines() == [
+        "Conn Host                Address             Byte  Idle Conn Name",
+        "   1 10.1.1.1            10.1.1.1               0     0 10.1.1.1",
+        "*  2 10.1.1.10           10.1.1.10              0     0 10.1.1.10",
+    ]
+    assert cli.execute("resume 1") == "[Resuming connection 1 to 10.1.1.1 ... ]\n\n"
+    cli.execute("\x1ex")
+    assert cli.execute("disconnect 2") == ""
+    assert cli.prompt == "Closing connection to 10.1.1.10 [confirm]"
+    assert cli.execute("") == "\n"
+    assert [c.number for c in cli.connections] == [1]
+    assert cli.execute("resume 2") == "% No such connection\n"
+    cli.execute("resume")
+    assert cli.execute("exit").endswith("[Connection to 10.1.1.1 closed by foreign host]\n")
+    assert cli.execute("show sessions") == "% No connections open\n"
 
 
 def test_telnet_through_nat_is_translated(tmp_path):

@@ -59,6 +59,7 @@ class CliSession:
         # A telnet connection the session's lines go to (``emulator.cli.telnet_client``), and one suspended.
         self.remote: TelnetClient | None = None
         self.suspended: TelnetClient | None = None
+        self.connections: list[TelnetClient] = []     # its open connections, suspended or not
         router.sessions.add(self)
 
     # ------------------------------------------------------------ prompt
@@ -314,6 +315,7 @@ class CliSession:
         self._dialog = None
         self.monitor = True
         self.remote = self.suspended = None    # its telnet connections ended with the boot
+        self.connections = []
 
 
 class OutputFilter:

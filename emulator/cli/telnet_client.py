@@ -10,8 +10,9 @@ knows no more than that; output that comes later is printed with the next
 line. The remote end echoes what is typed; the
 echo of the line just typed is not printed twice. The escape sequence
 (Ctrl-^ then x, or breaking a command off) suspends the connection back to
-the local prompt; an empty line or ``resume`` takes it up again ("[Resuming
-connection 1 to HOST ... ]"). When the remote end closes: "[Connection to
+the local prompt; an empty line or ``resume [N]`` takes it up again
+("[Resuming connection 1 to HOST ... ]"), ``disconnect [N]`` closes it, ``show
+sessions`` lists a line's connections. When the remote end closes: "[Connection to
 HOST closed by foreign host]". Failures print IOS's words: "% Connection
 refused by remote host", "% Connection timed out; remote host not
 responding", "% Destination unreachable; gateway or host down" (no route, or an ICMP
@@ -30,7 +31,7 @@ from emulator.labtime import MS, SECOND
 from emulator.sim.jobs import Interrupted, Job, Steps, Wait
 from emulator.wire.telnet import TelnetParser
 
-__all__ = ["TelnetClient", "telnet_job", "relay_line", "resume", "QUIET", "ESCAPE"]
+__all__ = ["TelnetClient", "telnet_job", "relay_line", "resume", "disconnect", "sessions", "QUIET", "ESCAPE"]
 
 TELNET_PORT = 23
 QUIET = 2500 * MS            # the remote's output is over when nothing more came for this long
@@ -55,6 +56,7 @@ class TelnetClient:
         self.last_received = 0
         self.tail = ""              # the last line received so far (a prompt, when the remote waits)
         self.echo_expected = ""     # the line just sent, as the remote end echoes it
+        self.number = 0             # the connection's number on its line (``resume N``)
 
     # TcpHandler
     def opened(self) -> None:
@@ -84,6 +86,11 @@ class TelnetClient:
     @property
     def pending(self) -> bool:
         return bool(self._text)
+
+    @property
+    def unread(self) -> int:
+        """Bytes received and not yet printed (``show sessions``'s Byte)."""
+        return sum(len(t) for t in self._text)
 
     def take(self) -> str:
         """What came since the last call, without the echo of the line typed, lines ended by LF."""
@@ -138,6 +145,9 @@ def telnet_job(session: Any, host: IPv4Address, port: int) -> Steps:
         return
     if client.state == "open":
         yield "Open\n"
+        used = {c.number for c in session.connections}
+        client.number = next(n for n in range(1, len(used) + 2) if n not in used)
+        session.connections.append(client)
         session.remote = client
         yield from _output(session, client, 2 * SECOND)
     elif client.reason == "refused":
@@ -153,15 +163,29 @@ def telnet_job(session: Any, host: IPv4Address, port: int) -> Steps:
 def relay_line(session: Any, client: TelnetClient, line: str) -> Steps:
     """One line typed while connected: sent to the remote end, and its answer printed."""
     if line.strip(" \t") in ESCAPE:
-        session.remote = None
-        session.suspended = client
+        _suspend(session, client)
         return
     client.send_line(line)
     yield from _output(session, client, FIRST_ANSWER)
 
 
-def _output(session: Any, client: TelnetClient, first: int) -> Steps:
-    """Print what the remote end sends until it has been quiet for QUIET, or it closes."""
+def _suspend(session: Any, client: TelnetClient) -> None:
+    session.remote = None
+    session.suspended = client            # the current connection: Enter or ``resume`` takes it up
+
+
+def _ended(session: Any, client: TelnetClient) -> None:
+    if session.remote is client:
+        session.remote = None
+    if session.suspended is client:
+        session.suspended = None
+    if client in session.connections:
+        session.connections.remove(client)
+
+
+def _output(session: Any, client: TelnetClient, first: int, wait: bool = True) -> Steps:
+    """Print what the remote end sends until it has been quiet long enough (see the module docstring),
+    or it closes."""
     router = session.router
     started = router.now
     try:
@@ -170,7 +194,7 @@ def _output(session: Any, client: TelnetClient, first: int) -> Steps:
             if text:
                 yield text
             if client.state == "closed":
-                session.remote = None
+                _ended(session, client)
                 yield f"\n[Connection to {client.name} closed by foreign host]\n"
                 return
             if client.last_received > started:
@@ -178,27 +202,57 @@ def _output(session: Any, client: TelnetClient, first: int) -> Steps:
                 deadline = client.last_received + (QUIET_PROMPT if prompt else QUIET)
             else:
                 deadline = started + first
-            if router.now >= deadline and not client.pending:
+            if not wait or (router.now >= deadline and not client.pending):
                 return
             yield Wait(deadline, lambda: client.pending or client.state == "closed")
     except Interrupted:
-        session.remote = None          # broken off: the connection stays, suspended
-        session.suspended = client
+        _suspend(session, client)          # broken off: the connection stays, suspended
         yield "\n"
 
 
-def resume(session: Any) -> Steps:
-    client = session.suspended
-    if client is None or client.state == "closed":
-        session.suspended = None
-        yield "% No connection to resume\n"
+def _connection(session: Any, number: int | None) -> TelnetClient | None:
+    if number is None:
+        return session.suspended if session.suspended in session.connections else None
+    return next((c for c in session.connections if c.number == number), None)
+
+
+def resume(session: Any, number: int | None = None) -> Steps:
+    """Take a suspended connection up again (the current one, or connection ``number``)."""
+    client = _connection(session, number)
+    if client is None:
+        yield "% No connection to resume\n" if number is None else "% No such connection\n"
         return
     session.suspended = None
     session.remote = client
-    yield f"[Resuming connection 1 to {client.name} ... ]\n\n"
-    client.send_line("")
-    client.echo_expected = ""
-    yield from _output(session, client, 2 * SECOND)
+    yield f"[Resuming connection {client.number} to {client.name} ... ]\n\n"
+    yield from _output(session, client, 0, wait=False)       # what came meanwhile
+
+
+def disconnect(session: Any, number: int | None):
+    """``disconnect [N]``: close a suspended connection, after IOS's confirmation."""
+    client = _connection(session, number)
+    if client is None:
+        return "% No connection to disconnect\n" if number is None else "% No such connection\n"
+    answer = yield ("", f"Closing connection to {client.name} [confirm]")
+    if answer.strip() and not answer.strip().lower().startswith("y"):
+        return ""
+    if client.connection is not None:
+        client.connection.close()
+    _ended(session, client)
+    return "\n"
+
+
+def sessions(session: Any) -> str:
+    """``show sessions``: the open connections of this line, the current one marked ``*``."""
+    if not session.connections:
+        return "% No connections open\n"
+    rows = ["Conn Host                Address             Byte  Idle Conn Name"]
+    router = session.router
+    for c in sorted(session.connections, key=lambda c: c.number):
+        mark = "*" if c is session.suspended else " "
+        idle = (router.now - c.last_received) // (60 * SECOND)
+        rows.append(f"{mark}{c.number:>3} {c.name:<19} {str(c.host):<19} {c.unread:>4} {idle:>5} {c.name}")
+    return "\n".join(rows) + "\n"
 
 
 @exec_command("telnet <host:word>", "telnet <host:word> <port:1-65535>")
@@ -209,9 +263,19 @@ def _telnet(session, args):
     return Job(telnet_job(session, host, args.get("port", TELNET_PORT)))
 
 
-@exec_command("resume")
+@exec_command("resume", "resume <n:1-20>")
 def _resume_command(session, args):
-    return Job(resume(session))
+    return Job(resume(session, args.get("n")))
+
+
+@exec_command("disconnect", "disconnect <n:1-20>")
+def _disconnect_command(session, args):
+    return disconnect(session, args.get("n"))
+
+
+@exec_command("show sessions")
+def _show_sessions(session, args):
+    return sessions(session)
 
 
 def _unresolved(session, word: str) -> str:
