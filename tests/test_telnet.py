@@ -39,7 +39,11 @@ def login(cli, target, password="ww"):
 def test_telnet_login_show_users_and_exit_closed_by_foreign_host():
     lab = Lab.from_file(FIXTURES / "lab.yml")
     cli = console(lab, "remote-host")
-    assert login(cli, REMOTE_INSIDE) == "dr_whoovie>"
+    cli.execute(f"telnet {REMOTE_INSIDE}")
+    # The remote asks a password: a terminal does not echo it, and ? goes to the remote end.
+    assert cli.secret_input and not cli.local_editing
+    assert cli.execute("ww") == "dr_whoovie>"
+    assert not cli.secret_input and not cli.local_editing
     assert cli.prompt == ""                    # the remote end prints its prompt
     users = cli.execute("show users").splitlines()
     assert users[0] == "    Line       User       Host(s)              Idle       Location"

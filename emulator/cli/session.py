@@ -14,6 +14,7 @@ running as long as it waits.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from typing import Generator
@@ -30,6 +31,7 @@ from emulator.device.router import Router
 from emulator.sim.jobs import Interrupted, Job, Steps, pause
 
 CTRL_Z = "\x1a"
+SECRET_QUESTION = re.compile(r"ssword: ?$")    # a question whose answer is not echoed
 HISTORY_SIZE = 10       # the history buffer IOS gives a terminal line
 
 
@@ -78,6 +80,18 @@ class CliSession:
     @property
     def in_dialog(self) -> bool:
         return self._dialog is not None
+
+    @property
+    def secret_input(self) -> bool:
+        """Whether the next line is a password, not to be echoed: a dialog's or the remote end's question."""
+        if self.remote is not None:
+            return self.remote.asks_password
+        return self._dialog is not None and SECRET_QUESTION.search(self._question) is not None
+
+    @property
+    def local_editing(self) -> bool:
+        """Whether ``?`` and Tab are this session's (not in a dialog, not typing to a telnet connection)."""
+        return self._dialog is None and self.remote is None
 
     # ------------------------------------------------------------ input
     def execute(self, line: str) -> str:
@@ -461,4 +475,4 @@ def _split_pipe(line: str) -> tuple[str, OutputFilter | None]:
 
 serve_telnet(CliSession)   # every device's vty lines serve telnet with sessions of this class
 
-__all__ = ["CliSession", "SessionClosed", "CTRL_Z", "HISTORY_SIZE"]
+__all__ = ["CliSession", "SessionClosed", "CTRL_Z", "HISTORY_SIZE", "SECRET_QUESTION"]

@@ -88,6 +88,11 @@ class TelnetClient:
         return bool(self._text)
 
     @property
+    def asks_password(self) -> bool:
+        """Whether the remote end's last line asks a password (the local terminal then does not echo)."""
+        return self.tail.rstrip(" ").endswith("assword:")
+
+    @property
     def unread(self) -> int:
         """Bytes received and not yet printed (``show sessions``'s Byte)."""
         return sum(len(t) for t in self._text)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import re
 import socket
 from typing import Callable, Protocol
 
@@ -33,7 +32,6 @@ MAX_LINE = 4096                     # characters kept of one input line
 POLL_SECONDS = 0.05                 # how often a running command's terminal looks for keys
 MORE = " --More-- "
 ERASE_MORE = "\b" * len(MORE) + " " * len(MORE) + "\b" * len(MORE)
-_SECRET_QUESTION = re.compile(r"ssword: ?$")
 
 
 class Logout(Exception):
@@ -340,8 +338,8 @@ class VtyTerminal:
     def _one_line(self, idle: float | None) -> None:
         with self.paced.lock:
             dialog, config = self.cli.in_dialog, self.cli.config is not None
-            secret = dialog and bool(_SECRET_QUESTION.search(self.cli.prompt))
-        text, how = self.editor.read_line(echo=not secret, timeout=idle, editing=not dialog)
+            secret, editing = self.cli.secret_input, self.cli.local_editing
+        text, how = self.editor.read_line(echo=not secret, timeout=idle, editing=editing)
         if how == "enter":
             self._run([text])
         elif config:                            # Ctrl-Z (or Ctrl-C) leaves configuration mode
