@@ -1,13 +1,16 @@
 """Telnet from one emulated device to another, on the wire: the vty server, the client, NAT and the tunnel."""
 
+import random
 import shutil
 
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 from scapy.layers.ppp import PPP
+from test_server import RawTelnet
 
 from emulator.cli.session import CliSession
 from emulator.engines.tcp import DEFAULT_WINDOW
+from emulator.frontends.server import LabServer
 from emulator.lab.labfile import Lab
 from emulator.wire.pcap import read_pcap
 from support import FIXTURES
@@ -220,7 +223,6 @@ def test_show_tcp_brief_and_show_users_name_both_ends():
 
 
 def test_hostile_bytes_on_a_vty_do_not_break_the_device():
-    import random
     lab = Lab.from_file(FIXTURES / "lab.yml")
     cli = console(lab, "remote-host")
     login(cli, REMOTE_INSIDE)
@@ -318,3 +320,31 @@ def test_an_icmp_unreachable_ends_the_attempt_at_once():
         f"Trying {HUB_INSIDE} ... \n% Destination unreachable; gateway or host down\n\n")
     assert lab.device("dr_whoovie").now - start < 10**9
     assert lab.device("dr_whoovie").tcp.engine.connections() == []
+
+
+def test_telnet_onwards_from_a_served_vty():
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    server = LabServer(lab).start()
+    try:
+        hub = next(e for e in server.endpoints if e.role == "hub")
+        t = RawTelnet(hub.telnet_port)
+        try:
+            t.read_until(r"Password: $")
+            t.send("ww\r\n")
+            t.read_until(r"sam-i-am>$")
+            t.send("telnet 99.99.99.2\r\n")
+            out = t.read_until(r"Password: $", timeout=10)
+            assert "telnet 99.99.99.2\r\nTrying 99.99.99.2 ... Open\r\n" in out and "User Access Verification" in out
+            t.send("ww\r\n")                                 # the remote password: echoed by neither end
+            assert t.read_until(r"isp>$", timeout=10) == "\r\nisp>"
+            t.send("show users\r\n")
+            users = t.read_until(r"isp>$", timeout=10)
+            assert users.startswith("show users\r\n") and "99.99.99.1" in users
+            t.send("exit\r\n")
+            out = t.read_until(r"sam-i-am>$", timeout=10)
+            assert "[Connection to 99.99.99.2 closed by foreign host]\r\n" in out
+        finally:
+            t.close()
+    finally:
+        server.stop()
+        lab.close()
