@@ -13,6 +13,7 @@ from emulator.engines.tcp import DEFAULT_WINDOW
 from emulator.frontends.server import LabServer
 from emulator.lab.labfile import Lab
 from emulator.wire.pcap import read_pcap
+from emulator.wire.telnet import IOS_GREETING, TelnetParser
 from support import FIXTURES
 
 HUB_INSIDE = "10.2.2.3"          # sam-i-am's Ethernet0, behind the tunnel
@@ -31,6 +32,11 @@ def lab_copy(tmp_path, edit=None):
         assert old in text
         (tmp_path / name).write_text(text.replace(old, new))
     return tmp_path / "lab.yml"
+
+
+def tcp_data(pkt):
+    """A segment's data, without the Ethernet padding scapy leaves after it."""
+    return bytes(pkt[TCP])[pkt[TCP].dataofs * 4:pkt[IP].len - pkt[IP].ihl * 4]
 
 
 def login(cli, target, password="ww"):
@@ -196,7 +202,13 @@ def test_telnet_through_the_tunnel_to_the_hub_inside_address(tmp_path):
         again = IP(raw)
         del again[TCP].chksum
         assert IP(bytes(again))[TCP].chksum == pkt[TCP].chksum     # our checksum is scapy's
-    assert b"User Access Verification" in b"".join(bytes(p[TCP].payload) for p in segments)
+    assert b"User Access Verification" in b"".join(tcp_data(p) for p in segments)
+    # IOS's option offer first; the client agrees to ECHO and SUPPRESS-GO-AHEAD and refuses the rest.
+    server_data = [tcp_data(p) for p in segments if p[TCP].sport == 23 and tcp_data(p)]
+    client_data = [tcp_data(p) for p in segments if p[TCP].dport == 23 and tcp_data(p)]
+    assert server_data[0].startswith(IOS_GREETING)
+    assert IOS_GREETING == bytes([255, 251, 1, 255, 251, 3, 255, 253, 24, 255, 253, 31])
+    assert client_data[0] == bytes([255, 253, 1, 255, 253, 3, 255, 252, 24, 255, 252, 31])
     # On the serial line it is ESP.
     _, serial = read_pcap(capture / "serial-dr_whoovie-Serial0--isp-Serial0.pcap")
     protos = {PPP(f)[IP].proto for _, f in serial if IP in PPP(f)}
@@ -348,3 +360,13 @@ def test_telnet_onwards_from_a_served_vty():
     finally:
         server.stop()
         lab.close()
+
+
+def test_option_parser_roles_answer_each_option_once():
+    server = TelnetParser("server", requested=frozenset({24, 31}))
+    client = TelnetParser("client")
+    data, replies = client.feed(IOS_GREETING + b"hello")
+    assert data == b"hello" and replies == bytes([255, 253, 1, 255, 253, 3, 255, 252, 24, 255, 252, 31])
+    assert client.feed(IOS_GREETING) == (b"", b"")                  # answered once only
+    assert server.feed(bytes([255, 251, 24, 255, 251, 5, 255, 253, 1])) == (b"", bytes([255, 254, 5]))
+    assert server.agreed == {24}
