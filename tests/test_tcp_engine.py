@@ -240,3 +240,23 @@ def test_a_lost_segment_in_a_window_is_recovered_by_going_back():
     assert tcb.snd_una == tcb.snd_nxt and not tcb.out      # all acknowledged
     resent = [seg.seq for who, seg in p.sent if who == "a" and seg.payload][8:]
     assert resent[0] == dropped[0]                          # the go-back starts at the loss
+
+
+def test_a_lost_syn_ack_is_sent_again_when_the_syn_repeats():
+    p = Pair()
+    lost = []
+
+    def lose(seg):
+        if seg.flags == SYN | ACK and not lost:
+            lost.append(seg)
+            return True
+        return False
+    p.lose = lose
+    conn = p.a.connect(0, A, B, 23)
+    p.run(5 * SECOND)
+    assert p.events["a"] == [Opened(conn, passive=False)]
+    synacks = [seg for who, seg in p.sent if who == "b" and seg.flags == SYN | ACK]
+    assert len(synacks) >= 2 and len({s.seq for s in synacks}) == 1
+    # The repeated SYN is answered with a SYN-ACK at once (the server's own timer may send one too).
+    second_syn = [i for i, (who, seg) in enumerate(p.sent) if who == "a" and seg.flags == SYN][1]
+    assert p.sent[second_syn + 1] == ("b", synacks[-1])

@@ -75,6 +75,8 @@ def test_bare_address_at_exec_telnets_and_names_still_translate():
     out = cli.execute("foo")
     assert out.startswith('Translating "foo"')
     assert out.endswith("% Unknown command or computer name, or unable to find computer address\n")
+    assert cli.execute("telnet foo") == ('Translating "foo"...domain server (255.255.255.255)\n'
+                                         "% Bad IP address or host name\n")
 
 
 def test_three_bad_passwords_close_the_connection():

@@ -308,6 +308,9 @@ class TcpEngine:
 
     def _synchronized(self, tcb: Tcb, now: int, seg: TCPSegment) -> None:
         """RFC 9293 section 3.10.7.4, for every state past SYN-SENT."""
+        if tcb.state == "SYN_RCVD" and (seg.flags & (SYN | ACK | RST)) == SYN and seg.seq == (tcb.rcv_nxt - 1) % _MOD:
+            self._emit_syn(tcb, ack=True)     # the peer sent its SYN again: our SYN-ACK was lost
+            return
         length = len(seg.payload) + (1 if seg.has(FIN) else 0)
         if not self._acceptable(tcb, seg, length):
             self.dropped += 1
