@@ -83,7 +83,13 @@ def test_three_bad_passwords_close_the_connection():
     lab = Lab.from_file(FIXTURES / "lab.yml")
     cli = console(lab, "remote-host")
     cli.execute(f"telnet {REMOTE_INSIDE}")
-    assert cli.execute("a") == "Password: "
+    clock = lab.device("remote-host").clock
+    client = cli.remote
+    client.send_line("a")
+    clock.run_until(clock.now + 900 * 10**6)
+    assert client.take() == ""                 # IOS's login delay: a second before the next question
+    clock.run_until(clock.now + 200 * 10**6)
+    assert client.take() == "Password: "
     assert cli.execute("b") == "Password: "
     out = cli.execute("c")
     assert out == "% Bad passwords\n\n\n[Connection to 10.1.1.1 closed by foreign host]\n"

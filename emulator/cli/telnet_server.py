@@ -75,7 +75,8 @@ class VtyServer:
         self._typeahead = bytearray()
         self._login: LoginSteps | None = None
         self._reading: Read | None = None
-        self._hold_until = 0         # login delay after a failure: lines wait until then
+        self._hold_until = 0         # login delay after a failure: the dialog waits until then
+        self._held: str | None = None   # the dialog's text held back by the login delay
         self._timer: Any = None
         self._idle: Any = None       # the line's exec-timeout, from the last line typed
         self._done = False
@@ -160,9 +161,8 @@ class VtyServer:
         """Take the lines typed, as far as the login or the command running lets them go."""
         while self._lines and not self._done and (self.job is None or self.job.done):
             if self._login is not None:
-                if self.router.now < self._hold_until:
-                    self._arm(self._hold_until)
-                    return
+                if self._held is not None:
+                    return                  # the login delay: the dialog goes on when it is over
                 self._advance(self._lines.popleft())
             elif self.cli is not None:
                 self._command(self._lines.popleft())
@@ -171,6 +171,7 @@ class VtyServer:
 
     # ------------------------------------------------ login
     def _advance(self, line: str | None, timeout: bool = False) -> None:
+        """Give the login dialog the line typed (or the timeout) and run it to its next question."""
         steps = self._login
         assert steps is not None, "the login dialog is running"
         self._cancel_timer()
@@ -179,21 +180,34 @@ class VtyServer:
                 step = steps.throw(TimeoutError())
             else:
                 step = next(steps) if line is None else steps.send(line)
-            while not isinstance(step, Read):
-                self._send(step)
-                step = next(steps)
+            self._login_until_read(step)
         except StopIteration as stop:
-            self._login = None
-            self._reading = None
-            self.echo = True
-            if stop.value:
-                self._start_shell()
-            else:
-                self.close()
-            return
+            self._login_over(bool(stop.value))
+
+    def _login_until_read(self, step: str | Read) -> None:
+        """Send the dialog's text up to its next question; after a failure the ``login delay`` passes
+        first (the dialog is held where it is, and so are the lines typed meanwhile)."""
+        steps = self._login
+        assert steps is not None, "the login dialog is running"
+        while not isinstance(step, Read):
+            if self.router.now < self._hold_until:
+                self._held = step
+                self._arm(self._hold_until)
+                return
+            self._send(step)
+            step = next(steps)
         self._reading = step
         self.echo = step.echo
         self._arm(self.router.now + int(step.timeout * SECOND), login_timeout=True)
+
+    def _login_over(self, logged_in: bool) -> None:
+        self._login = None
+        self._reading = None
+        self.echo = True
+        if logged_in:
+            self._start_shell()
+        else:
+            self.close()
 
     def _start_shell(self) -> None:
         self.cli = self.session_class(self.router, privileged=False, line=f"vty{self.vty} ({self.peer})")
@@ -275,6 +289,14 @@ class VtyServer:
                 self._step()
             else:
                 self._arm(self.router.now + JOB_POLL)
+        elif self._held is not None:
+            step, self._held = self._held, None
+            try:
+                self._login_until_read(step)
+            except StopIteration as stop:
+                self._login_over(bool(stop.value))
+            self._work()
+            self._drain()
         elif login_timeout and self._login is not None and not self._lines:
             self._advance(None, timeout=True)
         else:
