@@ -3,20 +3,21 @@
 "Trying 10.0.0.2 ... Open" (with a port: "Trying 10.0.0.2, 2001 ... Open"),
 then the session's lines go to the remote end: each line typed is sent over
 the connection, and what comes back is printed as the lab clock runs, until
-the remote end is quiet: for ``QUIET_PROMPT`` when what came last looks like a
-prompt or a question (a last line ending in ``>``, ``#``, ``:``, ``?`` or
+the remote end is quiet: for ``QUIET_PROMPT`` when what came last looks like
+a prompt or a question (a last line ending in ``>``, ``#``, ``:``, ``?`` or
 ``]``), else for ``QUIET`` (a running ping's dots come 2 s apart). A client
 knows no more than that; output that comes later is printed with the next
-line. The remote end echoes what is typed; the
-echo of the line just typed is not printed twice. The escape sequence
-(Ctrl-^ then x, or breaking a command off) suspends the connection back to
-the local prompt; an empty line or ``resume [N]`` takes it up again
-("[Resuming connection 1 to HOST ... ]"), ``disconnect [N]`` closes it, ``show
-sessions`` lists a line's connections. When the remote end closes: "[Connection to
-HOST closed by foreign host]". Failures print IOS's words: "% Connection
-refused by remote host", "% Connection timed out; remote host not
-responding", "% Destination unreachable; gateway or host down" (no route, or an ICMP
-unreachable answering the SYN).
+line. The remote end echoes what is typed; the echo of the line just typed
+is not printed twice.
+
+The escape sequence (Ctrl-^ then x, or breaking a command off) suspends the
+connection back to the local prompt; an empty line or ``resume [N]`` takes it
+up again ("[Resuming connection 1 to HOST ... ]"), ``disconnect [N]`` closes
+it, ``show sessions`` lists a line's connections. When the remote end
+closes: "[Connection to HOST closed by foreign host]". Failures print IOS's
+words: "% Connection refused by remote host", "% Connection timed out;
+remote host not responding", "% Destination unreachable; gateway or host
+down" (no route, or an ICMP unreachable answering the SYN).
 """
 
 from __future__ import annotations
