@@ -11,10 +11,11 @@ no password; the ``login block-for`` watch and ``login delay`` apply. Then
 the EXEC shell: each line typed is a command of a ``CliSession`` on
 ``vtyN (client address)`` (``show users`` lists it), a long one (ping) a job
 stepped on the lab clock, its output sent as it comes. ``exit`` closes the
-connection.
+connection, and so does the line's ``exec-timeout`` (10 minutes by default).
 
 Keys are edited as on a vty: echo (not of passwords), backspace and delete,
-a line ends at CR (a following LF or NUL is skipped).
+a line ends at CR (a following LF or NUL is skipped). Keys typed while a
+command runs wait, unechoed, until the EXEC reads them.
 """
 
 from __future__ import annotations
