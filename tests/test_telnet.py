@@ -378,3 +378,29 @@ def test_option_parser_roles_answer_each_option_once():
     assert client.feed(IOS_GREETING) == (b"", b"")                  # answered once only
     assert server.feed(bytes([255, 251, 24, 255, 251, 5, 255, 253, 1])) == (b"", bytes([255, 254, 5]))
     assert server.agreed == {24}
+
+
+def test_local_delivery_hands_tcp_to_the_device_tcp_and_its_unreachables_back():
+    from ipaddress import IPv4Address
+
+    from test_local_delivery import ME, PEER, Host
+
+    from emulator.device.local import LocalDelivery
+    from emulator.wire import icmp
+    from emulator.wire.ipv4 import PROTO_TCP, IPv4Packet
+    from emulator.wire.tcp import SYN, TCPSegment
+    host = Host()
+    local = LocalDelivery(lambda purpose: random.Random(purpose))
+    local.connect(host)
+    syn = IPv4Packet(PEER, ME, PROTO_TCP, TCPSegment(1024, 23, seq=1, flags=SYN).encode(PEER, ME))
+    local.deliver("Serial0", syn)
+    assert host.sent[0].protocol == 1 and host.sent[0].payload[:2] == bytes([3, 2])   # no TCP: protocol unreachable
+    got, errors = [], []
+    local.tcp_listener = lambda iface, packet: got.append((iface, packet))
+    local.tcp_unreachable = errors.append
+    local.deliver("Serial0", syn)
+    assert got == [("Serial0", syn)] and len(host.sent) == 1
+    ours = IPv4Packet(ME, PEER, PROTO_TCP, TCPSegment(11000, 23, seq=1, flags=SYN).encode(ME, PEER))
+    error = icmp.ICMPMessage.dest_unreachable(icmp.UnreachCode.HOST, ours.encode())
+    local.deliver("Serial0", IPv4Packet(IPv4Address("203.0.113.1"), ME, 1, error.encode()))
+    assert [(e.src, e.dst, e.payload[:4]) for e in errors] == [(ME, PEER, ours.payload[:4])]

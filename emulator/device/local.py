@@ -2,8 +2,10 @@
 
 Echo requests are answered; echo replies and the ICMP errors that quote an
 echo go to the ping that sent it (``echo_listeners`` by identifier);
-datagrams go to ``udp_listeners`` by port (IKE listens on 500), and a port or
-protocol nobody serves is answered with an unreachable. IOS sends at most one
+datagrams go to ``udp_listeners`` by port (IKE listens on 500), TCP to the
+device's TCP (``tcp_listener``; an unreachable quoting one of its segments to
+``tcp_unreachable``), and a port or protocol nobody serves is answered with an
+unreachable. IOS sends at most one
 unreachable per ``UNREACHABLE_INTERVAL`` (and, apart, one "fragmentation
 needed" per interval: ``ip icmp rate-limit unreachable [df]``, both 500 ms by
 default); errors are never sent about errors, nor about a fragment other than
