@@ -404,3 +404,22 @@ def test_local_delivery_hands_tcp_to_the_device_tcp_and_its_unreachables_back():
     error = icmp.ICMPMessage.dest_unreachable(icmp.UnreachCode.HOST, ours.encode())
     local.deliver("Serial0", IPv4Packet(IPv4Address("203.0.113.1"), ME, 1, error.encode()))
     assert [(e.src, e.dst, e.payload[:4]) for e in errors] == [(ME, PEER, ours.payload[:4])]
+
+
+def test_remote_output_stops_at_more_and_keys_go_through():
+    lab = Lab.from_file(FIXTURES / "lab.yml")
+    cli = console(lab, "remote-host")
+    login(cli, REMOTE_INSIDE)
+    cli.execute("enable")
+    assert cli.execute("lab") == "dr_whoovie#"
+    first = cli.execute("show running-config")
+    assert first.endswith("\n --More-- ") and first.count("\n") == 23      # a 24-line terminal: 23 lines
+    page = cli.execute(" ")                                                # space: a page more
+    erase = "\b" * 10 + " " * 10 + "\b" * 10
+    assert page.startswith(erase) and page.endswith(" --More-- ") and page.count("\n") == 23
+    line = cli.execute("")                                                 # Return: one line more
+    assert line.startswith(erase) and line.count("\n") == 1 and line.endswith(" --More-- ")
+    assert cli.execute("q") == erase + "dr_whoovie#"                      # any other key: the end
+    cli.execute("terminal length 0")
+    whole = cli.execute("show running-config")
+    assert "--More--" not in whole and whole.endswith("\nend\ndr_whoovie#")

@@ -8,7 +8,8 @@ a prompt or a question (a last line ending in ``>``, ``#``, ``:``, ``?`` or
 ``]``), else for ``QUIET`` (a running ping's dots come 2 s apart). A client
 knows no more than that; output that comes later is printed with the next
 line. The remote end echoes what is typed; the echo of the line just typed
-is not printed twice.
+is not printed twice. At the remote's ``--More--`` the keys of a line go
+alone (a space, or an empty line for Return).
 
 The escape sequence (Ctrl-^ then x, or breaking a command off) suspends the
 connection back to the local prompt; an empty line or ``resume [N]`` takes it
@@ -27,6 +28,7 @@ from typing import Any
 
 from emulator.cli import exec_commands
 from emulator.cli.exec_commands import exec_command
+from emulator.cli.paging import MORE
 from emulator.device.tcp import Connection
 from emulator.labtime import MS, SECOND
 from emulator.sim.jobs import Interrupted, Job, Steps, Wait
@@ -116,10 +118,22 @@ class TelnetClient:
                 text = text[2:]
         return text.replace("\r\n", "\n").replace("\r", "")
 
+    @property
+    def at_more(self) -> bool:
+        """Whether the remote end stopped its output at ``--More--`` (it waits for one key)."""
+        return self.tail.endswith(MORE)
+
     def send_line(self, line: str) -> None:
-        if self.connection is not None and self.state == "open":
+        """What is typed: a line and Return; at ``--More--`` the keys alone (an empty line: Return)."""
+        if self.connection is None or self.state != "open":
+            return
+        if self.at_more:
+            self.echo_expected = ""
+            data = line.encode("latin-1", "replace") or b"\r"
+        else:
             self.echo_expected = line + "\r\n"
-            self.connection.send(line.encode("latin-1", "replace").replace(b"\xff", b"\xff\xff") + b"\r\n")
+            data = line.encode("latin-1", "replace") + b"\r\n"
+        self.connection.send(data.replace(b"\xff", b"\xff\xff"))
 
     @property
     def name(self) -> str:
@@ -204,7 +218,7 @@ def _output(session: Any, client: TelnetClient, first: int, wait: bool = True) -
                 yield f"\n[Connection to {client.name} closed by foreign host]\n"
                 return
             if client.last_received > started:
-                prompt = client.tail.endswith(PROMPT_ENDS)
+                prompt = client.tail.endswith(PROMPT_ENDS) or client.at_more
                 deadline = client.last_received + (QUIET_PROMPT if prompt else QUIET)
             else:
                 deadline = started + first

@@ -15,7 +15,8 @@ connection, and so does the line's ``exec-timeout`` (10 minutes by default).
 
 Keys are edited as on a vty: echo (not of passwords), backspace and delete,
 a line ends at CR (a following LF or NUL is skipped). Keys typed while a
-command runs wait, unechoed, until the EXEC reads them.
+command runs wait, unechoed, until the EXEC reads them. Output longer than
+the line's ``terminal length`` stops at ``--More--`` (``emulator.cli.paging``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Callable
 
+from emulator.cli.paging import PageState
 from emulator.device.tcp import Connection, TcpService, register_service
 from emulator.device.vty import LoginSteps, Read, login_steps, vty_count, vty_policy
 from emulator.labtime import MS, SECOND
@@ -69,6 +71,7 @@ class VtyServer:
         self.where = f"{router.name} vty{self.vty} telnet from {self.peer}"
         self.cli: Any = None          # the CliSession once logged in
         self.job: Job | None = None
+        self.pager = PageState(0)     # the running command's --More--
         self.echo = True
         self._line = bytearray()
         self._after_cr = False
@@ -117,9 +120,13 @@ class VtyServer:
     def _drain(self) -> None:
         """Edit the keys typed while nothing else holds the line: a key typed ahead of a running
         command (or of a line still waiting) is echoed when the EXEC reads it, as on IOS."""
-        while self._typeahead and not self._done and not self._lines and (self.job is None or self.job.done):
-            key = self._typeahead.pop(0)
-            if self._key(key):
+        while self._typeahead and not self._done:
+            if self.job is not None and self.pager.waiting:
+                self._more_key(self._typeahead.pop(0))
+                continue
+            if self._lines or (self.job is not None and not self.job.done):
+                return
+            if self._key(self._typeahead.pop(0)):
                 self._work()
 
     def peer_closed(self) -> None:
@@ -241,6 +248,7 @@ class VtyServer:
             self.close()
             return
         self._rearm_idle()
+        self.pager = PageState(cli.terminal_length)
         self.job = cli.start(line)
         self._step()
 
@@ -248,9 +256,20 @@ class VtyServer:
         job = self.job
         if job is None or self._done:
             return
-        out = job.step()
-        if out:
-            self._send(out.replace("\n", "\r\n"))
+        if not job.done:
+            out = job.step()
+            if out:
+                self._send(self.pager.write(out))
+        self._after_output()
+
+    def _after_output(self) -> None:
+        """Go on after a command's output: held at ``--More--`` (the command waits for the key),
+        waiting on the lab, or over (then the prompt, and the lines typed meanwhile)."""
+        job = self.job
+        if job is None or self.pager.waiting:
+            return
+        if self.pager.stopped and not job.done:
+            job.close()                   # a key other than space or Return at --More-- ends it
         if not job.done:
             wait = job.waiting
             when = self.router.now + JOB_POLL
@@ -266,6 +285,15 @@ class VtyServer:
         self._send(cli.prompt)
         self._work()
         self._drain()
+
+    def _more_key(self, key: int) -> None:
+        """A key typed at ``--More--`` (the LF or NUL after a Return is not one)."""
+        if self._after_cr and key in (0, 10):
+            self._after_cr = False
+            return
+        self._after_cr = key == 13
+        self._send(self.pager.key(chr(key)))
+        self._after_output()
 
     # ------------------------------------------------ timers and output
     def _arm(self, when: int, login_timeout: bool = False) -> None:
