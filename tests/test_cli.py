@@ -185,7 +185,7 @@ def test_exec_help_has_its_heading_descriptions_and_placeholders(cli):
     cli.execute("enable")
     lines = cli.execute("?").splitlines()
     assert lines[0] == "Exec commands:"
-    # Each word padded to the longest one ("traceroute", 10), then two spaces and the description.
+    # Each word padded to the longest one ("traceroute" and "disconnect", 10), then two spaces and the description.
     assert "  clear       Reset functions" in lines
     assert "  ping        Send echo messages" in lines
     assert "  show        Show running system information" in lines

@@ -26,12 +26,20 @@ def exec_command(*specs: str, privileged: bool = False) -> Callable:
     return register
 
 
-def unknown_command(session, line: str, err: CommandError, width: int) -> str:
+# A lone word at EXEC that names a host: ``(session, word) -> Job`` of the telnet to it, or None
+# (set by ``emulator.cli.telnet_client``).
+HOST_CONNECT: Callable | None = None
+
+
+def unknown_command(session, line: str, err: CommandError, width: int):
     """IOS's answer to a line no EXEC command matches."""
     tokens = tokenize(line)
     if err.kind == "invalid" and err.column == tokens[0].start and len(tokens) == 1:
         # A lone unknown word is taken as a host name to connect to.
         word = tokens[0].text
+        connect = HOST_CONNECT(session, word) if HOST_CONNECT is not None else None
+        if connect is not None:
+            return connect
         if session.router.config.domain_lookup is False:
             return (f'Translating "{word}"\n'
                     "% Unknown command or computer name, or unable to find computer address\n")

@@ -14,6 +14,7 @@ running as long as it waits.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from typing import Generator
@@ -33,12 +34,16 @@ from emulator.cli import (  # noqa: F401
     traceroute_command,
 )
 from emulator.cli.iosregex import IosRegex, RegexError, compile_ios
+from emulator.cli.tcp_show import tcp_brief  # noqa: F401  (registers show tcp brief)
+from emulator.cli.telnet_client import TelnetClient, relay_line, resume
+from emulator.cli.telnet_server import serve as serve_telnet
 from emulator.config.commands import ConfigApplyError, ConfigContext, LeaveConfig, apply_line
 from emulator.config.grammar import CommandError, tokenize
 from emulator.device.router import Router
 from emulator.sim.jobs import Interrupted, Job, Steps, pause
 
 CTRL_Z = "\x1a"
+SECRET_QUESTION = re.compile(r"ssword: ?$")    # a question whose answer is not echoed
 HISTORY_SIZE = 10       # the history buffer IOS gives a terminal line
 
 
@@ -66,6 +71,10 @@ class CliSession:
         self.history: deque[str] = deque(maxlen=HISTORY_SIZE)
         self.last_input = router.now    # lab time of the last line typed (show users: Idle)
         self.started = router.now       # when the line was activated (show terminal)
+        # A telnet connection the session's lines go to (``emulator.cli.telnet_client``), and one suspended.
+        self.remote: TelnetClient | None = None
+        self.suspended: TelnetClient | None = None
+        self.connections: list[TelnetClient] = []     # its open connections, suspended or not
         router.sessions.add(self)
 
     # ------------------------------------------------------------ prompt
@@ -74,6 +83,8 @@ class CliSession:
         self._follow_reboot()
         if self._dialog is not None:
             return self._question
+        if self.remote is not None:
+            return ""                    # the remote end prints its own prompt
         host = self.router.hostname
         if self.config is not None:
             return f"{host}({self.config.prompt_mode()})#"
@@ -82,6 +93,18 @@ class CliSession:
     @property
     def in_dialog(self) -> bool:
         return self._dialog is not None
+
+    @property
+    def secret_input(self) -> bool:
+        """Whether the next line is a password, not to be echoed: a dialog's or the remote end's question."""
+        if self.remote is not None:
+            return self.remote.asks_password
+        return self._dialog is not None and SECRET_QUESTION.search(self._question) is not None
+
+    @property
+    def local_editing(self) -> bool:
+        """Whether ``?`` and Tab are this session's (not in a dialog, not typing to a telnet connection)."""
+        return self._dialog is None and self.remote is None
 
     # ------------------------------------------------------------ input
     def execute(self, line: str) -> str:
@@ -119,6 +142,9 @@ class CliSession:
         if not self.active:
             raise SessionClosed(self.router.hostname)
         line = line.rstrip("\r\n")
+        if self.remote is not None:
+            self.last_input = self.router.now
+            return Job(relay_line(self, self.remote, line))
         if self._dialog is not None:
             return self._answer(line)
         if line.endswith("?"):
@@ -127,7 +153,7 @@ class CliSession:
             return self._configure(line)
         self.last_input = self.router.now
         if not line.strip():
-            return ""
+            return Job(resume(self)) if self.suspended is not None else ""
         if self.history.maxlen:
             self.history.append(line.strip())
         grammar = exec_commands.PRIVILEGED if self.privileged else exec_commands.USER
@@ -315,6 +341,8 @@ class CliSession:
         self.config = None
         self._dialog = None
         self.monitor = True
+        self.remote = self.suspended = None    # its telnet connections ended with the boot
+        self.connections = []
 
 
 class OutputFilter:
@@ -458,4 +486,6 @@ def _split_pipe(line: str) -> tuple[str, OutputFilter | None]:
     return head, OutputFilter(text, len(head) + 2 + (len(tail) - len(tail.lstrip())))
 
 
-__all__ = ["CliSession", "SessionClosed", "CTRL_Z", "HISTORY_SIZE"]
+serve_telnet(CliSession)   # every device's vty lines serve telnet with sessions of this class
+
+__all__ = ["CliSession", "SessionClosed", "CTRL_Z", "HISTORY_SIZE", "SECRET_QUESTION"]

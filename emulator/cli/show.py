@@ -85,6 +85,9 @@ def users(r: Router, current: object) -> str:
         number, name, location = _line_number(s.line)
         idle = iostime.stamp(r.now - s.last_input)
         mark = "*" if s is current else " "
-        rows.append(f"{mark}{number:>3} {name:<10}{'':<11}{'idle':<21}{idle:<11}{location}".rstrip())
+        # A line with an outgoing telnet connection shows the host it is connected to.
+        outgoing = getattr(s, "remote", None) or getattr(s, "suspended", None)
+        hosts = str(outgoing.host) if outgoing is not None and outgoing.state != "closed" else "idle"
+        rows.append(f"{mark}{number:>3} {name:<10}{'':<11}{hosts:<21}{idle:<11}{location}".rstrip())
     rows += ["", "  Interface    User               Mode         Idle     Peer Address", ""]
     return "\n".join(rows) + "\n"

@@ -2,8 +2,10 @@
 
 Echo requests are answered; echo replies and the ICMP errors that quote an
 echo go to the ping that sent it (``echo_listeners`` by identifier);
-datagrams go to ``udp_listeners`` by port (IKE listens on 500), and a port or
-protocol nobody serves is answered with an unreachable. IOS sends at most one
+datagrams go to ``udp_listeners`` by port (IKE listens on 500), TCP to the
+device's TCP (``tcp_listener``; an unreachable quoting one of its segments to
+``tcp_unreachable``), and a port or protocol nobody serves is answered with an
+unreachable. IOS sends at most one
 unreachable per ``UNREACHABLE_INTERVAL`` (and, apart, one "fragmentation
 needed" per interval: ``ip icmp rate-limit unreachable [df]``, both 500 ms by
 default); errors are never sent about errors, nor about a fragment other than
@@ -27,7 +29,7 @@ from emulator.engines.reassembly import Reassembler, ReassemblyTimedOut
 from emulator.labtime import MS
 from emulator.wire import icmp as icmpwire
 from emulator.wire.errors import DecodeError
-from emulator.wire.ipv4 import PROTO_ESP, PROTO_ICMP, PROTO_UDP, IPv4Packet
+from emulator.wire.ipv4 import PROTO_ESP, PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPv4Packet
 from emulator.wire.udp import UDPDatagram
 
 __all__ = ["DEFAULT_TTL", "UNREACHABLE_INTERVAL", "LocalHost", "LocalDelivery"]
@@ -80,6 +82,8 @@ class LocalDelivery:
         self.reassembler = Reassembler()
         # An ICMP "fragmentation needed" quoting ESP from the router: (quoted datagram, next-hop MTU).
         self.esp_fragmentation_needed: Callable[[bytes, int], Any] | None = None
+        self.tcp_listener: Callable[[str, IPv4Packet], Any] | None = None   # the device's TCP
+        self.tcp_unreachable: Callable[[IPv4Packet], Any] | None = None     # an unreachable quoting its TCP
 
     def connect(self, host: LocalHost) -> None:
         self.host = host
@@ -122,6 +126,9 @@ class LocalDelivery:
             handled = listener is not None and listener(packet, datagram, iface) is not False
             if not handled and not host.is_broadcast(packet.dst):
                 self.unreachable(packet, icmpwire.UNREACH_PORT)
+        elif packet.protocol == PROTO_TCP and self.tcp_listener is not None:
+            if not host.is_broadcast(packet.dst):
+                self.tcp_listener(iface, packet)
         elif not host.is_broadcast(packet.dst):
             self.unreachable(packet, icmpwire.UNREACH_PROTOCOL)
 
@@ -165,6 +172,8 @@ class LocalDelivery:
         frag_needed = msg.type == icmpwire.DEST_UNREACHABLE and msg.code == icmpwire.UNREACH_FRAG_NEEDED
         if quoted.protocol == PROTO_ESP and frag_needed and self.esp_fragmentation_needed is not None:
             self.esp_fragmentation_needed(msg.payload, msg.next_hop_mtu)
+        elif quoted.protocol == PROTO_TCP and msg.type == icmpwire.DEST_UNREACHABLE and self.tcp_unreachable:
+            self.tcp_unreachable(quoted)
         elif quoted.protocol == PROTO_ICMP and inner.type == icmpwire.ECHO_REQUEST:
             listener = self.echo_listeners.get(inner.identifier)
             if listener is not None:

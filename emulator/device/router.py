@@ -38,6 +38,7 @@ from emulator.device.logins import LoginWatch
 from emulator.device.platform import PLATFORMS, Platform
 from emulator.device.pools import PeerAddresses
 from emulator.device.routing import Routing, RoutingTable
+from emulator.device.tcp import TcpHost
 from emulator.engines.acl import AclEngine
 from emulator.engines.ike.events import Trace
 from emulator.engines.ipsec import CryptoSubsystem
@@ -94,6 +95,9 @@ class Router:
                           console=self.console, debugs=self.debugs, rng=self.rng)
         self.local.connect(self.ip)   # replies and ICMP errors leave through the pipeline
         self.logins = LoginWatch(self)
+        self.tcp = TcpHost(self)
+        self.local.tcp_listener = self.tcp.receive
+        self.local.tcp_unreachable = self.tcp.unreachable
 
     def _monitored(self) -> bool:
         """Whether a vty session shows console messages (``terminal monitor``)."""
@@ -131,6 +135,7 @@ class Router:
             adapter.close()
         for binding in (self.ip.nat_binding, self.ip.crypto_binding, self.ip.reassembly_binding):
             binding.close()
+        self.tcp.close_all()
         for iface, _ in self._cabling:
             self._admin_changed(iface, False)     # DTR drops: the far end loses carrier
         self.clock.call_later(boot_ns, self._boot_again, component=f"{self.name} reload")

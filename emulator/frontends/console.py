@@ -32,7 +32,6 @@ whatever the simulator is doing.
 from __future__ import annotations
 
 import os
-import re
 import select
 import sys
 import threading
@@ -45,7 +44,6 @@ from emulator.lab.labfile import Lab, LabError
 
 PUMP_INTERVAL = 0.1        # how often idle time looks for messages the device logged
 STOP_SECONDS = 0.6         # what the end of the console waits at most for the lab
-_SECRET_QUESTION = re.compile(r"ssword: ?$")
 CTRL_C = "\x03"
 
 
@@ -186,9 +184,9 @@ class Console:
             while not self.cli.closed:
                 with self.paced.lock:
                     prompt, dialog, config = self.cli.prompt, self.cli.in_dialog, self.cli.config is not None
-                secret = dialog and bool(_SECRET_QUESTION.search(prompt))
+                    secret, editing = self.cli.secret_input, self.cli.local_editing
                 try:
-                    line = self._read(prompt, secret, command_line=not dialog)
+                    line = self._read(prompt, secret, command_line=editing)
                 except EOFError:
                     self.write("\n")
                     break

@@ -1,138 +1,24 @@
-"""Who may use a vty, from the device's own configuration: login, passwords, enable.
-
-Login follows the device's ``line vty`` configuration: ``login local`` checks
-the ``username`` table (``Username:`` then ``Password:`` on telnet);
-``login`` with a line ``password`` takes any username with that password;
-``login`` without a password refuses everyone ("Password required, but none
-set"); no ``login`` at all lets everyone in. ``transport input`` limits the
-protocols. Passwords of type 0 and 7 and type 5 secrets are checked. The
-session starts in user EXEC; ``enable`` asks for the enable secret if there
-is one.
+"""The served lab's telnet and SSH login: the device's login dialog (``emulator.device.vty``) over a
+blocking connection.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable
 
-from emulator.config.secrets import decode_type7, secret_matches
-
-log = logging.getLogger(__name__)
-
-LOGIN_TIMEOUT = 30.0          # IOS gives a vty 30 s to log in
-DEFAULT_EXEC_TIMEOUT = 600.0  # exec-timeout 10 0
-DEFAULT_VTYS = 5              # vty 0 4
-
-
-def clear_password(value: str | None) -> str | None:
-    """The clear text of a configured password (``0 x``, ``7 hex`` or plain); None if unknowable."""
-    if value is None:
-        return None
-    kind, _, rest = value.partition(" ")
-    if rest and kind == "0":
-        return rest
-    if rest and kind == "7":
-        try:
-            return decode_type7(rest.strip())
-        except ValueError:
-            return None
-    if rest and kind in ("4", "5", "8", "9"):
-        return None
-    return value
-
-
-@dataclass(frozen=True)
-class LoginPolicy:
-    """How one vty line authenticates, from the device's configuration."""
-
-    mode: str                             # none | line | local | unset (login, no password)
-    password: str | None = None
-    users: tuple[tuple[str, str | None], ...] = ()
-    transports: frozenset[str] = frozenset({"ssh", "telnet"})
-    exec_timeout: float | None = DEFAULT_EXEC_TIMEOUT   # None: never
-
-    def check(self, username: str, password: str) -> bool:
-        if self.mode == "none":
-            return True
-        if self.mode == "line":
-            return self.password is not None and password == self.password
-        if self.mode == "local":
-            return any(name == username and pw is not None and _password_ok(pw, password) for name, pw in self.users)
-        return False
-
-    def credentials(self) -> tuple[str, str]:
-        """A username and password that log in (for the generated inventory)."""
-        if self.mode == "local":
-            for name, pw in self.users:
-                clear = clear_password(pw) if pw is not None else None
-                if clear is not None:
-                    return name, clear
-            return (self.users[0][0] if self.users else "admin"), ""
-        return "admin", self.password or ""
-
-
-def _vty_lines(router) -> list:
-    return [line for line in router.config.lines if line.kind == "vty"]
-
-
-def vty_count(router) -> int:
-    """How many vty lines the device has (at least 0-4, as on every IOS router)."""
-    last = [line.last if line.last is not None else line.first for line in _vty_lines(router)]
-    return max([DEFAULT_VTYS] + [n + 1 for n in last])
-
-
-def vty_policy(router, index: int) -> LoginPolicy:
-    """The login rules of ``line vty <index>``."""
-    line = next((vty for vty in _vty_lines(router)
-                 if vty.first <= index <= (vty.last if vty.last is not None else vty.first)), None)
-    transports = frozenset({"ssh", "telnet"})
-    timeout: float | None = DEFAULT_EXEC_TIMEOUT
-    if line is not None and line.transport_input is not None:
-        words = set(line.transport_input)
-        transports = frozenset({"ssh", "telnet"}) if "all" in words else frozenset(words & {"ssh", "telnet"})
-    if line is not None and line.exec_timeout is not None:
-        minutes, seconds = line.exec_timeout
-        timeout = (minutes * 60 + seconds) or None
-    users = tuple((u.name, u.password) for u in router.config.users)   # as configured: clear, type 7 or 5
-    if line is None or line.login is None:
-        return LoginPolicy("none", transports=transports, exec_timeout=timeout)
-    if line.login == "local":
-        return LoginPolicy("local", users=users, transports=transports, exec_timeout=timeout)
-    password = clear_password(line.password)
-    if line.password is None:
-        return LoginPolicy("unset", transports=transports, exec_timeout=timeout)
-    return LoginPolicy("line", password=password, transports=transports, exec_timeout=timeout)
-
-
-def _password_ok(stored: str, typed: str) -> bool:
-    """A typed password against a configured one: clear text, type 7, or a type 5 (MD5-crypt) secret."""
-    clear = clear_password(stored)
-    if clear is not None:
-        return typed == clear
-    return secret_matches(stored, typed)
-
-
-def enable_secret(router) -> str:
-    """The clear enable secret (or enable password), "" when there is none or it cannot be known."""
-    known = getattr(router, "operator_secrets", {}).get("enable")
-    if known:
-        return known   # typed in clear by the lab file; the device itself keeps only the hash
-    config = router.config
-    return clear_password(config.enable_secret or config.enable_password) or ""
-
-
-
-class Gate(Protocol):
-    """The device's say on a login (``emulator.frontends.gate.LoginGate``)."""
-
-    vty: int | None                  # the line a successful login took
-
-    def open(self) -> bool: ...
-
-    def failed(self, username: str) -> None: ...
-
-    def succeeded(self, username: str) -> bool: ...
+from emulator.device.vty import (
+    DEFAULT_EXEC_TIMEOUT,
+    LOGIN_TIMEOUT,
+    Gate,
+    LoginPolicy,
+    Read,
+    clear_password,
+    decode_type7,
+    enable_secret,
+    login_steps,
+    vty_count,
+    vty_policy,
+)
 
 
 def login_dialog(policy: LoginPolicy, send: Callable[[str], None],
@@ -140,41 +26,23 @@ def login_dialog(policy: LoginPolicy, send: Callable[[str], None],
     """Telnet login as IOS asks for it; False when the client must be sent away.
 
     ``read_line(echo, timeout)`` reads one typed line (TimeoutError when nothing comes in time).
-    ``gate`` may refuse the attempt (quiet mode), delays after a failure, and gives the vty line.
     """
-    if policy.mode == "none":
-        return gate is None or gate.succeeded("")
-    if policy.mode == "unset":
-        send("\r\nPassword required, but none set\r\n")
-        log.info("%s: refused: login without a password", where)
-        return False
-    send("\r\n\r\nUser Access Verification\r\n\r\n")
-    for _ in range(3):
-        username = ""
-        try:
-            if policy.mode == "local":
-                send("Username: ")
-                username = read_line(True, LOGIN_TIMEOUT)
-            send("Password: ")
-            password = read_line(False, LOGIN_TIMEOUT)
-        except TimeoutError:
-            what = "Username" if policy.mode == "local" and not username else "Password"
-            send(f"\r\n% {what}:  timeout expired!\r\n")
-            log.info("%s: login timed out", where)
-            return False
-        if gate is not None and not gate.open():
-            return False
-        if policy.check(username, password):
-            log.info("%s: logged in%s", where, f" as {username}" if username else "")
-            return gate is None or gate.succeeded(username)
-        log.info("%s: login failed%s", where, f" for {username!r}" if username else "")
-        if gate is not None:
-            gate.failed(username)
-        if policy.mode == "local":
-            send("% Login invalid\r\n\r\n")
-    if policy.mode != "local":
-        send("% Bad passwords\r\n\r\n")
-    return False
+    steps = login_steps(policy, where, gate)
+    try:
+        step = next(steps)
+        while True:
+            if isinstance(step, Read):
+                try:
+                    line = read_line(step.echo, step.timeout)
+                except TimeoutError as exc:
+                    step = steps.throw(exc)
+                    continue
+                step = steps.send(line)
+            else:
+                send(step)
+                step = next(steps)
+    except StopIteration as stop:
+        return bool(stop.value)
 
 
 __all__ = ["Gate", "LoginPolicy", "clear_password", "decode_type7", "enable_secret", "login_dialog", "vty_count",

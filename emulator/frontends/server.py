@@ -47,6 +47,7 @@ import paramiko
 import yaml
 
 from emulator.cli.session import CliSession
+from emulator.cli.telnet_server import used_vtys
 from emulator.config.masking import Masker, secret_values
 from emulator.frontends.gate import LoginGate, Prelogin
 from emulator.frontends.login import LOGIN_TIMEOUT, enable_secret, vty_count, vty_policy
@@ -325,9 +326,10 @@ class LabServer:
         """The lowest free vty line of ``device`` (taken for connection ``cid`` with ``take``)."""
         with self.lock:
             count = vty_count(self.lab.devices[device])
+            in_lab = used_vtys(self.lab.devices[device])     # telnet from the lab's own devices
         with self._conn_lock:
             used = self._vtys[device]
-            free = next((n for n in range(count) if n not in used), None)
+            free = next((n for n in range(count) if n not in used and n not in in_lab), None)
             if take and free is not None:
                 used.add(free)
                 if cid is not None:

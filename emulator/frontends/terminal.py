@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import collections
 import logging
-import re
 import socket
 from typing import Callable, Protocol
 
+from emulator.cli.paging import MORE, PageState
 from emulator.cli.session import CTRL_Z, CliSession, SessionClosed
 from emulator.frontends.login import Gate, LoginPolicy, login_dialog
 from emulator.frontends.pacer import Disconnected, PacedLab, Running
@@ -31,9 +31,6 @@ log = logging.getLogger(__name__)
 INTERRUPT_KEYS = ("\x1e", "\x03")   # Ctrl-Shift-6 (IOS's escape sequence) and Ctrl-C
 MAX_LINE = 4096                     # characters kept of one input line
 POLL_SECONDS = 0.05                 # how often a running command's terminal looks for keys
-MORE = " --More-- "
-ERASE_MORE = "\b" * len(MORE) + " " * len(MORE) + "\b" * len(MORE)
-_SECRET_QUESTION = re.compile(r"ssword: ?$")
 
 
 class Logout(Exception):
@@ -93,51 +90,30 @@ def follow(paced: PacedLab, running: Running, show: Callable[[str], bool],
 
 
 class Pager:
-    """A command's output on a terminal of ``length`` lines (0: no paging), as it comes.
-
-    The first page holds ``length - 1`` lines; ``--More--`` comes before any further text.
-    """
+    """A command's output on a terminal of ``length`` lines (0: no paging), as it comes: the
+    ``--More--`` of ``emulator.cli.paging``, waiting on ``read_key`` for the key."""
 
     def __init__(self, send: Callable[[str], None], read_key: Callable[[], str], length: int):
         self.send = send
         self.read_key = read_key
-        self.length = length
-        self.room = max(length - 1, 1)
-        self.stopped = False
+        self.state = PageState(length)
+
+    @property
+    def stopped(self) -> bool:
+        return self.state.stopped
 
     def write(self, text: str) -> bool:
         """Show ``text``; False when the user has stopped the output."""
-        if self.stopped:
+        if self.state.stopped:
             return False
-        text = text.replace("\r\n", "\n")
-        if self.length <= 0:
-            self.send(text.replace("\n", "\r\n"))
-            return True
-        while text:
-            if self.room <= 0 and not self._more():
-                return False
-            cut, count = 0, 0
-            while count < self.room:
-                end = text.find("\n", cut)
-                if end < 0:
-                    break
-                cut, count = end + 1, count + 1
-            chunk, text = (text[:cut], text[cut:]) if count == self.room else (text, "")
-            self.room -= count
-            self.send(chunk.replace("\n", "\r\n"))
-        return True
-
-    def _more(self) -> bool:
-        self.send(MORE)
-        key = self.read_key()
-        self.send(ERASE_MORE)
-        if key == " ":
-            self.room = max(self.length - 1, 1)
-        elif key == "\r":
-            self.room = 1
-        else:
-            self.stopped = True                         # any other key ends the output
-        return not self.stopped
+        out = self.state.write(text)
+        while True:
+            if out:
+                self.send(out)
+            if not self.state.waiting:
+                break
+            out = self.state.key(self.read_key())
+        return not self.state.stopped
 
 
 # ---------------------------------------------------------------------------- keys and lines
@@ -333,12 +309,15 @@ class VtyTerminal:
             self.channel.send("\r\n")
         except Logout:
             pass
+        finally:
+            with self.paced.lock:
+                self.cli.close()        # its line is free (show users, telnet from the lab's devices)
 
     def _one_line(self, idle: float | None) -> None:
         with self.paced.lock:
             dialog, config = self.cli.in_dialog, self.cli.config is not None
-            secret = dialog and bool(_SECRET_QUESTION.search(self.cli.prompt))
-        text, how = self.editor.read_line(echo=not secret, timeout=idle, editing=not dialog)
+            secret, editing = self.cli.secret_input, self.cli.local_editing
+        text, how = self.editor.read_line(echo=not secret, timeout=idle, editing=editing)
         if how == "enter":
             self._run([text])
         elif config:                            # Ctrl-Z (or Ctrl-C) leaves configuration mode
