@@ -7,6 +7,7 @@ table.
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections import deque
 from dataclasses import dataclass
@@ -83,6 +84,9 @@ class EngineCore:
         self.policy = policy
         self.rng = rng
         self._sas: dict[tuple[bytes, IPv4Address], IkeSA] = {}
+        # Every deadline ever set on an SA or one of its quick modes, as (time, conn id, SA): a heap whose
+        # stale entries (the deadline moved or was cleared, the SA went) are dropped when they come up.
+        self._deadlines: list[tuple[int, int, IkeSA]] = []
         self._out: list[Datagram] = []
         self._events: deque[IkeEvent] = deque()
         self._next_conn_id = 1
@@ -160,7 +164,7 @@ class EngineCore:
             sa.last_sent = data
             if now is not None:
                 sa.retransmits = 0
-                sa.retransmit_at = now + RETRANSMIT_INTERVAL
+                sa.retransmit_at = self._arm(sa, now + RETRANSMIT_INTERVAL)
             else:
                 sa.retransmit_at = None
 
@@ -209,6 +213,11 @@ class EngineCore:
             mid = self.rng.getrandbits(32)
             if mid and (sa is None or mid not in sa.quick):
                 return mid
+
+    def _arm(self, sa: IkeSA, when: int) -> int:
+        """Note ``when`` as a deadline of ``sa`` (its own or a quick mode's) for the timer; returns it."""
+        heapq.heappush(self._deadlines, (when, sa.conn_id, sa))
+        return when
 
     def _conn_id(self) -> int:
         n = self._next_conn_id

@@ -41,6 +41,7 @@ previous packet.``, same capture).
 
 from __future__ import annotations
 
+import heapq
 import random
 from dataclasses import dataclass
 from ipaddress import IPv4Address
@@ -163,19 +164,31 @@ class IkeEngine(MainMode, Informational):
 
     # ------------------------------------------------------------ timers
     def get_timer(self) -> int | None:
-        when = None
-        for sa in self._sas.values():
-            for t in (sa.retransmit_at, sa.expires_at):
-                if t is not None and (when is None or t < when):
-                    when = t
-            for qm in sa.quick.values():
-                t = qm.retransmit_at
-                if t is not None and (when is None or t < when):
-                    when = t
-        return when
+        heap = self._deadlines
+        while heap:
+            when, _, sa = heap[0]
+            if self._live(when, sa):
+                return when
+            heapq.heappop(heap)
+        return None
+
+    def _live(self, when: int, sa: IkeSA) -> bool:
+        """Whether a heap entry is still a deadline of an SA the engine holds."""
+        if self._sas.get((sa.icookie, sa.peer)) is not sa:
+            return False
+        if when == sa.retransmit_at or when == sa.expires_at:
+            return True
+        return any(qm.retransmit_at == when for qm in sa.quick.values())
 
     def handle_timer(self, now: int) -> None:
-        for sa in list(self._sas.values()):
+        # Only the SAs with a deadline due are visited, in the order they were made.
+        heap = self._deadlines
+        due: dict[int, IkeSA] = {}
+        while heap and heap[0][0] <= now:
+            when, conn_id, sa = heapq.heappop(heap)
+            if self._live(when, sa):
+                due[conn_id] = sa
+        for _, sa in sorted(due.items()):
             if self._sa_timers(sa, now):
                 for qm in list(sa.quick.values()):
                     self._qm_timers(sa, qm, now)
@@ -195,7 +208,7 @@ class IkeEngine(MainMode, Informational):
             self._trace("retransmit_counter", sa)
             self._trace("retransmitting_phase1", sa, state=sa.state)
             self._send(sa, sa.last_sent, note=False, arm=False)
-            sa.retransmit_at = now + RETRANSMIT_INTERVAL
+            sa.retransmit_at = self._arm(sa, now + RETRANSMIT_INTERVAL)
         return True
 
     def _qm_timers(self, sa: IkeSA, qm: QuickMode, now: int) -> None:
@@ -212,7 +225,7 @@ class IkeEngine(MainMode, Informational):
         qm.retransmits += 1
         self._trace("retransmitting_phase2", sa, mid=qm.message_id)
         self._send(sa, qm.last_sent, note=False, arm=False)
-        qm.retransmit_at = now + RETRANSMIT_INTERVAL
+        qm.retransmit_at = self._arm(sa, now + RETRANSMIT_INTERVAL)
 
     # ------------------------------------------------------------ receive
     def receive(self, iface: str, src: IPv4Address, dst: IPv4Address, data: bytes, now: int) -> None:

@@ -254,7 +254,7 @@ class MainMode(EngineCore):
 
     def _established(self, sa: IkeSA, now: int) -> None:
         sa.established_at = now
-        sa.expires_at = now + sa.prop.lifetime * SECOND
+        sa.expires_at = self._arm(sa, now + sa.prop.lifetime * SECOND)
         sa.retransmit_at = None
         sa.retransmits = 0
         sa.dh = None  # the phase 1 DH secret is not needed any more

@@ -308,7 +308,6 @@ class CryptoSubsystem:
             self._trace("sa_request", local=local, peer=peer, local_proxy=f.local_proxy,
                         remote_proxy=f.remote_proxy, transform=t, life_s=life_s, life_kb=life_kb, spi=spi)
         self.sad.pending[f.key] = req
-        self.sad.dirty = True
         self.ike.request_phase2(req, now)
         self._drain()
 
@@ -357,7 +356,6 @@ class CryptoSubsystem:
             self._drain()
         except Exception as err:
             self._internal_error("receive_ike", err)
-        self.sad.dirty = True
 
     def datagrams_to_send(self, now: int | None = None) -> list[tuple[IPv4Address, IPv4Address, int, int, bytes]]:
         """IKE's queued datagrams (``now`` is accepted for the engine contract)."""
@@ -376,25 +374,22 @@ class CryptoSubsystem:
         try:
             self.ike.handle_timer(now)
             self._drain()
-            for f in list(self.sad.flows.values()):
-                for sa in list(f.inbound):
-                    if sa.flow is f and now >= sa.expires_at:
+            for sa in self.sad.due(now):
+                f = sa.flow
+                if sa.inbound:
+                    if self.sad.in_sas.get(sa.spi) is sa and now >= sa.expires_at:
                         self._expire_pair(sa, now)
-                for sa in list(f.outbound):
+                elif sa in f.outbound:
                     if now >= sa.expires_at:
                         self._expire_pair(sa, now)
                     elif now >= sa.soft_at and not sa.rekeyed and f.origin_is_acl:
                         self._rekey(sa, now)
         except Exception as err:
             self._internal_error("handle_timer", err)
-        self.sad.dirty = True
 
     def _rekey(self, sa: IpsecSA, now: int) -> None:
         """Soft lifetime reached: negotiate a new pair for the flow (static entries, used SAs only)."""
-        sa.rekeyed = True
-        if sa.sibling is not None:
-            sa.sibling.rekeyed = True
-        self.sad.dirty = True
+        self.sad.mark_rekeyed(sa)
         f = sa.flow
         if not f.origin_is_acl or f.key in self.sad.pending:
             return
@@ -425,7 +420,6 @@ class CryptoSubsystem:
         if isinstance(key, tuple):
             self.sad.pending.pop(key, None)
         self.sad.release_spi(request.spi)
-        self.sad.dirty = True
 
     def _delete_notified(self, peer: IPv4Address, spis: tuple[int, ...], now: int) -> None:
         """The peer deleted SAs: a pair goes if the DELETE names either of its SPIs."""
@@ -485,7 +479,6 @@ class CryptoSubsystem:
             self._drain()
         except Exception as err:
             self._internal_error("interface_address_changed", err)
-        self.sad.dirty = True
 
     # ================================================================== clear
     def clear_crypto_sa(self, now: int, peer: IPv4Address | str | None = None, map: str | None = None,
@@ -511,7 +504,6 @@ class CryptoSubsystem:
         for p, spis in notify.items():
             self.ike.send_delete(p, spis)
             self._drain()
-        self.sad.dirty = True
 
     def clear_crypto_isakmp(self, now: int, conn_id: int | None = None) -> bool:
         """``clear crypto isakmp [conn-id]``: IKE SAs only (IPsec SAs stay); False if conn-id is unknown."""
@@ -522,7 +514,6 @@ class CryptoSubsystem:
                 found = True
                 self.ike.delete_sa(sa, "cleared", now, notify_peer=True)
                 self._drain()
-        self.sad.dirty = True
         return found or conn_id is None
 
     # ================================================================== misc

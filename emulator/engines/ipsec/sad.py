@@ -13,6 +13,8 @@ flow_id 1, 2..., never reused; temporary entries 65536, 65537... per map
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import random
 from dataclasses import dataclass
 from ipaddress import IPv4Address
@@ -72,6 +74,13 @@ class IpsecSA:
     def packets(self) -> int:
         return int(self.esp.packets)
 
+    def deadline(self) -> int:
+        """When a timer must look at this SA: its expiry, or the soft lifetime of an outbound SA its side
+        re-keys (a flow from a crypto ACL, not yet re-keyed)."""
+        if self.inbound or self.rekeyed or not self.flow.origin_is_acl:
+            return self.expires_at
+        return min(self.soft_at, self.expires_at)
+
     @property
     def dest(self) -> IPv4Address:
         """Where this SA's packets go (``sa_dest`` of the debug lines)."""
@@ -99,14 +108,15 @@ DEFAULT_MTU = 1500     # the IP MTU of Ethernet and serial interfaces
 class IpsecFlow:
     """One pair of proxy identities on a crypto map entry: the unit ``show crypto ipsec sa`` prints."""
 
-    __slots__ = ("key", "iface", "map_name", "seq", "local_proxy", "remote_proxy", "peer", "local_addr",
+    __slots__ = ("key", "serial", "iface", "map_name", "seq", "local_proxy", "remote_proxy", "peer", "local_addr",
                  "origin_is_acl", "inbound", "outbound", "encaps", "encrypt", "digest", "decaps", "decrypt",
                  "verify", "send_errors", "recv_errors", "verify_failed", "replay_failed", "invalid_identity",
                  "decaps_failed", "invalid_sa", "path_mtu", "ip_mtu", "learned_mtu")
 
     def __init__(self, key: FlowKey, iface: str, map_name: str, seq: int, local_proxy: ProxyId,
-                 remote_proxy: ProxyId, peer: IPv4Address | None, origin_is_acl: bool):
+                 remote_proxy: ProxyId, peer: IPv4Address | None, origin_is_acl: bool, serial: int = 0):
         self.key = key
+        self.serial = serial          # the order flows were made in (timers visit them in it)
         self.iface = iface
         self.map_name = map_name
         self.seq = seq
@@ -169,8 +179,11 @@ class SaDatabase:
         self.pending: dict[FlowKey, Phase2Request] = {}
         self.next_conn = FIRST_IPSEC_CONN_ID
         self.next_flow_id = 1
-        self._deadline: int | None = None
-        self.dirty = True
+        # SA deadlines as (time, sequence, SA); an entry whose SA went or whose deadline moved is stale and
+        # dropped when it comes up, so looking for the next deadline never walks every SA.
+        self._deadlines: list[tuple[int, int, IpsecSA]] = []
+        self._seq = itertools.count()
+        self._flow_serial = itertools.count()
         self.esp_key_rows: list[str] = []   # Wireshark's esp_sa rows, one per SA ever installed here
         self.installed: list[IpsecSA] = []  # the same SAs, for a key log
 
@@ -216,7 +229,7 @@ class SaDatabase:
 
     def new_flow(self, key: FlowKey, peer: IPv4Address | None, origin_is_acl: bool) -> IpsecFlow:
         iface, map_name, seq, lp, rp = key
-        f = IpsecFlow(key, iface, map_name, seq, lp, rp, peer, origin_is_acl)
+        f = IpsecFlow(key, iface, map_name, seq, lp, rp, peer, origin_is_acl, next(self._flow_serial))
         self.flows[key] = f
         self._entry_flows.setdefault((iface, map_name, seq), []).append(f)
         return f
@@ -263,7 +276,8 @@ class SaDatabase:
         active = self._active.setdefault(f.iface, [])
         if f not in active:
             active.append(f)
-        self.dirty = True
+        self._arm(sa_in)
+        self._arm(sa_out)
         return sa_in, sa_out
 
     def install_result(self, r: Phase2Result, now: int) -> tuple[IpsecSA, IpsecSA]:
@@ -297,7 +311,6 @@ class SaDatabase:
                 f.outbound.remove(s)
             if s.inbound:
                 self.in_sas.pop(s.spi, None)
-        self.dirty = True
         if not f.inbound and not f.outbound:
             self._deactivate(f)
         return pair
@@ -330,19 +343,41 @@ class SaDatabase:
         self._temps_under.setdefault((map_name, parent_seq), []).append(t)
         return t
 
-    # ------------------------------------------------------------ deadline
+    # ------------------------------------------------------------ deadlines
+    def _arm(self, sa: IpsecSA) -> None:
+        heapq.heappush(self._deadlines, (sa.deadline(), next(self._seq), sa))
+
+    def mark_rekeyed(self, sa: IpsecSA) -> None:
+        """A re-key of ``sa``'s pair began: its next deadline is the expiry."""
+        for s in (sa, sa.sibling):
+            if s is not None and not s.rekeyed:
+                s.rekeyed = True
+                self._arm(s)
+
+    def _live(self, when: int, sa: IpsecSA) -> bool:
+        """Whether a heap entry is still the deadline of an installed SA."""
+        if when != sa.deadline():
+            return False
+        if sa.inbound:
+            return self.in_sas.get(sa.spi) is sa
+        return sa in sa.flow.outbound and self.flows.get(sa.flow.key) is sa.flow
+
     def deadline(self) -> int | None:
         """The earliest SA deadline: expiry, or the soft lifetime of an outbound SA its side re-keys."""
-        if self.dirty:
-            when = None
-            for f in self.flows.values():
-                for sa in f.outbound:
-                    t = sa.expires_at if (sa.rekeyed or not f.origin_is_acl) else min(sa.soft_at, sa.expires_at)
-                    if when is None or t < when:
-                        when = t
-                for sa in f.inbound:
-                    if when is None or sa.expires_at < when:
-                        when = sa.expires_at
-            self._deadline = when
-            self.dirty = False
-        return self._deadline
+        heap = self._deadlines
+        while heap:
+            when, _, sa = heap[0]
+            if self._live(when, sa):
+                return when
+            heapq.heappop(heap)
+        return None
+
+    def due(self, now: int) -> list[IpsecSA]:
+        """The SAs whose deadline is at or before ``now``, taken off the heap: by flow, inbound first."""
+        heap = self._deadlines
+        found: dict[int, IpsecSA] = {}
+        while heap and heap[0][0] <= now:
+            when, _, sa = heapq.heappop(heap)
+            if self._live(when, sa):
+                found[id(sa)] = sa
+        return sorted(found.values(), key=lambda s: (s.flow.serial, not s.inbound, s.conn_id))
