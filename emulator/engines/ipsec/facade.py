@@ -260,10 +260,9 @@ class CryptoSubsystem:
         """A dynamic map entry: the SAs a peer built through it, or a drop if its ACL wants an SA."""
         sad = self.sad
         src, dst, proto, sport, dport = flow.src, flow.dst, flow.protocol, flow.sport, flow.dport
-        for temp in sad.temporaries_under(map_name, entry.seq):
-            for f in sad.entry_flows(iface, map_name, temp.seq):
-                if f.outbound and f.outbound_matches(src, dst, proto, sport, dport):
-                    return self.esp.protect(f, self.local_address(iface), packet, now)
+        f = sad.dynamic_flow(iface, map_name, entry.seq, src, dst, proto, sport, dport)
+        if f is not None:
+            return self.esp.protect(f, self.local_address(iface), packet, now)
         for dyn in spd.dynamic_entries(cfg, entry.dynamic_map or ""):
             if dyn.match_address and self.acl.evaluate(dyn.match_address, flow) == PERMIT:
                 return self.esp.drop("no SA (dynamic map)")

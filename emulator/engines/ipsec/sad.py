@@ -176,6 +176,10 @@ class SaDatabase:
         self._temps: dict[tuple[str, int], TemporaryEntry] = {}
         self._temps_under: dict[tuple[str, int], list[TemporaryEntry]] = {}   # (map, parent seq) -> newest last
         self._next_temp_seq: dict[str, int] = {}
+        # The flows of the temporary entries under one dynamic map entry, by (interface, map, parent seq),
+        # then by the mask and masked address of their remote proxy: a packet's flow is found by its
+        # destination in as many lookups as there are masks, not by walking every peer's flows.
+        self._dynamic_flows: dict[tuple[str, str, int], dict[int, dict[int, list[IpsecFlow]]]] = {}
         self.pending: dict[FlowKey, Phase2Request] = {}
         self.next_conn = FIRST_IPSEC_CONN_ID
         self.next_flow_id = 1
@@ -232,7 +236,26 @@ class SaDatabase:
         f = IpsecFlow(key, iface, map_name, seq, lp, rp, peer, origin_is_acl, next(self._flow_serial))
         self.flows[key] = f
         self._entry_flows.setdefault((iface, map_name, seq), []).append(f)
+        temp = self._temps.get((map_name, seq))
+        if temp is not None:
+            by_mask = self._dynamic_flows.setdefault((iface, map_name, temp.parent_seq), {})
+            by_mask.setdefault(rp.mask, {}).setdefault(rp.addr, []).append(f)
         return f
+
+    def dynamic_flow(self, iface: str, map_name: str, parent_seq: int, src: int, dst: int, proto: int,
+                     sport: int | None, dport: int | None) -> IpsecFlow | None:
+        """The flow with an outbound SA that a packet matches among the temporary entries under a dynamic
+        map entry: the newest entry's first, as IOS walks them."""
+        by_mask = self._dynamic_flows.get((iface, map_name, parent_seq))
+        if not by_mask:
+            return None
+        best: IpsecFlow | None = None
+        for mask, by_addr in by_mask.items():
+            for f in by_addr.get(dst & mask, ()):
+                if (f.outbound and f.outbound_matches(src, dst, proto, sport, dport)
+                        and (best is None or (-f.seq, f.serial) < (-best.seq, best.serial))):
+                    best = f
+        return best
 
     def remove_flow(self, f: IpsecFlow) -> None:
         self.flows.pop(f.key, None)
@@ -241,11 +264,24 @@ class SaDatabase:
             lst.remove(f)
         self._deactivate(f)
         temp = self._temps.get((f.map_name, f.seq))
+        if temp is not None:
+            self._unindex_dynamic(f, temp)
         if temp is not None and not self._entry_flows.get((f.iface, f.map_name, f.seq)):
             del self._temps[(f.map_name, f.seq)]
             under = self._temps_under.get((temp.map_name, temp.parent_seq))
             if under and temp in under:
                 under.remove(temp)
+
+    def _unindex_dynamic(self, f: IpsecFlow, temp: TemporaryEntry) -> None:
+        by_mask = self._dynamic_flows.get((f.iface, f.map_name, temp.parent_seq), {})
+        by_addr = by_mask.get(f.remote_proxy.mask, {})
+        flows = by_addr.get(f.remote_proxy.addr, [])
+        if f in flows:
+            flows.remove(f)
+            if not flows:
+                del by_addr[f.remote_proxy.addr]
+                if not by_addr:
+                    del by_mask[f.remote_proxy.mask]
 
     def _deactivate(self, f: IpsecFlow) -> None:
         active = self._active.get(f.iface)
