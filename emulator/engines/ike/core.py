@@ -87,6 +87,8 @@ class EngineCore:
         # Every deadline ever set on an SA or one of its quick modes, as (time, conn id, SA): a heap whose
         # stale entries (the deadline moved or was cleared, the SA went) are dropped when they come up.
         self._deadlines: list[tuple[int, int, IkeSA]] = []
+        self._by_peer: dict[IPv4Address, list[IkeSA]] = {}     # the same SAs by peer, oldest first
+        self._unestablished: dict[int, IkeSA] = {}            # by conn id: those not yet past phase 1
         self._out: list[Datagram] = []
         self._events: deque[IkeEvent] = deque()
         self._next_conn_id = 1
@@ -115,7 +117,17 @@ class EngineCore:
 
     def negotiating(self, peer: IPv4Address | None = None) -> int:
         """ISAKMP SAs in negotiation (with ``peer``, or in all)."""
-        return sum(1 for sa in self._sas.values() if not sa.established and (peer is None or sa.peer == peer))
+        return sum(1 for sa in self._unestablished.values()
+                   if not sa.established and (peer is None or sa.peer == peer))
+
+    def peer_sas(self, peer: IPv4Address) -> list[IkeSA]:
+        """The ISAKMP SAs with ``peer``, by conn id."""
+        return self._by_peer.get(peer, [])
+
+    def _add_sa(self, sa: IkeSA) -> None:
+        self._sas[(sa.icookie, sa.peer)] = sa
+        self._by_peer.setdefault(sa.peer, []).append(sa)
+        self._unestablished[sa.conn_id] = sa
 
     def _admit(self, peer: IPv4Address, incoming: bool) -> bool:
         """Whether a new exchange with ``peer`` may begin; counted either way."""
@@ -229,7 +241,12 @@ class EngineCore:
         """Remove an IKE SA (its IPsec SAs stay, reference §4.6/§4.11); pending requests fail."""
         if notify_peer and sa.established:
             self._send_informational(sa, K.DeletePayload(K.PROTO_ISAKMP, [sa.icookie + sa.rcookie], K.DOI_IPSEC))
-        self._sas.pop((sa.icookie, sa.peer), None)
+        if self._sas.pop((sa.icookie, sa.peer), None) is sa:
+            same_peer = self._by_peer[sa.peer]
+            same_peer.remove(sa)
+            if not same_peer:
+                del self._by_peer[sa.peer]
+            self._unestablished.pop(sa.conn_id, None)
         pending = list(sa.pending)
         sa.pending.clear()
         for qm in sa.quick.values():

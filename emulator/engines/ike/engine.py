@@ -120,12 +120,13 @@ class IkeEngine(MainMode, Informational):
 
     def request_phase2(self, req: Phase2Request, now: int) -> None:
         """Negotiate SAs for ``req``: quick mode on an IKE SA to the peer, main mode first if none."""
-        for sa in self.sas():
-            if sa.peer == req.peer and sa.established and sa.local == req.local:
+        same_peer = self.peer_sas(req.peer)
+        for sa in same_peer:
+            if sa.established and sa.local == req.local:
                 self._start_quick_mode(sa, req, now)
                 return
-        for sa in self.sas():
-            if sa.peer == req.peer and sa.initiator and not sa.established and sa.local == req.local:
+        for sa in same_peer:
+            if sa.initiator and not sa.established and sa.local == req.local:
                 sa.pending.append(req)
                 return
         if not self._admit(req.peer, incoming=False):
@@ -144,7 +145,7 @@ class IkeEngine(MainMode, Informational):
             return
         sa = IkeSA(self._conn_id(), True, req.local, req.peer, req.iface, self.rng.randbytes(8), ZERO_COOKIE,
                    now, psk=psk, offered=offers, pending=[req])
-        self._sas[(sa.icookie, sa.peer)] = sa
+        self._add_sa(sa)
         self._trace("local_port")
         self._trace("beginning_main_mode", sa)
         sa_payload = K.SAPayload([K.Proposal(1, K.PROTO_ISAKMP, b"",

@@ -172,6 +172,7 @@ class SaDatabase:
         self._entry_flows: dict[tuple[str, str, int], list[IpsecFlow]] = {}
         self._active: dict[str, list[IpsecFlow]] = {}      # iface -> flows with SAs (cleartext check)
         self.in_sas: dict[int, IpsecSA] = {}
+        self._in_spis: dict[tuple[IPv4Address, IPv4Address], set[int]] = {}   # (peer, local) -> inbound SPIs
         self._reserved_spis: set[int] = set()
         self._temps: dict[tuple[str, int], TemporaryEntry] = {}
         self._temps_under: dict[tuple[str, int], list[TemporaryEntry]] = {}   # (map, parent seq) -> newest last
@@ -308,6 +309,7 @@ class SaDatabase:
         self.esp_key_rows += [sa_in.wireshark_row(), sa_out.wireshark_row()]
         self.installed += [sa_in, sa_out]
         self.in_sas[sa_in.spi] = sa_in
+        self._in_spis.setdefault((sa_in.peer, sa_in.local), set()).add(sa_in.spi)
         self._reserved_spis.discard(sa_in.spi)
         active = self._active.setdefault(f.iface, [])
         if f not in active:
@@ -345,11 +347,19 @@ class SaDatabase:
                 f.inbound.remove(s)
             if s in f.outbound:
                 f.outbound.remove(s)
-            if s.inbound:
-                self.in_sas.pop(s.spi, None)
+            if s.inbound and self.in_sas.get(s.spi) is s:
+                del self.in_sas[s.spi]
+                spis = self._in_spis[(s.peer, s.local)]
+                spis.discard(s.spi)
+                if not spis:
+                    del self._in_spis[(s.peer, s.local)]
         if not f.inbound and not f.outbound:
             self._deactivate(f)
         return pair
+
+    def has_inbound(self, peer: IPv4Address, local: IPv4Address) -> bool:
+        """Whether an inbound SA from ``peer`` to ``local`` is installed."""
+        return (peer, local) in self._in_spis
 
     def find_pairs(self, peer: IPv4Address, spis: set[int]) -> list[IpsecSA]:
         """SAs with ``peer`` whose SPI (either direction) is in ``spis``, one per pair."""
