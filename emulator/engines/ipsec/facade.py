@@ -334,12 +334,11 @@ class CryptoSubsystem:
             if not self.sad.in_sas and not self.isakmp_enabled():
                 return CryptoResult(CLEAR, packet)  # no crypto configured: the router answers it itself
             return self.esp.invalid_spi(packet, spi, now)
-        active = self.sad.active(iface)
-        if not active:
+        if not self.sad.has_active(iface):
             return CryptoResult(CLEAR, packet)
         if proto == PROTO_UDP and (flow.sport == PORT_ISAKMP or flow.dport == PORT_ISAKMP):
             return CryptoResult(CLEAR, packet)
-        return self.esp.cleartext_check(iface, packet, flow, active, now)
+        return self.esp.cleartext_check(iface, packet, flow, now)
 
     # ================================================================== IKE transport
     def receive_ike(self, iface: str, src: IPv4Address, dst: IPv4Address, sport: int, dport: int, payload: bytes,

@@ -170,7 +170,11 @@ class SaDatabase:
     def __init__(self) -> None:
         self.flows: dict[FlowKey, IpsecFlow] = {}
         self._entry_flows: dict[tuple[str, str, int], list[IpsecFlow]] = {}
-        self._active: dict[str, list[IpsecFlow]] = {}      # iface -> flows with SAs (cleartext check)
+        # iface -> the flows with SAs (for the cleartext check), each with the order it got them in, and
+        # the same flows by the mask and masked address of their remote proxy.
+        self._active: dict[str, dict[IpsecFlow, int]] = {}
+        self._active_by_remote: dict[str, dict[int, dict[int, list[IpsecFlow]]]] = {}
+        self._activations = itertools.count()
         self.in_sas: dict[int, IpsecSA] = {}
         self._in_spis: dict[tuple[IPv4Address, IPv4Address], set[int]] = {}   # (peer, local) -> inbound SPIs
         self._reserved_spis: set[int] = set()
@@ -202,7 +206,26 @@ class SaDatabase:
         return self._entry_flows.get((iface, map_name, seq), [])
 
     def active(self, iface: str) -> list[IpsecFlow]:
-        return self._active.get(iface, [])
+        """The flows with SAs on ``iface``, in the order they got them."""
+        return list(self._active.get(iface, ()))
+
+    def has_active(self, iface: str) -> bool:
+        return bool(self._active.get(iface))
+
+    def active_flow(self, iface: str, src: int, dst: int, proto: int, sport: int | None,
+                    dport: int | None) -> IpsecFlow | None:
+        """The first flow with SAs on ``iface`` (in the order they got them) whose proxies a packet from
+        the remote side lies within: found by the packet's source, one lookup per remote proxy mask."""
+        active = self._active.get(iface)
+        if not active:
+            return None
+        best: IpsecFlow | None = None
+        for mask, by_addr in self._active_by_remote[iface].items():
+            for f in by_addr.get(src & mask, ()):
+                if (f.remote_proxy.contains(src, proto, sport) and f.local_proxy.contains(dst, proto, dport)
+                        and (best is None or active[f] < active[best])):
+                    best = f
+        return best
 
     def temporary_entries(self, map_name: str | None = None) -> list[TemporaryEntry]:
         return sorted((t for t in self._temps.values() if map_name is None or t.map_name == map_name),
@@ -287,7 +310,15 @@ class SaDatabase:
     def _deactivate(self, f: IpsecFlow) -> None:
         active = self._active.get(f.iface)
         if active and f in active:
-            active.remove(f)
+            del active[f]
+            by_mask = self._active_by_remote[f.iface]
+            by_addr = by_mask[f.remote_proxy.mask]
+            flows = by_addr[f.remote_proxy.addr]
+            flows.remove(f)
+            if not flows:
+                del by_addr[f.remote_proxy.addr]
+                if not by_addr:
+                    del by_mask[f.remote_proxy.mask]
 
     # ------------------------------------------------------------ SAs
     def install(self, f: IpsecFlow, r: Phase2Result, now: int) -> tuple[IpsecSA, IpsecSA]:
@@ -311,9 +342,11 @@ class SaDatabase:
         self.in_sas[sa_in.spi] = sa_in
         self._in_spis.setdefault((sa_in.peer, sa_in.local), set()).add(sa_in.spi)
         self._reserved_spis.discard(sa_in.spi)
-        active = self._active.setdefault(f.iface, [])
+        active = self._active.setdefault(f.iface, {})
         if f not in active:
-            active.append(f)
+            active[f] = next(self._activations)
+            by_mask = self._active_by_remote.setdefault(f.iface, {})
+            by_mask.setdefault(f.remote_proxy.mask, {}).setdefault(f.remote_proxy.addr, []).append(f)
         self._arm(sa_in)
         self._arm(sa_out)
         return sa_in, sa_out
