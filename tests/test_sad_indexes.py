@@ -87,3 +87,13 @@ def test_deadline_heap_follows_installs_rekeys_and_removals():
     assert sa_in.rekeyed and sa_out.rekeyed and sad.deadline() == 3600 * SECOND
     sad.remove_pair(sa_in)
     assert sad.deadline() is None and sad.due(10_000 * SECOND) == []
+
+
+def test_deadline_heap_stays_small_when_sas_come_and_go():
+    sad = SaDatabase()
+    keep_in, _ = _install(sad, "198.51.100.1", _net(1), 0x8000, lifetime=86400)
+    for k in range(500):                            # peers that come and go long before their SAs expire
+        sa_in, _ = _install(sad, "198.51.100.2", _net(2), 0x9000 + 2 * k, lifetime=86400)
+        sad.remove_pair(sa_in)
+    assert len(sad._deadlines) <= 64 + 8 * len(sad.in_sas) + 2
+    assert sad.deadline() == keep_in.expires_at

@@ -228,8 +228,21 @@ class EngineCore:
 
     def _arm(self, sa: IkeSA, when: int) -> int:
         """Note ``when`` as a deadline of ``sa`` (its own or a quick mode's) for the timer; returns it."""
-        heapq.heappush(self._deadlines, (when, sa.conn_id, sa))
+        heap = self._deadlines
+        if len(heap) > 64 + 8 * len(self._sas):
+            # Mostly stale (SAs deleted long before their lifetime ended): keep the live entries only.
+            heap[:] = [entry for entry in heap if self._live(entry[0], entry[2])]
+            heapq.heapify(heap)
+        heapq.heappush(heap, (when, sa.conn_id, sa))
         return when
+
+    def _live(self, when: int, sa: IkeSA) -> bool:
+        """Whether a heap entry is still a deadline of an SA the engine holds."""
+        if self._sas.get((sa.icookie, sa.peer)) is not sa:
+            return False
+        if when == sa.retransmit_at or when == sa.expires_at:
+            return True
+        return any(qm.retransmit_at == when for qm in sa.quick.values())
 
     def _conn_id(self) -> int:
         n = self._next_conn_id

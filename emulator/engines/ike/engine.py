@@ -173,14 +173,6 @@ class IkeEngine(MainMode, Informational):
             heapq.heappop(heap)
         return None
 
-    def _live(self, when: int, sa: IkeSA) -> bool:
-        """Whether a heap entry is still a deadline of an SA the engine holds."""
-        if self._sas.get((sa.icookie, sa.peer)) is not sa:
-            return False
-        if when == sa.retransmit_at or when == sa.expires_at:
-            return True
-        return any(qm.retransmit_at == when for qm in sa.quick.values())
-
     def handle_timer(self, now: int) -> None:
         # Only the SAs with a deadline due are visited, in the order they were made.
         heap = self._deadlines

@@ -424,7 +424,12 @@ class SaDatabase:
 
     # ------------------------------------------------------------ deadlines
     def _arm(self, sa: IpsecSA) -> None:
-        heapq.heappush(self._deadlines, (sa.deadline(), next(self._seq), sa))
+        heap = self._deadlines
+        if len(heap) > 64 + 8 * len(self.in_sas):
+            # Mostly stale (SAs deleted before their deadline): keep the live entries only.
+            heap[:] = [entry for entry in heap if self._live(entry[0], entry[2])]
+            heapq.heapify(heap)
+        heapq.heappush(heap, (sa.deadline(), next(self._seq), sa))
 
     def mark_rekeyed(self, sa: IpsecSA) -> None:
         """A re-key of ``sa``'s pair began: its next deadline is the expiry."""
