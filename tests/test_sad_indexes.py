@@ -97,3 +97,22 @@ def test_deadline_heap_stays_small_when_sas_come_and_go():
         sad.remove_pair(sa_in)
     assert len(sad._deadlines) <= 64 + 8 * len(sad.in_sas) + 2
     assert sad.deadline() == keep_in.expires_at
+
+
+def test_temporary_entries_and_flows_are_found_by_peer():
+    sad = SaDatabase()
+    a_in, a_out = _install(sad, "198.51.100.1", _net(1), 0xA000)
+    b_in, _ = _install(sad, "198.51.100.2", _net(2), 0xB000)
+    again_in, _ = _install(sad, "198.51.100.1", _net(1), 0xC000)        # the same peer and proxies: same entry
+    assert a_in.flow is again_in.flow and a_in.flow.seq == 65536 and b_in.flow.seq == 65537
+    assert [t.seq for t in sad.temporaries_under("vpn", 10)] == [65537, 65536]       # newest first
+    peer_a = IPv4Address("198.51.100.1")
+    assert sad.flows_with_peer(peer_a) == [a_in.flow]
+    assert sad.find_pairs(peer_a, {a_out.spi}) == [a_out] and sad.find_pairs(peer_a, {b_in.spi}) == []
+    sad.set_peer(a_in.flow, IPv4Address("198.51.100.9"))                # a flow's peer moves: so does the index
+    assert sad.flows_with_peer(peer_a) == [] and sad.flows_with_peer(IPv4Address("198.51.100.9")) == [a_in.flow]
+    sad.remove_flow(b_in.flow)
+    assert sad.flows_with_peer(IPv4Address("198.51.100.2")) == []
+    assert [t.seq for t in sad.temporaries_under("vpn", 10)] == [65536]
+    c_in, _ = _install(sad, "198.51.100.2", _net(2), 0xD000)            # the entry went with its last flow
+    assert c_in.flow.seq == 65538

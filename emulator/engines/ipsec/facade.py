@@ -300,7 +300,7 @@ class CryptoSubsystem:
         life_s, life_kb = spd.entry_lifetimes(cfg, entry)
         spi = self.sad.new_spi(self.rng)
         peer = entry.peers[0]
-        f.peer = peer
+        self.sad.set_peer(f, peer)
         req = Phase2Request(peer, local, f.iface, f.local_proxy, f.remote_proxy, transforms, life_s, life_kb,
                             pfs_group(entry.pfs), spi, context=f.key)
         for _name, t in transforms:
@@ -430,7 +430,7 @@ class CryptoSubsystem:
 
     def _initial_contact(self, peer: IPv4Address, now: int) -> None:
         """Every IPsec SA with ``peer`` is from before its restart: gone, without a DELETE."""
-        for f in [f for f in self.sad.flows.values() if f.peer == peer]:
+        for f in self.sad.flows_with_peer(peer):
             self._drop_flow(f, now)
 
     # ================================================================== SA removal

@@ -179,7 +179,10 @@ class SaDatabase:
         self._in_spis: dict[tuple[IPv4Address, IPv4Address], set[int]] = {}   # (peer, local) -> inbound SPIs
         self._reserved_spis: set[int] = set()
         self._temps: dict[tuple[str, int], TemporaryEntry] = {}
-        self._temps_under: dict[tuple[str, int], list[TemporaryEntry]] = {}   # (map, parent seq) -> newest last
+        self._temps_under: dict[tuple[str, int], dict[int, TemporaryEntry]] = {}   # (map, parent seq) -> by seq
+        # (map, parent seq, peer, local proxy, remote proxy) -> the temporary entry made for them
+        self._temp_keys: dict[tuple[str, int, IPv4Address, ProxyId, ProxyId], TemporaryEntry] = {}
+        self._peer_flows: dict[IPv4Address | None, dict[IpsecFlow, None]] = {}   # peer -> its flows
         self._next_temp_seq: dict[str, int] = {}
         # The flows of the temporary entries under one dynamic map entry, by (interface, map, parent seq),
         # then by the mask and masked address of their remote proxy: a packet's flow is found by its
@@ -234,7 +237,7 @@ class SaDatabase:
     def temporaries_under(self, map_name: str, parent_seq: int) -> list[TemporaryEntry]:
         """The temporary entries made from one dynamic map entry, newest first (a peer that came back
         from a new address is protected to the new one)."""
-        return self._temps_under.get((map_name, parent_seq), [])[::-1]
+        return list(self._temps_under.get((map_name, parent_seq), {}).values())[::-1]
 
     def peek_conn_ids(self) -> tuple[int, int]:
         """The engine connection ids the next SA pair will get (inbound, outbound)."""
@@ -260,6 +263,7 @@ class SaDatabase:
         f = IpsecFlow(key, iface, map_name, seq, lp, rp, peer, origin_is_acl, next(self._flow_serial))
         self.flows[key] = f
         self._entry_flows.setdefault((iface, map_name, seq), []).append(f)
+        self._peer_flows.setdefault(peer, {})[f] = None
         temp = self._temps.get((map_name, seq))
         if temp is not None:
             by_mask = self._dynamic_flows.setdefault((iface, map_name, temp.parent_seq), {})
@@ -281,7 +285,28 @@ class SaDatabase:
                     best = f
         return best
 
+    def set_peer(self, f: IpsecFlow, peer: IPv4Address | None) -> None:
+        """The flow's peer is now ``peer`` (kept in the index by peer)."""
+        if peer != f.peer:
+            self._unindex_peer(f)
+            f.peer = peer
+            if self.flows.get(f.key) is f:
+                self._peer_flows.setdefault(peer, {})[f] = None
+
+    def flows_with_peer(self, peer: IPv4Address) -> list[IpsecFlow]:
+        """The flows whose peer is ``peer``, in the order they were made."""
+        return sorted(self._peer_flows.get(peer, ()), key=lambda f: f.serial)
+
+    def _unindex_peer(self, f: IpsecFlow) -> None:
+        same = self._peer_flows.get(f.peer)
+        if same is not None and f in same:
+            del same[f]
+            if not same:
+                del self._peer_flows[f.peer]
+
     def remove_flow(self, f: IpsecFlow) -> None:
+        if self.flows.get(f.key) is f:
+            self._unindex_peer(f)
         self.flows.pop(f.key, None)
         lst = self._entry_flows.get((f.iface, f.map_name, f.seq))
         if lst and f in lst:
@@ -292,9 +317,10 @@ class SaDatabase:
             self._unindex_dynamic(f, temp)
         if temp is not None and not self._entry_flows.get((f.iface, f.map_name, f.seq)):
             del self._temps[(f.map_name, f.seq)]
-            under = self._temps_under.get((temp.map_name, temp.parent_seq))
-            if under and temp in under:
-                under.remove(temp)
+            self._temps_under.get((temp.map_name, temp.parent_seq), {}).pop(temp.seq, None)
+            key = (temp.map_name, temp.parent_seq, temp.peer, temp.local_proxy, temp.remote_proxy)
+            if self._temp_keys.get(key) is temp:
+                del self._temp_keys[key]
 
     def _unindex_dynamic(self, f: IpsecFlow, temp: TemporaryEntry) -> None:
         by_mask = self._dynamic_flows.get((f.iface, f.map_name, temp.parent_seq), {})
@@ -323,7 +349,7 @@ class SaDatabase:
     # ------------------------------------------------------------ SAs
     def install(self, f: IpsecFlow, r: Phase2Result, now: int) -> tuple[IpsecSA, IpsecSA]:
         """A negotiated pair on flow ``f``: (inbound, outbound), numbered and indexed."""
-        f.peer = r.peer
+        self.set_peer(f, r.peer)
         f.local_addr = r.local
         t = r.transform
         esp_in = E.EspSA(r.spi_in, t.cipher, r.keys_in[0], t.auth, r.keys_in[1])
@@ -401,9 +427,7 @@ class SaDatabase:
             sa = self.in_sas.get(spi)
             if sa is not None and sa.peer == peer and sa not in found and sa.sibling not in found:
                 found.append(sa)
-        for f in self.flows.values():
-            if f.peer != peer:
-                continue
+        for f in self.flows_with_peer(peer):
             for sa in f.outbound:
                 if sa.spi in spis and sa not in found and sa.sibling not in found:
                     found.append(sa)
@@ -412,14 +436,16 @@ class SaDatabase:
     # ------------------------------------------------------------ temporary entries
     def temporary_entry(self, map_name: str, parent_seq: int, dyn_name: str, dyn_seq: int, peer: IPv4Address,
                         lp: ProxyId, rp: ProxyId, iface: str) -> TemporaryEntry:
-        for t in self._temps_under.get((map_name, parent_seq), []):
-            if t.peer == peer and t.local_proxy == lp and t.remote_proxy == rp:
-                return t
+        key = (map_name, parent_seq, peer, lp, rp)
+        found = self._temp_keys.get(key)
+        if found is not None:
+            return found
         seq = self._next_temp_seq.get(map_name, TEMPORARY_SEQ_BASE)
         self._next_temp_seq[map_name] = seq + 1
         t = TemporaryEntry(map_name, seq, parent_seq, dyn_name, dyn_seq, peer, lp, rp, iface)
         self._temps[(map_name, seq)] = t
-        self._temps_under.setdefault((map_name, parent_seq), []).append(t)
+        self._temps_under.setdefault((map_name, parent_seq), {})[seq] = t
+        self._temp_keys[key] = t
         return t
 
     # ------------------------------------------------------------ deadlines
