@@ -178,19 +178,55 @@ def test_serial_link_filter_for_fault_injection():
     assert got == [b"KEEP"] and link.a.dropped == 1
 
 
+def _frame(dst: bytes, src: bytes, size: int = 125) -> bytes:
+    return (dst + src).ljust(size, b"\x00")
+
+
+MAC_A, MAC_B, MAC_C = (bytes([0, 0, 0x0C, 0, 0, n]) for n in (1, 2, 3))
+
+
 def test_ethernet_segment_broadcasts_to_others():
     sim = Simulator(0)
     seg = EthernetSegment(sim, delay_ns=0)
     got = {n: [] for n in "abc"}
     ports = {n: seg.attach(lambda f, n=n: got[n].append((sim.now, f)), name=n) for n in "abc"}
-    ports["a"].send(b"\x00" * 125)   # 1000 bits at 10 Mb/s = 100 µs
+    frame = _frame(b"\xff" * 6, MAC_A)
+    ports["a"].send(frame)   # 1000 bits at 10 Mb/s = 100 µs
     sim.run_until_idle()
     assert got["a"] == []
-    assert got["b"] == got["c"] == [(100 * US, b"\x00" * 125)]
+    assert got["b"] == got["c"] == [(100 * US, frame)]
     ports["c"].detach()
-    ports["b"].send(b"hi")
+    ports["b"].send(_frame(b"\xff" * 6, MAC_B, 2))
     sim.run_until_idle()
     assert len(got["a"]) == 1 and len(got["c"]) == 1
+
+
+def test_ethernet_segment_switches_known_unicast():
+    sim = Simulator(0)
+    seg = EthernetSegment(sim, delay_ns=0)
+    got: dict[str, list[bytes]] = {n: [] for n in "abc"}
+    ports = {n: seg.attach(lambda f, n=n: got[n].append(f), name=n) for n in "abc"}
+    seen = []
+    seg.taps.append(lambda t, name, f: seen.append(name))
+    to_b = _frame(MAC_B, MAC_A)
+    ports["a"].send(to_b)                      # B not learnt yet: flooded
+    sim.run_until_idle()
+    assert got == {"a": [], "b": [to_b], "c": [to_b]}
+    ports["b"].send(_frame(MAC_A, MAC_B))      # A learnt from its first frame: to a alone
+    sim.run_until_idle()
+    assert got["a"] == [_frame(MAC_A, MAC_B)] and len(got["c"]) == 1
+    ports["a"].send(to_b)                      # B learnt now: c no longer sees it
+    multicast = _frame(b"\x01\x00\x5e\x00\x00\x05", MAC_A)
+    ports["a"].send(multicast)                 # a group address is flooded
+    sim.run_until_idle()
+    assert got["b"] == [to_b, to_b, multicast] and got["c"] == [to_b, multicast]
+    assert seen == ["a", "b", "a", "a"]        # a tap sees every frame, switched or flooded
+    assert seg.macs == {MAC_A: ports["a"], MAC_B: ports["b"]}
+    ports["b"].detach()                        # the table forgets a port that went
+    assert seg.macs == {MAC_A: ports["a"]}
+    ports["a"].send(to_b)
+    sim.run_until_idle()
+    assert got["c"] == [to_b, multicast, to_b]
 
 
 def test_realtime_driver_hook():

@@ -36,7 +36,7 @@ from emulator.sim.binding import EngineBinding
 from emulator.sim.clock import Simulator
 from emulator.sim.wires import EthernetSegment, SerialEnd
 from emulator.wire.errors import DecodeError
-from emulator.wire.ethernet import BROADCAST, ETHERTYPE_ARP, ETHERTYPE_IPV4, EthernetFrame
+from emulator.wire.ethernet import BROADCAST, ETHERTYPE_ARP, ETHERTYPE_IPV4, HEADER_LEN, EthernetFrame
 
 __all__ = ["LinkEvents", "AdapterInterfaces", "LinkAdapter", "PPPAdapter", "HDLCAdapter", "EthernetAdapter",
            "short_name"]
@@ -343,20 +343,24 @@ class EthernetAdapter(LinkAdapter):
     def _receive(self, frame: bytes) -> None:
         if not self.protocol_up:
             return
-        try:
-            eth = EthernetFrame.decode(frame)
-        except DecodeError as err:
-            self._input_error(str(err))
+        if len(frame) < HEADER_LEN:
+            try:
+                EthernetFrame.decode(frame)      # the codec words the error
+            except DecodeError as err:
+                self._input_error(str(err))
             return
-        if eth.dst != self.mac and eth.dst != BROADCAST:
+        dst = frame[:6]                          # the address filter, before anything is decoded
+        broadcast = dst == BROADCAST
+        if not broadcast and dst != self.mac:
             return
         self._count_in(frame)
-        if eth.dst == BROADCAST:
+        if broadcast:
             self.state.counters.broadcasts_in += 1
-        if eth.ethertype == ETHERTYPE_IPV4:
-            self.owner.receive_ip(self.iface, eth.payload)
-        elif eth.ethertype == ETHERTYPE_ARP:
-            self.arp.receive(eth.payload, self.interfaces.address(self.iface), self.sim.now)
+        ethertype = frame[12] << 8 | frame[13]
+        if ethertype == ETHERTYPE_IPV4:
+            self.owner.receive_ip(self.iface, frame[HEADER_LEN:])
+        elif ethertype == ETHERTYPE_ARP:
+            self.arp.receive(frame[HEADER_LEN:], self.interfaces.address(self.iface), self.sim.now)
             self.binding.poke()
 
     def _send_arp(self, item: arpengine.ArpFrame) -> None:

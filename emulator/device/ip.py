@@ -30,7 +30,6 @@ through the small protocols below, and runs the NAT and crypto engines.
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Interface
 from typing import Any, Callable, Mapping, Protocol
 
@@ -232,7 +231,7 @@ class IPStack:
             self.local.unreachable(packet, icmpwire.UnreachCode.HOST)  # no route
             return
         out_iface, next_hop = hop
-        outside = self._nat_inside_to_outside(in_iface, out_iface, replace(packet, ttl=packet.ttl - 1))
+        outside = self._nat_inside_to_outside(in_iface, out_iface, packet.forwarded())
         if outside is None:
             return
         self._output(out_iface, next_hop, outside)

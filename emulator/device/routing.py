@@ -101,6 +101,7 @@ class ConnectedInterfaces(Protocol):
 
 def build_table(cfg: DeviceConfig, interfaces: ConnectedInterfaces) -> RoutingTable:
     routes: list[Route] = []
+    seen: set[IPv4Network] = set()
     connected: dict[str, list[IPv4Network]] = {}
     for name in cfg.interfaces:
         if not interfaces.protocol_up(name):
@@ -116,9 +117,11 @@ def build_table(cfg: DeviceConfig, interfaces: ConnectedInterfaces) -> RoutingTa
         if peer is not None and iface.peer_neighbor_route:
             nets.append(IPv4Network(f"{peer}/32"))
         for net in nets:
-            if all(r.network != net for r in routes):
+            if net not in seen:
+                seen.add(net)
                 routes.append(Route(net, "C", name))
         connected[name] = nets
+    connected_routes = list(routes)     # a static route's next hop resolves through these only
     if cfg.ip_routing:
         for sr in cfg.static_routes:
             net = IPv4Network(f"{sr.prefix}/{sr.mask}", strict=False)
@@ -126,7 +129,7 @@ def build_table(cfg: DeviceConfig, interfaces: ConnectedInterfaces) -> RoutingTa
             if sr.interface is not None:
                 if sr.interface in connected:
                     routes.append(Route(net, "S", sr.interface, sr.next_hop, distance))
-            elif sr.next_hop is not None and _resolve(routes, sr.next_hop) is not None:
+            elif sr.next_hop is not None and _resolve(connected_routes, sr.next_hop) is not None:
                 routes.append(Route(net, "S", None, sr.next_hop, distance))
     return RoutingTable(routes, classless=cfg.classless is not False)
 

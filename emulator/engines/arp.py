@@ -64,10 +64,11 @@ class ArpEngine:
             return
         if mine is None:
             return
-        if pkt.sender_ip in mine.network and (pkt.sender_ip in self.cache or pkt.target_ip == mine.ip):
+        ip = mine.ip            # made anew at each reading: once per packet (every broadcast reaches here)
+        if pkt.sender_ip in mine.network and (pkt.sender_ip in self.cache or pkt.target_ip == ip):
             self.cache[pkt.sender_ip] = (pkt.sender_mac, now)
-        if pkt.op == OP_REQUEST and pkt.target_ip == mine.ip:
-            reply = ARPPacket.reply(self.mac, mine.ip, pkt.sender_mac, pkt.sender_ip)
+        if pkt.op == OP_REQUEST and pkt.target_ip == ip:
+            reply = ARPPacket.reply(self.mac, ip, pkt.sender_mac, pkt.sender_ip)
             self._out.append(ArpFrame(pkt.sender_mac, reply.encode()))
 
     def resolve(self, address: IPv4Address, mine: IPv4Interface | None, now: int) -> bytes | None:

@@ -8,9 +8,11 @@ seed and inputs. A real-time front end can still drive it: call
 ``run_until(virtual_target_ns)`` (or ``run_realtime_step(wall_now)``) from
 any external loop and sleep until ``next_event_time()``.
 
-The simulator guarantees progress: more than ``progress_bound`` events at
-one instant (a timer re-armed at the time it fires, forever) stop the run
-with ``EmulatorFault`` instead of spinning.
+The simulator guarantees progress: more than ``progress_bound`` events
+scheduled at one instant for that same instant (a timer re-armed at the time
+it fires, forever) stop the run with ``EmulatorFault`` instead of spinning.
+Events scheduled earlier for the instant (a thousand frames arriving together
+in a large lab) are finite by construction and not counted.
 
 Engines are sans-I/O: a device runs each on the clock through an
 ``emulator.sim.binding.EngineBinding``.
@@ -66,13 +68,15 @@ def _not_an_int(when: Any, what: str) -> None:
 class Timer:
     """Handle for a scheduled callback; ``cancel()`` makes it a no-op."""
 
-    __slots__ = ("when", "callback", "args", "component")
+    __slots__ = ("when", "callback", "args", "component", "soon")
 
-    def __init__(self, when: int, callback: Callable[..., Any], args: tuple[Any, ...], component: str | None = None):
+    def __init__(self, when: int, callback: Callable[..., Any], args: tuple[Any, ...], component: str | None = None,
+                 soon: bool = False):
         self.when = when
         self.callback: Callable[..., Any] | None = callback
         self.args = args
         self.component = component
+        self.soon = soon          # scheduled while the clock stood at ``when``: counted by the progress guard
 
     def cancel(self) -> None:
         # Lazy deletion: the heap entry stays and is skipped when popped.
@@ -103,7 +107,7 @@ class Simulator:
     ``errors`` as ``(time, description)`` and the loop goes on; with
     ``strict=True`` the exception propagates instead (handy in unit tests).
     ``EmulatorFault`` always propagates. More than ``progress_bound``
-    events at one instant raise ``EmulatorFault``.
+    events scheduled at one instant for that instant raise ``EmulatorFault``.
     """
 
     def __init__(self, seed: int = 0, *, strict: bool = False, progress_bound: int = DEFAULT_PROGRESS_BOUND):
@@ -118,7 +122,7 @@ class Simulator:
         self.events_run = 0
         self._heap: list[tuple[int, int, Timer]] = []
         self._seq = itertools.count()
-        # Progress guard: how many events ran at ``now`` since the clock last moved.
+        # Progress guard: how many events scheduled at ``now`` for ``now`` ran since the clock last moved.
         self._at_instant = 0
         self._rt_anchor: tuple[float, int] | None = None  # (wall seconds, virtual ns)
 
@@ -142,9 +146,11 @@ class Simulator:
         """
         if type(when) is not int:
             _not_an_int(when, "call_at time")
-        if when < self.now:
+        if when <= self.now:
             when = self.now
-        timer = Timer(when, callback, args, component)
+            timer = Timer(when, callback, args, component, True)
+        else:
+            timer = Timer(when, callback, args, component)
         heapq.heappush(self._heap, (when, next(self._seq), timer))
         return timer
 
@@ -202,10 +208,10 @@ class Simulator:
                 continue
             if when != self.now:
                 self.now = when
-                self._at_instant = 1
-            elif self._at_instant >= self.progress_bound:
-                self._no_progress(entry)
-            else:
+                self._at_instant = 0
+            if timer.soon:
+                if self._at_instant >= self.progress_bound:
+                    self._no_progress(entry)
                 self._at_instant += 1
             timer.callback = None  # fired: cancel() afterwards is harmless
             self.events_run += 1
@@ -244,11 +250,11 @@ class Simulator:
                     continue
                 if when != self.now:
                     self.now = when
-                    at_instant = 1
-                elif at_instant >= bound:
-                    self._at_instant = at_instant
-                    self._no_progress(entry)
-                else:
+                    at_instant = 0
+                if timer.soon:
+                    if at_instant >= bound:
+                        self._at_instant = at_instant
+                        self._no_progress(entry)
                     at_instant += 1
                 timer.callback = None
                 ran += 1

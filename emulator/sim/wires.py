@@ -1,4 +1,4 @@
-"""Simulated wires: point-to-point serial links and shared Ethernet segments.
+"""Simulated wires: point-to-point serial links and switched Ethernet segments.
 
 Frames are bytes; a wire only times their serialisation and delay on the
 lab clock (integer nanoseconds) and hands them to the receiving end.
@@ -138,7 +138,7 @@ class SerialLink:
 class EthernetPort:
     """A station's attachment to an ``EthernetSegment``."""
 
-    __slots__ = ("segment", "name", "receiver", "up", "_busy_until",
+    __slots__ = ("segment", "name", "receiver", "up", "attached", "_busy_until",
                  "tx_frames", "rx_frames", "dropped")
 
     def __init__(self, segment: "EthernetSegment", name: str,
@@ -147,12 +147,13 @@ class EthernetPort:
         self.name = name
         self.receiver = receiver
         self.up = True
+        self.attached = True
         self._busy_until = 0
         self.tx_frames = self.rx_frames = self.dropped = 0
 
     def send(self, frame: bytes) -> bool:
         seg = self.segment
-        if not self.up or self not in seg.ports:
+        if not self.up or not self.attached:
             self.dropped += 1
             return False
         sim = seg.sim
@@ -163,29 +164,43 @@ class EthernetPort:
         for tap in seg.taps:
             tap(start, self.name, frame)
         arrival = done + seg.delay_ns
-        for port in seg.ports:
+        macs = seg.macs
+        src = frame[6:12]
+        if len(src) == 6 and not src[0] & 1:
+            macs[src] = self                        # learnt on the port it came in on
+        owner = macs.get(frame[:6])
+        if owner is not None:                       # a known unicast address: its port only
+            if owner is not self:
+                sim.call_at(arrival, owner._deliver, frame)
+            return True
+        for port in seg.ports:                      # broadcast, multicast, unknown: flooded
             if port is not self:
                 sim.call_at(arrival, port._deliver, frame)
         return True
 
     def _deliver(self, frame: bytes) -> None:
-        if not self.up or self not in self.segment.ports:
+        if not self.up or not self.attached:
             return
         self.rx_frames += 1
         if self.receiver is not None:
             self.receiver(frame)
 
     def detach(self) -> None:
-        if self in self.segment.ports:
-            self.segment.ports.remove(self)
+        if self.attached:
+            self.attached = False
+            seg = self.segment
+            seg.ports.remove(self)
+            for mac in [m for m, port in seg.macs.items() if port is self]:
+                del seg.macs[mac]
 
 
 class EthernetSegment:
-    """A shared segment (think hub): every frame reaches every other port.
+    """A switched segment (IOS labs sit on switches): the switch learns each source MAC on the port it
+    came from, sends a frame for a known unicast address to that port alone, and floods broadcast,
+    multicast and unknown destinations to every other port.
 
-    No collisions are modelled; each port serialises its own frames.
-    Receivers filter by destination MAC themselves. Taps get
-    (time ns, sending port name, frame).
+    No collisions are modelled; each port serialises its own frames. Taps see every frame sent
+    (time ns, sending port name, frame), as a monitor port would.
     """
 
     def __init__(self, sim: Simulator, bandwidth_bps: int = 10_000_000,
@@ -194,6 +209,7 @@ class EthernetSegment:
         self.bandwidth_bps = _bandwidth(bandwidth_bps)
         self.delay_ns = _delay(delay_ns)
         self.ports: list[EthernetPort] = []
+        self.macs: dict[bytes, EthernetPort] = {}       # the switch's address table
         self.taps: list[Tap] = []
 
     def attach(self, receiver: Callable[[bytes], None] | None = None,

@@ -122,6 +122,15 @@ class IPv4Packet:
         """True if this is part of a fragmented datagram (MF set or offset non-zero)."""
         return bool(self.flags & FLAG_MF) or self.fragment_offset != 0
 
+    def forwarded(self) -> "IPv4Packet":
+        """This datagram one hop on: TTL lowered by one (the caller checked it is above 1). A decoded
+        datagram keeps its wire form, the checksum patched incrementally (``decrement_ttl``)."""
+        moved = IPv4Packet(self.src, self.dst, self.protocol, self.payload, self.ttl - 1, self.tos,
+                           self.identification, self.flags, self.fragment_offset, self.options, self.checksum)
+        if self._wire is not None:
+            object.__setattr__(moved, "_wire", decrement_ttl(self._wire))
+        return moved
+
     def encode(self) -> bytes:
         if self._wire is not None:
             return self._wire
@@ -177,13 +186,35 @@ class IPv4Packet:
             raise DecodeError("ipv4", f"truncated packet: total length {total}, have {n} bytes")
         if verify and internet_checksum(data[:hl]) != 0:
             raise DecodeError("ipv4", "bad header checksum")
+        addresses = _ADDRESSES
+        try:
+            src_a = addresses[src]
+        except KeyError:
+            src_a = _address(src)
+        try:
+            dst_a = addresses[dst]
+        except KeyError:
+            dst_a = _address(dst)
         packet = cls(
-            IPv4Address(src), IPv4Address(dst), proto, bytes(data[hl:total]),
+            src_a, dst_a, proto, bytes(data[hl:total]),
             ttl, tos, ident, frag >> 13, frag & 0x1FFF, options, ck,
         )
         if verify and total <= n:
             object.__setattr__(packet, "_wire", bytes(data[:total]))
         return packet
+
+
+# Addresses seen on the wire as ``IPv4Address`` objects, made once each: a lab sees few addresses
+# and a packet crosses several decodes. Bounded; emptied when full.
+_ADDRESSES: dict[bytes, IPv4Address] = {}
+_ADDRESSES_MAX = 1 << 16
+
+
+def _address(packed: bytes) -> IPv4Address:
+    if len(_ADDRESSES) >= _ADDRESSES_MAX:
+        _ADDRESSES.clear()
+    address = _ADDRESSES[packed] = IPv4Address(packed)
+    return address
 
 
 def decrement_ttl(packet: bytes) -> bytes:

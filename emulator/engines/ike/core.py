@@ -7,6 +7,7 @@ table.
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections import deque
 from dataclasses import dataclass
@@ -83,6 +84,11 @@ class EngineCore:
         self.policy = policy
         self.rng = rng
         self._sas: dict[tuple[bytes, IPv4Address], IkeSA] = {}
+        # Every deadline ever set on an SA or one of its quick modes, as (time, conn id, SA): a heap whose
+        # stale entries (the deadline moved or was cleared, the SA went) are dropped when they come up.
+        self._deadlines: list[tuple[int, int, IkeSA]] = []
+        self._by_peer: dict[IPv4Address, list[IkeSA]] = {}     # the same SAs by peer, oldest first
+        self._unestablished: dict[int, IkeSA] = {}            # by conn id: those not yet past phase 1
         self._out: list[Datagram] = []
         self._events: deque[IkeEvent] = deque()
         self._next_conn_id = 1
@@ -111,7 +117,17 @@ class EngineCore:
 
     def negotiating(self, peer: IPv4Address | None = None) -> int:
         """ISAKMP SAs in negotiation (with ``peer``, or in all)."""
-        return sum(1 for sa in self._sas.values() if not sa.established and (peer is None or sa.peer == peer))
+        return sum(1 for sa in self._unestablished.values()
+                   if not sa.established and (peer is None or sa.peer == peer))
+
+    def peer_sas(self, peer: IPv4Address) -> list[IkeSA]:
+        """The ISAKMP SAs with ``peer``, by conn id."""
+        return self._by_peer.get(peer, [])
+
+    def _add_sa(self, sa: IkeSA) -> None:
+        self._sas[(sa.icookie, sa.peer)] = sa
+        self._by_peer.setdefault(sa.peer, []).append(sa)
+        self._unestablished[sa.conn_id] = sa
 
     def _admit(self, peer: IPv4Address, incoming: bool) -> bool:
         """Whether a new exchange with ``peer`` may begin; counted either way."""
@@ -160,7 +176,7 @@ class EngineCore:
             sa.last_sent = data
             if now is not None:
                 sa.retransmits = 0
-                sa.retransmit_at = now + RETRANSMIT_INTERVAL
+                sa.retransmit_at = self._arm(sa, now + RETRANSMIT_INTERVAL)
             else:
                 sa.retransmit_at = None
 
@@ -210,6 +226,24 @@ class EngineCore:
             if mid and (sa is None or mid not in sa.quick):
                 return mid
 
+    def _arm(self, sa: IkeSA, when: int) -> int:
+        """Note ``when`` as a deadline of ``sa`` (its own or a quick mode's) for the timer; returns it."""
+        heap = self._deadlines
+        if len(heap) > 64 + 8 * len(self._sas):
+            # Mostly stale (SAs deleted long before their lifetime ended): keep the live entries only.
+            heap[:] = [entry for entry in heap if self._live(entry[0], entry[2])]
+            heapq.heapify(heap)
+        heapq.heappush(heap, (when, sa.conn_id, sa))
+        return when
+
+    def _live(self, when: int, sa: IkeSA) -> bool:
+        """Whether a heap entry is still a deadline of an SA the engine holds."""
+        if self._sas.get((sa.icookie, sa.peer)) is not sa:
+            return False
+        if when == sa.retransmit_at or when == sa.expires_at:
+            return True
+        return any(qm.retransmit_at == when for qm in sa.quick.values())
+
     def _conn_id(self) -> int:
         n = self._next_conn_id
         self._next_conn_id += 1
@@ -220,7 +254,12 @@ class EngineCore:
         """Remove an IKE SA (its IPsec SAs stay, reference §4.6/§4.11); pending requests fail."""
         if notify_peer and sa.established:
             self._send_informational(sa, K.DeletePayload(K.PROTO_ISAKMP, [sa.icookie + sa.rcookie], K.DOI_IPSEC))
-        self._sas.pop((sa.icookie, sa.peer), None)
+        if self._sas.pop((sa.icookie, sa.peer), None) is sa:
+            same_peer = self._by_peer[sa.peer]
+            same_peer.remove(sa)
+            if not same_peer:
+                del self._by_peer[sa.peer]
+            self._unestablished.pop(sa.conn_id, None)
         pending = list(sa.pending)
         sa.pending.clear()
         for qm in sa.quick.values():

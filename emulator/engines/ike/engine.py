@@ -41,6 +41,7 @@ previous packet.``, same capture).
 
 from __future__ import annotations
 
+import heapq
 import random
 from dataclasses import dataclass
 from ipaddress import IPv4Address
@@ -119,12 +120,13 @@ class IkeEngine(MainMode, Informational):
 
     def request_phase2(self, req: Phase2Request, now: int) -> None:
         """Negotiate SAs for ``req``: quick mode on an IKE SA to the peer, main mode first if none."""
-        for sa in self.sas():
-            if sa.peer == req.peer and sa.established and sa.local == req.local:
+        same_peer = self.peer_sas(req.peer)
+        for sa in same_peer:
+            if sa.established and sa.local == req.local:
                 self._start_quick_mode(sa, req, now)
                 return
-        for sa in self.sas():
-            if sa.peer == req.peer and sa.initiator and not sa.established and sa.local == req.local:
+        for sa in same_peer:
+            if sa.initiator and not sa.established and sa.local == req.local:
                 sa.pending.append(req)
                 return
         if not self._admit(req.peer, incoming=False):
@@ -143,7 +145,7 @@ class IkeEngine(MainMode, Informational):
             return
         sa = IkeSA(self._conn_id(), True, req.local, req.peer, req.iface, self.rng.randbytes(8), ZERO_COOKIE,
                    now, psk=psk, offered=offers, pending=[req])
-        self._sas[(sa.icookie, sa.peer)] = sa
+        self._add_sa(sa)
         self._trace("local_port")
         self._trace("beginning_main_mode", sa)
         sa_payload = K.SAPayload([K.Proposal(1, K.PROTO_ISAKMP, b"",
@@ -163,19 +165,23 @@ class IkeEngine(MainMode, Informational):
 
     # ------------------------------------------------------------ timers
     def get_timer(self) -> int | None:
-        when = None
-        for sa in self._sas.values():
-            for t in (sa.retransmit_at, sa.expires_at):
-                if t is not None and (when is None or t < when):
-                    when = t
-            for qm in sa.quick.values():
-                t = qm.retransmit_at
-                if t is not None and (when is None or t < when):
-                    when = t
-        return when
+        heap = self._deadlines
+        while heap:
+            when, _, sa = heap[0]
+            if self._live(when, sa):
+                return when
+            heapq.heappop(heap)
+        return None
 
     def handle_timer(self, now: int) -> None:
-        for sa in list(self._sas.values()):
+        # Only the SAs with a deadline due are visited, in the order they were made.
+        heap = self._deadlines
+        due: dict[int, IkeSA] = {}
+        while heap and heap[0][0] <= now:
+            when, conn_id, sa = heapq.heappop(heap)
+            if self._live(when, sa):
+                due[conn_id] = sa
+        for _, sa in sorted(due.items()):
             if self._sa_timers(sa, now):
                 for qm in list(sa.quick.values()):
                     self._qm_timers(sa, qm, now)
@@ -195,7 +201,7 @@ class IkeEngine(MainMode, Informational):
             self._trace("retransmit_counter", sa)
             self._trace("retransmitting_phase1", sa, state=sa.state)
             self._send(sa, sa.last_sent, note=False, arm=False)
-            sa.retransmit_at = now + RETRANSMIT_INTERVAL
+            sa.retransmit_at = self._arm(sa, now + RETRANSMIT_INTERVAL)
         return True
 
     def _qm_timers(self, sa: IkeSA, qm: QuickMode, now: int) -> None:
@@ -212,7 +218,7 @@ class IkeEngine(MainMode, Informational):
         qm.retransmits += 1
         self._trace("retransmitting_phase2", sa, mid=qm.message_id)
         self._send(sa, qm.last_sent, note=False, arm=False)
-        qm.retransmit_at = now + RETRANSMIT_INTERVAL
+        qm.retransmit_at = self._arm(sa, now + RETRANSMIT_INTERVAL)
 
     # ------------------------------------------------------------ receive
     def receive(self, iface: str, src: IPv4Address, dst: IPv4Address, data: bytes, now: int) -> None:

@@ -17,8 +17,8 @@ __all__ = ["Informational"]
 class Informational(QuickModeExchange):
     def send_delete(self, peer: IPv4Address, spis: list[int]) -> bool:
         """Tell the peer (over an established IKE SA) that these SAs (our inbound SPIs) are gone."""
-        for sa in self.sas():
-            if sa.peer == peer and sa.established:
+        for sa in self.peer_sas(peer):
+            if sa.established:
                 self._trace("sending_delete", sa, count=len(spis), peer=peer)
                 self._send_informational(sa, K.DeletePayload(K.PROTO_IPSEC_ESP,
                                                              [s.to_bytes(4, "big") for s in spis]))

@@ -60,7 +60,7 @@ class MainMode(EngineCore):
         sa.sai_b = sa_payload.wire_body()
         sa.last_received = data
         sa.answered = True
-        self._sas[(sa.icookie, sa.peer)] = sa
+        self._add_sa(sa)
         reply_sa = K.SAPayload([K.Proposal(prop.number, K.PROTO_ISAKMP, b"",
                                            [K.Transform(t.number, t.transform_id, list(t.attributes))])])
         self._trace("psk_auth", sa)
@@ -198,7 +198,7 @@ class MainMode(EngineCore):
         """No other SA with this peer, ISAKMP or IPsec: this is the first contact.  (An IPsec SA that outlived
         its ISAKMP SA, after ``clear crypto isakmp``, is still in use: announcing a first contact would make
         the peer drop it.)"""
-        if any(o is not sa and o.peer == sa.peer and o.local == sa.local for o in self._sas.values()):
+        if any(o is not sa and o.local == sa.local for o in self.peer_sas(sa.peer)):
             return False
         return not self.policy.has_ipsec_sas(sa.peer, sa.local)
 
@@ -255,14 +255,15 @@ class MainMode(EngineCore):
             return
         self._trace("processing_notify", sa, name="INITIAL_CONTACT", protocol=K.PROTO_ISAKMP, spi=0, mid=0)
         self._trace("process_initial_contact", sa, local=sa.local, peer=sa.peer)
-        for old in list(self._sas.values()):
-            if old is not sa and old.peer == sa.peer and old.local == sa.local:
+        for old in list(self.peer_sas(sa.peer)):
+            if old is not sa and old.local == sa.local:
                 self.delete_sa(old, "initial contact", now)
         self._events.append(InitialContact(sa.peer, sa.local, sa.conn_id))
 
     def _established(self, sa: IkeSA, now: int) -> None:
         sa.established_at = now
-        sa.expires_at = now + sa.prop.lifetime * SECOND
+        self._unestablished.pop(sa.conn_id, None)
+        sa.expires_at = self._arm(sa, now + sa.prop.lifetime * SECOND)
         sa.retransmit_at = None
         sa.retransmits = 0
         sa.dh = None  # the phase 1 DH secret is not needed any more

@@ -64,7 +64,7 @@ class QuickModeExchange(EngineCore):
         data = self._encrypted_raw(sa, K.EXCH_QUICK_MODE, mid, K.HashPayload(h).encode(K.PT_SA) + rest)
         qm.last_sent = data
         self._send(sa, data, arm=False)
-        qm.retransmit_at = now + RETRANSMIT_INTERVAL
+        qm.retransmit_at = self._arm(sa, now + RETRANSMIT_INTERVAL)
 
     def _qm_open(self, sa: IkeSA, mid: int, msg: K.IsakmpMessage) -> tuple[bytes, list[K.Payload]]:
         """(hash, payloads after the HASH payload); bad input raises Bad (IV restored)."""
@@ -181,7 +181,7 @@ class QuickModeExchange(EngineCore):
         out = self._encrypted_raw(sa, K.EXCH_QUICK_MODE, mid, K.HashPayload(hash2).encode(K.PT_SA) + rest_out)
         qm.last_sent = out
         self._send(sa, out, arm=False)
-        qm.retransmit_at = now + RETRANSMIT_INTERVAL
+        qm.retransmit_at = self._arm(sa, now + RETRANSMIT_INTERVAL)
 
     @staticmethod
     def _responder_lifetime(prop: OfferedEsp, choice: Phase2Selection, spi_in: int) -> list[K.Payload]:

@@ -177,19 +177,18 @@ class EspPath:
         return False
 
     # ------------------------------------------------------------ inbound
-    def cleartext_check(self, iface: str, packet: bytes, flow: IPv4Flow, flows: list[IpsecFlow],
-                        now: int) -> CryptoResult:
+    def cleartext_check(self, iface: str, packet: bytes, flow: IPv4Flow, now: int) -> CryptoResult:
         """A cleartext packet of a flow that has SAs is dropped (``%CRYPTO-4-RECVD_PKT_NOT_IPSEC``)."""
         sel = Flow.of(flow)
         proto, src, dst, sport, dport = sel.protocol, sel.src, sel.dst, sel.sport, sel.dport
-        for f in flows:
-            if f.remote_proxy.contains(src, proto, sport) and f.local_proxy.contains(dst, proto, dport):
-                f.recv_errors += 1
-                self.log_limited("RECVD_PKT_NOT_IPSEC",
-                                 f"%CRYPTO-4-RECVD_PKT_NOT_IPSEC: Rec'd packet not an IPSEC packet. "
-                                 f"(ip) dest_addr= {IPv4Address(dst)}, src_addr= {IPv4Address(src)}, "
-                                 f"prot= {proto}", now)
-                return self.drop("cleartext packet for an IPsec flow")
+        f = self.sad.active_flow(iface, src, dst, proto, sport, dport)
+        if f is not None:
+            f.recv_errors += 1
+            self.log_limited("RECVD_PKT_NOT_IPSEC",
+                             f"%CRYPTO-4-RECVD_PKT_NOT_IPSEC: Rec'd packet not an IPSEC packet. "
+                             f"(ip) dest_addr= {IPv4Address(dst)}, src_addr= {IPv4Address(src)}, "
+                             f"prot= {proto}", now)
+            return self.drop("cleartext packet for an IPsec flow")
         return CryptoResult(CLEAR, packet)
 
     def lookup(self, packet: bytes, flow: IPv4Flow) -> tuple[IpsecSA | None, int, bytes]:

@@ -260,10 +260,9 @@ class CryptoSubsystem:
         """A dynamic map entry: the SAs a peer built through it, or a drop if its ACL wants an SA."""
         sad = self.sad
         src, dst, proto, sport, dport = flow.src, flow.dst, flow.protocol, flow.sport, flow.dport
-        for temp in sad.temporaries_under(map_name, entry.seq):
-            for f in sad.entry_flows(iface, map_name, temp.seq):
-                if f.outbound and f.outbound_matches(src, dst, proto, sport, dport):
-                    return self.esp.protect(f, self.local_address(iface), packet, now)
+        f = sad.dynamic_flow(iface, map_name, entry.seq, src, dst, proto, sport, dport)
+        if f is not None:
+            return self.esp.protect(f, self.local_address(iface), packet, now)
         for dyn in spd.dynamic_entries(cfg, entry.dynamic_map or ""):
             if dyn.match_address and self.acl.evaluate(dyn.match_address, flow) == PERMIT:
                 return self.esp.drop("no SA (dynamic map)")
@@ -301,14 +300,13 @@ class CryptoSubsystem:
         life_s, life_kb = spd.entry_lifetimes(cfg, entry)
         spi = self.sad.new_spi(self.rng)
         peer = entry.peers[0]
-        f.peer = peer
+        self.sad.set_peer(f, peer)
         req = Phase2Request(peer, local, f.iface, f.local_proxy, f.remote_proxy, transforms, life_s, life_kb,
                             pfs_group(entry.pfs), spi, context=f.key)
         for _name, t in transforms:
             self._trace("sa_request", local=local, peer=peer, local_proxy=f.local_proxy,
                         remote_proxy=f.remote_proxy, transform=t, life_s=life_s, life_kb=life_kb, spi=spi)
         self.sad.pending[f.key] = req
-        self.sad.dirty = True
         self.ike.request_phase2(req, now)
         self._drain()
 
@@ -336,12 +334,11 @@ class CryptoSubsystem:
             if not self.sad.in_sas and not self.isakmp_enabled():
                 return CryptoResult(CLEAR, packet)  # no crypto configured: the router answers it itself
             return self.esp.invalid_spi(packet, spi, now)
-        active = self.sad.active(iface)
-        if not active:
+        if not self.sad.has_active(iface):
             return CryptoResult(CLEAR, packet)
         if proto == PROTO_UDP and (flow.sport == PORT_ISAKMP or flow.dport == PORT_ISAKMP):
             return CryptoResult(CLEAR, packet)
-        return self.esp.cleartext_check(iface, packet, flow, active, now)
+        return self.esp.cleartext_check(iface, packet, flow, now)
 
     # ================================================================== IKE transport
     def receive_ike(self, iface: str, src: IPv4Address, dst: IPv4Address, sport: int, dport: int, payload: bytes,
@@ -357,7 +354,6 @@ class CryptoSubsystem:
             self._drain()
         except Exception as err:
             self._internal_error("receive_ike", err)
-        self.sad.dirty = True
 
     def datagrams_to_send(self, now: int | None = None) -> list[tuple[IPv4Address, IPv4Address, int, int, bytes]]:
         """IKE's queued datagrams (``now`` is accepted for the engine contract)."""
@@ -376,25 +372,22 @@ class CryptoSubsystem:
         try:
             self.ike.handle_timer(now)
             self._drain()
-            for f in list(self.sad.flows.values()):
-                for sa in list(f.inbound):
-                    if sa.flow is f and now >= sa.expires_at:
+            for sa in self.sad.due(now):
+                f = sa.flow
+                if sa.inbound:
+                    if self.sad.in_sas.get(sa.spi) is sa and now >= sa.expires_at:
                         self._expire_pair(sa, now)
-                for sa in list(f.outbound):
+                elif sa in f.outbound:
                     if now >= sa.expires_at:
                         self._expire_pair(sa, now)
                     elif now >= sa.soft_at and not sa.rekeyed and f.origin_is_acl:
                         self._rekey(sa, now)
         except Exception as err:
             self._internal_error("handle_timer", err)
-        self.sad.dirty = True
 
     def _rekey(self, sa: IpsecSA, now: int) -> None:
         """Soft lifetime reached: negotiate a new pair for the flow (static entries, used SAs only)."""
-        sa.rekeyed = True
-        if sa.sibling is not None:
-            sa.sibling.rekeyed = True
-        self.sad.dirty = True
+        self.sad.mark_rekeyed(sa)
         f = sa.flow
         if not f.origin_is_acl or f.key in self.sad.pending:
             return
@@ -425,7 +418,6 @@ class CryptoSubsystem:
         if isinstance(key, tuple):
             self.sad.pending.pop(key, None)
         self.sad.release_spi(request.spi)
-        self.sad.dirty = True
 
     def _delete_notified(self, peer: IPv4Address, spis: tuple[int, ...], now: int) -> None:
         """The peer deleted SAs: a pair goes if the DELETE names either of its SPIs."""
@@ -438,7 +430,7 @@ class CryptoSubsystem:
 
     def _initial_contact(self, peer: IPv4Address, now: int) -> None:
         """Every IPsec SA with ``peer`` is from before its restart: gone, without a DELETE."""
-        for f in [f for f in self.sad.flows.values() if f.peer == peer]:
+        for f in self.sad.flows_with_peer(peer):
             self._drop_flow(f, now)
 
     # ================================================================== SA removal
@@ -485,7 +477,6 @@ class CryptoSubsystem:
             self._drain()
         except Exception as err:
             self._internal_error("interface_address_changed", err)
-        self.sad.dirty = True
 
     # ================================================================== clear
     def clear_crypto_sa(self, now: int, peer: IPv4Address | str | None = None, map: str | None = None,
@@ -511,7 +502,6 @@ class CryptoSubsystem:
         for p, spis in notify.items():
             self.ike.send_delete(p, spis)
             self._drain()
-        self.sad.dirty = True
 
     def clear_crypto_isakmp(self, now: int, conn_id: int | None = None) -> bool:
         """``clear crypto isakmp [conn-id]``: IKE SAs only (IPsec SAs stay); False if conn-id is unknown."""
@@ -522,7 +512,6 @@ class CryptoSubsystem:
                 found = True
                 self.ike.delete_sa(sa, "cleared", now, notify_peer=True)
                 self._drain()
-        self.sad.dirty = True
         return found or conn_id is None
 
     # ================================================================== misc

@@ -39,7 +39,7 @@ class RouterIkePolicy:
         return self._sad.peek_conn_ids()
 
     def has_ipsec_sas(self, peer: IPv4Address, local: IPv4Address) -> bool:
-        return any(sa.peer == peer and sa.local == local for sa in self._sad.in_sas.values())
+        return self._sad.has_inbound(peer, local)
 
     def in_negotiation_limit(self) -> int | None:
         return self._config().ike_in_negotiation_limit

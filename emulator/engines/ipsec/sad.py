@@ -13,6 +13,8 @@ flow_id 1, 2..., never reused; temporary entries 65536, 65537... per map
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import random
 from dataclasses import dataclass
 from ipaddress import IPv4Address
@@ -72,6 +74,13 @@ class IpsecSA:
     def packets(self) -> int:
         return int(self.esp.packets)
 
+    def deadline(self) -> int:
+        """When a timer must look at this SA: its expiry, or the soft lifetime of an outbound SA its side
+        re-keys (a flow from a crypto ACL, not yet re-keyed)."""
+        if self.inbound or self.rekeyed or not self.flow.origin_is_acl:
+            return self.expires_at
+        return min(self.soft_at, self.expires_at)
+
     @property
     def dest(self) -> IPv4Address:
         """Where this SA's packets go (``sa_dest`` of the debug lines)."""
@@ -99,14 +108,15 @@ DEFAULT_MTU = 1500     # the IP MTU of Ethernet and serial interfaces
 class IpsecFlow:
     """One pair of proxy identities on a crypto map entry: the unit ``show crypto ipsec sa`` prints."""
 
-    __slots__ = ("key", "iface", "map_name", "seq", "local_proxy", "remote_proxy", "peer", "local_addr",
+    __slots__ = ("key", "serial", "iface", "map_name", "seq", "local_proxy", "remote_proxy", "peer", "local_addr",
                  "origin_is_acl", "inbound", "outbound", "encaps", "encrypt", "digest", "decaps", "decrypt",
                  "verify", "send_errors", "recv_errors", "verify_failed", "replay_failed", "invalid_identity",
                  "decaps_failed", "invalid_sa", "path_mtu", "ip_mtu", "learned_mtu")
 
     def __init__(self, key: FlowKey, iface: str, map_name: str, seq: int, local_proxy: ProxyId,
-                 remote_proxy: ProxyId, peer: IPv4Address | None, origin_is_acl: bool):
+                 remote_proxy: ProxyId, peer: IPv4Address | None, origin_is_acl: bool, serial: int = 0):
         self.key = key
+        self.serial = serial          # the order flows were made in (timers visit them in it)
         self.iface = iface
         self.map_name = map_name
         self.seq = seq
@@ -160,17 +170,32 @@ class SaDatabase:
     def __init__(self) -> None:
         self.flows: dict[FlowKey, IpsecFlow] = {}
         self._entry_flows: dict[tuple[str, str, int], list[IpsecFlow]] = {}
-        self._active: dict[str, list[IpsecFlow]] = {}      # iface -> flows with SAs (cleartext check)
+        # iface -> the flows with SAs (for the cleartext check), each with the order it got them in, and
+        # the same flows by the mask and masked address of their remote proxy.
+        self._active: dict[str, dict[IpsecFlow, int]] = {}
+        self._active_by_remote: dict[str, dict[int, dict[int, list[IpsecFlow]]]] = {}
+        self._activations = itertools.count()
         self.in_sas: dict[int, IpsecSA] = {}
+        self._in_spis: dict[tuple[IPv4Address, IPv4Address], set[int]] = {}   # (peer, local) -> inbound SPIs
         self._reserved_spis: set[int] = set()
         self._temps: dict[tuple[str, int], TemporaryEntry] = {}
-        self._temps_under: dict[tuple[str, int], list[TemporaryEntry]] = {}   # (map, parent seq) -> newest last
+        self._temps_under: dict[tuple[str, int], dict[int, TemporaryEntry]] = {}   # (map, parent seq) -> by seq
+        # (map, parent seq, peer, local proxy, remote proxy) -> the temporary entry made for them
+        self._temp_keys: dict[tuple[str, int, IPv4Address, ProxyId, ProxyId], TemporaryEntry] = {}
+        self._peer_flows: dict[IPv4Address | None, dict[IpsecFlow, None]] = {}   # peer -> its flows
         self._next_temp_seq: dict[str, int] = {}
+        # The flows of the temporary entries under one dynamic map entry, by (interface, map, parent seq),
+        # then by the mask and masked address of their remote proxy: a packet's flow is found by its
+        # destination in as many lookups as there are masks, not by walking every peer's flows.
+        self._dynamic_flows: dict[tuple[str, str, int], dict[int, dict[int, list[IpsecFlow]]]] = {}
         self.pending: dict[FlowKey, Phase2Request] = {}
         self.next_conn = FIRST_IPSEC_CONN_ID
         self.next_flow_id = 1
-        self._deadline: int | None = None
-        self.dirty = True
+        # SA deadlines as (time, sequence, SA); an entry whose SA went or whose deadline moved is stale and
+        # dropped when it comes up, so looking for the next deadline never walks every SA.
+        self._deadlines: list[tuple[int, int, IpsecSA]] = []
+        self._seq = itertools.count()
+        self._flow_serial = itertools.count()
         self.esp_key_rows: list[str] = []   # Wireshark's esp_sa rows, one per SA ever installed here
         self.installed: list[IpsecSA] = []  # the same SAs, for a key log
 
@@ -184,7 +209,26 @@ class SaDatabase:
         return self._entry_flows.get((iface, map_name, seq), [])
 
     def active(self, iface: str) -> list[IpsecFlow]:
-        return self._active.get(iface, [])
+        """The flows with SAs on ``iface``, in the order they got them."""
+        return list(self._active.get(iface, ()))
+
+    def has_active(self, iface: str) -> bool:
+        return bool(self._active.get(iface))
+
+    def active_flow(self, iface: str, src: int, dst: int, proto: int, sport: int | None,
+                    dport: int | None) -> IpsecFlow | None:
+        """The first flow with SAs on ``iface`` (in the order they got them) whose proxies a packet from
+        the remote side lies within: found by the packet's source, one lookup per remote proxy mask."""
+        active = self._active.get(iface)
+        if not active:
+            return None
+        best: IpsecFlow | None = None
+        for mask, by_addr in self._active_by_remote[iface].items():
+            for f in by_addr.get(src & mask, ()):
+                if (f.remote_proxy.contains(src, proto, sport) and f.local_proxy.contains(dst, proto, dport)
+                        and (best is None or active[f] < active[best])):
+                    best = f
+        return best
 
     def temporary_entries(self, map_name: str | None = None) -> list[TemporaryEntry]:
         return sorted((t for t in self._temps.values() if map_name is None or t.map_name == map_name),
@@ -193,7 +237,7 @@ class SaDatabase:
     def temporaries_under(self, map_name: str, parent_seq: int) -> list[TemporaryEntry]:
         """The temporary entries made from one dynamic map entry, newest first (a peer that came back
         from a new address is protected to the new one)."""
-        return self._temps_under.get((map_name, parent_seq), [])[::-1]
+        return list(self._temps_under.get((map_name, parent_seq), {}).values())[::-1]
 
     def peek_conn_ids(self) -> tuple[int, int]:
         """The engine connection ids the next SA pair will get (inbound, outbound)."""
@@ -216,33 +260,96 @@ class SaDatabase:
 
     def new_flow(self, key: FlowKey, peer: IPv4Address | None, origin_is_acl: bool) -> IpsecFlow:
         iface, map_name, seq, lp, rp = key
-        f = IpsecFlow(key, iface, map_name, seq, lp, rp, peer, origin_is_acl)
+        f = IpsecFlow(key, iface, map_name, seq, lp, rp, peer, origin_is_acl, next(self._flow_serial))
         self.flows[key] = f
         self._entry_flows.setdefault((iface, map_name, seq), []).append(f)
+        self._peer_flows.setdefault(peer, {})[f] = None
+        temp = self._temps.get((map_name, seq))
+        if temp is not None:
+            by_mask = self._dynamic_flows.setdefault((iface, map_name, temp.parent_seq), {})
+            by_mask.setdefault(rp.mask, {}).setdefault(rp.addr, []).append(f)
         return f
 
+    def dynamic_flow(self, iface: str, map_name: str, parent_seq: int, src: int, dst: int, proto: int,
+                     sport: int | None, dport: int | None) -> IpsecFlow | None:
+        """The flow with an outbound SA that a packet matches among the temporary entries under a dynamic
+        map entry: the newest entry's first, as IOS walks them."""
+        by_mask = self._dynamic_flows.get((iface, map_name, parent_seq))
+        if not by_mask:
+            return None
+        best: IpsecFlow | None = None
+        for mask, by_addr in by_mask.items():
+            for f in by_addr.get(dst & mask, ()):
+                if (f.outbound and f.outbound_matches(src, dst, proto, sport, dport)
+                        and (best is None or (-f.seq, f.serial) < (-best.seq, best.serial))):
+                    best = f
+        return best
+
+    def set_peer(self, f: IpsecFlow, peer: IPv4Address | None) -> None:
+        """The flow's peer is now ``peer`` (kept in the index by peer)."""
+        if peer != f.peer:
+            self._unindex_peer(f)
+            f.peer = peer
+            if self.flows.get(f.key) is f:
+                self._peer_flows.setdefault(peer, {})[f] = None
+
+    def flows_with_peer(self, peer: IPv4Address) -> list[IpsecFlow]:
+        """The flows whose peer is ``peer``, in the order they were made."""
+        return sorted(self._peer_flows.get(peer, ()), key=lambda f: f.serial)
+
+    def _unindex_peer(self, f: IpsecFlow) -> None:
+        same = self._peer_flows.get(f.peer)
+        if same is not None and f in same:
+            del same[f]
+            if not same:
+                del self._peer_flows[f.peer]
+
     def remove_flow(self, f: IpsecFlow) -> None:
+        if self.flows.get(f.key) is f:
+            self._unindex_peer(f)
         self.flows.pop(f.key, None)
         lst = self._entry_flows.get((f.iface, f.map_name, f.seq))
         if lst and f in lst:
             lst.remove(f)
         self._deactivate(f)
         temp = self._temps.get((f.map_name, f.seq))
+        if temp is not None:
+            self._unindex_dynamic(f, temp)
         if temp is not None and not self._entry_flows.get((f.iface, f.map_name, f.seq)):
             del self._temps[(f.map_name, f.seq)]
-            under = self._temps_under.get((temp.map_name, temp.parent_seq))
-            if under and temp in under:
-                under.remove(temp)
+            self._temps_under.get((temp.map_name, temp.parent_seq), {}).pop(temp.seq, None)
+            key = (temp.map_name, temp.parent_seq, temp.peer, temp.local_proxy, temp.remote_proxy)
+            if self._temp_keys.get(key) is temp:
+                del self._temp_keys[key]
+
+    def _unindex_dynamic(self, f: IpsecFlow, temp: TemporaryEntry) -> None:
+        by_mask = self._dynamic_flows.get((f.iface, f.map_name, temp.parent_seq), {})
+        by_addr = by_mask.get(f.remote_proxy.mask, {})
+        flows = by_addr.get(f.remote_proxy.addr, [])
+        if f in flows:
+            flows.remove(f)
+            if not flows:
+                del by_addr[f.remote_proxy.addr]
+                if not by_addr:
+                    del by_mask[f.remote_proxy.mask]
 
     def _deactivate(self, f: IpsecFlow) -> None:
         active = self._active.get(f.iface)
         if active and f in active:
-            active.remove(f)
+            del active[f]
+            by_mask = self._active_by_remote[f.iface]
+            by_addr = by_mask[f.remote_proxy.mask]
+            flows = by_addr[f.remote_proxy.addr]
+            flows.remove(f)
+            if not flows:
+                del by_addr[f.remote_proxy.addr]
+                if not by_addr:
+                    del by_mask[f.remote_proxy.mask]
 
     # ------------------------------------------------------------ SAs
     def install(self, f: IpsecFlow, r: Phase2Result, now: int) -> tuple[IpsecSA, IpsecSA]:
         """A negotiated pair on flow ``f``: (inbound, outbound), numbered and indexed."""
-        f.peer = r.peer
+        self.set_peer(f, r.peer)
         f.local_addr = r.local
         t = r.transform
         esp_in = E.EspSA(r.spi_in, t.cipher, r.keys_in[0], t.auth, r.keys_in[1])
@@ -259,11 +366,15 @@ class SaDatabase:
         self.esp_key_rows += [sa_in.wireshark_row(), sa_out.wireshark_row()]
         self.installed += [sa_in, sa_out]
         self.in_sas[sa_in.spi] = sa_in
+        self._in_spis.setdefault((sa_in.peer, sa_in.local), set()).add(sa_in.spi)
         self._reserved_spis.discard(sa_in.spi)
-        active = self._active.setdefault(f.iface, [])
+        active = self._active.setdefault(f.iface, {})
         if f not in active:
-            active.append(f)
-        self.dirty = True
+            active[f] = next(self._activations)
+            by_mask = self._active_by_remote.setdefault(f.iface, {})
+            by_mask.setdefault(f.remote_proxy.mask, {}).setdefault(f.remote_proxy.addr, []).append(f)
+        self._arm(sa_in)
+        self._arm(sa_out)
         return sa_in, sa_out
 
     def install_result(self, r: Phase2Result, now: int) -> tuple[IpsecSA, IpsecSA]:
@@ -295,12 +406,19 @@ class SaDatabase:
                 f.inbound.remove(s)
             if s in f.outbound:
                 f.outbound.remove(s)
-            if s.inbound:
-                self.in_sas.pop(s.spi, None)
-        self.dirty = True
+            if s.inbound and self.in_sas.get(s.spi) is s:
+                del self.in_sas[s.spi]
+                spis = self._in_spis[(s.peer, s.local)]
+                spis.discard(s.spi)
+                if not spis:
+                    del self._in_spis[(s.peer, s.local)]
         if not f.inbound and not f.outbound:
             self._deactivate(f)
         return pair
+
+    def has_inbound(self, peer: IPv4Address, local: IPv4Address) -> bool:
+        """Whether an inbound SA from ``peer`` to ``local`` is installed."""
+        return (peer, local) in self._in_spis
 
     def find_pairs(self, peer: IPv4Address, spis: set[int]) -> list[IpsecSA]:
         """SAs with ``peer`` whose SPI (either direction) is in ``spis``, one per pair."""
@@ -309,9 +427,7 @@ class SaDatabase:
             sa = self.in_sas.get(spi)
             if sa is not None and sa.peer == peer and sa not in found and sa.sibling not in found:
                 found.append(sa)
-        for f in self.flows.values():
-            if f.peer != peer:
-                continue
+        for f in self.flows_with_peer(peer):
             for sa in f.outbound:
                 if sa.spi in spis and sa not in found and sa.sibling not in found:
                     found.append(sa)
@@ -320,29 +436,58 @@ class SaDatabase:
     # ------------------------------------------------------------ temporary entries
     def temporary_entry(self, map_name: str, parent_seq: int, dyn_name: str, dyn_seq: int, peer: IPv4Address,
                         lp: ProxyId, rp: ProxyId, iface: str) -> TemporaryEntry:
-        for t in self._temps_under.get((map_name, parent_seq), []):
-            if t.peer == peer and t.local_proxy == lp and t.remote_proxy == rp:
-                return t
+        key = (map_name, parent_seq, peer, lp, rp)
+        found = self._temp_keys.get(key)
+        if found is not None:
+            return found
         seq = self._next_temp_seq.get(map_name, TEMPORARY_SEQ_BASE)
         self._next_temp_seq[map_name] = seq + 1
         t = TemporaryEntry(map_name, seq, parent_seq, dyn_name, dyn_seq, peer, lp, rp, iface)
         self._temps[(map_name, seq)] = t
-        self._temps_under.setdefault((map_name, parent_seq), []).append(t)
+        self._temps_under.setdefault((map_name, parent_seq), {})[seq] = t
+        self._temp_keys[key] = t
         return t
 
-    # ------------------------------------------------------------ deadline
+    # ------------------------------------------------------------ deadlines
+    def _arm(self, sa: IpsecSA) -> None:
+        heap = self._deadlines
+        if len(heap) > 64 + 8 * len(self.in_sas):
+            # Mostly stale (SAs deleted before their deadline): keep the live entries only.
+            heap[:] = [entry for entry in heap if self._live(entry[0], entry[2])]
+            heapq.heapify(heap)
+        heapq.heappush(heap, (sa.deadline(), next(self._seq), sa))
+
+    def mark_rekeyed(self, sa: IpsecSA) -> None:
+        """A re-key of ``sa``'s pair began: its next deadline is the expiry."""
+        for s in (sa, sa.sibling):
+            if s is not None and not s.rekeyed:
+                s.rekeyed = True
+                self._arm(s)
+
+    def _live(self, when: int, sa: IpsecSA) -> bool:
+        """Whether a heap entry is still the deadline of an installed SA."""
+        if when != sa.deadline():
+            return False
+        if sa.inbound:
+            return self.in_sas.get(sa.spi) is sa
+        return sa in sa.flow.outbound and self.flows.get(sa.flow.key) is sa.flow
+
     def deadline(self) -> int | None:
         """The earliest SA deadline: expiry, or the soft lifetime of an outbound SA its side re-keys."""
-        if self.dirty:
-            when = None
-            for f in self.flows.values():
-                for sa in f.outbound:
-                    t = sa.expires_at if (sa.rekeyed or not f.origin_is_acl) else min(sa.soft_at, sa.expires_at)
-                    if when is None or t < when:
-                        when = t
-                for sa in f.inbound:
-                    if when is None or sa.expires_at < when:
-                        when = sa.expires_at
-            self._deadline = when
-            self.dirty = False
-        return self._deadline
+        heap = self._deadlines
+        while heap:
+            when, _, sa = heap[0]
+            if self._live(when, sa):
+                return when
+            heapq.heappop(heap)
+        return None
+
+    def due(self, now: int) -> list[IpsecSA]:
+        """The SAs whose deadline is at or before ``now``, taken off the heap: by flow, inbound first."""
+        heap = self._deadlines
+        found: dict[int, IpsecSA] = {}
+        while heap and heap[0][0] <= now:
+            when, _, sa = heapq.heappop(heap)
+            if self._live(when, sa):
+                found[id(sa)] = sa
+        return sorted(found.values(), key=lambda s: (s.flow.serial, not s.inbound, s.conn_id))
