@@ -45,6 +45,7 @@ def interfaces(r: Router, name: str | None = None) -> str:
 
 def _interface(r: Router, name: str) -> str:
     iface = r.config.interfaces[name]
+    r.interfaces.catch_up(r.now)          # the load samples due by now
     st = r.interface_state(name)
     c = st.counters
     status = LINK_STATUS[r.link_status(name)]

@@ -61,6 +61,8 @@ class AdapterInterfaces(Protocol):
 
     def link_active(self, name: str) -> bool: ...
 
+    def catch_up(self, now: int) -> None: ...
+
 
 class LinkEvents(Protocol):
     """What an adapter tells its device, and the little it asks of it beside the interface table."""
@@ -107,12 +109,14 @@ class LinkAdapter:
             self.owner.line_protocol_changed(self.iface, up)
 
     def _count_in(self, frame: bytes) -> None:
+        self.interfaces.catch_up(self.sim.now)
         c = self.state.counters
         c.packets_in += 1
         c.bytes_in += len(frame)
         c.last_input = self.sim.now
 
     def _count_out(self, frame: bytes) -> None:
+        self.interfaces.catch_up(self.sim.now)
         c = self.state.counters
         c.packets_out += 1
         c.bytes_out += len(frame)

@@ -94,6 +94,7 @@ class InterfaceTable:
         self.config = config
         self.states: dict[str, InterfaceState] = {}
         self._addresses: dict[str, IPv4Interface | None] = {}
+        self.next_sample = 1 << 62    # no load sampling until the device starts it
         for iface in config.interfaces.values():
             st = self.state(iface.name)
             if iface.address is not None or iface.stated:
@@ -167,19 +168,43 @@ class InterfaceTable:
         return self.link_status(name) is LinkStatus.UP and self.state(name).line_protocol
 
     # ------------------------------------------------------------ counters
-    def sample_load(self) -> None:
-        """One 5-second sample of every interface's input and output rates."""
+    def start_sampling(self, now: int) -> None:
+        """Sample the load every LOAD_INTERVAL from ``now`` on (IOS's 5-second load timer)."""
+        self.next_sample = now + LOAD_INTERVAL
+
+    def catch_up(self, now: int) -> None:
+        """Take the load samples due by ``now``.
+
+        Samples are taken when they are needed, not by a timer: before a counter
+        changes and before the rates are read.  Between two such moments the
+        counters do not move, so every sample after the first of a gap only decays
+        the averages, and an idle interface whose averages are zero costs nothing.
+        The figures are those a timer every 5 seconds would give."""
+        if now < self.next_sample:
+            return
+        due = (now - self.next_sample) // LOAD_INTERVAL + 1
+        self.next_sample += due * LOAD_INTERVAL
         for st in self.states.values():
             c = st.counters
-            now = (c.bytes_in, c.packets_in, c.bytes_out, c.packets_out)
-            d = [max(0, a - b) for a, b in zip(now, c.sampled, strict=True)]
-            c.sampled = now
-            c.in_bps = c.in_bps * LOAD_DECAY + d[0] * 8 / LOAD_SECONDS * (1 - LOAD_DECAY)
-            c.in_pps = c.in_pps * LOAD_DECAY + d[1] / LOAD_SECONDS * (1 - LOAD_DECAY)
-            c.out_bps = c.out_bps * LOAD_DECAY + d[2] * 8 / LOAD_SECONDS * (1 - LOAD_DECAY)
-            c.out_pps = c.out_pps * LOAD_DECAY + d[3] / LOAD_SECONDS * (1 - LOAD_DECAY)
+            current = (c.bytes_in, c.packets_in, c.bytes_out, c.packets_out)
+            if current != c.sampled:
+                d = [max(0, a - b) for a, b in zip(current, c.sampled, strict=True)]
+                c.sampled = current
+            elif not (c.in_bps or c.in_pps or c.out_bps or c.out_pps):
+                continue
+            else:
+                d = [0, 0, 0, 0]
+            for _ in range(due):
+                c.in_bps = c.in_bps * LOAD_DECAY + d[0] * 8 / LOAD_SECONDS * (1 - LOAD_DECAY)
+                c.in_pps = c.in_pps * LOAD_DECAY + d[1] / LOAD_SECONDS * (1 - LOAD_DECAY)
+                c.out_bps = c.out_bps * LOAD_DECAY + d[2] * 8 / LOAD_SECONDS * (1 - LOAD_DECAY)
+                c.out_pps = c.out_pps * LOAD_DECAY + d[3] / LOAD_SECONDS * (1 - LOAD_DECAY)
+                if not (c.in_bps or c.in_pps or c.out_bps or c.out_pps):
+                    break
+                d = [0, 0, 0, 0]
 
     def clear_counters(self, name: str | None, now: int) -> None:
+        self.catch_up(now)
         for iface, st in self.states.items():
             if name is None or iface == name:
                 st.counters = Counters(cleared=now)

@@ -30,7 +30,7 @@ from emulator.config.render import render_config
 from emulator.device.adapters import LinkAdapter
 from emulator.device.console import DeviceLog, LogSink, Message, PppOptionTraced, PppTraced, SystemRestarted
 from emulator.device.cpu import Cpu, PacedAdapters
-from emulator.device.interfaces import LOAD_INTERVAL, InterfaceState, InterfaceTable, LinkStatus
+from emulator.device.interfaces import InterfaceState, InterfaceTable, LinkStatus
 from emulator.device.ip import IPStack
 from emulator.device.links import PPP_DEBUG, Links
 from emulator.device.local import EchoListener, LocalDelivery, UdpListener
@@ -62,6 +62,7 @@ class Router:
         self.clock = clock   # the lab's simulator: time, random streams, timers
         self.boot_time = clock.now
         self.seed = seed
+        self._load_started = False
         self.startup_config = config_text
         self.admin_listeners: list[Callable[[Router, str, bool], Any]] = []   # told (router, iface, up)
         self._console_sink = console
@@ -143,6 +144,8 @@ class Router:
     def _boot_again(self) -> None:
         self.boot_time = self.clock.now
         self._build(self.startup_config, "startup-config")
+        if self._load_started:
+            self.interfaces.start_sampling(self.now)
         for iface, where in self._cabling:
             if isinstance(where, SerialEnd):
                 self.links.attach_serial(iface, where)
@@ -293,12 +296,10 @@ class Router:
         return self.interfaces.protocol_up(name)
 
     def start_load_sampling(self) -> None:
-        """Keep the 5-minute rates of ``show interfaces`` on the lab clock."""
-        self.clock.call_later(LOAD_INTERVAL, self._sample_load)
-
-    def _sample_load(self) -> None:
-        self.interfaces.sample_load()
-        self.clock.call_later(LOAD_INTERVAL, self._sample_load)
+        """Keep the 5-minute rates of ``show interfaces`` on the lab clock (samples taken as they are
+        needed: ``InterfaceTable.catch_up``)."""
+        self._load_started = True
+        self.interfaces.start_sampling(self.now)
 
     def clear_counters(self, name: str | None = None) -> None:
         self.interfaces.clear_counters(name, self.now)

@@ -316,6 +316,9 @@ class _FarEndInterfaces:
     def link_active(self, name: str) -> bool:
         return self.st.carrier
 
+    def catch_up(self, now: int) -> None:
+        """The played far end shows no interface rates, so it samples no load."""
+
     # LinkEvents
     def rng(self, purpose: str) -> random.Random:
         return random.Random(f"{self.seed}/{self.name}/{purpose}")
