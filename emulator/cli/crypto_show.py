@@ -39,13 +39,19 @@ def flows_for_show(sub: "CryptoSubsystem", iface: str, map_name: str) -> list["I
     the temporary entries instantiated from dynamic maps."""
     from emulator.engines.ipsec import IpsecFlow
     cfg = sub.config
+    # The interface's flows grouped by map entry, in their order, and by key: one pass over them.
+    by_seq: dict[int, list[IpsecFlow]] = {}
+    by_key: dict[object, IpsecFlow] = {}
+    for f in sub.flows():
+        if f.iface == iface and f.map_name == map_name:
+            by_seq.setdefault(f.seq, []).append(f)
+        by_key.setdefault(f.key, f)
     out: list[IpsecFlow] = []
     for entry in sub.map_entries(cfg, map_name):
         if entry.dynamic_map:
             for temp in sub.temporary_entries(map_name):
                 if temp.parent_seq == entry.seq:
-                    out += [f for f in sub.flows() if f.iface == iface and f.map_name == map_name
-                            and f.seq == temp.seq]
+                    out += by_seq.get(temp.seq, [])
             continue
         seen = set()
         acl = cfg.access_lists.get(entry.match_address) if entry.match_address else None
@@ -57,13 +63,11 @@ def flows_for_show(sub: "CryptoSubsystem", iface: str, map_name: str) -> list["I
             if key in seen:
                 continue
             seen.add(key)
-            f = next((x for x in sub.flows() if x.key == key), None)
-            if f is None:
-                f = IpsecFlow(key, iface, map_name, entry.seq, proxies[0], proxies[1],
-                              entry.peers[0] if entry.peers else None, True)
-            out.append(f)
-        out += [f for f in sub.flows() if f.iface == iface and f.map_name == map_name and f.seq == entry.seq
-                and f.key not in seen]
+            found = by_key.get(key)
+            out.append(found if found is not None else
+                       IpsecFlow(key, iface, map_name, entry.seq, proxies[0], proxies[1],
+                                 entry.peers[0] if entry.peers else None, True))
+        out += [f for f in by_seq.get(entry.seq, []) if f.key not in seen]
     return out
 
 
