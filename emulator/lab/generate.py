@@ -311,41 +311,57 @@ SERIAL = "bandwidth_kbps: 1544, delay_ms: 2"
 
 
 def lab_file(d: Design) -> str:
+    """The lab file: every device and link by name for one access server, ranges (``{i}``) beyond."""
+    if d.tiered:
+        return _tiered_lab_file(d)
     spokes = range(1, d.spokes + 1)
-    lines = [f"# A hub-and-spoke lab of {d.spokes} spoke(s): python -m emulator lab hub-and-spoke "
-             f"--spokes {d.spokes} --transform {' '.join(d.transforms)} --group {d.group}",
-             f"seed: {d.seed}", "devices:", f"  hub: {{config: hub.cfg, role: hub, {SECRET}}}"]
+    lines = [_title(d), f"seed: {d.seed}", "devices:", f"  hub: {{config: hub.cfg, role: hub, {SECRET}}}"]
     lines += [f"  spoke{k}: {{config: spoke{k}.cfg, role: {remote_role(k)}, {SECRET}}}" for k in spokes]
-    if d.tiered:
-        lines += ["  core: {config: core.cfg, role: isp, platform: \"2514\"}"]
-        lines += [f"  dist{n}: {{config: dist{n}.cfg, role: dist{n}, platform: \"{ROUTER}\"}}"
-                  for n in range(1, d.distributions + 1)]
-        lines += [f"  as{a}: {{config: as{a}.cfg, role: access{a}, platform: \"{ACCESS_SERVER}\"}}"
-                  for a in range(1, d.servers + 1)]
-    else:
-        lines += [f"  access-server: {{config: access-server.cfg, role: isp, platform: \"{ACCESS_SERVER}\"}}"]
-    lines += ["  hub-host: {config: hub-host.cfg, role: hub_host}"]
+    lines += [f"  access-server: {{config: access-server.cfg, role: isp, platform: \"{ACCESS_SERVER}\"}}",
+              "  hub-host: {config: hub-host.cfg, role: hub_host}"]
     lines += [f"  spoke{k}-host: {{config: spoke{k}-host.cfg, role: {remote_role(k)}_host}}" for k in spokes]
-    lines += ["  internet-host: {config: internet-host.cfg, role: internet_host}", "links:"]
-    if d.tiered:
-        lines += [f"  - {{serial: [hub Serial0, core Serial0], {SERIAL}}}"]
-        lines += [f"  - {{serial: [spoke{k} Serial0, as{a} Serial{n}], {SERIAL}}}"
-                  for k in spokes for a, n in [_server_of(k)]]
-        lines += ["  - ethernet: [core Ethernet0, " + ", ".join(
-            f"dist{n} Ethernet0" for n in range(1, d.distributions + 1)) + "]"]
-        for dist in range(d.distributions):
-            servers = range(dist * SERVERS_PER_SEGMENT + 1, min(d.servers, (dist + 1) * SERVERS_PER_SEGMENT) + 1)
-            lines += [f"  - ethernet: [dist{dist + 1} Ethernet1, " +
-                      ", ".join(f"as{a} Ethernet0" for a in servers) + "]"]
-        internet = "core Ethernet1"
-    else:
-        lines += [f"  - {{serial: [hub Serial0, access-server Serial0], {SERIAL}}}"]
-        lines += [f"  - {{serial: [spoke{k} Serial0, access-server Serial{FIRST_LINE + k - 1}], {SERIAL}}}"
-                  for k in spokes]
-        internet = "access-server Ethernet0"
+    lines += ["  internet-host: {config: internet-host.cfg, role: internet_host}", "links:",
+              f"  - {{serial: [hub Serial0, access-server Serial0], {SERIAL}}}"]
+    lines += [f"  - {{serial: [spoke{k} Serial0, access-server Serial{FIRST_LINE + k - 1}], {SERIAL}}}"
+              for k in spokes]
     lines += ["  - ethernet: [hub Ethernet0, hub-host Ethernet0]"]
     lines += [f"  - ethernet: [spoke{k} Ethernet0, spoke{k}-host Ethernet0]" for k in spokes]
-    lines += [f"  - ethernet: [{internet}, internet-host Ethernet0]"]
+    lines += ["  - ethernet: [access-server Ethernet0, internet-host Ethernet0]"]
+    return "\n".join(lines) + "\n"
+
+
+def _title(d: Design) -> str:
+    return (f"# A hub-and-spoke lab of {d.spokes} spoke(s): python -m emulator lab hub-and-spoke "
+            f"--spokes {d.spokes} --transform {' '.join(d.transforms)} --group {d.group}")
+
+
+def _tiered_lab_file(d: Design) -> str:
+    n, lines_per = d.spokes, LINES_PER_SERVER
+    lines = [_title(d), f"seed: {d.seed}", "devices:", f"  hub: {{config: hub.cfg, role: hub, {SECRET}}}",
+             f"  spoke1: {{config: spoke1.cfg, role: remote, {SECRET}}}",
+             f"  spoke{{i}}: {{range: 2-{n}, config: \"spoke{{i}}.cfg\", role: \"remote{{i}}\", {SECRET}}}",
+             f"  core: {{config: core.cfg, role: isp, platform: \"{ROUTER}\"}}",
+             f"  dist{{i}}: {{range: 1-{d.distributions}, config: \"dist{{i}}.cfg\", role: \"dist{{i}}\", "
+             f"platform: \"{ROUTER}\"}}",
+             f"  as{{i}}: {{range: 1-{d.servers}, config: \"as{{i}}.cfg\", role: \"access{{i}}\", "
+             f"platform: \"{ACCESS_SERVER}\"}}",
+             "  hub-host: {config: hub-host.cfg, role: hub_host}",
+             "  spoke1-host: {config: spoke1-host.cfg, role: remote_host}",
+             f"  spoke{{i}}-host: {{range: 2-{n}, config: \"spoke{{i}}-host.cfg\", role: \"remote{{i}}_host\"}}",
+             "  internet-host: {config: internet-host.cfg, role: internet_host}",
+             "links:",
+             f"  - {{serial: [hub Serial0, core Serial0], {SERIAL}}}",
+             f"  # spoke i dials line (i-1) % {lines_per} of access server (i-1) // {lines_per} + 1",
+             f"  - {{range: 1-{n}, serial: [\"spoke{{i}} Serial0\", \"as{{(i-1)//{lines_per}+1}} "
+             f"Serial{{(i-1)%{lines_per}}}\"], {SERIAL}}}",
+             f"  - ethernet: [core Ethernet0, {{range: 1-{d.distributions}, port: \"dist{{i}} Ethernet0\"}}]"]
+    for dist in range(d.distributions):
+        first = dist * SERVERS_PER_SEGMENT + 1
+        last = min(d.servers, first + SERVERS_PER_SEGMENT - 1)
+        lines += [f"  - ethernet: [dist{dist + 1} Ethernet1, {{range: {first}-{last}, port: \"as{{i}} Ethernet0\"}}]"]
+    lines += ["  - ethernet: [hub Ethernet0, hub-host Ethernet0]",
+              f"  - {{range: 1-{n}, ethernet: [\"spoke{{i}} Ethernet0\", \"spoke{{i}}-host Ethernet0\"]}}",
+              "  - ethernet: [core Ethernet1, internet-host Ethernet0]"]
     return "\n".join(lines) + "\n"
 
 

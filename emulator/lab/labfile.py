@@ -51,6 +51,7 @@ from emulator.device.router import Router
 from emulator.lab.capture import LabCapture
 from emulator.lab.external import ExternalPort, ExternalPortError, TunPort, open_external
 from emulator.lab.external_spec import ExternalSpec, ExternalSpecError, parse_external
+from emulator.lab.ranges import RangeError, expand_devices, expand_links
 from emulator.sim.clock import SECOND, Simulator, seconds
 from emulator.sim.wires import EthernetSegment, SerialLink
 
@@ -117,7 +118,8 @@ def load_lab(path: str | Path) -> LabSpec:
         raise LabError(path, "", f"cannot read lab file ({err.strerror})") from None
     except ValueError as err:
         raise LabError(path, "", str(err)) from None
-    data = _parse_yaml(path, text)
+    lines: dict[str, int] = {}
+    data = _parse_yaml(path, text, lines)
     if not isinstance(data, dict):
         raise LabError(path, "", "a lab file is a mapping with seed, devices and links")
     unknown = set(data) - {"seed", "devices", "links", "scenario", "description", "base", "external"}
@@ -129,8 +131,15 @@ def load_lab(path: str | Path) -> LabSpec:
     seed = data.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise LabError(path, "seed", f"must be an integer, not {seed!r}")
-    devices = _devices(path, data.get("devices"))
-    links = _links(path, data.get("links") or [], devices)
+    def where(key: str) -> str:
+        return f" (line {lines[key]})" if key in lines else ""
+    try:
+        raw_devices, labels = expand_devices(data.get("devices"), where)
+        raw_links, link_keys = expand_links(data.get("links") or [], where)
+    except RangeError as err:
+        raise LabError(path, err.key, err.reason) from None
+    devices = _devices(path, raw_devices, labels)
+    links = _links(path, raw_links, devices, link_keys)
     scenario = data.get("scenario") or {}
     if not isinstance(scenario, dict):
         raise LabError(path, "scenario", "must be a mapping of expected values")
@@ -251,7 +260,7 @@ def _key_text(where: list[str | int], limit: int = 6) -> str:
     return text + ("..." if len(where) > limit else "")
 
 
-def _parse_yaml(path: Path, text: str) -> Any:
+def _parse_yaml(path: Path, text: str, lines: dict[str, int] | None = None) -> Any:
     try:
         loader = _LabLoader(text)
     except ReaderError as err:       # a character YAML does not allow
@@ -263,7 +272,7 @@ def _parse_yaml(path: Path, text: str) -> Any:
         root = loader.get_single_node()
         if root is None:
             return None
-        _check_nodes(path, loader, root)
+        _check_nodes(path, loader, root, lines)
         return loader.construct_document(root)
     except _TooDeep as err:
         where = f"line {err.mark.line + 1}, column {err.mark.column + 1}"
@@ -277,9 +286,10 @@ def _parse_yaml(path: Path, text: str) -> Any:
         loader.dispose()
 
 
-def _check_nodes(path: Path, loader: _LabLoader, root: Node) -> None:
+def _check_nodes(path: Path, loader: _LabLoader, root: Node, lines: dict[str, int] | None = None) -> None:
     """What YAML lets through: a key repeated in a mapping, a value its explicit tag cannot read
-    (``!!int x``), a non-finite number. In document order."""
+    (``!!int x``), a non-finite number. In document order. ``lines`` is given each node's line by key
+    (``devices.r1.config``), for messages about what the file's values mean."""
     stack: list[tuple[Node, list[str | int]]] = [(root, [])]
     seen: set[int] = set()          # aliases share nodes: each is checked once
     while stack:
@@ -287,6 +297,8 @@ def _check_nodes(path: Path, loader: _LabLoader, root: Node) -> None:
         if id(node) in seen:
             continue
         seen.add(id(node))
+        if lines is not None and where:
+            lines.setdefault(_key_text(where, MAX_NESTING), node.start_mark.line + 1)
         children: list[tuple[Node, list[str | int]]] = []
         if isinstance(node, MappingNode):
             first: dict[Hashable, int] = {}
@@ -323,13 +335,13 @@ def _scalar(path: Path, loader: _LabLoader, node: ScalarNode, where: list[str | 
 
 # ---------------------------------------------------------------- devices and links
 
-def _devices(path: Path, raw: Any) -> dict[str, DeviceSpec]:
+def _devices(path: Path, raw: Any, labels: dict[str, str] | None = None) -> dict[str, DeviceSpec]:
     if not isinstance(raw, dict) or not raw:
         raise LabError(path, "devices", "must be a mapping of device names to their settings")
     devices: dict[str, DeviceSpec] = {}
     roles: dict[str, str] = {}
     for name, spec in raw.items():
-        key = f"devices.{name}"
+        key = (labels or {}).get(str(name), f"devices.{name}")
         if str(name) in devices:
             raise LabError(path, key, f"duplicate device name {str(name)!r} (written once as text, once not)")
         if not isinstance(spec, dict):
@@ -337,7 +349,7 @@ def _devices(path: Path, raw: Any) -> dict[str, DeviceSpec]:
         unknown = set(spec) - {"config", "role", "platform", "extra_config"}
         if unknown:
             raise LabError(path, f"{key}.{sorted(unknown)[0]}",
-                           "unknown key (expected config, role, platform, extra_config)")
+                           "unknown key (expected config, role, platform, extra_config, range)")
         extra = spec.get("extra_config") or []
         if not isinstance(extra, list) or not all(isinstance(line, str) for line in extra):
             raise LabError(path, f"{key}.extra_config", "must be a list of configuration lines")
@@ -361,13 +373,13 @@ def _devices(path: Path, raw: Any) -> dict[str, DeviceSpec]:
     return devices
 
 
-def _links(path: Path, raw: Any, devices: dict[str, DeviceSpec]) -> list[LinkSpec]:
+def _links(path: Path, raw: Any, devices: dict[str, DeviceSpec], keys: list[str] | None = None) -> list[LinkSpec]:
     if not isinstance(raw, list):
         raise LabError(path, "links", "must be a list of serial or ethernet links")
     used: dict[tuple[str, str], str] = {}
     links = []
     for i, item in enumerate(raw):
-        key = f"links[{i}]"
+        key = keys[i] if keys else f"links[{i}]"
         if not isinstance(item, dict):
             raise LabError(path, key, "must be a mapping such as {serial: [A Serial0, B Serial0]}")
         kinds = [k for k in ("serial", "ethernet") if k in item]
@@ -376,7 +388,8 @@ def _links(path: Path, raw: Any, devices: dict[str, DeviceSpec]) -> list[LinkSpe
         kind = kinds[0]
         unknown = set(item) - {kind, "bandwidth_kbps", "delay_ms"}
         if unknown:
-            raise LabError(path, f"{key}.{sorted(unknown)[0]}", "unknown key (expected bandwidth_kbps, delay_ms)")
+            raise LabError(path, f"{key}.{sorted(unknown)[0]}",
+                           "unknown key (expected bandwidth_kbps, delay_ms, range)")
         ports_raw = item[kind]
         if not isinstance(ports_raw, list):
             raise LabError(path, f"{key}.{kind}", "must be a list of 'DEVICE INTERFACE' ports")
