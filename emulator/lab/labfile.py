@@ -48,6 +48,7 @@ from emulator.cli.console_log import ConsoleLog
 from emulator.config.loader import ConfigLineError
 from emulator.device.platform import DEFAULT_PLATFORM, PLATFORMS
 from emulator.device.router import Router
+from emulator.lab import budget
 from emulator.lab.capture import LabCapture
 from emulator.lab.external import ExternalPort, ExternalPortError, TunPort, open_external
 from emulator.lab.external_spec import ExternalSpec, ExternalSpecError, parse_external
@@ -475,10 +476,16 @@ class Lab:
     """A running lab: the simulator, the devices booted from their configurations, the wiring.
 
     With ``settle`` the lab clock runs until every link that can come up is up
-    (PPP negotiated, HDLC keepalives exchanged), as after a real boot.
+    (PPP negotiated, HDLC keepalives exchanged), as after a real boot. A lab whose
+    estimated memory (``budget.py``, measured per device) exceeds what the machine
+    has available is refused before any device is built.
     """
 
     def __init__(self, spec: LabSpec, settle: bool = True, capture_dir: str | Path | None = None):
+        try:
+            budget.check(len(spec.devices))
+        except budget.TooLarge as err:
+            raise LabError(spec.path, "devices", str(err)) from None
         self.spec = spec
         self.sim = Simulator(spec.seed)
         self.devices: dict[str, Router] = {}
