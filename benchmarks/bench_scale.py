@@ -8,8 +8,7 @@ process of its own so that its peak RSS is its own.
 For each N: the wall time of booting the lab (configurations loaded, every PPP line negotiated); the
 wall time until every tunnel is up after each spoke's LAN host sends echoes to the hub's LAN host (the
 first resolves the host's gateway by ARP, the next, one spoke a millisecond, reaches the spoke and starts
-IKE, as spokes that do not all start in the same instant; the first packets
-across each tier of the provider network wait for ARP, as on IOS, so a few spokes' IKE retransmits);
+IKE, as spokes that do not all start in the same instant);
 the simulator's events and events per wall second; the peak RSS; the wall cost per spoke and the
 events per tunnel; and the wall time of three show commands on the hub, which then lists N peers.
 Prints figures; asserts nothing but that every tunnel came up (a figure of a broken lab means nothing).

@@ -12,38 +12,40 @@ Two plans, chosen by N:
   Serial0, the spokes' PPP lines on Serial1-9, the internet on its Ethernet0.
   Lines are 198.51.100.(4k)/30 (the server at .4k+1, spoke k at .4k+2); the
   hub's WAN 203.0.113.1/24, the server 203.0.113.2.
-- Ten spokes or more, a provider network in tiers, as a dial-up provider
-  builds one: the hub's leased line ends on a ``core`` router (2514:
-  Serial0 to the hub, Ethernet1 the internet, Ethernet0 a backbone segment);
-  the backbone joins up to ``MAX_DISTRIBUTION`` distribution routers
-  ``dist<d>`` (2514: Ethernet0 on the backbone, Ethernet1 on their own access
-  segment); each access segment holds up to ``SERVERS_PER_SEGMENT`` access
-  servers ``as<a>`` (2522: Ethernet0 on the segment, all ten serial ports
-  PPP lines). No Ethernet segment has more than ``SERVERS_PER_SEGMENT`` + 1
-  ports whatever N, so a broadcast costs a bounded fan-out. Static routes
-  summarise each tier: the core routes each distribution's /21 of lines to
-  it, a distribution each access server's /26 to that server; everything
-  else follows a default route towards the core.
-  Addresses: the backbone 198.18.0.0/24 (core .1, dist<d> .(d+1)), access
-  segment d 198.18.d.0/24 (dist<d> .1, its s-th server .(s+1)); the lines
-  come from 198.19.0.0/16: distribution d (from 0) owns 198.19.(8d).0/21,
-  its s-th server (from 0) the /26 at offset 64s, that server's Serial<l> the
-  /30 at offset 4l (server +1, spoke +2). The hub's WAN 203.0.113.1/24, the
-  core 203.0.113.2; the internet 192.0.2.0/24.
+- Ten spokes or more, a provider network as a tree of leased lines: every
+  provider router is a 2522, its Serial0 the line towards the hub, its
+  Serial1-9 nine lines down. The ``core`` ends the hub's leased line on its
+  Serial0 and holds the internet on its Ethernet0; below it, ``LEVELS``
+  levels at most, the deepest first: access servers ``as<i>`` (Serial1-9 the
+  PPP lines of nine spokes), distribution routers ``dist<i>`` (nine access
+  servers each), aggregation routers ``agg<i>`` (nine distribution routers
+  each), as many levels as the number of access servers needs. Node i of a
+  level (from 1) hangs off Serial((i-1) % 9 + 1) of node (i-1) // 9 + 1 of the
+  level above, or off the core's Serial i at the top. No Ethernet inside the
+  provider network: no ARP in the way of a spoke's first packets, and no
+  segment whose broadcasts grow with N. Static routes: each router routes
+  each child's contiguous range of spoke lines (summarised into CIDR
+  blocks) to the child's serial port, and everything else up its Serial0.
+  Addresses: spoke k's line, on access server a = (k-1) // 9 + 1, port
+  l = (k-1) % 9 + 1, is the /30 at 198.19.0.0 + 64(a-1) + 4(l-1) (server +1,
+  spoke +2); the line up from node i of level j (0 for the access servers)
+  is the /30 at 198.18.0.0 + 16384j + 4(i-1) (the router above +1, node i
+  +2). The hub's WAN 203.0.113.1/24, the core 203.0.113.2; the internet
+  192.0.2.0/24.
 
 LANs, both plans: the hub's is the first of 172.16.0.0/12 and spoke k's the
 k-th, each a /24 (172.16.k.0/24 for k < 256) while N + 1 /24s fit in the
 pool (N <= 4095), else the longest prefix that fits (/25, /26, ... down to
 /28); the router is .1 of its LAN, the LAN's host .10. A plan that would
 overflow a pool is refused with a ``GenerateError`` naming N and the limit.
-In the tiered plan the hub's crypto and NAT lists summarise the spokes' LANs
+In the tree plan the hub's crypto and NAT lists summarise the spokes' LANs
 as 172.16.0.0/12 (one entry, as a hub of many spokes is configured).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, summarize_address_range
 from pathlib import Path
 
 from emulator.config.commands import TRANSFORMS
@@ -57,19 +59,17 @@ ENCRYPTIONS = ("des", "3des")
 HASHES = ("md5", "sha")
 GROUPS = (1, 2, 5)
 
-# The tiered plan.
-ROUTER = "2514"                                    # core and distribution routers: two Ethernets, two serials
-LINES_PER_SERVER = len([i for i in PLATFORMS[ACCESS_SERVER].interfaces if i.startswith("Serial")])
-SERVERS_PER_SEGMENT = 32
-MAX_DISTRIBUTION = 32                              # 198.19.0.0/16 holds 32 /21s of lines
-LINE_POOL = IPv4Network("198.19.0.0/16")
-BACKBONE = "198.18.0"
-SERVER_BLOCK = 64                                  # addresses of one server's ten /30s, rounded to a /26
-DIST_BLOCK = SERVER_BLOCK * SERVERS_PER_SEGMENT    # a /21
+# The tree plan.
+DOWN_PORTS = ONE_SERVER_SPOKES                     # a provider router's Serial1-9
+LEVELS = ("as", "dist", "agg")                     # provider routers below the core, the deepest first
+LINE_POOL = IPv4Network("198.19.0.0/16")           # spokes' lines: a /26 an access server
+SERVER_BLOCK = 64
+TREE_POOL = IPv4Network("198.18.0.0/16")           # lines between provider routers: a /18 a level
+LEVEL_BLOCK = 16384
 LAN_POOL = IPv4Network("172.16.0.0/12")
 SHORTEST_LAN = 28                                  # a LAN holds at least .1 (router) and .10 (host)
-MAX_SPOKES = min(MAX_DISTRIBUTION * SERVERS_PER_SEGMENT * LINES_PER_SERVER,
-                 2 ** (SHORTEST_LAN - LAN_POOL.prefixlen) - 1)
+MAX_SERVERS = min(DOWN_PORTS ** len(LEVELS), LINE_POOL.num_addresses // SERVER_BLOCK, LEVEL_BLOCK // 4)
+MAX_SPOKES = min(MAX_SERVERS * DOWN_PORTS, 2 ** (SHORTEST_LAN - LAN_POOL.prefixlen) - 1)
 
 
 class GenerateError(Exception):
@@ -88,26 +88,28 @@ class Design:
 
     @property
     def tiered(self) -> bool:
-        """More spokes than one access server terminates: the tiered provider network."""
+        """More spokes than one access server terminates: the tree of provider routers."""
         return self.spokes > ONE_SERVER_SPOKES
 
     @property
     def servers(self) -> int:
-        return -(-self.spokes // LINES_PER_SERVER) if self.tiered else 1
+        return -(-self.spokes // DOWN_PORTS)
 
-    @property
-    def distributions(self) -> int:
-        return -(-self.servers // SERVERS_PER_SEGMENT) if self.tiered else 0
+    def levels(self) -> list[int]:
+        """How many routers each level below the core holds, the access servers first (tree plan)."""
+        counts = [self.servers]
+        while counts[-1] > DOWN_PORTS:
+            counts.append(-(-counts[-1] // DOWN_PORTS))
+        return counts
 
     def check(self) -> None:
         if self.spokes < 1:
             raise GenerateError(f"--spokes {self.spokes}: at least 1")
         if self.spokes > MAX_SPOKES:
             raise GenerateError(
-                f"--spokes {self.spokes}: the address plan holds at most {MAX_SPOKES} spokes ("
-                f"{MAX_DISTRIBUTION} distribution routers x {SERVERS_PER_SEGMENT} access servers x "
-                f"{LINES_PER_SERVER} lines, their /30s from {LINE_POOL}; LANs from {LAN_POOL} down to "
-                f"/{SHORTEST_LAN})")
+                f"--spokes {self.spokes}: the address plan holds at most {MAX_SPOKES} spokes ({MAX_SERVERS} "
+                f"access servers of {DOWN_PORTS} lines in {len(LEVELS)} levels of {DOWN_PORTS} under the core, "
+                f"a /26 of {LINE_POOL} each; LANs from {LAN_POOL} down to /{SHORTEST_LAN})")
         bad = [t for t in self.transforms if t not in TRANSFORMS]
         if bad or not any(t.startswith("esp-") for t in self.transforms):
             raise GenerateError(f"--transform {' '.join(self.transforms)}: an ESP transform set of "
@@ -143,17 +145,21 @@ def _line(d: Design, k: int) -> tuple[str, str]:
     """The access server's and the spoke's address on spoke k's line (a /30)."""
     if not d.tiered:
         return f"198.51.100.{4 * k + 1}", f"198.51.100.{4 * k + 2}"
-    i = k - 1
-    dist, rest = divmod(i, SERVERS_PER_SEGMENT * LINES_PER_SERVER)
-    server, line = divmod(rest, LINES_PER_SERVER)
-    base = IPv4Address(int(LINE_POOL.network_address) + dist * DIST_BLOCK + server * SERVER_BLOCK + 4 * line)
-    return str(base + 1), str(base + 2)
+    a, port = _server_of(k)
+    base = int(LINE_POOL.network_address) + SERVER_BLOCK * (a - 1) + 4 * (port - 1)
+    return str(IPv4Address(base + 1)), str(IPv4Address(base + 2))
 
 
 def _server_of(k: int) -> tuple[int, int]:
-    """Tiered plan: spoke k's access server (numbered from 1) and the serial port of its line."""
-    a, line = divmod(k - 1, LINES_PER_SERVER)
-    return a + 1, line
+    """Tree plan: spoke k's access server (from 1) and the serial port of its line."""
+    a, line = divmod(k - 1, DOWN_PORTS)
+    return a + 1, line + 1
+
+
+def _uplink(level: int, i: int) -> tuple[str, str]:
+    """Tree plan: the addresses of the line up from node i of a level: the router above's, node i's."""
+    base = int(TREE_POOL.network_address) + LEVEL_BLOCK * level + 4 * (i - 1)
+    return str(IPv4Address(base + 1)), str(IPv4Address(base + 2))
 
 
 def remote_role(k: int) -> str:
@@ -251,52 +257,73 @@ def access_server_config(d: Design) -> str:
     return "\n".join(lines) + "\n" + FOOTER
 
 
-def _dist_block(dist: int) -> IPv4Network:
-    return IPv4Network((int(LINE_POOL.network_address) + dist * DIST_BLOCK, 32 - (DIST_BLOCK.bit_length() - 1)))
+def _subtree_routes(d: Design, level: int, i: int, port: int) -> list[str]:
+    """Routes to the spoke lines below node i of a level, through ``Serial<port>``."""
+    width = DOWN_PORTS ** level
+    first, last = (i - 1) * width + 1, min(d.servers, i * width)
+    start = int(LINE_POOL.network_address) + SERVER_BLOCK * (first - 1)
+    end = int(LINE_POOL.network_address) + SERVER_BLOCK * last - 1
+    return [f"ip route {net.network_address} {net.netmask} Serial{port}"
+            for net in summarize_address_range(IPv4Address(start), IPv4Address(end))]
 
 
-def _server_block(dist: int, s: int) -> IPv4Network:
-    base = int(LINE_POOL.network_address) + dist * DIST_BLOCK + s * SERVER_BLOCK
-    return IPv4Network((base, 32 - (SERVER_BLOCK.bit_length() - 1)))
+def _children(d: Design, level: int, i: int) -> list[tuple[int, int]]:
+    """The (node, port) pairs of the level below ``level`` that hang off node i (level -1: the core...)."""
+    levels = d.levels()
+    below = level - 1
+    if level == len(levels):                          # the core: the top level's nodes on Serial1..
+        return [(n, n) for n in range(1, levels[-1] + 1)]
+    first = (i - 1) * DOWN_PORTS + 1
+    return [(n, n - first + 1) for n in range(first, min(levels[below], first + DOWN_PORTS - 1) + 1)]
 
 
 def core_config(d: Design) -> str:
+    top = len(d.levels())
+    children = _children(d, top, 1)
     lines = [HEADER.format(name="core"),
-             "interface Ethernet0", " description backbone", f" ip address {BACKBONE}.1 255.255.255.0", "!",
-             "interface Ethernet1", " description the internet", " ip address 192.0.2.1 255.255.255.0", "!",
+             "interface Ethernet0", " description the internet", " ip address 192.0.2.1 255.255.255.0", "!",
              "interface Serial0", " description leased line to the hub", f" ip address {SERVER_WAN} 255.255.255.0",
-             "!", "interface Serial1", " shutdown", "!", "ip classless"]
-    lines += [f"ip route {b.network_address} {b.netmask} {BACKBONE}.{dist + 2}"
-              for dist in range(d.distributions) for b in [_dist_block(dist)]]
+             "!"]
+    lines += _down_interfaces(top - 1, children)
+    lines += ["ip classless"]
+    lines += [r for n, port in children for r in _subtree_routes(d, top - 1, n, port)]
     return "\n".join(lines + ["!"]) + "\n" + FOOTER
 
 
-def distribution_config(d: Design, dist: int) -> str:
-    """Distribution router ``dist<dist+1>``: the backbone on Ethernet0, its access segment on Ethernet1."""
-    servers = range(dist * SERVERS_PER_SEGMENT, min(d.servers, (dist + 1) * SERVERS_PER_SEGMENT))
-    segment = f"198.18.{dist + 1}"
-    lines = [HEADER.format(name=f"dist{dist + 1}"),
-             "interface Ethernet0", " description backbone", f" ip address {BACKBONE}.{dist + 2} 255.255.255.0",
-             "!", "interface Ethernet1", " description access servers",
-             f" ip address {segment}.1 255.255.255.0", "!",
-             "interface Serial0", " shutdown", "!", "interface Serial1", " shutdown", "!", "ip classless",
-             f"ip route 0.0.0.0 0.0.0.0 {BACKBONE}.1"]
-    lines += [f"ip route {b.network_address} {b.netmask} {segment}.{a - servers.start + 2}"
-              for a in servers for b in [_server_block(dist, a - servers.start)]]
+def _down_interfaces(level: int, children: list[tuple[int, int]]) -> list[str]:
+    name = LEVELS[level]
+    lines = []
+    for n, port in children:
+        mine, _ = _uplink(level, n)
+        lines += [f"interface Serial{port}", f" description leased line to {name}{n}",
+                  f" ip address {mine} 255.255.255.252", "!"]
+    used = {port for _, port in children}
+    lines += [f"interface Serial{p}\n shutdown\n!" for p in range(1, DOWN_PORTS + 1) if p not in used]
+    return lines
+
+
+def tree_router_config(d: Design, level: int, i: int) -> str:
+    """Node i of a level above the access servers: its line up on Serial0, nine lines down."""
+    _, mine = _uplink(level, i)
+    children = _children(d, level, i)
+    lines = [HEADER.format(name=f"{LEVELS[level]}{i}"),
+             "interface Ethernet0", " shutdown", "!",
+             "interface Serial0", " description leased line up", f" ip address {mine} 255.255.255.252", "!",
+             *_down_interfaces(level - 1, children), "ip classless", "ip route 0.0.0.0 0.0.0.0 Serial0"]
+    lines += [r for n, port in children for r in _subtree_routes(d, level - 1, n, port)]
     return "\n".join(lines + ["!"]) + "\n" + FOOTER
 
 
 def tier_server_config(d: Design, a: int) -> str:
-    """Access server ``as<a>`` (from 1) of the tiered plan: its segment on Ethernet0, ten PPP lines."""
-    dist, s = divmod(a - 1, SERVERS_PER_SEGMENT)
-    segment = f"198.18.{dist + 1}"
-    first = (a - 1) * LINES_PER_SERVER + 1
-    spokes = range(first, min(d.spokes, first + LINES_PER_SERVER - 1) + 1)
-    lines = [HEADER.format(name=f"as{a}"),
-             "interface Ethernet0", " description access segment", f" ip address {segment}.{s + 2} 255.255.255.0",
-             "!", *_ppp_lines(d, spokes, lambda k: _server_of(k)[1])]
-    lines += [f"interface Serial{n}\n shutdown\n!" for n in range(len(spokes), LINES_PER_SERVER)]
-    lines += [*_pools(d, spokes), "ip classless", f"ip route 0.0.0.0 0.0.0.0 {segment}.1", "!"]
+    """Access server ``as<a>`` (from 1) of the tree plan: its line up on Serial0, nine PPP lines."""
+    _, mine = _uplink(0, a)
+    first = (a - 1) * DOWN_PORTS + 1
+    spokes = range(first, min(d.spokes, first + DOWN_PORTS - 1) + 1)
+    lines = [HEADER.format(name=f"as{a}"), "interface Ethernet0", " shutdown", "!",
+             "interface Serial0", " description leased line up", f" ip address {mine} 255.255.255.252", "!",
+             *_ppp_lines(d, spokes, lambda k: _server_of(k)[1])]
+    lines += [f"interface Serial{n}\n shutdown\n!" for n in range(len(spokes) + 1, DOWN_PORTS + 1)]
+    lines += [*_pools(d, spokes), "ip classless", "ip route 0.0.0.0 0.0.0.0 Serial0", "!"]
     return "\n".join(lines) + "\n" + FOOTER
 
 
@@ -336,32 +363,35 @@ def _title(d: Design) -> str:
 
 
 def _tiered_lab_file(d: Design) -> str:
-    n, lines_per = d.spokes, LINES_PER_SERVER
+    n, levels = d.spokes, d.levels()
     lines = [_title(d), f"seed: {d.seed}", "devices:", f"  hub: {{config: hub.cfg, role: hub, {SECRET}}}",
              f"  spoke1: {{config: spoke1.cfg, role: remote, {SECRET}}}",
              f"  spoke{{i}}: {{range: 2-{n}, config: \"spoke{{i}}.cfg\", role: \"remote{{i}}\", {SECRET}}}",
-             f"  core: {{config: core.cfg, role: isp, platform: \"{ROUTER}\"}}",
-             f"  dist{{i}}: {{range: 1-{d.distributions}, config: \"dist{{i}}.cfg\", role: \"dist{{i}}\", "
-             f"platform: \"{ROUTER}\"}}",
-             f"  as{{i}}: {{range: 1-{d.servers}, config: \"as{{i}}.cfg\", role: \"access{{i}}\", "
-             f"platform: \"{ACCESS_SERVER}\"}}",
-             "  hub-host: {config: hub-host.cfg, role: hub_host}",
-             "  spoke1-host: {config: spoke1-host.cfg, role: remote_host}",
-             f"  spoke{{i}}-host: {{range: 2-{n}, config: \"spoke{{i}}-host.cfg\", role: \"remote{{i}}_host\"}}",
-             "  internet-host: {config: internet-host.cfg, role: internet_host}",
-             "links:",
-             f"  - {{serial: [hub Serial0, core Serial0], {SERIAL}}}",
-             f"  # spoke i dials line (i-1) % {lines_per} of access server (i-1) // {lines_per} + 1",
-             f"  - {{range: 1-{n}, serial: [\"spoke{{i}} Serial0\", \"as{{(i-1)//{lines_per}+1}} "
-             f"Serial{{(i-1)%{lines_per}}}\"], {SERIAL}}}",
-             f"  - ethernet: [core Ethernet0, {{range: 1-{d.distributions}, port: \"dist{{i}} Ethernet0\"}}]"]
-    for dist in range(d.distributions):
-        first = dist * SERVERS_PER_SEGMENT + 1
-        last = min(d.servers, first + SERVERS_PER_SEGMENT - 1)
-        lines += [f"  - ethernet: [dist{dist + 1} Ethernet1, {{range: {first}-{last}, port: \"as{{i}} Ethernet0\"}}]"]
+             f"  core: {{config: core.cfg, role: isp, platform: \"{ACCESS_SERVER}\"}}"]
+    for level, count in enumerate(levels):
+        name = LEVELS[level]
+        role = "access" if level == 0 else name
+        lines += [f"  {name}{{i}}: {{range: 1-{count}, config: \"{name}{{i}}.cfg\", role: \"{role}{{i}}\", "
+                  f"platform: \"{ACCESS_SERVER}\"}}"]
+    lines += ["  hub-host: {config: hub-host.cfg, role: hub_host}",
+              "  spoke1-host: {config: spoke1-host.cfg, role: remote_host}",
+              f"  spoke{{i}}-host: {{range: 2-{n}, config: \"spoke{{i}}-host.cfg\", role: \"remote{{i}}_host\"}}",
+              "  internet-host: {config: internet-host.cfg, role: internet_host}",
+              "links:",
+              f"  - {{serial: [hub Serial0, core Serial0], {SERIAL}}}",
+              f"  # spoke i dials line (i-1) % {DOWN_PORTS} + 1 of access server (i-1) // {DOWN_PORTS} + 1; node i of"
+              f" a level hangs off line (i-1) % {DOWN_PORTS} + 1",
+              f"  # of node (i-1) // {DOWN_PORTS} + 1 of the level above, the top level off the core's Serial i",
+              f"  - {{range: 1-{n}, serial: [\"spoke{{i}} Serial0\", \"as{{(i-1)//{DOWN_PORTS}+1}} "
+              f"Serial{{(i-1)%{DOWN_PORTS}+1}}\"], {SERIAL}}}"]
+    for level, count in enumerate(levels):
+        name = LEVELS[level]
+        above = ("core Serial{i}" if level == len(levels) - 1 else
+                 f"{LEVELS[level + 1]}{{(i-1)//{DOWN_PORTS}+1}} Serial{{(i-1)%{DOWN_PORTS}+1}}")
+        lines += [f"  - {{range: 1-{count}, serial: [\"{name}{{i}} Serial0\", \"{above}\"], {SERIAL}}}"]
     lines += ["  - ethernet: [hub Ethernet0, hub-host Ethernet0]",
               f"  - {{range: 1-{n}, ethernet: [\"spoke{{i}} Ethernet0\", \"spoke{{i}}-host Ethernet0\"]}}",
-              "  - ethernet: [core Ethernet1, internet-host Ethernet0]"]
+              "  - ethernet: [core Ethernet0, internet-host Ethernet0]"]
     return "\n".join(lines) + "\n"
 
 
@@ -373,10 +403,10 @@ def lab_files(d: Design) -> dict[str, str]:
              "internet-host.cfg": host_config("internet-host", internet)}
     if d.tiered:
         files["core.cfg"] = core_config(d)
-        for dist in range(d.distributions):
-            files[f"dist{dist + 1}.cfg"] = distribution_config(d, dist)
-        for a in range(1, d.servers + 1):
-            files[f"as{a}.cfg"] = tier_server_config(d, a)
+        for level, count in enumerate(d.levels()):
+            for i in range(1, count + 1):
+                files[f"{LEVELS[level]}{i}.cfg"] = (tier_server_config(d, i) if level == 0 else
+                                                    tree_router_config(d, level, i))
     else:
         files["access-server.cfg"] = access_server_config(d)
     for k in range(1, d.spokes + 1):
