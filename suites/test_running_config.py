@@ -166,10 +166,10 @@ def _entry_covers(line: str, prefix: str, network: str) -> bool:
     if len(words) != 2:
         return False
     try:
-        dest = ipaddress.ip_network(f"{words[0]}/{words[1]}")
+        dest = ipaddress.IPv4Network(f"{words[0]}/{words[1]}")
     except ValueError:
         return False
-    return ipaddress.ip_network(network).subnet_of(dest)
+    return ipaddress.IPv4Network(network).subnet_of(dest)
 
 
 @pytest.mark.claim("CFG-ROUTE")

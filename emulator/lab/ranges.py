@@ -126,12 +126,21 @@ def _evaluate(node: ast.expr, i: int) -> int:
     return _OPS[type(node.op)](_evaluate(node.left, i), _evaluate(node.right, i))
 
 
-def _fill_value(key: str, value: Any, i: int) -> Any:
-    """A setting with its text (and its lists' text) filled for i."""
+def _compile_value(key: str, value: Any) -> Any:
+    """A setting with its text (and its lists' text) as templates, compiled once for every i."""
     if isinstance(value, str):
-        return Template(key, value).fill(i)
+        return Template(key, value)
     if isinstance(value, list):
-        return [_fill_value(f"{key}[{n}]", v, i) for n, v in enumerate(value)]
+        return [_compile_value(f"{key}[{n}]", v) for n, v in enumerate(value)]
+    return value
+
+
+def _fill_value(value: Any, i: int) -> Any:
+    """A compiled setting filled for i."""
+    if isinstance(value, Template):
+        return value.fill(i)
+    if isinstance(value, list):
+        return [_fill_value(v, i) for v in value]
     return value
 
 
@@ -152,14 +161,14 @@ def expand_devices(raw: Any, where: Any) -> tuple[dict[Any, Any], dict[str, str]
         name_template = Template(key, str(name))
         if name_template.fixed:
             raise RangeError(f"{key}.range", f"the name of a ranged device needs {{i}}{where(key + '.range')}")
-        settings = {k: v for k, v in spec.items() if k != "range"}
+        settings = {k: _compile_value(f"{key}.{k}", v) for k, v in spec.items() if k != "range"}
         for i in span:
             expanded = name_template.fill(i)
             if expanded in labels or expanded in raw:
                 other = labels.get(expanded, f"devices.{expanded}")
                 raise RangeError(key, f"i = {i} names {expanded!r}, a device also from {other}"
                                       f"{where(key + '.range')}")
-            out[expanded] = {k: _fill_value(f"{key}.{k}", v, i) for k, v in settings.items()}
+            out[expanded] = {k: _fill_value(v, i) for k, v in settings.items()}
             labels[expanded] = f"{key}[i={i}]"
     return out, labels
 
