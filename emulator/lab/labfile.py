@@ -20,6 +20,19 @@ A lab with external ports runs on the wall clock only (the real-time runner,
 ``emulator.frontends.pacer``): it is not settled on the lab clock at start,
 its links come up in real time.
 
+One entry may stand for many devices or links: ``range: FIRST-LAST`` with
+``{i}`` (an integer expression of i) in names, settings and ports, as
+``ranges.py`` describes::
+
+    devices:
+      spoke{i}: {range: 2-1000, config: "spoke{i}.cfg", role: "remote{i}"}
+    links:
+      - {range: 1-1000, serial: ["spoke{i} Serial0", "as{(i-1)//9+1} Serial{(i-1)%9+1}"]}
+      - ethernet: [sw Ethernet0, {range: 1-32, port: "h{i} Ethernet0"}]
+
+A bad range is refused naming the key (``devices.spoke{i}.range``,
+``links[3][i=5].serial``) and its line.
+
 A lab file may change another: ``base: ../lab.yml`` takes that file's seed,
 devices, links and scenario; this file's ``devices`` entries replace the keys
 they name (``config:`` of one device, say), its ``links`` replace the list.
