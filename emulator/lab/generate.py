@@ -268,7 +268,8 @@ def _subtree_routes(d: Design, level: int, i: int, port: int) -> list[str]:
 
 
 def _children(d: Design, level: int, i: int) -> list[tuple[int, int]]:
-    """The (node, port) pairs of the level below ``level`` that hang off node i (level -1: the core...)."""
+    """The (node, port) pairs of the level below ``level`` that hang off its node i (``level`` one above the
+    top level: the core)."""
     levels = d.levels()
     below = level - 1
     if level == len(levels):                          # the core: the top level's nodes on Serial1..
