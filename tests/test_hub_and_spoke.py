@@ -113,7 +113,7 @@ def test_the_2522_access_server_names_its_ports_as_ios_does(three):
 @pytest.mark.parametrize("args, message", [
     (["--spokes", "0"], "--spokes 0: at least 1"),
     (["--spokes", str(MAX_SPOKES + 1)], f"--spokes {MAX_SPOKES + 1}: the address plan holds at most {MAX_SPOKES} "
-                                        "spokes (32 distribution routers x 32 access servers x 10 lines"),
+                                        "spokes (729 access servers of 9 lines in 3 levels"),
     (["--transform", "esp-rot13"], "'esp-rot13' is none"),
     (["--group", "14"], "--group 1/2/5"),
 ])
