@@ -30,9 +30,9 @@ def test_two_hundred_spokes_bring_their_tunnels_up_and_the_hub_lists_every_peer(
         for host in hosts:
             host.execute(f"ping {hub_host} repeat 1 timeout 0")
         lab.advance(100 * MS)
-        for host in hosts:                  # the echo that starts IKE, a spoke a millisecond
+        for host in hosts:                  # the echo that starts IKE, a spoke every 3 ms
             host.execute(f"ping {hub_host} repeat 1 timeout 0")
-            lab.advance(1 * MS)
+            lab.advance(3 * MS)
         hub = CliSession(lab.device("hub"), privileged=True, line="console")
         started = time.monotonic()
         # Lab time for every IKE exchange, retransmits included (the hub admits 100 negotiations at a time;
