@@ -11,6 +11,7 @@ keys), plain IP, and the address changes NAT makes between the two sides of a ro
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import json
 from collections import Counter
@@ -610,6 +611,16 @@ class Decoded:
     ike: IkeReader
     problems: list[str]
     links: list[str]                 # the pcap file of each step
+    times: list[float] = dataclasses.field(default_factory=list)   # each step's time, in order (frames are)
+
+    def window(self, start: float | None, end: float | None) -> range:
+        """The indexes of the steps between ``start`` and ``end`` (lab seconds; a microsecond's slack), found
+        by bisection: a report of many tests over large captures reads each test's window, not every frame."""
+        if len(self.times) != len(self.steps):
+            self.times = [s.t for s in self.steps]
+        lo = 0 if start is None else bisect.bisect_left(self.times, start - 1e-6)
+        hi = len(self.times) if end is None else bisect.bisect_right(self.times, end + 1e-6)
+        return range(lo, max(lo, hi))
 
 
 def decode_folder(directory: Path) -> Decoded:
@@ -632,10 +643,7 @@ def build_ladder(directory: Path, start: float | None, end: float | None, order:
     """The steps of the frames in ``directory`` between ``start`` and ``end`` (lab seconds)."""
     decoded = decoded or decode_folder(directory)
 
-    def inside(t: float) -> bool:
-        return (start is None or t >= start - 1e-6) and (end is None or t <= end + 1e-6)
-
-    chosen = [(s, link) for s, link in zip(decoded.steps, decoded.links, strict=True) if inside(s.t)]
+    chosen = [(decoded.steps[i], decoded.links[i]) for i in decoded.window(start, end)]
     steps = [dataclasses.replace(s) for s, _ in chosen]
     rows = _collapse(steps)
     kept, omitted = _cap(rows, max_rows)

@@ -9,8 +9,8 @@ python -m emulator console DEVICE [--lab PATH]: that device's console in this te
 running in real time (emulator/frontends/console.py). SIGINT or SIGTERM ends it (exit status 0).
 
 python -m emulator lab hub-and-spoke --spokes N [--transform T ...] [--group G] OUT_DIR: write a
-complete hub-and-spoke lab (configurations, access server, hosts, lab file) into OUT_DIR
-(emulator/lab/generate.py).
+complete hub-and-spoke lab (configurations, access servers, hosts, lab file) into OUT_DIR
+(emulator/lab/generate.py): one access server up to nine spokes, a tiered provider network beyond.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     lab_cmd = sub.add_parser("lab", help="write a lab of the dynamic-to-static IPsec design as files")
     kinds = lab_cmd.add_subparsers(dest="kind", required=True)
     hs = kinds.add_parser("hub-and-spoke", help="one hub with a dynamic crypto map, N spokes dialling in by PPP")
-    hs.add_argument("--spokes", type=int, default=3, metavar="N", help="number of spokes (default 3)")
+    hs.add_argument("--spokes", type=int, default=3, metavar="N", help="number of spokes (default 3; up to 10240)")
     hs.add_argument("--transform", nargs="+", default=["esp-3des", "esp-sha-hmac"], metavar="T",
                     help="the transform set (default esp-3des esp-sha-hmac)")
     hs.add_argument("--encryption", default="3des", help="ISAKMP encryption: des or 3des (default 3des)")

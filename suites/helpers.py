@@ -30,6 +30,18 @@ def show(session: DeviceSession, command: str) -> tuple[str, list[dict]]:
     return text, parse(command, text)
 
 
+MANY_REMOTES = 9          # beyond one access server's lines, a hub's whole SA display is read per remote
+
+
+def hub_sa_command(scenario, peer: str) -> str:
+    """``show crypto ipsec sa`` as a test of one remote reads it on the hub: the whole display with a few
+    remotes (as the document shows it), IOS's ``peer`` filter with many (the whole display, and the time
+    to read, record and mask it, grows with their number)."""
+    if len(scenario.remote_roles()) > MANY_REMOTES:
+        return f"show crypto ipsec sa peer {peer}"
+    return "show crypto ipsec sa"
+
+
 def extended_ping(session: DeviceSession, target: str, source: str, count: int = 5, size: int = 100,
                   timeout: int = 2) -> tuple[str, dict]:
     """The document's extended ping dialog, answered as the document answers it."""

@@ -8,7 +8,7 @@ import pytest
 
 from drivers.scenario import ROOT
 from suites.golden import differences
-from suites.helpers import expect, extended_ping, flows, sas, show
+from suites.helpers import expect, extended_ping, flows, hub_sa_command, sas, show
 from suites.parsing import parse
 
 DOCUMENT_SAMPLE = ROOT / "fixtures" / "doc14131" / "hub-show-crypto-ipsec-sa.txt"
@@ -30,8 +30,8 @@ def tunnel(driver, scenario):
         extended_ping(remote, target, source)
 
 
-def _hub_flow(hub, value, spoke):
-    text, records = show(hub, "show crypto ipsec sa")
+def _hub_flow(hub, scenario, value, spoke):
+    text, records = show(hub, hub_sa_command(scenario, value(spoke, "negotiated_address")))
     local, remote_net = _mask(value("hub", "lan_network")), _mask(value(spoke, "lan_network"))
     mine = [f for f in flows(records)
             if (f["local_ident_addr"], f["local_ident_mask"]) == local
@@ -41,8 +41,8 @@ def _hub_flow(hub, value, spoke):
 
 
 @pytest.mark.claim("SA-FIELDS", "TUNNEL-UNKNOWN-PEER")
-def test_hub_flow_fields(spoke, tunnel, hub, value):
-    text, records, flow = _hub_flow(hub, value, spoke)
+def test_hub_flow_fields(spoke, tunnel, hub, scenario, value):
+    text, records, flow = _hub_flow(hub, scenario, value, spoke)
     peer = value(spoke, "negotiated_address")
     expected = {
         "interface": value("hub", "wan_interface"),
@@ -64,8 +64,8 @@ def test_hub_flow_fields(spoke, tunnel, hub, value):
 
 
 @pytest.mark.claim("SA-ESP-PAIR")
-def test_one_inbound_and_one_outbound_esp_sa(spoke, tunnel, hub, expected, value):
-    text, records, flow = _hub_flow(hub, value, spoke)
+def test_one_inbound_and_one_outbound_esp_sa(spoke, tunnel, hub, scenario, expected, value):
+    text, records, flow = _hub_flow(hub, scenario, value, spoke)
     transform = " ".join(expected("ipsec.transforms"))
     for direction in ("inbound", "outbound"):
         found = [s for s in sas(records, direction, "esp") if s["local_ident_addr"] == flow["local_ident_addr"]
@@ -90,13 +90,13 @@ def test_no_ah_sas(tunnel, hub):
 
 
 @pytest.mark.claim("SA-COUNTERS")
-def test_counters_rise_by_the_echoes_and_match_the_peer(spoke, tunnel, driver, hub, expected, value):
+def test_counters_rise_by_the_echoes_and_match_the_peer(spoke, tunnel, driver, hub, scenario, expected, value):
     remote = driver.session(spoke)
-    _, _, before = _hub_flow(hub, value, spoke)
+    _, _, before = _hub_flow(hub, scenario, value, spoke)
     count = expected("ping.count")
     ping_text, result = extended_ping(remote, value("hub", "lan_address"), value(spoke, "lan_address"), count=count)
     assert result["received"] == str(count), ping_text
-    text, _, after = _hub_flow(hub, value, spoke)
+    text, _, after = _hub_flow(hub, scenario, value, spoke)
     rise = {k: int(after[k]) - int(before[k]) for k in ("pkts_encaps", "pkts_encrypt", "pkts_digest",
                                                            "pkts_decaps", "pkts_decrypt", "pkts_verify")}
     expect(f"the hub's counters after {count} echoes (rise)", {k: count for k in rise}, rise)

@@ -143,14 +143,33 @@ def test_crypto_and_nat_access_lists(role, driver, scenario, value, running_conf
     local, local_wc = _wildcard(value(role, "lan_network"))
     crypto, nat = value(role, "crypto_acl"), value(role, "nat_acl")
     actual = [" ".join(b.text.split()) for b in cfg.blocks(r"^access-list ")]
-    permits = [f"access-list {crypto} permit ip {local} {local_wc} {' '.join(_wildcard(o))}" for o in others]
-    exempt = [f"access-list {nat} deny ip {local} {local_wc} {' '.join(_wildcard(o))}" for o in others]
     rest = [f"access-list {crypto} deny ip {local} {local_wc} any",
             f"access-list {nat} permit ip {local} {local_wc} any"]
-    _assert_lines(f"{role} access lists", actual, permits + exempt + rest)
-    # Order matters: the permit of the VPN traffic must come before the deny of the rest.
-    assert max(actual.index(p) for p in permits) < actual.index(rest[0])
-    assert max(actual.index(e) for e in exempt) < actual.index(rest[1])
+    _assert_lines(f"{role} access lists", actual, rest)
+    # Each far LAN is permitted into the tunnel and exempted from NAT by an entry from the local LAN
+    # (the document's one line per LAN, or a hub's summary of many), before the entry for the rest.
+    for acl, action, last in ((crypto, "permit", rest[0]), (nat, "deny", rest[1])):
+        before = actual[:actual.index(last)]
+        for far in others:
+            head = f"access-list {acl} {action} ip {local} {local_wc} "
+            found = [line for line in before if _entry_covers(line, head, far)]
+            assert found, (f"{role} access lists: no 'access-list {acl} {action} ip {local} {local_wc} "
+                           f"{' '.join(_wildcard(far))}' (or an entry covering {far}) before '{last}'; "
+                           f"the device has {actual}")
+
+
+def _entry_covers(line: str, prefix: str, network: str) -> bool:
+    """``line`` is ``prefix`` followed by a destination ``ADDRESS WILDCARD`` that holds ``network``."""
+    if not line.startswith(prefix):
+        return False
+    words = line[len(prefix):].split()
+    if len(words) != 2:
+        return False
+    try:
+        dest = ipaddress.IPv4Network(f"{words[0]}/{words[1]}")
+    except ValueError:
+        return False
+    return ipaddress.IPv4Network(network).subnet_of(dest)
 
 
 @pytest.mark.claim("CFG-ROUTE")

@@ -111,8 +111,9 @@ def test_the_2522_access_server_names_its_ports_as_ios_does(three):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--spokes", "0"], f"--spokes 0: between 1 and {MAX_SPOKES}"),
-    (["--spokes", str(MAX_SPOKES + 1)], "the 2522 access server has 9 serial lines"),
+    (["--spokes", "0"], "--spokes 0: at least 1"),
+    (["--spokes", str(MAX_SPOKES + 1)], f"--spokes {MAX_SPOKES + 1}: the address plan holds at most {MAX_SPOKES} "
+                                        "spokes (729 access servers of 9 lines in 3 levels"),
     (["--transform", "esp-rot13"], "'esp-rot13' is none"),
     (["--group", "14"], "--group 1/2/5"),
 ])

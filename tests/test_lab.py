@@ -98,7 +98,8 @@ def test_bad_values(labdir):
                          "links:\n  - serial: [r1 Serial0, r2 Serial0]\n    delay_ms: -1\n")
     assert error_of(path) == f"{path}: links[0].delay_ms: must be a number of milliseconds >= 0, not -1"
     path = write(labdir, "devices:\n  r1: {config: sam-i-am.cfg, colour: red}\n")
-    assert error_of(path) == f"{path}: devices.r1.colour: unknown key (expected config, role, platform, extra_config)"
+    assert error_of(path) == \
+        f"{path}: devices.r1.colour: unknown key (expected config, role, platform, extra_config, range)"
 
 
 def test_unreadable_lab_file(tmp_path):

@@ -20,6 +20,19 @@ A lab with external ports runs on the wall clock only (the real-time runner,
 ``emulator.frontends.pacer``): it is not settled on the lab clock at start,
 its links come up in real time.
 
+One entry may stand for many devices or links: ``range: FIRST-LAST`` with
+``{i}`` (an integer expression of i) in names, settings and ports, as
+``ranges.py`` describes::
+
+    devices:
+      spoke{i}: {range: 2-1000, config: "spoke{i}.cfg", role: "remote{i}"}
+    links:
+      - {range: 1-1000, serial: ["spoke{i} Serial0", "as{(i-1)//9+1} Serial{(i-1)%9+1}"]}
+      - ethernet: [sw Ethernet0, {range: 1-32, port: "h{i} Ethernet0"}]
+
+A bad range is refused naming the key (``devices.spoke{i}.range``,
+``links[3][i=5].serial``) and its line.
+
 A lab file may change another: ``base: ../lab.yml`` takes that file's seed,
 devices, links and scenario; this file's ``devices`` entries replace the keys
 they name (``config:`` of one device, say), its ``links`` replace the list.
@@ -48,9 +61,11 @@ from emulator.cli.console_log import ConsoleLog
 from emulator.config.loader import ConfigLineError
 from emulator.device.platform import DEFAULT_PLATFORM, PLATFORMS
 from emulator.device.router import Router
+from emulator.lab import budget
 from emulator.lab.capture import LabCapture
 from emulator.lab.external import ExternalPort, ExternalPortError, TunPort, open_external
 from emulator.lab.external_spec import ExternalSpec, ExternalSpecError, parse_external
+from emulator.lab.ranges import RangeError, expand_devices, expand_links
 from emulator.sim.clock import SECOND, Simulator, seconds
 from emulator.sim.wires import EthernetSegment, SerialLink
 
@@ -117,7 +132,8 @@ def load_lab(path: str | Path) -> LabSpec:
         raise LabError(path, "", f"cannot read lab file ({err.strerror})") from None
     except ValueError as err:
         raise LabError(path, "", str(err)) from None
-    data = _parse_yaml(path, text)
+    lines: dict[str, int] = {}
+    data = _parse_yaml(path, text, lines)
     if not isinstance(data, dict):
         raise LabError(path, "", "a lab file is a mapping with seed, devices and links")
     unknown = set(data) - {"seed", "devices", "links", "scenario", "description", "base", "external"}
@@ -129,8 +145,15 @@ def load_lab(path: str | Path) -> LabSpec:
     seed = data.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise LabError(path, "seed", f"must be an integer, not {seed!r}")
-    devices = _devices(path, data.get("devices"))
-    links = _links(path, data.get("links") or [], devices)
+    def where(key: str) -> str:
+        return f" (line {lines[key]})" if key in lines else ""
+    try:
+        raw_devices, labels = expand_devices(data.get("devices"), where)
+        raw_links, link_keys = expand_links(data.get("links") or [], where)
+    except RangeError as err:
+        raise LabError(path, err.key, err.reason) from None
+    devices = _devices(path, raw_devices, labels)
+    links = _links(path, raw_links, devices, link_keys)
     scenario = data.get("scenario") or {}
     if not isinstance(scenario, dict):
         raise LabError(path, "scenario", "must be a mapping of expected values")
@@ -251,7 +274,7 @@ def _key_text(where: list[str | int], limit: int = 6) -> str:
     return text + ("..." if len(where) > limit else "")
 
 
-def _parse_yaml(path: Path, text: str) -> Any:
+def _parse_yaml(path: Path, text: str, lines: dict[str, int] | None = None) -> Any:
     try:
         loader = _LabLoader(text)
     except ReaderError as err:       # a character YAML does not allow
@@ -263,7 +286,7 @@ def _parse_yaml(path: Path, text: str) -> Any:
         root = loader.get_single_node()
         if root is None:
             return None
-        _check_nodes(path, loader, root)
+        _check_nodes(path, loader, root, lines)
         return loader.construct_document(root)
     except _TooDeep as err:
         where = f"line {err.mark.line + 1}, column {err.mark.column + 1}"
@@ -277,9 +300,10 @@ def _parse_yaml(path: Path, text: str) -> Any:
         loader.dispose()
 
 
-def _check_nodes(path: Path, loader: _LabLoader, root: Node) -> None:
+def _check_nodes(path: Path, loader: _LabLoader, root: Node, lines: dict[str, int] | None = None) -> None:
     """What YAML lets through: a key repeated in a mapping, a value its explicit tag cannot read
-    (``!!int x``), a non-finite number. In document order."""
+    (``!!int x``), a non-finite number. In document order. ``lines`` is given each node's line by key
+    (``devices.r1.config``), for messages about what the file's values mean."""
     stack: list[tuple[Node, list[str | int]]] = [(root, [])]
     seen: set[int] = set()          # aliases share nodes: each is checked once
     while stack:
@@ -287,6 +311,8 @@ def _check_nodes(path: Path, loader: _LabLoader, root: Node) -> None:
         if id(node) in seen:
             continue
         seen.add(id(node))
+        if lines is not None and where:
+            lines.setdefault(_key_text(where, MAX_NESTING), node.start_mark.line + 1)
         children: list[tuple[Node, list[str | int]]] = []
         if isinstance(node, MappingNode):
             first: dict[Hashable, int] = {}
@@ -323,13 +349,13 @@ def _scalar(path: Path, loader: _LabLoader, node: ScalarNode, where: list[str | 
 
 # ---------------------------------------------------------------- devices and links
 
-def _devices(path: Path, raw: Any) -> dict[str, DeviceSpec]:
+def _devices(path: Path, raw: Any, labels: dict[str, str] | None = None) -> dict[str, DeviceSpec]:
     if not isinstance(raw, dict) or not raw:
         raise LabError(path, "devices", "must be a mapping of device names to their settings")
     devices: dict[str, DeviceSpec] = {}
     roles: dict[str, str] = {}
     for name, spec in raw.items():
-        key = f"devices.{name}"
+        key = (labels or {}).get(str(name), f"devices.{name}")
         if str(name) in devices:
             raise LabError(path, key, f"duplicate device name {str(name)!r} (written once as text, once not)")
         if not isinstance(spec, dict):
@@ -337,7 +363,7 @@ def _devices(path: Path, raw: Any) -> dict[str, DeviceSpec]:
         unknown = set(spec) - {"config", "role", "platform", "extra_config"}
         if unknown:
             raise LabError(path, f"{key}.{sorted(unknown)[0]}",
-                           "unknown key (expected config, role, platform, extra_config)")
+                           "unknown key (expected config, role, platform, extra_config, range)")
         extra = spec.get("extra_config") or []
         if not isinstance(extra, list) or not all(isinstance(line, str) for line in extra):
             raise LabError(path, f"{key}.extra_config", "must be a list of configuration lines")
@@ -361,13 +387,13 @@ def _devices(path: Path, raw: Any) -> dict[str, DeviceSpec]:
     return devices
 
 
-def _links(path: Path, raw: Any, devices: dict[str, DeviceSpec]) -> list[LinkSpec]:
+def _links(path: Path, raw: Any, devices: dict[str, DeviceSpec], keys: list[str] | None = None) -> list[LinkSpec]:
     if not isinstance(raw, list):
         raise LabError(path, "links", "must be a list of serial or ethernet links")
     used: dict[tuple[str, str], str] = {}
     links = []
     for i, item in enumerate(raw):
-        key = f"links[{i}]"
+        key = keys[i] if keys else f"links[{i}]"
         if not isinstance(item, dict):
             raise LabError(path, key, "must be a mapping such as {serial: [A Serial0, B Serial0]}")
         kinds = [k for k in ("serial", "ethernet") if k in item]
@@ -376,7 +402,8 @@ def _links(path: Path, raw: Any, devices: dict[str, DeviceSpec]) -> list[LinkSpe
         kind = kinds[0]
         unknown = set(item) - {kind, "bandwidth_kbps", "delay_ms"}
         if unknown:
-            raise LabError(path, f"{key}.{sorted(unknown)[0]}", "unknown key (expected bandwidth_kbps, delay_ms)")
+            raise LabError(path, f"{key}.{sorted(unknown)[0]}",
+                           "unknown key (expected bandwidth_kbps, delay_ms, range)")
         ports_raw = item[kind]
         if not isinstance(ports_raw, list):
             raise LabError(path, f"{key}.{kind}", "must be a list of 'DEVICE INTERFACE' ports")
@@ -462,10 +489,16 @@ class Lab:
     """A running lab: the simulator, the devices booted from their configurations, the wiring.
 
     With ``settle`` the lab clock runs until every link that can come up is up
-    (PPP negotiated, HDLC keepalives exchanged), as after a real boot.
+    (PPP negotiated, HDLC keepalives exchanged), as after a real boot. A lab whose
+    estimated memory (``budget.py``, measured per device) exceeds what the machine
+    has available is refused before any device is built.
     """
 
     def __init__(self, spec: LabSpec, settle: bool = True, capture_dir: str | Path | None = None):
+        try:
+            budget.check(len(spec.devices))
+        except budget.TooLarge as err:
+            raise LabError(spec.path, "devices", str(err)) from None
         self.spec = spec
         self.sim = Simulator(spec.seed)
         self.devices: dict[str, Router] = {}
@@ -598,18 +631,39 @@ class Lab:
 
     def links_up(self) -> bool:
         """Every link that can carry traffic has its line protocol up at both ends."""
+        return not self._ports_down()
+
+    def settle(self, timeout: int = SETTLE_TIMEOUT) -> bool:
+        """Run the lab (at most ``timeout`` ns) until every link that can come up is up.
+
+        Incremental: the ports not up yet are kept in a list, and after each event only the last of them is
+        looked at (dropped when up); when the list is empty, one full check either ends the run or
+        refills the list with the ports that went down meanwhile. Each event costs O(1), not O(links).
+        """
+        pending = self._ports_down()
+
+        def all_up() -> bool:
+            while pending:
+                dev, iface = pending[-1]
+                router = self.devices[dev]
+                if router.interface_enabled(iface) and not router.protocol_up(iface):
+                    return False
+                pending.pop()
+            pending.extend(self._ports_down())
+            return not pending
+        return self.sim.run_until(all_up, timeout)
+
+    def _ports_down(self) -> list[tuple[str, str]]:
+        """The ports that can come up and are not up, the first of the file last (it is looked at first)."""
+        down = []
         for link in self.links:
             if link.kind == "serial" and not self._serial_carrier(link):
                 continue
             for dev, iface in link.ports:
                 router = self.devices[dev]
                 if router.interface_enabled(iface) and not router.protocol_up(iface):
-                    return False
-        return True
-
-    def settle(self, timeout: int = SETTLE_TIMEOUT) -> bool:
-        """Run the lab (at most ``timeout`` ns) until every link that can come up is up."""
-        return self.sim.run_until(self.links_up, timeout)
+                    down.append((dev, iface))
+        return down[::-1]
 
     def advance(self, duration: int) -> None:
         """Move the lab clock on by ``duration`` ns, running everything due on the way."""
