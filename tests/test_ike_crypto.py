@@ -317,3 +317,17 @@ def test_bad_peer_values_are_refused():
             a.shared_secret(bad)
     with pytest.raises(dh.DHError, match="95 bytes"):
         a.shared_secret(bytes(94) + b"\x02")
+
+
+def test_gmp_exponentiation_gives_python_pows_numbers():
+    pytest.importorskip("gmpy2")
+    assert dh._gmp_powmod is not None      # installed, so the key pairs below went through GMP
+    rng = random.Random(11)
+    for n in (1, 2):
+        group = dh.get_group(n)
+        for _ in range(5):
+            x = rng.getrandbits(dh.EXPONENT_BITS) | 1 << (dh.EXPONENT_BITS - 1)
+            pair = dh.keypair_from_private(n, x)
+            assert pair.public == pow(group.generator, x, group.prime)
+            peer = dh.keypair_from_private(n, rng.getrandbits(200) | 1 << 199)
+            assert pair.shared_secret(peer.public_bytes()) == dh.shared_secret(n, x, peer.public_bytes())
