@@ -22,14 +22,15 @@ import ipaddress
 import itertools
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 INVALID = "% Invalid input detected at '^' marker."
 INCOMPLETE = "% Incomplete command."
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
+    """A word of a line and the column it starts at (for the caret under it)."""
+
     text: str
     start: int
 
@@ -39,8 +40,11 @@ def is_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+_WORD = re.compile(r"\S+")
+
+
 def tokenize(line: str) -> list[Token]:
-    return [Token(m.group(), m.start()) for m in re.finditer(r"\S+", line)]
+    return [Token(m.group(), m.start()) for m in _WORD.finditer(line)]
 
 
 class CommandError(Exception):

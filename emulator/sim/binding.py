@@ -68,7 +68,8 @@ class EngineBinding:
     def __init__(self, sim: Simulator, engine: TimedEngine, *, transmit: Callable[[Any], Any] | None = None,
                  on_event: Callable[[Any], Any] | None = None, on_flushed: Callable[[], Any] | None = None,
                  name: str | None = None):
-        if not isinstance(engine, TimedEngine):
+        # The protocol's two verbs, checked directly (isinstance on a runtime Protocol costs ~40 us a call).
+        if not (callable(getattr(engine, "get_timer", None)) and callable(getattr(engine, "handle_timer", None))):
             raise TypeError(f"{type(engine).__name__} is not an engine: it needs get_timer() and handle_timer(now)")
         self.sim = sim
         self.engine = engine
