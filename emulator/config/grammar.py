@@ -239,6 +239,8 @@ class Node:
     children: list["Node"] = field(default_factory=list)
     action: Callable | None = None
     data: Any = None                      # whatever the command table attaches
+    # The first child spelling each keyword in full: a fully typed word found in one look-up.
+    exact: dict[str, "Node"] = field(default_factory=dict, repr=False, compare=False)
 
     def key(self):
         if self.keyword is not None:
@@ -311,6 +313,8 @@ class Grammar:
             if c.key() == node.key() and (c.ptype is None or c.ptype is node.ptype):
                 return c
         parent.children.append(node)
+        if node.keyword is not None:
+            parent.exact.setdefault(node.keyword, node)
         return node
 
     def parse(self, line: str, partial: bool = False) -> tuple[Node, dict[str, Any]]:
@@ -338,9 +342,10 @@ class Grammar:
     def _step(node: Node, tokens: list[Token], i: int, line: str, args: dict) -> tuple[Node, int]:
         tok = tokens[i]
         word = tok.text.lower()
-        kws = [c for c in node.children if c.keyword is not None and c.keyword.startswith(word)]
-        exact = [c for c in kws if c.keyword == word]
-        pick = exact[:1] or (kws if len({c.keyword for c in kws}) == 1 else [])
+        full = node.exact.get(word)
+        kws = [] if full is not None else [c for c in node.children
+                                           if c.keyword is not None and c.keyword.startswith(word)]
+        pick = [full] if full is not None else (kws if len({c.keyword for c in kws}) == 1 else [])
         if pick:
             child = pick[0]
             if child.store:
