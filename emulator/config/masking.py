@@ -55,6 +55,11 @@ _PROMPT = r"[^\s#>()'\"]++(?:\([\w-]++\))?+[#>]"
 _START = (rf"(?:^[ \t]*+(?:[>E][ \t]++)?+(?:[-+?][ \t]*+)?+(?:{_PROMPT})?+[ \t]*+"
           r"|(?:(?<=['\"(\[])|(?<=\\n)|(?<=: ))[ \t]*+)")
 _PATTERNS = tuple(re.compile(_START + form, re.M) for _, form in FORMS)
+# A word each form's match must contain (the patterns are case-sensitive): a text without it is not
+# scanned by that pattern, so the usual text (a ping, a show with no configuration) costs a few ``in``s.
+_LITERALS = ("enable ", "username ", "password ", "crypto isakmp key ", "key-string ", "key ",
+             "snmp-server community ", "ppp ")
+_SCANS = tuple(zip(_PATTERNS, _LITERALS, strict=True))
 
 
 def _found(match: re.Match[str]) -> list[str]:
@@ -72,7 +77,9 @@ def _found(match: re.Match[str]) -> list[str]:
 def secret_values(text: str) -> set[str]:
     """Every secret that ``text`` (configuration lines, CLI output) holds in one of the FORMS."""
     values: set[str] = set()
-    for pattern in _PATTERNS:
+    for pattern, literal in _SCANS:
+        if literal not in text:
+            continue
         for match in pattern.finditer(text):
             values.update(v for v in _found(match) if v and v != MASK)
     return values
@@ -118,8 +125,9 @@ class Masker:
             whole = match.group(0)
             return whole[:start - match.start()] + MASK + whole[end - match.start():]
 
-        for pattern in _PATTERNS:
-            text = pattern.sub(replace, text)
+        for pattern, literal in _SCANS:
+            if literal in text:
+                text = pattern.sub(replace, text)
         if learn:
             self.add(learned)
         if not self._values:
