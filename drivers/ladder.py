@@ -162,9 +162,17 @@ def _place_identical(senders: list[int | None], records: list[tuple[float, bytes
             senders[i] = port
 
 
+def _ppp_frame(data: bytes) -> ppp.PPPFrame:
+    """A captured PPP frame (LINKTYPE_PPP: no FCS). The usual form, full address and control and a
+    two-octet protocol, is read in place; any other goes through the codec with its FCS put back."""
+    if len(data) >= 4 and data[:2] == b"\xff\x03" and data[3] & 1 and not data[2] & 1:
+        return ppp.PPPFrame((data[2] << 8) | data[3], bytes(data[4:]))
+    return ppp.decode_frame(data + ppp.fcs16(data).to_bytes(2, "little"))
+
+
 def _lcp(data: bytes) -> ppp.ControlPacket | None:
     try:
-        frame = ppp.decode_frame(data + ppp.fcs16(data).to_bytes(2, "little"))
+        frame = _ppp_frame(data)
         return ppp.decode_control(frame.information, frame.protocol) if frame.protocol == ppp.PPP_LCP else None
     except DecodeError:
         return None
@@ -539,7 +547,7 @@ class StepReader:
 
     def _step(self, f: Frame) -> Step | None:
         if f.linktype == LinkType.PPP:
-            frame = ppp.decode_frame(f.data + ppp.fcs16(f.data).to_bytes(2, "little"))
+            frame = _ppp_frame(f.data)
             if frame.protocol in (ppp.PPP_LCP, ppp.PPP_IPCP):
                 return self._ppp_control(f, frame)
             if frame.protocol == ppp.PPP_IP:
@@ -565,10 +573,10 @@ class StepReader:
     def _ppp_control(self, f: Frame, frame: ppp.PPPFrame) -> Step:
         layer = "LCP" if frame.protocol == ppp.PPP_LCP else "IPCP"
         packet = ppp.decode_control(frame.information, frame.protocol)
-        options = ", ".join(ppp.option_text(frame.protocol, t, raw) for t, raw in packet.options)
         if packet.code in (ppp.ECHO_REQUEST, ppp.ECHO_REPLY):
             return Step(f.t, f.sender, f.receiver, "ppp", f"{layer} keepalive",
                         group=f"{layer}-echo")
+        options = ", ".join(ppp.option_text(frame.protocol, t, raw) for t, raw in packet.options)
         return Step(f.t, f.sender, f.receiver, "ppp", f"{layer} {packet.name} id {packet.identifier}", options)
 
     def _ip(self, f: Frame, data: bytes) -> Step:
