@@ -176,6 +176,7 @@ class SaDatabase:
         self._active_by_remote: dict[str, dict[int, dict[int, list[IpsecFlow]]]] = {}
         self._activations = itertools.count()
         self.in_sas: dict[int, IpsecSA] = {}
+        self._by_spi: dict[int, list[IpsecSA]] = {}   # SPI -> SAs of either direction installed with it
         self._in_spis: dict[tuple[IPv4Address, IPv4Address], set[int]] = {}   # (peer, local) -> inbound SPIs
         self._reserved_spis: set[int] = set()
         self._temps: dict[tuple[str, int], TemporaryEntry] = {}
@@ -204,6 +205,17 @@ class SaDatabase:
         """Every IPsec SA, by conn id."""
         out = [sa for f in self.flows.values() for sa in (*f.inbound, *f.outbound)]
         return sorted(out, key=lambda s: s.conn_id)
+
+    def algorithms(self, spi: int) -> tuple[int, int | None] | None:
+        """(cipher, authenticator) of the SA with ``spi``: of either direction, the lowest conn id when
+        two share it (the first ``sas()`` lists), found by the SPI instead of a walk of every SA."""
+        found = None
+        for sa in self._by_spi.get(spi, ()):
+            f = sa.flow
+            if (self.flows.get(f.key) is f and (sa in f.inbound or sa in f.outbound)
+                    and (found is None or sa.conn_id < found.conn_id)):
+                found = sa
+        return (found.transform.cipher, found.transform.auth) if found is not None else None
 
     def entry_flows(self, iface: str, map_name: str, seq: int) -> list[IpsecFlow]:
         return self._entry_flows.get((iface, map_name, seq), [])
@@ -366,6 +378,8 @@ class SaDatabase:
         self.esp_key_rows += [sa_in.wireshark_row(), sa_out.wireshark_row()]
         self.installed += [sa_in, sa_out]
         self.in_sas[sa_in.spi] = sa_in
+        self._by_spi.setdefault(sa_in.spi, []).append(sa_in)
+        self._by_spi.setdefault(sa_out.spi, []).append(sa_out)
         self._in_spis.setdefault((sa_in.peer, sa_in.local), set()).add(sa_in.spi)
         self._reserved_spis.discard(sa_in.spi)
         active = self._active.setdefault(f.iface, {})
@@ -406,6 +420,11 @@ class SaDatabase:
                 f.inbound.remove(s)
             if s in f.outbound:
                 f.outbound.remove(s)
+            same_spi = self._by_spi.get(s.spi)
+            if same_spi is not None and s in same_spi:
+                same_spi.remove(s)
+                if not same_spi:
+                    del self._by_spi[s.spi]
             if s.inbound and self.in_sas.get(s.spi) is s:
                 del self.in_sas[s.spi]
                 spis = self._in_spis[(s.peer, s.local)]
