@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Mapping, Protocol
 
 from emulator.device.platform import CpuCosts
 from emulator.sim.clock import Simulator
-from emulator.wire.ipv4 import PROTO_ESP
+from emulator.wire.ipv4 import PROTO_ESP, address_of
 
 __all__ = ["Cpu", "PacedAdapters"]
 
@@ -68,7 +68,7 @@ class Cpu:
         """A packet from a link: process switching if it is for the router, and decryption if it is ESP."""
         if len(data) < 20:
             return 0
-        if not self.is_local(IPv4Address(data[16:20])):
+        if not self.is_local(address_of(data[16:20])):
             return 0                          # forwarded (ESP in transit too): fast switching, no cost here
         cost = self.costs.process_ns
         if data[9] == PROTO_ESP:
@@ -77,7 +77,7 @@ class Cpu:
 
     def sent_cost(self, data: bytes) -> int:
         """A packet to a link: encryption if it is ESP the router made."""
-        if len(data) < 20 or data[9] != PROTO_ESP or not self.is_local(IPv4Address(data[12:16])):
+        if len(data) < 20 or data[9] != PROTO_ESP or not self.is_local(address_of(data[12:16])):
             return 0
         return self._esp_cost(data)
 

@@ -49,7 +49,7 @@ from emulator.sim.clock import Simulator
 from emulator.wire import icmp as icmpwire
 from emulator.wire.errors import DecodeError
 from emulator.wire.fragment import FragmentError, fragment
-from emulator.wire.ipv4 import PROTO_ESP, PROTO_UDP, IPv4Packet
+from emulator.wire.ipv4 import PROTO_ESP, PROTO_UDP, IPv4Packet, address_of
 from emulator.wire.udp import UDPDatagram
 
 __all__ = ["IPStack", "PipelineInterfaces", "PipelineRoutes", "PipelineLocal", "SendsIP"]
@@ -351,7 +351,7 @@ class IPStack:
         if result.action == PROTECTED:
             outer = result.packet
             assert outer is not None, "a protected crypto result carries the ESP packet"
-            hop = self.route_for(IPv4Address(outer[16:20]))
+            hop = self.route_for(address_of(outer[16:20]))
             if hop is None:
                 self._drop("no route to the IPsec peer")
                 return False
