@@ -223,7 +223,10 @@ class PPPAdapter(SerialAdapter):
 
     def receive(self, frame: bytes) -> None:
         errors = self.session.input_errors
-        self.session.receive_frame(frame, self.sim.now)
+        payload = self.session.take_ip(frame, self.sim.now)
+        if payload is not None:
+            self.owner.receive_ip(self.iface, payload)   # an IP packet changes nothing else in the engine
+            return
         if self.session.input_errors != errors:
             self._input_error(self.session.last_error or "bad frame", crc="FCS" in (self.session.last_error or ""))
         self.binding.poke()
