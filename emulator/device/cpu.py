@@ -123,6 +123,15 @@ class PacedAdapters(Mapping[str, _Sends]):
         self.adapters = adapters
         self._paced: dict[str, _Paced] = {}
 
+    def get(self, iface: str, default: Any = None) -> Any:    # Mapping.get goes through an exception
+        adapter = self.adapters.get(iface)
+        if adapter is None:
+            return default
+        paced = self._paced.get(iface)
+        if paced is None or paced.adapter is not adapter:
+            paced = self._paced[iface] = _Paced(self.cpu, adapter)
+        return paced
+
     def __getitem__(self, iface: str) -> _Paced:
         adapter = self.adapters[iface]
         paced = self._paced.get(iface)

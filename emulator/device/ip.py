@@ -270,7 +270,7 @@ class IPStack:
             if cfg is not None and cfg.crypto_map:
                 sent = self._crypto_map_out(iface, next_hop, piece) or sent
             else:
-                sent = self._transmit(iface, next_hop, piece.encode()) or sent
+                sent = self._transmit(iface, next_hop, piece.encode(), mtu) or sent
         return sent
 
     def _fragment(self, packet: IPv4Packet, mtu: int) -> list[IPv4Packet]:
@@ -296,9 +296,11 @@ class IPStack:
     def _esp_fragmentation_needed(self, quoted: bytes, mtu: int) -> None:
         self.crypto.esp.fragmentation_needed(quoted, mtu)
 
-    def _transmit(self, iface: str, next_hop: IPv4Address | None, data: bytes) -> bool:
-        """Hand a datagram to the link; ESP the crypto map made larger than the IP MTU goes in fragments."""
-        mtu = self.ip_mtu(iface)
+    def _transmit(self, iface: str, next_hop: IPv4Address | None, data: bytes, mtu: int | None = None) -> bool:
+        """Hand a datagram to the link; ESP the crypto map made larger than the IP MTU goes in fragments.
+        ``mtu``: the interface's IP MTU when the caller has just read it."""
+        if mtu is None:
+            mtu = self.ip_mtu(iface)
         if len(data) > mtu:
             try:
                 packet = IPv4Packet.decode(data)

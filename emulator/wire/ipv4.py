@@ -107,7 +107,7 @@ class IPv4Packet:
 
     @property
     def total_length(self) -> int:
-        return self.header_length + len(self.payload)
+        return HEADER_LEN + ((len(self.options) + 3) & ~3) + len(self.payload)
 
     @property
     def df(self) -> bool:

@@ -40,7 +40,7 @@ class IpsecSA:
 
     __slots__ = ("esp", "spi", "inbound", "flow", "conn_id", "flow_id", "transform", "transform_set",
                  "created", "expires_at", "lifetime_s", "lifetime_kb", "limit_bytes", "soft_at", "soft_bytes",
-                 "sibling", "peer", "local", "rekeyed", "ike_conn_id")
+                 "sibling", "peer", "local", "peer_packed", "local_packed", "rekeyed", "ike_conn_id")
 
     def __init__(self, esp: E.EspSA, inbound: bool, flow: "IpsecFlow", conn_id: int, flow_id: int,
                  transform: EspTransform, transform_set: str, created: int, lifetime_s: int, lifetime_kb: int,
@@ -63,6 +63,8 @@ class IpsecSA:
         self.sibling: IpsecSA | None = None
         self.peer = peer
         self.local = local
+        self.peer_packed = peer.packed      # as the ESP path compares and writes them, per packet
+        self.local_packed = local.packed
         self.rekeyed = False
         self.ike_conn_id = ike_conn_id
 
