@@ -18,6 +18,7 @@ import itertools
 import random
 from dataclasses import dataclass
 from ipaddress import IPv4Address
+from typing import Iterable
 
 from emulator.engines import esp_sa as E
 from emulator.engines.ike.events import Phase2Request, Phase2Result
@@ -212,12 +213,19 @@ class SaDatabase:
         """(cipher, authenticator) of the SA with ``spi``: of either direction, the lowest conn id when
         two share it (the first ``sas()`` lists), found by the SPI instead of a walk of every SA."""
         found = None
-        for sa in self._by_spi.get(spi, ()):
-            f = sa.flow
-            if (self.flows.get(f.key) is f and (sa in f.inbound or sa in f.outbound)
-                    and (found is None or sa.conn_id < found.conn_id)):
+        for sa in self._by_spi.get(spi, ()):     # only SAs in a flow of the database (see _unindex_spis)
+            if found is None or sa.conn_id < found.conn_id:
                 found = sa
         return (found.transform.cipher, found.transform.auth) if found is not None else None
+
+    def _unindex_spis(self, sas: Iterable[IpsecSA]) -> None:
+        """SAs that leave the database (their pair, or their whole flow) leave the index by SPI."""
+        for s in sas:
+            same_spi = self._by_spi.get(s.spi)
+            if same_spi is not None and s in same_spi:
+                same_spi.remove(s)
+                if not same_spi:
+                    del self._by_spi[s.spi]
 
     def entry_flows(self, iface: str, map_name: str, seq: int) -> list[IpsecFlow]:
         return self._entry_flows.get((iface, map_name, seq), [])
@@ -275,6 +283,9 @@ class SaDatabase:
     def new_flow(self, key: FlowKey, peer: IPv4Address | None, origin_is_acl: bool) -> IpsecFlow:
         iface, map_name, seq, lp, rp = key
         f = IpsecFlow(key, iface, map_name, seq, lp, rp, peer, origin_is_acl, next(self._flow_serial))
+        replaced = self.flows.get(key)
+        if replaced is not None:
+            self._unindex_spis((*replaced.inbound, *replaced.outbound))
         self.flows[key] = f
         self._entry_flows.setdefault((iface, map_name, seq), []).append(f)
         self._peer_flows.setdefault(peer, {})[f] = None
@@ -321,6 +332,7 @@ class SaDatabase:
     def remove_flow(self, f: IpsecFlow) -> None:
         if self.flows.get(f.key) is f:
             self._unindex_peer(f)
+            self._unindex_spis((*f.inbound, *f.outbound))
         self.flows.pop(f.key, None)
         lst = self._entry_flows.get((f.iface, f.map_name, f.seq))
         if lst and f in lst:
@@ -380,8 +392,9 @@ class SaDatabase:
         self.esp_key_rows += [sa_in.wireshark_row(), sa_out.wireshark_row()]
         self.installed += [sa_in, sa_out]
         self.in_sas[sa_in.spi] = sa_in
-        self._by_spi.setdefault(sa_in.spi, []).append(sa_in)
-        self._by_spi.setdefault(sa_out.spi, []).append(sa_out)
+        if self.flows.get(f.key) is f:
+            self._by_spi.setdefault(sa_in.spi, []).append(sa_in)
+            self._by_spi.setdefault(sa_out.spi, []).append(sa_out)
         self._in_spis.setdefault((sa_in.peer, sa_in.local), set()).add(sa_in.spi)
         self._reserved_spis.discard(sa_in.spi)
         active = self._active.setdefault(f.iface, {})
@@ -422,11 +435,7 @@ class SaDatabase:
                 f.inbound.remove(s)
             if s in f.outbound:
                 f.outbound.remove(s)
-            same_spi = self._by_spi.get(s.spi)
-            if same_spi is not None and s in same_spi:
-                same_spi.remove(s)
-                if not same_spi:
-                    del self._by_spi[s.spi]
+            self._unindex_spis((s,))
             if s.inbound and self.in_sas.get(s.spi) is s:
                 del self.in_sas[s.spi]
                 spis = self._in_spis[(s.peer, s.local)]
