@@ -40,6 +40,7 @@ class Cpu:
         self.transform = transform       # an SA's (cipher, authenticator) by its SPI, if the router has it
         self.busy_until = 0
         self.stopped = False
+        self._component = f"{name} processor"
         # The SA's algorithms of an ESP datagram in fragments, by its identification and addresses.
         self._fragmented: dict[bytes, tuple[int | None, int | None]] = {}
 
@@ -53,7 +54,7 @@ class Cpu:
             cost += round(cost * self.costs.jitter * (2 * self.rng.random() - 1))
         done = max(now, self.busy_until) + cost
         self.busy_until = done
-        self.clock.call_at(done, self._do, work, args, component=f"{self.name} processor")
+        self.clock.call_at(done, self._do, work, args, component=self._component)
         return True
 
     def _do(self, work: Callable[..., Any], args: tuple) -> None:

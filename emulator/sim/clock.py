@@ -287,8 +287,11 @@ class Simulator:
         if timeout is not None and type(timeout) is not int:
             _not_an_int(timeout, "run_while timeout")
         deadline = None if timeout is None else self.now + timeout
+        heap = self._heap
         while condition():
-            nxt = self.next_event_time()
+            while heap and heap[0][2].callback is None:      # next_event_time(), inline: once per event
+                heapq.heappop(heap)
+            nxt = heap[0][0] if heap else None
             if nxt is None or (deadline is not None and nxt > deadline):
                 if deadline is not None and deadline > self.now:
                     self._move_to(deadline)
