@@ -109,18 +109,20 @@ class LinkAdapter:
             self.owner.line_protocol_changed(self.iface, up)
 
     def _count_in(self, frame: bytes) -> None:
-        self.interfaces.catch_up(self.sim.now)
-        c = self.state.counters
+        interfaces, now = self.interfaces, self.sim.now
+        interfaces.catch_up(now)
+        c = interfaces.state(self.iface).counters
         c.packets_in += 1
         c.bytes_in += len(frame)
-        c.last_input = self.sim.now
+        c.last_input = now
 
     def _count_out(self, frame: bytes) -> None:
-        self.interfaces.catch_up(self.sim.now)
-        c = self.state.counters
+        interfaces, now = self.interfaces, self.sim.now
+        interfaces.catch_up(now)
+        c = interfaces.state(self.iface).counters
         c.packets_out += 1
         c.bytes_out += len(frame)
-        c.last_output = self.sim.now
+        c.last_output = now
 
     def _input_error(self, reason: str, crc: bool = False) -> None:
         c = self.state.counters
