@@ -114,7 +114,7 @@ class IpsecFlow:
     __slots__ = ("key", "serial", "iface", "map_name", "seq", "local_proxy", "remote_proxy", "peer", "local_addr",
                  "origin_is_acl", "inbound", "outbound", "encaps", "encrypt", "digest", "decaps", "decrypt",
                  "verify", "send_errors", "recv_errors", "verify_failed", "replay_failed", "invalid_identity",
-                 "decaps_failed", "invalid_sa", "path_mtu", "ip_mtu", "learned_mtu")
+                 "decaps_failed", "invalid_sa", "path_mtu", "ip_mtu", "learned_mtu", "in_db")
 
     def __init__(self, key: FlowKey, iface: str, map_name: str, seq: int, local_proxy: ProxyId,
                  remote_proxy: ProxyId, peer: IPv4Address | None, origin_is_acl: bool, serial: int = 0):
@@ -134,6 +134,9 @@ class IpsecFlow:
         # (the IP MTU, or less when an ICMP "fragmentation needed" about the flow's ESP said so).
         self.ip_mtu = self.path_mtu = DEFAULT_MTU
         self.learned_mtu: int | None = None
+        # Whether the database holds this flow under its key (``flows[key] is self``), kept by the
+        # database: the per-packet checks read it instead of hashing the key and its proxies.
+        self.in_db = False
         self.clear_counters()
 
     def clear_counters(self) -> None:
@@ -286,7 +289,9 @@ class SaDatabase:
         replaced = self.flows.get(key)
         if replaced is not None:
             self._unindex_spis((*replaced.inbound, *replaced.outbound))
+            replaced.in_db = False
         self.flows[key] = f
+        f.in_db = True
         self._entry_flows.setdefault((iface, map_name, seq), []).append(f)
         self._peer_flows.setdefault(peer, {})[f] = None
         temp = self._temps.get((map_name, seq))
@@ -330,10 +335,12 @@ class SaDatabase:
                 del self._peer_flows[f.peer]
 
     def remove_flow(self, f: IpsecFlow) -> None:
-        if self.flows.get(f.key) is f:
+        if f.in_db:
             self._unindex_peer(f)
-            self._unindex_spis((*f.inbound, *f.outbound))
-        self.flows.pop(f.key, None)
+        held = self.flows.pop(f.key, None)
+        if held is not None:
+            self._unindex_spis((*held.inbound, *held.outbound))
+            held.in_db = False
         lst = self._entry_flows.get((f.iface, f.map_name, f.seq))
         if lst and f in lst:
             lst.remove(f)
@@ -392,7 +399,7 @@ class SaDatabase:
         self.esp_key_rows += [sa_in.wireshark_row(), sa_out.wireshark_row()]
         self.installed += [sa_in, sa_out]
         self.in_sas[sa_in.spi] = sa_in
-        if self.flows.get(f.key) is f:
+        if f.in_db:
             self._by_spi.setdefault(sa_in.spi, []).append(sa_in)
             self._by_spi.setdefault(sa_out.spi, []).append(sa_out)
         self._in_spis.setdefault((sa_in.peer, sa_in.local), set()).add(sa_in.spi)
@@ -500,7 +507,7 @@ class SaDatabase:
             return False
         if sa.inbound:
             return self.in_sas.get(sa.spi) is sa
-        return sa in sa.flow.outbound and self.flows.get(sa.flow.key) is sa.flow
+        return sa in sa.flow.outbound and sa.flow.in_db
 
     def deadline(self) -> int | None:
         """The earliest SA deadline: expiry, or the soft lifetime of an outbound SA its side re-keys."""
