@@ -405,9 +405,10 @@ class IPStack:
                                                           fast=fast), packet)
 
     def _nat_apply(self, result, packet: IPv4Packet) -> IPv4Packet | None:
-        trace = result.trace
-        if trace is not None and ("ip nat" in self.debugs or "ip nat detailed" in self.debugs):
-            if "ip nat detailed" in self.debugs:
+        debugs = self.debugs
+        # The trace is made from the result's fields only when a debug shows it.
+        if ("ip nat" in debugs or "ip nat detailed" in debugs) and (trace := result.trace) is not None:
+            if "ip nat detailed" in debugs:
                 self.console.debug(NatTranslated(trace, detail=True))
             self.console.debug(NatTranslated(trace))
         if result.action != UNTOUCHED:
