@@ -31,12 +31,16 @@ class Cpu:
     """One processor's queue on the lab clock; ``stop()`` (a reload) forgets the packets waiting."""
 
     def __init__(self, clock: Simulator, costs: CpuCosts, rng: random.Random, name: str,
-                 is_local: Callable[[IPv4Address], bool], transform: Callable[[int], tuple[int, int | None] | None]):
+                 is_local: Callable[[IPv4Address], bool], transform: Callable[[int], tuple[int, int | None] | None],
+                 is_local_packed: Callable[[bytes], bool] | None = None):
         self.clock = clock
         self.costs = costs
         self.rng = rng
         self.name = name
         self.is_local = is_local
+        # The same question of a header's 4 address bytes (the owner may answer it without an address object).
+        self.is_local_packed: Callable[[bytes], bool] = (
+            is_local_packed if is_local_packed is not None else lambda packed: is_local(address_of(packed)))
         self.transform = transform       # an SA's (cipher, authenticator) by its SPI, if the router has it
         self.busy_until = 0
         self.stopped = False
@@ -69,7 +73,7 @@ class Cpu:
         """A packet from a link: process switching if it is for the router, and decryption if it is ESP."""
         if len(data) < 20:
             return 0
-        if not self.is_local(address_of(data[16:20])):
+        if not self.is_local_packed(data[16:20]):
             return 0                          # forwarded (ESP in transit too): fast switching, no cost here
         cost = self.costs.process_ns
         if data[9] == PROTO_ESP:
@@ -78,7 +82,7 @@ class Cpu:
 
     def sent_cost(self, data: bytes) -> int:
         """A packet to a link: encryption if it is ESP the router made."""
-        if len(data) < 20 or data[9] != PROTO_ESP or not self.is_local(address_of(data[12:16])):
+        if len(data) < 20 or data[9] != PROTO_ESP or not self.is_local_packed(data[12:16]):
             return 0
         return self._esp_cost(data)
 

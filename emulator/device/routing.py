@@ -155,6 +155,7 @@ class Routing:
         self._local: dict[IPv4Address, str] | None = None
         # The same addresses as integers, for the per-packet checks (an int hashes in C).
         self._local_ints: frozenset[int] | None = None
+        self._local_packed: frozenset[bytes] | None = None
         self._broadcasts: frozenset[int] | None = None
 
     def invalidate(self) -> None:
@@ -162,6 +163,7 @@ class Routing:
         self._table = None
         self._local = None
         self._local_ints = None
+        self._local_packed = None
         self._broadcasts = None
 
     def table(self) -> RoutingTable:
@@ -219,6 +221,13 @@ class Routing:
         if local is None:
             local = self._local_ints = frozenset(int(a) for a in self.local_addresses())
         return int(address) in local
+
+    def is_local_packed(self, packed: bytes) -> bool:
+        """``is_local`` of an address as the 4 bytes of a header (the processor asks it of every packet)."""
+        local = self._local_packed
+        if local is None:
+            local = self._local_packed = frozenset(a.packed for a in self.local_addresses())
+        return packed in local
 
     def is_broadcast(self, address: IPv4Address) -> bool:
         if self._broadcasts is None:
