@@ -190,7 +190,7 @@ class IPStack:
 
     def receive_ip(self, iface: str, data: bytes) -> None:
         """A packet from a link adapter."""
-        if self._forward_as_is(iface, data):
+        if self._forward_as_is(iface, data) or self._decrypt_as_is(iface, data):
             return
         try:
             packet = IPv4Packet.decode(data)
@@ -210,8 +210,11 @@ class IPStack:
                 return
             packet = whole
         clear = self._decrypt(iface, packet)
-        if clear is None:
-            return
+        if clear is not None:
+            self._inward(iface, clear)
+
+    def _inward(self, iface: str, clear: IPv4Packet) -> None:
+        """A received packet past decryption: NAT outside to inside, then delivered or forwarded."""
         inside = self._nat_outside_to_inside(iface, clear)
         if inside is None:
             return
@@ -224,6 +227,36 @@ class IPStack:
             self._drop("not a router")
             return
         self._forward(iface, inside)
+
+    def _decrypt_as_is(self, iface: str, data: bytes) -> bool:
+        """ESP for this router, a whole datagram without options that is not a giant: decrypted from
+        its bytes, then on through the stages, without a packet object for the outer datagram (the
+        stages for it make it only to read its bytes again); False (nothing done) for anything else."""
+        n = len(data)
+        if n < HEADER_LEN or data[0] != 0x45 or data[9] != PROTO_ESP:
+            return False
+        total = (data[2] << 8) | data[3]
+        if (total < HEADER_LEN or total > n or data[6] & 0x3F or data[7] or total > self.mtu(iface)
+                or internet_checksum(data[:HEADER_LEN]) != 0 or not self.is_local(address_of(data[16:20]))):
+            return False
+        wire = data if total == n else data[:total]
+        result = self.crypto.inbound(iface, wire, self.clock.now)     # as _decrypt does
+        self.crypto_binding.poke()
+        if result.action == DROP:
+            self._drop(f"crypto: {result.reason}")
+            return True
+        # The inner datagram, or (not decrypted) the outer one, whose header was checked above.
+        inner = wire
+        if result.action == DECRYPTED:
+            assert result.packet is not None, "a decrypted crypto result carries the inner packet"
+            inner = result.packet
+        try:
+            clear = IPv4Packet.decode(inner)
+        except DecodeError:
+            self._drop("crypto: bad inner packet")
+            return True
+        self._inward(iface, clear)
+        return True
 
     def _forward_as_is(self, iface: str, data: bytes) -> bool:
         """Forward a transit datagram as bytes when no stage would touch it; False (nothing done) otherwise.
