@@ -109,18 +109,20 @@ class LinkAdapter:
             self.owner.line_protocol_changed(self.iface, up)
 
     def _count_in(self, frame: bytes) -> None:
-        self.interfaces.catch_up(self.sim.now)
-        c = self.state.counters
+        interfaces, now = self.interfaces, self.sim.now
+        interfaces.catch_up(now)
+        c = interfaces.state(self.iface).counters
         c.packets_in += 1
         c.bytes_in += len(frame)
-        c.last_input = self.sim.now
+        c.last_input = now
 
     def _count_out(self, frame: bytes) -> None:
-        self.interfaces.catch_up(self.sim.now)
-        c = self.state.counters
+        interfaces, now = self.interfaces, self.sim.now
+        interfaces.catch_up(now)
+        c = interfaces.state(self.iface).counters
         c.packets_out += 1
         c.bytes_out += len(frame)
-        c.last_output = self.sim.now
+        c.last_output = now
 
     def _input_error(self, reason: str, crc: bool = False) -> None:
         c = self.state.counters
@@ -223,7 +225,10 @@ class PPPAdapter(SerialAdapter):
 
     def receive(self, frame: bytes) -> None:
         errors = self.session.input_errors
-        self.session.receive_frame(frame, self.sim.now)
+        payload = self.session.take_ip(frame, self.sim.now)
+        if payload is not None:
+            self.owner.receive_ip(self.iface, payload)   # an IP packet changes nothing else in the engine
+            return
         if self.session.input_errors != errors:
             self._input_error(self.session.last_error or "bad frame", crc="FCS" in (self.session.last_error or ""))
         self.binding.poke()

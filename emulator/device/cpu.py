@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Mapping, Protocol
 
 from emulator.device.platform import CpuCosts
 from emulator.sim.clock import Simulator
-from emulator.wire.ipv4 import PROTO_ESP
+from emulator.wire.ipv4 import PROTO_ESP, address_of
 
 __all__ = ["Cpu", "PacedAdapters"]
 
@@ -31,15 +31,20 @@ class Cpu:
     """One processor's queue on the lab clock; ``stop()`` (a reload) forgets the packets waiting."""
 
     def __init__(self, clock: Simulator, costs: CpuCosts, rng: random.Random, name: str,
-                 is_local: Callable[[IPv4Address], bool], transform: Callable[[int], tuple[int, int | None] | None]):
+                 is_local: Callable[[IPv4Address], bool], transform: Callable[[int], tuple[int, int | None] | None],
+                 is_local_packed: Callable[[bytes], bool] | None = None):
         self.clock = clock
         self.costs = costs
         self.rng = rng
         self.name = name
         self.is_local = is_local
+        # The same question of a header's 4 address bytes (the owner may answer it without an address object).
+        self.is_local_packed: Callable[[bytes], bool] = (
+            is_local_packed if is_local_packed is not None else lambda packed: is_local(address_of(packed)))
         self.transform = transform       # an SA's (cipher, authenticator) by its SPI, if the router has it
         self.busy_until = 0
         self.stopped = False
+        self._component = f"{name} processor"
         # The SA's algorithms of an ESP datagram in fragments, by its identification and addresses.
         self._fragmented: dict[bytes, tuple[int | None, int | None]] = {}
 
@@ -53,7 +58,7 @@ class Cpu:
             cost += round(cost * self.costs.jitter * (2 * self.rng.random() - 1))
         done = max(now, self.busy_until) + cost
         self.busy_until = done
-        self.clock.call_at(done, self._do, work, args, component=f"{self.name} processor")
+        self.clock.call_at(done, self._do, work, args, component=self._component)
         return True
 
     def _do(self, work: Callable[..., Any], args: tuple) -> None:
@@ -68,7 +73,7 @@ class Cpu:
         """A packet from a link: process switching if it is for the router, and decryption if it is ESP."""
         if len(data) < 20:
             return 0
-        if not self.is_local(IPv4Address(data[16:20])):
+        if not self.is_local_packed(data[16:20]):
             return 0                          # forwarded (ESP in transit too): fast switching, no cost here
         cost = self.costs.process_ns
         if data[9] == PROTO_ESP:
@@ -77,7 +82,7 @@ class Cpu:
 
     def sent_cost(self, data: bytes) -> int:
         """A packet to a link: encryption if it is ESP the router made."""
-        if len(data) < 20 or data[9] != PROTO_ESP or not self.is_local(IPv4Address(data[12:16])):
+        if len(data) < 20 or data[9] != PROTO_ESP or not self.is_local_packed(data[12:16]):
             return 0
         return self._esp_cost(data)
 
@@ -122,6 +127,15 @@ class PacedAdapters(Mapping[str, _Sends]):
         self.cpu = cpu
         self.adapters = adapters
         self._paced: dict[str, _Paced] = {}
+
+    def get(self, iface: str, default: Any = None) -> Any:    # Mapping.get goes through an exception
+        adapter = self.adapters.get(iface)
+        if adapter is None:
+            return default
+        paced = self._paced.get(iface)
+        if paced is None or paced.adapter is not adapter:
+            paced = self._paced[iface] = _Paced(self.cpu, adapter)
+        return paced
 
     def __getitem__(self, iface: str) -> _Paced:
         adapter = self.adapters[iface]

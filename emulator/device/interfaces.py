@@ -165,7 +165,13 @@ class InterfaceTable:
         return self.link_status(name) is LinkStatus.UP
 
     def protocol_up(self, name: str) -> bool:
-        return self.link_status(name) is LinkStatus.UP and self.state(name).line_protocol
+        # link_status(name) is UP, and the line protocol: asked per packet sent, so read in place.
+        if self.config.interfaces[name].shutdown:
+            return False
+        st = self.state(name)
+        if not st.carrier:
+            return False
+        return st.line_protocol
 
     # ------------------------------------------------------------ counters
     def start_sampling(self, now: int) -> None:

@@ -47,9 +47,10 @@ from emulator.engines.reassembly import Reassembler, ReassemblyTimedOut
 from emulator.sim.binding import EngineBinding
 from emulator.sim.clock import Simulator
 from emulator.wire import icmp as icmpwire
+from emulator.wire.checksum import internet_checksum
 from emulator.wire.errors import DecodeError
 from emulator.wire.fragment import FragmentError, fragment
-from emulator.wire.ipv4 import PROTO_ESP, PROTO_UDP, IPv4Packet
+from emulator.wire.ipv4 import HEADER_LEN, PROTO_ESP, PROTO_UDP, IPv4Packet, address_of, decrement_ttl
 from emulator.wire.udp import UDPDatagram
 
 __all__ = ["IPStack", "PipelineInterfaces", "PipelineRoutes", "PipelineLocal", "SendsIP"]
@@ -189,6 +190,8 @@ class IPStack:
 
     def receive_ip(self, iface: str, data: bytes) -> None:
         """A packet from a link adapter."""
+        if self._forward_as_is(iface, data) or self._decrypt_as_is(iface, data):
+            return
         try:
             packet = IPv4Packet.decode(data)
         except DecodeError as err:
@@ -207,8 +210,11 @@ class IPStack:
                 return
             packet = whole
         clear = self._decrypt(iface, packet)
-        if clear is None:
-            return
+        if clear is not None:
+            self._inward(iface, clear)
+
+    def _inward(self, iface: str, clear: IPv4Packet) -> None:
+        """A received packet past decryption: NAT outside to inside, then delivered or forwarded."""
         inside = self._nat_outside_to_inside(iface, clear)
         if inside is None:
             return
@@ -221,6 +227,76 @@ class IPStack:
             self._drop("not a router")
             return
         self._forward(iface, inside)
+
+    def _decrypt_as_is(self, iface: str, data: bytes) -> bool:
+        """ESP for this router, a whole datagram without options that is not a giant: decrypted from
+        its bytes, then on through the stages, without a packet object for the outer datagram (the
+        stages for it make it only to read its bytes again); False (nothing done) for anything else."""
+        n = len(data)
+        if n < HEADER_LEN or data[0] != 0x45 or data[9] != PROTO_ESP:
+            return False
+        total = (data[2] << 8) | data[3]
+        if (total < HEADER_LEN or total > n or data[6] & 0x3F or data[7] or total > self.mtu(iface)
+                or internet_checksum(data[:HEADER_LEN]) != 0 or not self.is_local(address_of(data[16:20]))):
+            return False
+        wire = data if total == n else data[:total]
+        result = self.crypto.inbound(iface, wire, self.clock.now)     # as _decrypt does
+        self.crypto_binding.poke()
+        if result.action == DROP:
+            self._drop(f"crypto: {result.reason}")
+            return True
+        # The inner datagram, or (not decrypted) the outer one, whose header was checked above.
+        inner = wire
+        if result.action == DECRYPTED:
+            assert result.packet is not None, "a decrypted crypto result carries the inner packet"
+            inner = result.packet
+        try:
+            clear = IPv4Packet.decode(inner)
+        except DecodeError:
+            self._drop("crypto: bad inner packet")
+            return True
+        self._inward(iface, clear)
+        return True
+
+    def _forward_as_is(self, iface: str, data: bytes) -> bool:
+        """Forward a transit datagram as bytes when no stage would touch it; False (nothing done) otherwise.
+
+        The stages below, for the case where each of them passes the packet on unchanged: a whole
+        datagram without options, checksum good, not a giant, TTL above 1, not for this router, in
+        and out of interfaces without a crypto map or NAT between them, small enough for the way out.
+        Its bytes go out with the TTL lowered (the same bytes ``IPv4Packet.forwarded`` encodes): no
+        packet object is made. Anything else (an error to count or report included) takes the stages.
+        """
+        n = len(data)
+        if n < HEADER_LEN or data[0] != 0x45:
+            return False
+        total = (data[2] << 8) | data[3]
+        if total < HEADER_LEN or total > n or data[6] & 0x3F or data[7] or data[8] <= 1:
+            return False                                   # fragment (MF or an offset), or TTL expiring
+        cfg = self.config
+        ifs = cfg.interfaces
+        i = ifs.get(iface)
+        if i is None or i.crypto_map or not cfg.ip_routing or total > (i.mtu or DEFAULT_MTU):
+            return False
+        if internet_checksum(data[:HEADER_LEN]) != 0:
+            return False
+        dst = address_of(data[16:20])
+        if self.is_local(dst) or self.is_broadcast(dst):
+            return False
+        hop = self.route_for(dst)
+        if hop is None:
+            return False
+        out_iface, next_hop = hop
+        o = ifs.get(out_iface)
+        if o is None or o.crypto_map:
+            return False
+        if cfg.nat_rules and (i.nat == "outside" or (i.nat == "inside" and o.nat == "outside")):
+            return False
+        mtu = self.ip_mtu(out_iface)
+        if total > mtu:
+            return False
+        self._transmit(out_iface, next_hop, decrement_ttl(data if total == n else data[:total]), mtu)
+        return True
 
     def _forward(self, in_iface: str, packet: IPv4Packet) -> None:
         if packet.ttl <= 1:
@@ -270,7 +346,7 @@ class IPStack:
             if cfg is not None and cfg.crypto_map:
                 sent = self._crypto_map_out(iface, next_hop, piece) or sent
             else:
-                sent = self._transmit(iface, next_hop, piece.encode()) or sent
+                sent = self._transmit(iface, next_hop, piece.encode(), mtu) or sent
         return sent
 
     def _fragment(self, packet: IPv4Packet, mtu: int) -> list[IPv4Packet]:
@@ -296,9 +372,11 @@ class IPStack:
     def _esp_fragmentation_needed(self, quoted: bytes, mtu: int) -> None:
         self.crypto.esp.fragmentation_needed(quoted, mtu)
 
-    def _transmit(self, iface: str, next_hop: IPv4Address | None, data: bytes) -> bool:
-        """Hand a datagram to the link; ESP the crypto map made larger than the IP MTU goes in fragments."""
-        mtu = self.ip_mtu(iface)
+    def _transmit(self, iface: str, next_hop: IPv4Address | None, data: bytes, mtu: int | None = None) -> bool:
+        """Hand a datagram to the link; ESP the crypto map made larger than the IP MTU goes in fragments.
+        ``mtu``: the interface's IP MTU when the caller has just read it."""
+        if mtu is None:
+            mtu = self.ip_mtu(iface)
         if len(data) > mtu:
             try:
                 packet = IPv4Packet.decode(data)
@@ -351,7 +429,7 @@ class IPStack:
         if result.action == PROTECTED:
             outer = result.packet
             assert outer is not None, "a protected crypto result carries the ESP packet"
-            hop = self.route_for(IPv4Address(outer[16:20]))
+            hop = self.route_for(address_of(outer[16:20]))
             if hop is None:
                 self._drop("no route to the IPsec peer")
                 return False
@@ -403,9 +481,10 @@ class IPStack:
                                                           fast=fast), packet)
 
     def _nat_apply(self, result, packet: IPv4Packet) -> IPv4Packet | None:
-        trace = result.trace
-        if trace is not None and ("ip nat" in self.debugs or "ip nat detailed" in self.debugs):
-            if "ip nat detailed" in self.debugs:
+        debugs = self.debugs
+        # The trace is made from the result's fields only when a debug shows it.
+        if ("ip nat" in debugs or "ip nat detailed" in debugs) and (trace := result.trace) is not None:
+            if "ip nat detailed" in debugs:
                 self.console.debug(NatTranslated(trace, detail=True))
             self.console.debug(NatTranslated(trace))
         if result.action != UNTOUCHED:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from emulator.labtime import MS, US
 from emulator.wire import esp as E
@@ -27,10 +27,18 @@ class CpuCosts:
     hmac_ns: tuple[tuple[int, int, int], ...] = ((E.AUTH_HMAC_MD5, 300 * US, 5 * US),
                                                  (E.AUTH_HMAC_SHA, 500 * US, 9 * US))
     jitter: float = 0.2                      # each packet's cost varies by up to this fraction, seeded
+    # (cipher, auth) -> (fixed ns, ns per byte), filled as pairs are first asked for: the tables are
+    # read once per pair, not per packet.
+    _rates: dict[tuple[int | None, int | None], tuple[int, int]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def esp_cost(self, octets: int, cipher: int | None, auth: int | None) -> int:
         """The work of encrypting or decrypting one ESP packet of ``octets`` bytes (after its IP header)."""
-        return self.esp_fixed(auth) + self.esp_per_bytes(octets, cipher, auth)
+        try:
+            fixed, per_byte = self._rates[cipher, auth]
+        except KeyError:
+            fixed, per_byte = self._rates[cipher, auth] = (self.esp_fixed(auth), self.esp_per_bytes(1, cipher, auth))
+        return fixed + octets * per_byte
 
     def esp_fixed(self, auth: int | None) -> int:
         """The part of an ESP packet's work that does not grow with its size."""

@@ -89,8 +89,7 @@ class Router:
         self.local = LocalDelivery(self.rng)
         # The processor: packets it handles reach the IP stack, and ESP it made the links, after their cost.
         self.cpu = Cpu(self.clock, self.platform.cpu, self.rng("cpu"), self.name, self.routing.is_local,
-                       lambda spi: next(((sa.transform.cipher, sa.transform.auth) for sa in self.ip.crypto.sad.sas()
-                                         if sa.spi == spi), None))
+                       lambda spi: self.ip.crypto.sad.algorithms(spi), self.routing.is_local_packed)
         self.ip = IPStack(self.name, self.seed, self.clock, config, interfaces=self.interfaces, routing=self.routing,
                           local=self.local, adapters=PacedAdapters(self.cpu, self.links.adapters),
                           console=self.console, debugs=self.debugs, rng=self.rng)

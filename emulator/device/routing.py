@@ -59,15 +59,18 @@ class RoutingTable:
         # "no ip classless": the major networks this table knows subnets of.
         self._subnetted = {major for r in routes
                            if r.network.prefixlen > (major := classful(r.network.network_address)).prefixlen}
-        self._cache: dict[IPv4Address, Route | None] = {}   # the table is rebuilt, not changed, on any change
+        # Answers by destination as an integer (an IPv4Address hashes through Python code, an int in C);
+        # the table is rebuilt, not changed, on any change.
+        self._cache: dict[int, Route | None] = {}
 
     def lookup(self, dst: IPv4Address) -> Route | None:
+        key = int(dst)
         try:
-            return self._cache[dst]
+            return self._cache[key]
         except KeyError:
             if len(self._cache) > CACHE_LIMIT:
                 self._cache.clear()
-            route = self._cache[dst] = self._lookup(dst)
+            route = self._cache[key] = self._lookup(dst)
             return route
 
     def _lookup(self, dst: IPv4Address) -> Route | None:
@@ -150,12 +153,17 @@ class Routing:
         self._interfaces = interfaces
         self._table: RoutingTable | None = None
         self._local: dict[IPv4Address, str] | None = None
-        self._broadcasts: frozenset[IPv4Address] | None = None
+        # The same addresses as integers, for the per-packet checks (an int hashes in C).
+        self._local_ints: frozenset[int] | None = None
+        self._local_packed: frozenset[bytes] | None = None
+        self._broadcasts: frozenset[int] | None = None
 
     def invalidate(self) -> None:
         """Addresses or link states changed."""
         self._table = None
         self._local = None
+        self._local_ints = None
+        self._local_packed = None
         self._broadcasts = None
 
     def table(self) -> RoutingTable:
@@ -209,20 +217,27 @@ class Routing:
         return out
 
     def is_local(self, address: IPv4Address) -> bool:
-        local = self._local
+        local = self._local_ints
         if local is None:
-            local = self._local = self._collect_local_addresses()
-        return address in local
+            local = self._local_ints = frozenset(int(a) for a in self.local_addresses())
+        return int(address) in local
+
+    def is_local_packed(self, packed: bytes) -> bool:
+        """``is_local`` of an address as the 4 bytes of a header (the processor asks it of every packet)."""
+        local = self._local_packed
+        if local is None:
+            local = self._local_packed = frozenset(a.packed for a in self.local_addresses())
+        return packed in local
 
     def is_broadcast(self, address: IPv4Address) -> bool:
         if self._broadcasts is None:
-            found = {BROADCAST}
+            found = {int(BROADCAST)}
             for name in self.config.interfaces:
                 addr = self._interfaces.address(name)
                 if addr is not None and addr.network.prefixlen < 31:
-                    found.add(addr.network.broadcast_address)
+                    found.add(int(addr.network.broadcast_address))
             self._broadcasts = frozenset(found)
-        return address in self._broadcasts
+        return int(address) in self._broadcasts
 
     def source_address_for(self, iface: str) -> IPv4Address | None:
         addr = self._interfaces.address(iface)

@@ -828,27 +828,35 @@ class PPPSession:
         self._with_reason("administratively closed", self.lcp.fsm.event, Event.CLOSE, now)
 
     def receive_frame(self, frame: bytes, now: int) -> None:
+        info = self.take_ip(frame, now)
+        if info is not None:
+            self._event(IPPacket(info))
+
+    def take_ip(self, frame: bytes, now: int) -> bytes | None:
+        """``receive_frame``, except that an IP packet it takes is returned, not reported as an
+        ``IPPacket`` event: it changes nothing else in the engine (no output, no event, no deadline),
+        so the owner of a link hands it on without flushing the engine."""
         self.now = now
         try:
             f = decode_frame(frame)
         except DecodeError as exc:
             self._bad(exc)
-            return
+            return None
         self.frames_in += 1
         if not self._lower:
-            return
+            return None
         proto, info = f.protocol, f.information
         if proto == PPP_LCP:
             self._receive_control(self.lcp, info, now)
-            return
+            return None
         # RFC 1661 §3.4: non-LCP packets before LCP is Opened are dropped.
         if self.lcp.fsm.state != State.OPENED:
-            return
+            return None
         if proto == PPP_IPCP and self.config.ipcp_enabled:
             self._receive_control(self.ipcp, info, now)
         elif proto == PPP_IP and self.config.ipcp_enabled:
             if self.ipcp.fsm.state == State.OPENED:
-                self._event(IPPacket(info))
+                return info
             else:
                 self.ip_dropped += 1  # RFC 1661 §3.6: NCP not Opened
         else:
@@ -856,6 +864,7 @@ class PPPSession:
             self.protocol_rejects_sent += 1
             data = proto.to_bytes(2, "big") + info[:self.peer_mru - 6]
             self.lcp.send(ControlPacket(PROTOCOL_REJECT, self.lcp.next_id(), data))
+        return None
 
     def handle_timer(self, now: int) -> None:
         self.now = now

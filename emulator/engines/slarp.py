@@ -19,6 +19,7 @@ raised).
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 from dataclasses import dataclass
 
@@ -32,6 +33,11 @@ __all__ = ["MISSED_KEEPALIVES", "DEFAULT_PERIOD", "LineProtocol", "FrameError", 
 MISSED_KEEPALIVES = 3           # IOS takes the line protocol down after three
 DEFAULT_PERIOD = 10 * SECOND    # IOS "keepalive 10"
 FCS_LEN = 2
+# The header of a frame carrying IPv4, unicast (what this end sends) and broadcast: a frame that starts
+# with one is read without a frame object (the checks ``CHDLCFrame.decode`` makes hold for it).
+_IPV4_HEADER = struct.pack("!BBH", chdlc.ADDRESS_UNICAST, chdlc.CONTROL, chdlc.PROTO_IPV4)
+_IPV4_HEADERS = frozenset((_IPV4_HEADER, struct.pack("!BBH", chdlc.ADDRESS_BROADCAST, chdlc.CONTROL,
+                                                     chdlc.PROTO_IPV4)))
 SEQUENCE_MASK = 0xFFFFFFFF
 
 
@@ -104,6 +110,8 @@ class SlarpSession:
         if len(data) < 4 or fcs16(body).to_bytes(FCS_LEN, "little") != fcs:
             self._error("chdlc: bad FCS", crc=True)
             return None
+        if body[:4] in _IPV4_HEADERS:
+            return body[4:] if self.protocol_up else None
         try:
             f = chdlc.CHDLCFrame.decode(body)
             if f.protocol == chdlc.PROTO_IPV4:
@@ -125,7 +133,8 @@ class SlarpSession:
         """The frame carrying an IPv4 packet, or None while the line protocol is down."""
         if not self.protocol_up:
             return None
-        return frame(chdlc.PROTO_IPV4, packet)
+        body = _IPV4_HEADER + packet        # frame(PROTO_IPV4, packet), its header made once
+        return body + fcs16(body).to_bytes(FCS_LEN, "little")
 
     # -- engine contract -----------------------------------------------------
     def get_timer(self) -> int | None:

@@ -232,8 +232,7 @@ class Simulator:
         With a time target it always returns True.
         """
         if callable(target):
-            pred = target
-            return self.run_while(lambda: not pred(), timeout)
+            return self._run_while(target, True, timeout)
         if type(target) is not int:
             _not_an_int(target, "run_until target")
         heap = self._heap
@@ -284,11 +283,19 @@ class Simulator:
         On timeout (or when idle with no way to change) the clock stops at
         the deadline (or stays put with no deadline) and False is returned.
         """
+        return self._run_while(condition, False, timeout)
+
+    def _run_while(self, condition: Callable[[], bool], until: bool, timeout: int | None) -> bool:
+        """``run_while(condition)``, or with ``until`` ``run_until(condition)``: the predicate called as
+        it is, not through a negating wrapper, once per event."""
         if timeout is not None and type(timeout) is not int:
             _not_an_int(timeout, "run_while timeout")
         deadline = None if timeout is None else self.now + timeout
-        while condition():
-            nxt = self.next_event_time()
+        heap = self._heap
+        while (not condition()) is until:     # while condition(), or while not condition() with until
+            while heap and heap[0][2].callback is None:      # next_event_time(), inline: once per event
+                heapq.heappop(heap)
+            nxt = heap[0][0] if heap else None
             if nxt is None or (deadline is not None and nxt > deadline):
                 if deadline is not None and deadline > self.now:
                     self._move_to(deadline)

@@ -77,7 +77,7 @@ class SerialEnd:
             frame = filtered
         sim = link.sim
         start = self._busy_until if self._busy_until > sim.now else sim.now
-        done = start + serialisation_ns(len(frame), link.bandwidth_bps)
+        done = start - (-len(frame) * 8 * SECOND // link.bandwidth_bps)     # serialisation_ns(), inline
         self._busy_until = done
         self.tx_frames += 1
         self.tx_bytes += len(frame)

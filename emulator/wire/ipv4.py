@@ -27,7 +27,7 @@ __all__ = [
     "IPProto", "IPFlag",
     "PROTO_ICMP", "PROTO_TCP", "PROTO_UDP", "PROTO_GRE", "PROTO_ESP", "PROTO_AH",
     "FLAG_DF", "FLAG_MF", "HEADER_LEN", "MAX_OPTIONS_LEN",
-    "IPv4Packet", "decrement_ttl",
+    "IPv4Packet", "decrement_ttl", "address_of",
 ]
 
 
@@ -107,7 +107,7 @@ class IPv4Packet:
 
     @property
     def total_length(self) -> int:
-        return self.header_length + len(self.payload)
+        return HEADER_LEN + ((len(self.options) + 3) & ~3) + len(self.payload)
 
     @property
     def df(self) -> bool:
@@ -208,6 +208,14 @@ class IPv4Packet:
 # and a packet crosses several decodes. Bounded; emptied when full.
 _ADDRESSES: dict[bytes, IPv4Address] = {}
 _ADDRESSES_MAX = 1 << 16
+
+
+def address_of(packed: bytes) -> IPv4Address:
+    """The ``IPv4Address`` of 4 packed bytes, made once per address (the cache ``decode`` uses)."""
+    try:
+        return _ADDRESSES[packed]
+    except KeyError:
+        return _address(bytes(packed))
 
 
 def _address(packed: bytes) -> IPv4Address:

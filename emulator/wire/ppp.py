@@ -167,12 +167,15 @@ def _rev16(v: int) -> int:
 
 def fcs16_raw(data: bytes, fcs: int = FCS_INIT) -> int:
     """The RFC 1662 FCS register after ``data`` (no final complement)."""
-    return _rev16(binascii.crc_hqx(bytes(data).translate(_REV8), _rev16(fcs)))
+    # Two FCSs per frame (sent, checked): the reflections are inlined (0xFFFF is its own reflection).
+    r = binascii.crc_hqx(bytes(data).translate(_REV8), fcs if fcs == FCS_INIT else _rev16(fcs))
+    return (_REV8[r & 0xFF] << 8) | _REV8[r >> 8]
 
 
 def fcs16(data: bytes) -> int:
     """The FCS value to transmit for ``data`` (complemented register)."""
-    return fcs16_raw(data) ^ 0xFFFF
+    r = binascii.crc_hqx(bytes(data).translate(_REV8), FCS_INIT)
+    return ((_REV8[r & 0xFF] << 8) | _REV8[r >> 8]) ^ 0xFFFF
 
 
 # -- frames -----------------------------------------------------------------

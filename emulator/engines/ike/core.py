@@ -125,7 +125,11 @@ class EngineCore:
         return self._by_peer.get(peer, [])
 
     def _add_sa(self, sa: IkeSA) -> None:
+        replaced = self._sas.get((sa.icookie, sa.peer))
+        if replaced is not None:
+            replaced.held = False
         self._sas[(sa.icookie, sa.peer)] = sa
+        sa.held = True
         self._by_peer.setdefault(sa.peer, []).append(sa)
         self._unestablished[sa.conn_id] = sa
 
@@ -238,7 +242,7 @@ class EngineCore:
 
     def _live(self, when: int, sa: IkeSA) -> bool:
         """Whether a heap entry is still a deadline of an SA the engine holds."""
-        if self._sas.get((sa.icookie, sa.peer)) is not sa:
+        if not sa.held:
             return False
         if when == sa.retransmit_at or when == sa.expires_at:
             return True
@@ -254,7 +258,10 @@ class EngineCore:
         """Remove an IKE SA (its IPsec SAs stay, reference §4.6/§4.11); pending requests fail."""
         if notify_peer and sa.established:
             self._send_informational(sa, K.DeletePayload(K.PROTO_ISAKMP, [sa.icookie + sa.rcookie], K.DOI_IPSEC))
-        if self._sas.pop((sa.icookie, sa.peer), None) is sa:
+        held = self._sas.pop((sa.icookie, sa.peer), None)
+        if held is not None:
+            held.held = False
+        if held is sa:
             same_peer = self._by_peer[sa.peer]
             same_peer.remove(sa)
             if not same_peer:

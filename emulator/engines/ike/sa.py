@@ -106,6 +106,9 @@ class IkeSA:
     answered: bool = False                # last_sent answers last_received (a copy of it asks for it again)
     retransmits: int = 0
     retransmit_at: int | None = None
+    # Whether the engine holds this SA under its cookie and peer, kept by the engine: its deadline
+    # check (once per packet through the binding) reads it instead of hashing the key.
+    held: bool = field(default=False, compare=False, repr=False)
 
     @property
     def tag(self) -> str:

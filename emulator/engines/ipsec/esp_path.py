@@ -148,7 +148,7 @@ class EspPath:
         # Outer header: DF and TOS copied from the inner header (IOS default "crypto ipsec df-bit copy",
         # RFC 2401 §5.1.2.1), a fresh TTL and identification.
         hdr = _OUTER.pack(0x45, packet[1], 20 + len(body), ident, 0x4000 if packet[6] & 0x40 else 0, OUTER_TTL,
-                          PROTO_ESP, 0, local.packed, sa.peer.packed)
+                          PROTO_ESP, 0, local.packed, sa.peer_packed)
         ck = internet_checksum(hdr)
         return CryptoResult(PROTECTED, hdr[:10] + ck.to_bytes(2, "big") + hdr[12:] + body)
 
@@ -196,7 +196,7 @@ class EspPath:
         body = packet[flow.header_length:flow.total_length]
         spi = int.from_bytes(body[:4], "big") if len(body) >= 4 else 0
         sa = self.sad.in_sas.get(spi)
-        if sa is not None and sa.local.packed != flow.dst:
+        if sa is not None and sa.local_packed != flow.dst:
             sa = None
         return sa, spi, body
 

@@ -18,6 +18,7 @@ import itertools
 import random
 from dataclasses import dataclass
 from ipaddress import IPv4Address
+from typing import Iterable
 
 from emulator.engines import esp_sa as E
 from emulator.engines.ike.events import Phase2Request, Phase2Result
@@ -40,7 +41,7 @@ class IpsecSA:
 
     __slots__ = ("esp", "spi", "inbound", "flow", "conn_id", "flow_id", "transform", "transform_set",
                  "created", "expires_at", "lifetime_s", "lifetime_kb", "limit_bytes", "soft_at", "soft_bytes",
-                 "sibling", "peer", "local", "rekeyed", "ike_conn_id")
+                 "sibling", "peer", "local", "peer_packed", "local_packed", "rekeyed", "ike_conn_id")
 
     def __init__(self, esp: E.EspSA, inbound: bool, flow: "IpsecFlow", conn_id: int, flow_id: int,
                  transform: EspTransform, transform_set: str, created: int, lifetime_s: int, lifetime_kb: int,
@@ -63,6 +64,8 @@ class IpsecSA:
         self.sibling: IpsecSA | None = None
         self.peer = peer
         self.local = local
+        self.peer_packed = peer.packed      # as the ESP path compares and writes them, per packet
+        self.local_packed = local.packed
         self.rekeyed = False
         self.ike_conn_id = ike_conn_id
 
@@ -111,7 +114,7 @@ class IpsecFlow:
     __slots__ = ("key", "serial", "iface", "map_name", "seq", "local_proxy", "remote_proxy", "peer", "local_addr",
                  "origin_is_acl", "inbound", "outbound", "encaps", "encrypt", "digest", "decaps", "decrypt",
                  "verify", "send_errors", "recv_errors", "verify_failed", "replay_failed", "invalid_identity",
-                 "decaps_failed", "invalid_sa", "path_mtu", "ip_mtu", "learned_mtu")
+                 "decaps_failed", "invalid_sa", "path_mtu", "ip_mtu", "learned_mtu", "in_db")
 
     def __init__(self, key: FlowKey, iface: str, map_name: str, seq: int, local_proxy: ProxyId,
                  remote_proxy: ProxyId, peer: IPv4Address | None, origin_is_acl: bool, serial: int = 0):
@@ -131,6 +134,9 @@ class IpsecFlow:
         # (the IP MTU, or less when an ICMP "fragmentation needed" about the flow's ESP said so).
         self.ip_mtu = self.path_mtu = DEFAULT_MTU
         self.learned_mtu: int | None = None
+        # Whether the database holds this flow under its key (``flows[key] is self``), kept by the
+        # database: the per-packet checks read it instead of hashing the key and its proxies.
+        self.in_db = False
         self.clear_counters()
 
     def clear_counters(self) -> None:
@@ -176,6 +182,7 @@ class SaDatabase:
         self._active_by_remote: dict[str, dict[int, dict[int, list[IpsecFlow]]]] = {}
         self._activations = itertools.count()
         self.in_sas: dict[int, IpsecSA] = {}
+        self._by_spi: dict[int, list[IpsecSA]] = {}   # SPI -> SAs of either direction installed with it
         self._in_spis: dict[tuple[IPv4Address, IPv4Address], set[int]] = {}   # (peer, local) -> inbound SPIs
         self._reserved_spis: set[int] = set()
         self._temps: dict[tuple[str, int], TemporaryEntry] = {}
@@ -204,6 +211,24 @@ class SaDatabase:
         """Every IPsec SA, by conn id."""
         out = [sa for f in self.flows.values() for sa in (*f.inbound, *f.outbound)]
         return sorted(out, key=lambda s: s.conn_id)
+
+    def algorithms(self, spi: int) -> tuple[int, int | None] | None:
+        """(cipher, authenticator) of the SA with ``spi``: of either direction, the lowest conn id when
+        two share it (the first ``sas()`` lists), found by the SPI instead of a walk of every SA."""
+        found = None
+        for sa in self._by_spi.get(spi, ()):     # only SAs in a flow of the database (see _unindex_spis)
+            if found is None or sa.conn_id < found.conn_id:
+                found = sa
+        return (found.transform.cipher, found.transform.auth) if found is not None else None
+
+    def _unindex_spis(self, sas: Iterable[IpsecSA]) -> None:
+        """SAs that leave the database (their pair, or their whole flow) leave the index by SPI."""
+        for s in sas:
+            same_spi = self._by_spi.get(s.spi)
+            if same_spi is not None and s in same_spi:
+                same_spi.remove(s)
+                if not same_spi:
+                    del self._by_spi[s.spi]
 
     def entry_flows(self, iface: str, map_name: str, seq: int) -> list[IpsecFlow]:
         return self._entry_flows.get((iface, map_name, seq), [])
@@ -261,7 +286,12 @@ class SaDatabase:
     def new_flow(self, key: FlowKey, peer: IPv4Address | None, origin_is_acl: bool) -> IpsecFlow:
         iface, map_name, seq, lp, rp = key
         f = IpsecFlow(key, iface, map_name, seq, lp, rp, peer, origin_is_acl, next(self._flow_serial))
+        replaced = self.flows.get(key)
+        if replaced is not None:
+            self._unindex_spis((*replaced.inbound, *replaced.outbound))
+            replaced.in_db = False
         self.flows[key] = f
+        f.in_db = True
         self._entry_flows.setdefault((iface, map_name, seq), []).append(f)
         self._peer_flows.setdefault(peer, {})[f] = None
         temp = self._temps.get((map_name, seq))
@@ -305,9 +335,12 @@ class SaDatabase:
                 del self._peer_flows[f.peer]
 
     def remove_flow(self, f: IpsecFlow) -> None:
-        if self.flows.get(f.key) is f:
+        if f.in_db:
             self._unindex_peer(f)
-        self.flows.pop(f.key, None)
+        held = self.flows.pop(f.key, None)
+        if held is not None:
+            self._unindex_spis((*held.inbound, *held.outbound))
+            held.in_db = False
         lst = self._entry_flows.get((f.iface, f.map_name, f.seq))
         if lst and f in lst:
             lst.remove(f)
@@ -366,6 +399,9 @@ class SaDatabase:
         self.esp_key_rows += [sa_in.wireshark_row(), sa_out.wireshark_row()]
         self.installed += [sa_in, sa_out]
         self.in_sas[sa_in.spi] = sa_in
+        if f.in_db:
+            self._by_spi.setdefault(sa_in.spi, []).append(sa_in)
+            self._by_spi.setdefault(sa_out.spi, []).append(sa_out)
         self._in_spis.setdefault((sa_in.peer, sa_in.local), set()).add(sa_in.spi)
         self._reserved_spis.discard(sa_in.spi)
         active = self._active.setdefault(f.iface, {})
@@ -406,6 +442,7 @@ class SaDatabase:
                 f.inbound.remove(s)
             if s in f.outbound:
                 f.outbound.remove(s)
+            self._unindex_spis((s,))
             if s.inbound and self.in_sas.get(s.spi) is s:
                 del self.in_sas[s.spi]
                 spis = self._in_spis[(s.peer, s.local)]
@@ -470,7 +507,7 @@ class SaDatabase:
             return False
         if sa.inbound:
             return self.in_sas.get(sa.spi) is sa
-        return sa in sa.flow.outbound and self.flows.get(sa.flow.key) is sa.flow
+        return sa in sa.flow.outbound and sa.flow.in_db
 
     def deadline(self) -> int | None:
         """The earliest SA deadline: expiry, or the soft lifetime of an outbound SA its side re-keys."""
