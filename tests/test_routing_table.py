@@ -51,7 +51,7 @@ def test_answers_are_cached_per_destination():
     table = RoutingTable([route("10.0.0.0/8")])
     dst = IPv4Address("10.1.1.1")
     assert table.lookup(dst) is table.lookup(dst)
-    assert table._cache == {dst: table.routes[0]}
+    assert table._cache == {int(dst): table.routes[0]}      # keyed by the address as an integer
 
 
 def test_same_answers_as_a_full_scan_on_random_tables():
