@@ -215,3 +215,21 @@ def test_an_emulated_run_writes_no_secret(lab, failures, literal, tmp_path):
     assert {stat.S_IMODE(k.stat().st_mode) for k in keys} == {0o600}
     assert any(k.stat().st_size for k in keys)
     assert "mode 0600" in texts[str(html)] and "test_tunnel/esp_sa" in texts[str(html)]
+
+
+def test_md5_crypt_through_the_c_library_equals_the_rounds_computed_here():
+    import random
+    import string
+
+    from emulator.config import secrets as sec
+    rng = random.Random(5)
+    alphabet = string.ascii_letters + string.digits + "./"
+    for _ in range(60):
+        password = "".join(rng.choice(string.printable[:94] + " ") for _ in range(rng.randrange(0, 40)))
+        salt = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 9)))
+        assert sec.md5_crypt(password, salt) == sec.md5_crypt_rounds(password, salt)
+    # a salt the C library would read otherwise, and a password beyond ASCII: the rounds here
+    assert sec.md5_crypt("lab", "ab$cd") == sec.md5_crypt_rounds("lab", "ab$cd")
+    assert sec.md5_crypt("clé", "abcd") == sec.md5_crypt_rounds("clé", "abcd")
+    # the FreeBSD/IOS reference value (an IOS "enable secret 5" of "cisco" with salt "mERr")
+    assert sec.md5_crypt("cisco", "mERr") == "$1$mERr$hx5rVt7rPNoS4wqbXKX7m0"

@@ -4,6 +4,22 @@ type 7 passwords: the reversible Vigenere-like encoding, decoded."""
 from __future__ import annotations
 
 import hashlib
+import re
+import warnings
+from types import ModuleType
+
+# The C library's MD5-crypt through the standard ``crypt`` module, where this Python still has it
+# (deprecated since 3.11, gone in 3.13): about 7x faster than the Python rounds below, which a lab of
+# a thousand routers with an enable secret feels at boot. The Python rounds remain the definition and
+# the fallback; tests check both give the same hashes.
+_crypt: ModuleType | None
+try:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt as _crypt
+except ImportError:  # pragma: no cover - Python 3.13 and later
+    _crypt = None
+_C_SALT = re.compile(r"[./0-9A-Za-z]{1,8}")
 
 _ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 MAGIC = b"$1$"
@@ -19,6 +35,15 @@ def _to64(value: int, count: int) -> str:
 
 def md5_crypt(password: str, salt: str) -> str:
     """``$1$SALT$HASH`` of ``password`` (the salt is cut to 8 characters)."""
+    if _crypt is not None and password.isascii() and "\0" not in password and _C_SALT.fullmatch(salt[:8]):
+        hashed = _crypt.crypt(password, f"$1${salt[:8]}$")
+        if hashed and hashed.startswith(f"$1${salt[:8]}$"):
+            return hashed
+    return md5_crypt_rounds(password, salt)
+
+
+def md5_crypt_rounds(password: str, salt: str) -> str:
+    """MD5-crypt computed here, round by round (the definition; the fallback of ``md5_crypt``)."""
     pw, s = password.encode(), salt.encode()[:8]
     alternate = hashlib.md5(pw + s + pw).digest()
     ctx = hashlib.md5(pw + MAGIC + s)
