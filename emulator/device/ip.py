@@ -40,7 +40,7 @@ from emulator.device.interfaces import InterfaceState
 from emulator.device.local import DEFAULT_TTL
 from emulator.engines.acl import AclEngine
 from emulator.engines.ike.engine import ISAKMP_PORT
-from emulator.engines.ike.events import Trace
+from emulator.engines.ike.events import Category, Trace
 from emulator.engines.ipsec import DECRYPTED, DROP, PROTECTED, CryptoSubsystem
 from emulator.engines.nat import UNTOUCHED, NatEngine
 from emulator.engines.reassembly import Reassembler, ReassemblyTimedOut
@@ -138,6 +138,7 @@ class IPStack:
                                       log=self.log, debug=self._crypto_debug, now=now, next_ip_id=self.next_ip_id)
         self.crypto_binding = EngineBinding(self.clock, self.crypto, transmit=self._send_ike,
                                             name=f"{self.name} crypto")
+        self.crypto.ike.traced = self._crypto_traced
         self.udp_listeners[ISAKMP_PORT] = self._ike_in
         self.crypto.esp.ip_mtu = self.ip_mtu
         local.esp_fragmentation_needed = self._esp_fragmentation_needed
@@ -456,6 +457,10 @@ class IPStack:
 
     # Words a crypto trace as console messages; the CLI that turns ``debug crypto`` on sets it.
     crypto_trace_renderer: Callable[[Trace], list[str]] | None = None
+
+    def _crypto_traced(self, category: Category) -> bool:
+        """Whether a crypto trace of ``category`` would be printed (``debug crypto ...`` on)."""
+        return category.value in self.debugs and self.crypto_trace_renderer is not None
 
     def _crypto_debug(self, trace: Trace) -> None:
         if trace.category.value in self.debugs and self.crypto_trace_renderer is not None:

@@ -12,7 +12,7 @@ import random
 from collections import deque
 from dataclasses import dataclass
 from ipaddress import IPv4Address
-from typing import TypeVar
+from typing import Callable, TypeVar
 
 from emulator.engines.ike import crypto as C
 from emulator.engines.ike import dh as DH
@@ -96,6 +96,9 @@ class EngineCore:
         self.admission = Admission()
         self.key_rows: list[str] = []     # Wireshark's ikev1_decryption_table rows, one per phase 1 SA
         self.key_log: list[C.Phase1KeyRecord] = []   # the same SAs' cookies, nonces and keys, for a key log
+        # The trace categories someone reads (None: every one). A router sets it from its debug flags,
+        # so that a hub negotiating with many peers without debug builds no trace events.
+        self.traced: Callable[[Category], bool] | None = None
 
     # ------------------------------------------------------------ output
     def next_event(self) -> IkeEvent | None:
@@ -150,7 +153,8 @@ class EngineCore:
 
     # ------------------------------------------------------------ events
     def _trace(self, kind: str, sa: IkeSA | None = None, category: Category = ISAKMP, **fields: object) -> None:
-        self._record(category, kind, sa, fields)
+        if self.traced is None or self.traced(category):
+            self._record(category, kind, sa, fields)
 
     def _record(self, category: Category, kind: str, sa: IkeSA | None, fields: dict[str, object]) -> None:
         if sa is not None:
