@@ -26,11 +26,11 @@ between the chunks of a running command's output where it falls (a debug line be
 the script is typing at stands as that console prints it; a message of any other device is
 printed with its hostname in brackets before each line::
 
-    dr_whoovie#ping ip 10.2.2.3 source 10.1.1.1
+    spoke#ping ip 172.16.0.10 source 172.16.1.1
     Type escape sequence to abort.
-    Sending 5, 100-byte ICMP Echos to 10.2.2.3, timeout is 2 seconds:
-    Packet sent with a source address of 10.1.1.1
-    [sam-i-am] 00:05:12: ISAKMP (0:1): received packet from 100.100.100.1 (N) NEW SA
+    Sending 5, 100-byte ICMP Echos to 172.16.0.10, timeout is 2 seconds:
+    Packet sent with a source address of 172.16.1.1
+    [hub] 00:05:12: ISAKMP (0:1): received packet from 198.51.100.2 (N) NEW SA
     ...
     .!!!!
 
