@@ -283,19 +283,23 @@ def _sa_policy_lines(sub: "CryptoSubsystem", entry, transform_sets: list[str], i
 
 def _map_block(sub: "CryptoSubsystem", name: str, entry, ios15: bool) -> list[str]:
     """One configured entry of ``show crypto map``."""
-    cfg = sub.config
     block = [f'{_map_title(ios15)} "{name}" {entry.seq} {entry.kind}']
     if entry.dynamic_map:
         return block + [f"        Dynamic map template tag: {entry.dynamic_map}"]
     block += [f"        Peer = {p}" for p in entry.peers]
+    return block + entry_policy_lines(sub, entry, ios15)
+
+
+def entry_policy_lines(sub: "CryptoSubsystem", entry, ios15: bool) -> list[str]:
+    """What a crypto map or dynamic map entry says after its title and peers: its access list and
+    the lines it permits, the current peer, and the SA policy (lifetime, PFS, transform sets)."""
     if entry.match_address:
-        block.append(f"        Extended IP access list {entry.match_address}")
-        block += _acl_lines(cfg, entry.match_address)
+        lines = [f"        Extended IP access list {entry.match_address}", *_acl_lines(sub.config, entry.match_address)]
     else:
-        block.append("        No matching address list set.")
+        lines = ["        No matching address list set."]
     if entry.peers:
-        block.append(f"        Current peer: {entry.peers[0]}")
-    return block + _sa_policy_lines(sub, entry, entry.transform_sets, ios15)
+        lines.append(f"        Current peer: {entry.peers[0]}")
+    return lines + _sa_policy_lines(sub, entry, entry.transform_sets, ios15)
 
 
 def _temporary_block(sub: "CryptoSubsystem", name: str, temp, dyn, ios15: bool) -> list[str]:

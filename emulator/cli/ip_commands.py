@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 
-from emulator.cli.crypto_show import _acl_lines, _sa_policy_lines
+from emulator.cli.crypto_show import entry_policy_lines
 from emulator.cli.exec_commands import exec_command
 from emulator.cli.layout import Layout, layout_of
 from emulator.config.grammar import CommandError
@@ -128,14 +128,7 @@ def show_crypto_dynamic_map(r: Router, tag: str | None = None) -> str:
         if tag is not None and name != tag:
             continue
         lines.append(f'Crypto Map Template"{name}" {seq}')
-        if entry.match_address:
-            lines.append(f"        Extended IP access list {entry.match_address}")
-            lines += _acl_lines(cfg, entry.match_address)
-        else:
-            lines.append("        No matching address list set.")
-        if entry.peers:
-            lines.append(f"        Current peer: {entry.peers[0]}")
-        lines += _sa_policy_lines(sub, entry, entry.transform_sets, ios15)
+        lines += entry_policy_lines(sub, entry, ios15)
         lines.append("")
     return "\n".join(lines) + "\n" if lines else ""
 
