@@ -8,6 +8,7 @@ import pytest
 from emulator.lab.labfile import Lab, LabError, load_lab
 from emulator.sim.clock import MS
 from support import FIXTURES
+from support.labfiles import error_of, write
 
 
 @pytest.fixture
@@ -15,18 +16,6 @@ def labdir(tmp_path):
     for f in FIXTURES.glob("*.cfg"):
         shutil.copy(f, tmp_path / f.name)
     return tmp_path
-
-
-def write(labdir, text):
-    path = labdir / "lab.yml"
-    path.write_text(text)
-    return path
-
-
-def error_of(path):
-    with pytest.raises(LabError) as exc:
-        load_lab(path)
-    return str(exc.value)
 
 
 def test_document_lab_loads():

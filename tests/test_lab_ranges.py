@@ -2,7 +2,8 @@
 
 import pytest
 
-from emulator.lab.labfile import LabError, load_lab
+from emulator.lab.labfile import load_lab
+from support.labfiles import error_of, write
 
 
 @pytest.fixture
@@ -10,18 +11,6 @@ def labdir(tmp_path):
     for name in ("r", "h1", "h2", "h3", "h4", "sw"):
         (tmp_path / f"{name}.cfg").write_text(f"hostname {name}\n")
     return tmp_path
-
-
-def write(labdir, text):
-    path = labdir / "lab.yml"
-    path.write_text(text)
-    return path
-
-
-def error_of(path):
-    with pytest.raises(LabError) as exc:
-        load_lab(path)
-    return str(exc.value)
 
 
 RANGED = """\
