@@ -316,36 +316,37 @@ def keys_agree(lab: Lab, log: str, charon: Charon, device: str, role: str, *, i_
     return kernel
 
 
+def _tun_lab(tmp_path: Path, router: str, role: str, host: str, cfg: str, external: dict) -> Lab:
+    """One document router with ``cfg`` as its configuration and its LAN host, Serial0 the ``external``
+    TUN port; captures in ``tmp_path/capture``."""
+    (tmp_path / f"{router}.cfg").write_text(cfg)
+    (tmp_path / "lab.yml").write_text(yaml.safe_dump({
+        "seed": 14131,
+        "devices": {router: {"config": str(tmp_path / f"{router}.cfg"), "role": role},
+                    host: {"config": str(DOC / f"{host}.cfg")}},
+        "links": [{"ethernet": [f"{router} Ethernet0", f"{host} Ethernet0"]}],
+        "external": [{"port": f"{router} Serial0", **external}]}))
+    return Lab.from_file(tmp_path / "lab.yml", capture_dir=tmp_path / "capture")
+
+
+def _with_extra(cfg: str, before: str, extra: str) -> str:
+    """``extra`` global configuration lines put in before the line starting ``before``."""
+    return cfg.replace(before, f"{extra}\n{before}", 1) if extra else cfg
+
+
 def remote_lab(tmp_path: Path, ns: str, dev: str, extra: str = "") -> Lab:
     """The emulated remote (and its LAN host), Serial0 a PPP TUN port into ``ns``; ``extra`` global
     configuration lines go in before its crypto map."""
-    cfg = (DOC / "dr_whoovie.cfg").read_text()
-    if extra:
-        cfg = cfg.replace("crypto map rtp 1 ipsec-isakmp", f"{extra}\ncrypto map rtp 1 ipsec-isakmp", 1)
-    (tmp_path / "dr_whoovie.cfg").write_text(cfg)
-    (tmp_path / "lab.yml").write_text(yaml.safe_dump({
-        "seed": 14131,
-        "devices": {"dr_whoovie": {"config": str(tmp_path / "dr_whoovie.cfg"), "role": "remote"},
-                    "remote-host": {"config": str(DOC / "remote-host.cfg")}},
-        "links": [{"ethernet": ["dr_whoovie Ethernet0", "remote-host Ethernet0"]}],
-        "external": [{"port": "dr_whoovie Serial0", "tun": dev, "netns": ns, "address": "100.100.100.2/24",
-                      "peer_address": "100.100.100.1"}]}))
-    return Lab.from_file(tmp_path / "lab.yml", capture_dir=tmp_path / "capture")
+    cfg = _with_extra((DOC / "dr_whoovie.cfg").read_text(), "crypto map rtp 1 ipsec-isakmp", extra)
+    return _tun_lab(tmp_path, "dr_whoovie", "remote", "remote-host", cfg,
+                    {"tun": dev, "netns": ns, "address": "100.100.100.2/24", "peer_address": "100.100.100.1"})
 
 
 def hub_lab(tmp_path: Path, ns: str, dev: str, extra: str = "") -> Lab:
     """The emulated hub (and its LAN host), Serial0 an HDLC TUN port into ``ns``."""
-    cfg = (DOC / "sam-i-am.cfg").read_text()
-    if extra:
-        cfg = cfg.replace("crypto dynamic-map rtpmap 10", f"{extra}\ncrypto dynamic-map rtpmap 10", 1)
-    (tmp_path / "sam-i-am.cfg").write_text(cfg)
-    (tmp_path / "lab.yml").write_text(yaml.safe_dump({
-        "seed": 14131,
-        "devices": {"sam-i-am": {"config": str(tmp_path / "sam-i-am.cfg"), "role": "hub"},
-                    "hub-host": {"config": str(DOC / "hub-host.cfg")}},
-        "links": [{"ethernet": ["sam-i-am Ethernet0", "hub-host Ethernet0"]}],
-        "external": [{"port": "sam-i-am Serial0", "tun": dev, "netns": ns, "address": "100.100.100.1/24"}]}))
-    return Lab.from_file(tmp_path / "lab.yml", capture_dir=tmp_path / "capture")
+    cfg = _with_extra((DOC / "sam-i-am.cfg").read_text(), "crypto dynamic-map rtpmap 10", extra)
+    return _tun_lab(tmp_path, "sam-i-am", "hub", "hub-host", cfg,
+                    {"tun": dev, "netns": ns, "address": "100.100.100.1/24"})
 
 
 def wait_serial(paced: PacedLab, lab: Lab, device: str, timeout: float = 10) -> None:
