@@ -15,11 +15,14 @@ Two plans, chosen by N:
 - Ten spokes or more, a provider network as a tree of leased lines: every
   provider router is a 2522, its Serial0 the line towards the hub, its
   Serial1-9 nine lines down. The ``core`` ends the hub's leased line on its
-  Serial0 and holds the internet on its Ethernet0; below it, ``LEVELS``
-  levels at most, the deepest first: access servers ``as<i>`` (Serial1-9 the
-  PPP lines of nine spokes), distribution routers ``dist<i>`` (nine access
+  Serial0 and holds the internet on its Ethernet0; below it, the ``LEVELS``
+  levels, the deepest first: access servers ``as<i>`` (Serial1-9 the PPP
+  lines of nine spokes), distribution routers ``dist<i>`` (nine access
   servers each), aggregation routers ``agg<i>`` (nine distribution routers
-  each), as many levels as the number of access servers needs. Node i of a
+  each). Every level is there at any N (one router of a level may have one
+  child), as a provider's access, distribution and aggregation layers are:
+  every spoke is five leased lines from the hub, so that what a tunnel
+  costs compares across sizes. Node i of a
   level (from 1) hangs off Serial((i-1) % 9 + 1) of node (i-1) // 9 + 1 of the
   level above, or off the core's Serial i at the top. No Ethernet inside the
   provider network: no ARP in the way of a spoke's first packets, and no
@@ -96,9 +99,10 @@ class Design:
         return -(-self.spokes // DOWN_PORTS)
 
     def levels(self) -> list[int]:
-        """How many routers each level below the core holds, the access servers first (tree plan)."""
+        """How many routers each level below the core holds, the access servers first (tree plan). Every
+        level is there whatever N, so that every spoke is as many hops from the hub at any size."""
         counts = [self.servers]
-        while counts[-1] > DOWN_PORTS:
+        for _ in LEVELS[1:]:
             counts.append(-(-counts[-1] // DOWN_PORTS))
         return counts
 

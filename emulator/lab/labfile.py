@@ -66,6 +66,7 @@ from emulator.lab.capture import LabCapture
 from emulator.lab.external import ExternalPort, ExternalPortError, TunPort, open_external
 from emulator.lab.external_spec import ExternalSpec, ExternalSpecError, parse_external
 from emulator.lab.ranges import RangeError, expand_devices, expand_links
+from emulator.sim import gcpolicy
 from emulator.sim.clock import SECOND, Simulator, seconds
 from emulator.sim.wires import EthernetSegment, SerialLink
 
@@ -499,6 +500,17 @@ class Lab:
             budget.check(len(spec.devices))
         except budget.TooLarge as err:
             raise LabError(spec.path, "devices", str(err)) from None
+        self.capture: LabCapture | None = None
+        self.external: list[ExternalPort] = []
+        gcpolicy.lab_opened()
+        self._gc_held = True
+        try:
+            self._start(spec, settle, capture_dir)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, spec: LabSpec, settle: bool, capture_dir: str | Path | None) -> None:
         self.spec = spec
         self.sim = Simulator(spec.seed)
         self.devices: dict[str, Router] = {}
@@ -512,14 +524,8 @@ class Lab:
         self.links = spec.links
         self.serial_links: list[tuple[LinkSpec, SerialLink]] = []
         self.segments: list[tuple[LinkSpec, EthernetSegment]] = []
-        self.capture: LabCapture | None = None
-        self.external: list[ExternalPort] = []
         self._build_links()
-        try:
-            self._open_external()
-        except LabError:
-            self.close()
-            raise
+        self._open_external()
         if capture_dir is not None:
             self.start_capture(capture_dir)
         self._boot()
@@ -547,6 +553,9 @@ class Lab:
         for port in self.external:
             port.close()
         self.external = []
+        if self._gc_held:
+            self._gc_held = False
+            gcpolicy.lab_closed()
 
     def device(self, name: str) -> Router:
         """A device by lab name or by hostname."""
