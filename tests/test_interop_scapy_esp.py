@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,10 +20,8 @@ import pytest
 from emulator.frontends.pacer import PacedLab
 from support import ROOT
 from support.charon import (
-    Charon,
-    hub_lab,
+    interop_case,
     key_log,
-    remote_lab,
     run,
     sas_with,
     swanctl_hub,
@@ -46,6 +43,12 @@ SIDES = {"hub": ("sam-i-am", "hub-host", "10.2.2.3", "10.1.1.10", "99.99.99.1", 
          "remote": ("dr_whoovie", "remote-host", "10.1.1.1", "10.2.2.10", "100.100.100.1", "99.99.99.1")}
 
 
+def stop_peer(peer: subprocess.Popen) -> None:
+    if peer.poll() is None:
+        peer.kill()
+        peer.communicate()
+
+
 def counters(paced: PacedLab, lab, device: str) -> tuple[int, int]:
     shown = run(paced, lab, device, "show crypto ipsec sa")
     return (int(re.search(r"#pkts encaps: (\d+)", shown).group(1)),
@@ -55,22 +58,16 @@ def counters(paced: PacedLab, lab, device: str) -> tuple[int, int]:
 @pytest.mark.skipif(REASON is not None, reason=f"interop with scapy as ESP peer skipped: {REASON}")
 @pytest.mark.parametrize("side", sorted(SIDES))
 def test_scapy_answers_the_emulated_routers_esp_with_the_key_logs_keys(tmp_path, side):
-    started = time.monotonic()
     device, host, gateway, far_host, mine, theirs = SIDES[side]
-    tag = os.getpid() % 100000
-    ns, dev = f"iops{side[0]}-{tag}", f"iops{side[0]}{tag}"
-    lab = hub_lab(tmp_path, ns, dev) if side == "hub" else remote_lab(tmp_path, ns, dev)
-    paced = PacedLab(lab).start()
-    charon = peer = None
-    tried = [f"lab: {device} Serial0 on TUN {dev} in netns {ns}; IKE by charon {theirs}, ESP by scapy there"]
-    try:
-        (tmp_path / "charon").mkdir()
+    with interop_case(tmp_path, f"iops{side[0]}", side) as case:
+        lab, paced, ns, dev, tried = case.lab, case.paced, case.ns, case.dev, case.tried
+        tried.append(f"lab: {device} Serial0 on TUN {dev} in netns {ns}; IKE by charon {theirs}, ESP by scapy there")
         if side == "hub":
             ip("-n", ns, "route", "add", "99.99.99.0/24", "dev", dev)
-            charon = Charon(tmp_path / "charon", ns, swanctl_remote()).start()
+            charon = case.start_charon(swanctl_remote())
         else:
             ip("-n", ns, "addr", "add", "99.99.99.1/32", "dev", "lo")
-            charon = Charon(tmp_path / "charon", ns, swanctl_hub()).start()
+            charon = case.start_charon(swanctl_hub())
             assert wait_loaded(charon, "remotes"), charon.text()[-2000:]
             wait_serial(paced, lab, device)
         run(paced, lab, host, f"ping {gateway} repeat 1")               # the host learns its gateway's address
@@ -93,6 +90,7 @@ def test_scapy_answers_the_emulated_routers_esp_with_the_key_logs_keys(tmp_path,
         peer = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, str(PEER), json.dumps(cfg)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        case.cleanups.append(lambda: stop_peer(peer))
         assert peer.stdout is not None and peer.stdout.readline().strip() == "ready", peer.stderr
         out = run(paced, lab, host, f"ping {far_host} repeat {ECHOES}")
         rate = re.search(r"Success rate is (\d+) percent \((\d+)/(\d+)\)", out)
@@ -116,13 +114,4 @@ def test_scapy_answers_the_emulated_routers_esp_with_the_key_logs_keys(tmp_path,
             drops = dict(lab.device(device).crypto.drops)
         assert drops == drops0, (drops, drops0)
         tried.append(f"{device}: #pkts encaps +{encaps}, #pkts decaps +{decaps}")
-    finally:
-        if peer is not None and peer.poll() is None:
-            peer.kill()
-            peer.communicate()
-        if charon is not None:
-            charon.stop()
-        paced.stop()
-        lab.close()
-        print("\n".join(tried), f"\ntook {time.monotonic() - started:.1f} s")
     assert not Path("/run/netns", ns).exists()

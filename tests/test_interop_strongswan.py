@@ -22,7 +22,6 @@ peer: tests/test_interop_scapy_esp.py. Bounded well under 60 s; what was tried i
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -30,14 +29,10 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from emulator.frontends.pacer import PacedLab
-from emulator.lab.labfile import Lab
-from support import ROOT
 from support.charon import (
-    Charon,
     hub_sas,
+    interop_case,
     key_log,
     keys_agree,
     run,
@@ -45,12 +40,13 @@ from support.charon import (
     shim_sas,
     swanctl_hub,
     swanctl_remote,
+    wait_loaded,
+    wait_serial,
     why_no_charon,
 )
 from support.netns import ip, why_not_netns
 
 pytestmark = pytest.mark.interop
-DOC = ROOT / "fixtures" / "doc14131"
 REASON = why_not_netns() or why_no_charon()
 if REASON is None and shutil.which("tshark") is None:
     REASON = "tshark is not installed (the ESP is checked with it)"
@@ -60,26 +56,12 @@ SWANCTL_REMOTE = swanctl_remote()
 
 @pytest.mark.skipif(REASON is not None, reason=f"interop with strongSwan skipped: {REASON}")
 def test_charon_as_remote_initiates_to_the_emulated_hub_over_a_tun_port(tmp_path):
-    started = time.monotonic()
-    tag = os.getpid() % 100000
-    ns, dev = f"iop-{tag}", f"iop{tag}"
-    lab_path = tmp_path / "lab.yml"
-    lab_path.write_text(yaml.safe_dump({
-        "seed": 14131,
-        "devices": {"sam-i-am": {"config": str(DOC / "sam-i-am.cfg"), "role": "hub"},
-                    "hub-host": {"config": str(DOC / "hub-host.cfg")}},
-        "links": [{"ethernet": ["sam-i-am Ethernet0", "hub-host Ethernet0"]}],
-        "external": [{"port": "sam-i-am Serial0", "tun": dev, "netns": ns, "address": "100.100.100.1/24"}]}))
-    lab = Lab.from_file(lab_path, capture_dir=tmp_path / "capture")
-    paced = PacedLab(lab).start()
-    charon = None
-    tried: list[str] = [f"lab: hub Serial0 on TUN {dev} in netns {ns}; charon 100.100.100.1 initiating",
-                        "charon's kernel SAs: LD_PRELOAD shim acknowledging XFRM NEWSA/UPDSA/DELSA "
-                        "(no IKE byte touched)"]
-    try:
+    with interop_case(tmp_path, "iop", "hub") as case:
+        lab, paced, ns, dev, tried, started = case.lab, case.paced, case.ns, case.dev, case.tried, case.started
+        tried += [f"lab: hub Serial0 on TUN {dev} in netns {ns}; charon 100.100.100.1 initiating",
+                  "charon's kernel SAs: LD_PRELOAD shim acknowledging XFRM NEWSA/UPDSA/DELSA (no IKE byte touched)"]
         ip("-n", ns, "route", "add", "99.99.99.0/24", "dev", dev)
-        (tmp_path / "charon").mkdir()
-        charon = Charon(tmp_path / "charon", ns, SWANCTL_REMOTE).start()
+        charon = case.start_charon(SWANCTL_REMOTE)
         # Main mode and quick mode, as charon's own log says.
         child = charon.wait_log(r"CHILD_SA lan\{1\} established with SPIs ([0-9a-f]{8})_i ([0-9a-f]{8})_o", 30)
         log = charon.text()
@@ -152,12 +134,6 @@ def test_charon_as_remote_initiates_to_the_emulated_hub_over_a_tun_port(tmp_path
         isakmp = run(paced, lab, "sam-i-am", "show crypto isakmp sa")
         assert "QM_IDLE" not in isakmp, isakmp
         tried.append("DELETE from charon: the hub removed its SAs")
-    finally:
-        if charon is not None:
-            charon.stop()
-        paced.stop()
-        lab.close()
-        print("\n".join(tried), f"\ntook {time.monotonic() - started:.1f} s")
     assert time.monotonic() - started < 60
     assert not Path("/run/netns", ns).exists()
 
@@ -170,38 +146,14 @@ def test_the_emulated_remote_initiates_to_charon_as_hub_over_a_ppp_tun_port(tmp_
     """The other direction: charon answers as the hub (99.99.99.1) in a namespace behind the emulated
     remote's Serial0, a TUN port where the emulator plays the access server's PPP (IPCP gives the remote
     100.100.100.1); the remote host's echo starts IKE."""
-    started = time.monotonic()
-    tag = os.getpid() % 100000
-    ns, dev = f"iopr-{tag}", f"iopr{tag}"
-    lab_path = tmp_path / "lab.yml"
-    lab_path.write_text(yaml.safe_dump({
-        "seed": 14131,
-        "devices": {"dr_whoovie": {"config": str(DOC / "dr_whoovie.cfg"), "role": "remote"},
-                    "remote-host": {"config": str(DOC / "remote-host.cfg")}},
-        "links": [{"ethernet": ["dr_whoovie Ethernet0", "remote-host Ethernet0"]}],
-        "external": [{"port": "dr_whoovie Serial0", "tun": dev, "netns": ns, "address": "100.100.100.2/24",
-                      "peer_address": "100.100.100.1"}]}))
-    lab = Lab.from_file(lab_path, capture_dir=tmp_path / "capture")
-    paced = PacedLab(lab).start()
-    charon = None
-    tried = [f"lab: remote Serial0 (PPP) on TUN {dev} in netns {ns}; charon 99.99.99.1 answering",
-             "charon's kernel SAs: LD_PRELOAD shim acknowledging XFRM NEWSA/UPDSA/DELSA (no IKE byte touched)"]
-    try:
+    with interop_case(tmp_path, "iopr", "remote") as case:
+        lab, paced, ns, dev, tried, started = case.lab, case.paced, case.ns, case.dev, case.tried, case.started
+        tried += [f"lab: remote Serial0 (PPP) on TUN {dev} in netns {ns}; charon 99.99.99.1 answering",
+                  "charon's kernel SAs: LD_PRELOAD shim acknowledging XFRM NEWSA/UPDSA/DELSA (no IKE byte touched)"]
         ip("-n", ns, "addr", "add", "99.99.99.1/32", "dev", "lo")
-        (tmp_path / "charon").mkdir()
-        charon = Charon(tmp_path / "charon", ns, SWANCTL_HUB).start()
-        deadline = time.monotonic() + 15         # charon has loaded its connection (the start script ran)
-        while time.monotonic() < deadline and not (charon.vici.exists() and "remotes:" in charon.swanctl(
-                "--list-conns")):
-            time.sleep(0.2)
-        assert "remotes:" in charon.swanctl("--list-conns"), charon.text()[-2000:]
-        remote = lab.device("dr_whoovie")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with paced.lock:
-                if remote.protocol_up("Serial0"):
-                    break
-            time.sleep(0.1)
+        charon = case.start_charon(SWANCTL_HUB)
+        assert wait_loaded(charon, "remotes"), charon.text()[-2000:]
+        wait_serial(paced, lab, "dr_whoovie")
         out = run(paced, lab, "remote-host", "ping 10.2.2.10 repeat 3")
         tried.append(f"remote host's echoes: {out.strip().splitlines()[-1]}")
         child = charon.wait_log(r"CHILD_SA lan\{1\} established with SPIs ([0-9a-f]{8})_i ([0-9a-f]{8})_o", 15)
@@ -246,10 +198,4 @@ def test_the_emulated_remote_initiates_to_charon_as_hub_over_a_ppp_tun_port(tmp_
             time.sleep(0.2)
         assert "current outbound spi: 0" in run(paced, lab, "dr_whoovie", "show crypto ipsec sa")
         tried.append("DELETE from charon: the remote removed its SAs")
-    finally:
-        if charon is not None:
-            charon.stop()
-        paced.stop()
-        lab.close()
-        print("\n".join(tried), f"\ntook {time.monotonic() - started:.1f} s")
     assert time.monotonic() - started < 60

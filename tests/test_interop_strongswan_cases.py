@@ -12,7 +12,6 @@ timers are not involved (its own rekey is an hour away). What was tried is print
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -25,10 +24,9 @@ from support.charon import (
     Charon,
     console,
     hexdumps,
-    hub_lab,
     hub_sas,
+    interop_case,
     key_log,
-    remote_lab,
     run,
     sas_with,
     shim_sas,
@@ -54,18 +52,13 @@ def received_deletes(charon: Charon) -> list[str]:
 
 @SKIP
 def test_the_emulated_remote_rekeys_and_deletes_towards_charon(tmp_path):
-    started = time.monotonic()
-    tag = os.getpid() % 100000
-    ns, dev = f"iopk-{tag}", f"iopk{tag}"
-    lab = remote_lab(tmp_path, ns, dev, "crypto ipsec security-association lifetime seconds 120")
-    paced = PacedLab(lab, speed=SPEED).start()
-    charon = None
-    tried = [f"lab: remote Serial0 (PPP) on TUN {dev} in netns {ns}, lab clock x{SPEED:g}, IPsec lifetime 120 s; "
-             "charon 99.99.99.1 answering; kernel SAs acknowledged by the LD_PRELOAD shim"]
-    try:
+    with interop_case(tmp_path, "iopk", "remote", extra="crypto ipsec security-association lifetime seconds 120",
+                      speed=SPEED) as case:
+        lab, paced, ns, dev, tried = case.lab, case.paced, case.ns, case.dev, case.tried
+        tried.append(f"lab: remote Serial0 (PPP) on TUN {dev} in netns {ns}, lab clock x{SPEED:g}, IPsec lifetime "
+                     "120 s; charon 99.99.99.1 answering; kernel SAs acknowledged by the LD_PRELOAD shim")
         ip("-n", ns, "addr", "add", "99.99.99.1/32", "dev", "lo")
-        (tmp_path / "charon").mkdir()
-        charon = Charon(tmp_path / "charon", ns, swanctl_hub()).start()
+        charon = case.start_charon(swanctl_hub())
         assert wait_loaded(charon, "remotes"), charon.text()[-2000:]
         wait_serial(paced, lab, "dr_whoovie")
         run(paced, lab, "dr_whoovie", "debug crypto isakmp", "debug crypto ipsec")
@@ -84,7 +77,7 @@ def test_the_emulated_remote_rekeys_and_deletes_towards_charon(tmp_path):
         assert "detected rekeying of CHILD_SA lan{1}" in log, log[-3000:]
         new_in, new_out = second.groups()
         assert new_in != old_in and new_out != old_out
-        tried.append(f"soft lifetime: rekey by the remote after {time.monotonic() - started:.1f} s, "
+        tried.append(f"soft lifetime: rekey by the remote after {time.monotonic() - case.started:.1f} s, "
                      f"SPIs {old_in}/{old_out} -> {new_in}/{new_out}")
         shown = run(paced, lab, "dr_whoovie", "show crypto ipsec sa")
         assert f"current outbound spi: {new_in.upper().lstrip('0')}" in shown, shown
@@ -127,12 +120,6 @@ def test_the_emulated_remote_rekeys_and_deletes_towards_charon(tmp_path):
         assert charon.wait_log(r"received DELETE for IKE_SA remotes\[1\]", 5), charon.text()[-3000:]
         assert "QM_IDLE" not in run(paced, lab, "dr_whoovie", "show crypto isakmp sa")
         tried.append("clear crypto isakmp: charon received the DELETE for IKE_SA remotes[1]")
-    finally:
-        if charon is not None:
-            charon.stop()
-        paced.stop()
-        lab.close()
-        print("\n".join(tried), f"\ntook {time.monotonic() - started:.1f} s")
     assert not Path("/run/netns", ns).exists()
 
 
@@ -140,17 +127,11 @@ def test_the_emulated_remote_rekeys_and_deletes_towards_charon(tmp_path):
 def test_the_emulated_hub_deletes_towards_charon(tmp_path):
     """The dynamic side never re-keys; it does delete: ``clear crypto sa`` and ``clear crypto isakmp`` on
     the hub after charon (the remote) built the tunnel."""
-    started = time.monotonic()
-    tag = os.getpid() % 100000
-    ns, dev = f"iopd-{tag}", f"iopd{tag}"
-    lab = hub_lab(tmp_path, ns, dev)
-    paced = PacedLab(lab).start()
-    charon = None
-    tried = [f"lab: hub Serial0 on TUN {dev} in netns {ns}; charon 100.100.100.1 initiating"]
-    try:
+    with interop_case(tmp_path, "iopd", "hub") as case:
+        lab, paced, ns, dev, tried = case.lab, case.paced, case.ns, case.dev, case.tried
+        tried.append(f"lab: hub Serial0 on TUN {dev} in netns {ns}; charon 100.100.100.1 initiating")
         ip("-n", ns, "route", "add", "99.99.99.0/24", "dev", dev)
-        (tmp_path / "charon").mkdir()
-        charon = Charon(tmp_path / "charon", ns, swanctl_remote()).start()
+        charon = case.start_charon(swanctl_remote())
         child = charon.wait_log(CHILD % 1, 30)
         assert child is not None, charon.text()[-3000:]
         charon_in, charon_out = child.groups()
@@ -169,12 +150,6 @@ def test_the_emulated_hub_deletes_towards_charon(tmp_path):
         assert charon.wait_log(r"received DELETE for IKE_SA hub\[1\]", 5), charon.text()[-3000:]
         assert "QM_IDLE" not in run(paced, lab, "sam-i-am", "show crypto isakmp sa")
         tried.append("clear crypto isakmp: charon received the DELETE for IKE_SA hub[1]")
-    finally:
-        if charon is not None:
-            charon.stop()
-        paced.stop()
-        lab.close()
-        print("\n".join(tried), f"\ntook {time.monotonic() - started:.1f} s")
     assert not Path("/run/netns", ns).exists()
 
 
@@ -218,19 +193,13 @@ class Sides:
 def test_mismatches_with_charon_initiating_fail_on_both_sides(tmp_path):
     """charon (the remote) initiates to the emulated hub with one setting wrong at a time; both refuse,
     each as its own log says, and no SA is left on the hub."""
-    started = time.monotonic()
-    tag = os.getpid() % 100000
-    ns, dev = f"iopm-{tag}", f"iopm{tag}"
-    lab = hub_lab(tmp_path, ns, dev)
-    paced = PacedLab(lab).start()
-    charon = None
-    tried = [f"lab: hub Serial0 on TUN {dev} in netns {ns}; charon 100.100.100.1 initiating, 1 retransmit of 1 s"]
-    cases = dict(MISMATCHES, **{"non-mirrored proxies": dict(local_ts="10.1.1.0/24", remote_ts="10.3.3.0/24")})
-    try:
+    with interop_case(tmp_path, "iopm", "hub") as case:
+        lab, paced, ns, dev, tried = case.lab, case.paced, case.ns, case.dev, case.tried
+        tried.append(f"lab: hub Serial0 on TUN {dev} in netns {ns}; charon 100.100.100.1 initiating, "
+                     "1 retransmit of 1 s")
+        cases = dict(MISMATCHES, **{"non-mirrored proxies": dict(local_ts="10.1.1.0/24", remote_ts="10.3.3.0/24")})
         ip("-n", ns, "route", "add", "99.99.99.0/24", "dev", dev)
-        (tmp_path / "charon").mkdir()
-        charon = Charon(tmp_path / "charon", ns, swanctl_remote(start=False), retransmit_tries=1,
-                        retransmit_timeout=1).start()
+        charon = case.start_charon(swanctl_remote(start=False), retransmit_tries=1, retransmit_timeout=1)
         assert wait_loaded(charon, "hub"), charon.text()[-2000:]
         run(paced, lab, "sam-i-am", "debug crypto isakmp", "debug crypto ipsec")
         sides = Sides(charon, paced, lab, "sam-i-am")
@@ -271,12 +240,6 @@ def test_mismatches_with_charon_initiating_fail_on_both_sides(tmp_path):
             tried.append(f"{name}: refused on both sides in {time.monotonic() - t0:.1f} s")
             run(paced, lab, "sam-i-am", "clear crypto isakmp")
             charon.swanctl("--terminate", "--ike", "hub", "--force", "--timeout", "2", timeout=10)
-    finally:
-        if charon is not None:
-            charon.stop()
-        paced.stop()
-        lab.close()
-        print("\n".join(tried), f"\ntook {time.monotonic() - started:.1f} s")
     assert len(tried) == 1 + len(cases)
 
 
@@ -288,28 +251,22 @@ def test_mismatches_with_the_emulated_remote_initiating_fail_on_both_sides(tmp_p
     """The emulated remote initiates (its host's echo) to charon as hub, charon having one setting wrong
     at a time; both refuse, each as its own log says, and the remote has no SA. The lab clock runs
     MISMATCH_SPEED times the wall clock so that the remote's retransmission of MM5 shows."""
-    started = time.monotonic()
-    tag = os.getpid() % 100000
-    ns, dev = f"iopn-{tag}", f"iopn{tag}"
-    lab = remote_lab(tmp_path, ns, dev)
-    paced = PacedLab(lab, speed=MISMATCH_SPEED).start()
-    charon = None
-    tried = [f"lab: remote Serial0 (PPP) on TUN {dev} in netns {ns}, lab clock x{MISMATCH_SPEED:g}; "
-             "charon 99.99.99.1 answering"]
-    cases = dict(MISMATCHES, **{"non-mirrored proxies": dict(local_ts="10.2.2.0/24", remote_ts="10.9.9.0/24")})
-    expect = {  # (charon's line, the remote's console line) that end each case
-        "wrong key": (r"ID_PROT request with message ID 0 processing failed",
-                      r"retransmitting phase 1 MM_KEY_EXCH"),
-        "no common IKE proposal": (r"no proposal found", r"Notify has no hash\. Rejected\."),
-        "transform mismatch": (r"no matching proposal found, sending NO_PROPOSAL_CHOSEN",
-                               r'deleting node -?\d+ error TRUE reason "proposal not chosen"'),
-        "non-mirrored proxies": (r"no matching CHILD_SA config found for 10\.1\.1\.0/24 === 10\.2\.2\.0/24",
-                                 r'deleting node -?\d+ error TRUE reason "invalid id info"'),
-    }
-    try:
+    with interop_case(tmp_path, "iopn", "remote", speed=MISMATCH_SPEED) as case:
+        lab, paced, ns, dev, tried = case.lab, case.paced, case.ns, case.dev, case.tried
+        tried.append(f"lab: remote Serial0 (PPP) on TUN {dev} in netns {ns}, lab clock x{MISMATCH_SPEED:g}; "
+                     "charon 99.99.99.1 answering")
+        cases = dict(MISMATCHES, **{"non-mirrored proxies": dict(local_ts="10.2.2.0/24", remote_ts="10.9.9.0/24")})
+        expect = {  # (charon's line, the remote's console line) that end each case
+            "wrong key": (r"ID_PROT request with message ID 0 processing failed",
+                          r"retransmitting phase 1 MM_KEY_EXCH"),
+            "no common IKE proposal": (r"no proposal found", r"Notify has no hash\. Rejected\."),
+            "transform mismatch": (r"no matching proposal found, sending NO_PROPOSAL_CHOSEN",
+                                   r'deleting node -?\d+ error TRUE reason "proposal not chosen"'),
+            "non-mirrored proxies": (r"no matching CHILD_SA config found for 10\.1\.1\.0/24 === 10\.2\.2\.0/24",
+                                     r'deleting node -?\d+ error TRUE reason "invalid id info"'),
+        }
         ip("-n", ns, "addr", "add", "99.99.99.1/32", "dev", "lo")
-        (tmp_path / "charon").mkdir()
-        charon = Charon(tmp_path / "charon", ns, swanctl_hub(), retransmit_tries=1, retransmit_timeout=1).start()
+        charon = case.start_charon(swanctl_hub(), retransmit_tries=1, retransmit_timeout=1)
         assert wait_loaded(charon, "remotes"), charon.text()[-2000:]
         wait_serial(paced, lab, "dr_whoovie")
         run(paced, lab, "dr_whoovie", "debug crypto isakmp", "debug crypto ipsec")
@@ -343,12 +300,6 @@ def test_mismatches_with_the_emulated_remote_initiating_fail_on_both_sides(tmp_p
             assert hub_sas(paced, lab, "dr_whoovie") == ([], [])
             tried.append(f"{name}: refused on both sides in {time.monotonic() - t0:.1f} s")
             run(paced, lab, "dr_whoovie", "clear crypto isakmp", "clear crypto sa")
-    finally:
-        if charon is not None:
-            charon.stop()
-        paced.stop()
-        lab.close()
-        print("\n".join(tried), f"\ntook {time.monotonic() - started:.1f} s")
     assert len(tried) == 1 + len(cases)
 
 
@@ -357,16 +308,10 @@ def test_charon_forcing_udp_encapsulation_gets_plain_esp_from_the_hub(tmp_path):
     """NAT-T the platform does not support: charon, told to force ESP in UDP (``encap = yes``), offers the
     NAT-T vendor IDs; the hub (IOS 12.2: no NAT-T) answers without them, so charon never moves to port
     4500 and asks its kernel for plain ESP SAs, which the hub has too."""
-    started = time.monotonic()
-    tag = os.getpid() % 100000
-    ns, dev = f"iopt-{tag}", f"iopt{tag}"
-    lab = hub_lab(tmp_path, ns, dev)
-    paced = PacedLab(lab).start()
-    charon = None
-    try:
+    with interop_case(tmp_path, "iopt", "hub") as case:
+        lab, paced, ns, dev, tried = case.lab, case.paced, case.ns, case.dev, case.tried
         ip("-n", ns, "route", "add", "99.99.99.0/24", "dev", dev)
-        (tmp_path / "charon").mkdir()
-        charon = Charon(tmp_path / "charon", ns, swanctl_remote(encap=True)).start()
+        charon = case.start_charon(swanctl_remote(encap=True))
         child = charon.wait_log(CHILD % 1, 30)
         log = charon.text()
         assert child is not None, log[-3000:]
@@ -377,10 +322,5 @@ def test_charon_forcing_udp_encapsulation_gets_plain_esp_from_the_hub(tmp_path):
         kernel = shim_sas(charon)
         assert set(kernel) == set(child.groups()) and {k["encap"] for k in kernel.values()} == {"none"}, kernel
         assert sas_with(paced, lab, set(child.groups())) == ([child.group(2)], [child.group(1)])
-    finally:
-        if charon is not None:
-            charon.stop()
-        paced.stop()
-        lab.close()
-        print(f"charon with encap = yes: plain ESP on port 500; took {time.monotonic() - started:.1f} s")
+        tried.append("charon with encap = yes: plain ESP on port 500")
     assert not Path("/run/netns", ns).exists()

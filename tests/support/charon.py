@@ -9,7 +9,10 @@ import re
 import shutil
 import subprocess
 import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import yaml
 
@@ -363,3 +366,49 @@ def console(paced: PacedLab, lab: Lab, device: str) -> str:
     """What the device's console showed (its log and debug lines)."""
     with paced.lock:
         return "\n".join(lab.device(device).log_buffer)
+
+
+@dataclass
+class Case:
+    """One interop case: a document router on a TUN port into namespace ``ns``, its lab paced on the wall
+    clock, and the charon it meets there. ``tried`` lines are printed, with the time taken, when it ends."""
+
+    tmp_path: Path
+    ns: str
+    dev: str
+    lab: Lab
+    paced: PacedLab
+    tried: list[str]
+    started: float
+    charon: Charon | None = None
+    cleanups: list[Callable[[], Any]] = field(default_factory=list)    # run first when the case ends
+
+    def start_charon(self, swanctl_conf: str, **options: Any) -> Charon:
+        """charon in the namespace, its run directory ``tmp_path/charon``; stopped when the case ends."""
+        (self.tmp_path / "charon").mkdir()
+        self.charon = Charon(self.tmp_path / "charon", self.ns, swanctl_conf, **options).start()
+        return self.charon
+
+
+@contextmanager
+def interop_case(tmp_path: Path, prefix: str, side: str, *, extra: str = "", speed: float = 1.0) -> Iterator[Case]:
+    """The lab of the document's ``side`` ("hub" or "remote") with ``extra`` configuration lines, its TUN
+    port ``<prefix><pid>`` in namespace ``<prefix>-<pid>``, paced at ``speed``; on leaving, whatever the
+    test's outcome: the cleanups, charon, the pacer and the lab (which removes the namespace) are stopped."""
+    started = time.monotonic()
+    tag = os.getpid() % 100000
+    ns, dev = f"{prefix}-{tag}", f"{prefix}{tag}"
+    lab = (hub_lab if side == "hub" else remote_lab)(tmp_path, ns, dev, extra)
+    case = Case(tmp_path, ns, dev, lab, PacedLab(lab, speed=speed).start(), [], started)
+    try:
+        yield case
+    finally:
+        try:
+            for cleanup in case.cleanups:
+                cleanup()
+            if case.charon is not None:
+                case.charon.stop()
+        finally:
+            case.paced.stop()
+            lab.close()
+            print("\n".join(case.tried), f"\ntook {time.monotonic() - started:.1f} s")
