@@ -9,7 +9,8 @@ For each N: the wall time of booting the lab (configurations loaded, every PPP l
 wall time until every tunnel is up after each spoke's LAN host sends echoes to the hub's LAN host (the
 first resolves the host's gateway by ARP, the next, one spoke every 6 ms, reaches the spoke and starts
 IKE, as spokes that do not all start in the same instant);
-the simulator's events and events per wall second; the peak RSS; the wall cost per spoke; the events
+the leased lines between a spoke and the hub (events per tunnel follow them); the simulator's events
+and events per wall second; the peak RSS; the wall cost per spoke; the events
 per tunnel, all of them and net of the idle lab's own (keepalives on every line, which grow with the
 lab time the staggered starts take, not with the tunnels: counted once the tunnels are up over a window
 as long as the tunnel phase and at the same phase of the 10 s keepalive period); and the wall time of
@@ -100,7 +101,9 @@ def measure(spokes: int) -> dict[str, float]:
                 raise SystemExit(f"N={spokes}: the hub lists {out.count('QM_IDLE')} peers, not {spokes}")
         lab.close()
     wall = boot + tunnels
-    return {"spokes": spokes, "devices": len(lab.devices), "boot_s": boot, "tunnels_s": tunnels,
+    # Leased lines from a spoke to the hub: its PPP line, the lines up the provider tree, the hub's line.
+    lines = 2 + len(design.levels()) if design.tiered else 2
+    return {"spokes": spokes, "devices": len(lab.devices), "lines": lines, "boot_s": boot, "tunnels_s": tunnels,
             "events": events, "events_per_s": events / wall,
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "wall_per_spoke_ms": wall / spokes * 1000, "events_per_tunnel": tunnel_events / spokes,
@@ -118,7 +121,7 @@ def main() -> None:
         print(json.dumps(measure(args.one)))
         return
     sizes = args.spokes or [1, 10, 100, 1000] + ([5000] if args.with_5000 else [])
-    head = (f"{'N':>5} {'devices':>7} {'boot s':>7} {'tunnels s':>9} {'events':>9} {'events/s':>9} "
+    head = (f"{'N':>5} {'devices':>7} {'lines':>5} {'boot s':>7} {'tunnels s':>9} {'events':>9} {'events/s':>9} "
             f"{'RSS MiB':>8} {'ms/spoke':>8} {'ev/tunnel':>9} {'net':>5} {'lab s':>6} "
             f"{'isakmp ms':>9} {'ipsec ms':>9} {'map ms':>8}")
     print(head)
@@ -128,7 +131,7 @@ def main() -> None:
             print(f"{n:>5} failed: {(child.stderr or child.stdout).strip()[-300:]}")
             continue
         r = json.loads(child.stdout.strip().splitlines()[-1])
-        print(f"{n:>5} {r['devices']:>7} {r['boot_s']:>7.2f} {r['tunnels_s']:>9.2f} {r['events']:>9} "
+        print(f"{n:>5} {r['devices']:>7} {r['lines']:>5} {r['boot_s']:>7.2f} {r['tunnels_s']:>9.2f} {r['events']:>9} "
               f"{r['events_per_s']:>9.0f} {r['peak_rss_mib']:>8.0f} {r['wall_per_spoke_ms']:>8.2f} "
               f"{r['events_per_tunnel']:>9.1f} {r['net_events_per_tunnel']:>5.1f} {r['tunnel_lab_s']:>6.2f} "
               f"{r['show crypto isakmp sa_ms']:>9.1f} "
