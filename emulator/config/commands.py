@@ -9,7 +9,7 @@ from ipaddress import IPv4Address
 from typing import Any, Callable, Hashable, TypeVar
 
 from emulator.config import acl_syntax  # noqa: F401  (registers the access-list entry types)
-from emulator.config.grammar import CommandError, Grammar, is_number, tokenize
+from emulator.config.grammar import CommandError, Grammar, Token, is_number, tokenize
 from emulator.config.model import (
     STATEMENT_KEYS,
     AccessList,
@@ -833,11 +833,12 @@ def apply_line(ctx: ConfigContext, line: str) -> None:
     negate = bool(tokens) and tokens[0].text.lower() == "no" and len(tokens) > 1
     body = line[tokens[1].start:] if negate else line
     offset = tokens[1].start if negate else 0
+    body_tokens = [Token(t.text, t.start - offset) for t in tokens[1:]] if negate else tokens
     errors: list[CommandError] = []
     mode = ctx.mode
     while True:
         try:
-            node, args = GRAMMARS[mode].parse(body, partial=negate)
+            node, args = GRAMMARS[mode].parse(body, partial=negate, tokens=body_tokens)
         except CommandError as err:
             err = CommandError(err.kind, line, err.column + offset)
             errors.append(err)

@@ -317,13 +317,15 @@ class Grammar:
             parent.exact.setdefault(node.keyword, node)
         return node
 
-    def parse(self, line: str, partial: bool = False) -> tuple[Node, dict[str, Any]]:
+    def parse(self, line: str, partial: bool = False, tokens: list[Token] | None = None) -> tuple[Node, dict[str, Any]]:
         """Match ``line``; returns the terminal node and the stored arguments.
 
         With ``partial`` (``no`` forms), a line may stop before the end of a
         command: the first command below the last matched node is taken.
+        ``tokens``, when the caller has them, are ``tokenize(line)``.
         """
-        tokens = tokenize(line)
+        if tokens is None:
+            tokens = tokenize(line)
         node, i = self.root, 0
         args: dict[str, Any] = {}
         if not tokens:
