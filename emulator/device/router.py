@@ -56,7 +56,10 @@ class Router:
     """One emulated device, built from its configuration text."""
 
     def __init__(self, name: str, config_text: str, source: str = "<config>",
-                 platform: Platform | None = None, seed: int = 0, *, clock: Simulator, console: LogSink):
+                 platform: Platform | None = None, seed: int = 0, *, clock: Simulator, console: LogSink,
+                 extra_config: tuple[list[str], str] | None = None):
+        """``extra_config``: lines a lab adds to the configuration text, and where they come from
+        (``apply_extra_config``), applied before the startup configuration is first saved."""
         self.name = name
         self.platform = platform or PLATFORMS["2501"]
         self.clock = clock   # the lab's simulator: time, random streams, timers
@@ -72,7 +75,10 @@ class Router:
         self.sessions: weakref.WeakSet[Any] = weakref.WeakSet()   # the CLI sessions on its lines (show users)
         self.operator_secrets: dict[str, str] = {}    # kept across reloads: the lab's operator still knows them
         self._build(config_text, source)
-        self.save_startup()     # kept in IOS's saved form, as if written with copy running-config startup-config
+        if extra_config is not None:
+            self.apply_extra_config(*extra_config)      # saves the startup configuration
+        else:
+            self.save_startup()     # kept in IOS's saved form, as if written with copy running-config startup-config
 
     def _build(self, config_text: str, source: str) -> None:
         """The device's parts, fresh from a configuration text (at power-on and at each reload)."""

@@ -516,11 +516,9 @@ class Lab:
         self.devices: dict[str, Router] = {}
         for name, dev in spec.devices.items():
             text = _config_text(spec.path, name, dev.config_path)
-            router = Router(name, text, str(dev.config_path.name), PLATFORMS[dev.platform], spec.seed,
-                            clock=self.sim, console=ConsoleLog())
-            if dev.extra_config:
-                router.apply_extra_config(dev.extra_config, f"{spec.path.name}: devices.{name}.extra_config")
-            self.devices[name] = router
+            extra = (dev.extra_config, f"{spec.path.name}: devices.{name}.extra_config") if dev.extra_config else None
+            self.devices[name] = Router(name, text, str(dev.config_path.name), PLATFORMS[dev.platform], spec.seed,
+                                        clock=self.sim, console=ConsoleLog(), extra_config=extra)
         self.links = spec.links
         self.serial_links: list[tuple[LinkSpec, SerialLink]] = []
         self.segments: list[tuple[LinkSpec, EthernetSegment]] = []
