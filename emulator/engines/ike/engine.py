@@ -120,6 +120,13 @@ class IkeEngine(MainMode, Informational):
 
     def request_phase2(self, req: Phase2Request, now: int) -> None:
         """Negotiate SAs for ``req``: quick mode on an IKE SA to the peer, main mode first if none."""
+        outer, self._traced_now = self._traced_now, self._traced_now or {}
+        try:
+            self._request_phase2(req, now)
+        finally:
+            self._traced_now = outer
+
+    def _request_phase2(self, req: Phase2Request, now: int) -> None:
         same_peer = self.peer_sas(req.peer)
         for sa in same_peer:
             if sa.established and sa.local == req.local:
@@ -151,8 +158,8 @@ class IkeEngine(MainMode, Informational):
         sa_payload = K.SAPayload([K.Proposal(1, K.PROTO_ISAKMP, b"",
                                              [p.to_transform(n) for n, p in enumerate(offers, start=1)])])
         sa.sai_b = sa_payload.encode_body()
-        msg = K.IsakmpMessage(sa.icookie, sa.rcookie, K.EXCH_MAIN_MODE, [sa_payload])
-        self._send(sa, msg.encode(), now=now)
+        self._send(sa, K.message_bytes(sa.icookie, sa.rcookie, K.EXCH_MAIN_MODE, K.PT_SA,
+                                       K.with_generic_header(sa.sai_b)), now=now)
 
     def remove_stale(self, iface: str, current: IPv4Address | None, now: int) -> int:
         """``iface``'s address is now ``current``: ISAKMP SAs bound to another address on it go (the peer
@@ -174,6 +181,13 @@ class IkeEngine(MainMode, Informational):
         return None
 
     def handle_timer(self, now: int) -> None:
+        outer, self._traced_now = self._traced_now, self._traced_now or {}
+        try:
+            self._handle_timer(now)
+        finally:
+            self._traced_now = outer
+
+    def _handle_timer(self, now: int) -> None:
         # Only the SAs with a deadline due are visited, in the order they were made.
         heap = self._deadlines
         due: dict[int, IkeSA] = {}
@@ -222,6 +236,13 @@ class IkeEngine(MainMode, Informational):
 
     # ------------------------------------------------------------ receive
     def receive(self, iface: str, src: IPv4Address, dst: IPv4Address, data: bytes, now: int) -> None:
+        outer, self._traced_now = self._traced_now, self._traced_now or {}
+        try:
+            self._receive(iface, src, dst, data, now)
+        finally:
+            self._traced_now = outer
+
+    def _receive(self, iface: str, src: IPv4Address, dst: IPv4Address, data: bytes, now: int) -> None:
         try:
             msg = K.IsakmpMessage.decode(data)
         except DecodeError:

@@ -74,6 +74,8 @@ class QuickModeExchange(EngineCore):
         return payloads[0].data, payloads[1:]
 
     def _proposal_traces(self, sa: IkeSA, o: OfferedEsp) -> None:
+        if not self._tracing():
+            return
         self._trace("checking_ipsec_proposal", sa, number=o.number)
         if o.transform_id:
             self._trace("ipsec_transform", number=o.transform_number, transform_id=o.transform_id)
