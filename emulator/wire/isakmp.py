@@ -555,6 +555,7 @@ class Attribute:
     def decode_all(data: bytes, table: dict[int, AttrSpec] | None = None) -> list["Attribute"]:
         out: list[Attribute] = []
         unpack = _ATTR.unpack_from
+        cache = _BASIC_SEEN.get(id(table))
         end = len(data)
         pos = 0
         while pos < end:
@@ -563,11 +564,17 @@ class Attribute:
             t, v = unpack(data, pos)
             pos += 4
             if t & 0x8000:
-                t &= 0x7FFF
-                spec = table.get(t) if table is not None else None
-                if spec is not None and spec.values is not None:
-                    v = _enum_value(spec.values, v)
-                out.append(Attribute(t, v))
+                key = (t << 16) | v
+                a = cache.get(key) if cache is not None else None
+                if a is None:
+                    t &= 0x7FFF
+                    spec = table.get(t) if table is not None else None
+                    if spec is not None and spec.values is not None:
+                        v = _enum_value(spec.values, v)
+                    a = Attribute(t, v)
+                    if cache is not None and len(cache) < _BASIC_SEEN_MAX:
+                        cache[key] = a
+                out.append(a)
             else:
                 spec = table.get(t) if table is not None else None
                 if (spec is not None and spec.format is AttrFormat.BASIC) or end - pos < v:
@@ -595,6 +602,13 @@ class Attribute:
                     raise _err(f"basic attribute {t} in variable form", NotifyType.ATTRIBUTES_NOT_SUPPORTED)
                 out.append(Attribute(t, r.take(v, f"attribute {t} value")))
         return out
+
+
+# Basic attributes decoded before, by table (the two attribute tables and none) and wire value: an
+# Attribute is immutable, so one object serves every message that carries the same type and value.
+# Bounded, so that a peer sending many different values cannot grow it.
+_BASIC_SEEN: dict[int, dict[int, Attribute]] = {id(PHASE1_ATTRIBUTES): {}, id(IPSEC_ATTRIBUTES): {}, id(None): {}}
+_BASIC_SEEN_MAX = 1024
 
 
 def _enum_value(values: type[enum.IntEnum], v: int) -> int:
@@ -733,6 +747,10 @@ class Transform:
 
     @classmethod
     def decode_body(cls, body: bytes, table: dict[int, AttrSpec] | None = None) -> "Transform":
+        if len(body) >= _TRANSFORM.size:
+            body = bytes(body)
+            number, transform_id, _reserved = _TRANSFORM.unpack_from(body)
+            return cls(number, transform_id, Attribute.decode_all(body[_TRANSFORM.size:], table))
         r = _reader(body, "transform payload", NotifyType.BAD_PROPOSAL_SYNTAX)
         number, transform_id, _reserved = r.unpack(_TRANSFORM)
         return cls(number, transform_id, Attribute.decode_all(r.rest(), table))
@@ -776,10 +794,16 @@ class Proposal:
 
     @classmethod
     def decode_body(cls, body: bytes) -> "Proposal":
-        r = _reader(body, "proposal payload", NotifyType.BAD_PROPOSAL_SYNTAX)
-        number, proto, spi_size, count = r.unpack(_PROPOSAL)
-        spi = r.take(spi_size, f"SPI (size {spi_size})")
-        chain = _split_chain(PayloadType.TRANSFORM if count else PayloadType.NONE, r.rest(), "transform")
+        body = bytes(body)
+        if len(body) >= 4 and len(body) >= 4 + body[2]:
+            number, proto, spi_size, count = _PROPOSAL.unpack_from(body)
+            spi, rest = body[4:4 + spi_size], body[4 + spi_size:]
+        else:
+            r = _reader(body, "proposal payload", NotifyType.BAD_PROPOSAL_SYNTAX)
+            number, proto, spi_size, count = r.unpack(_PROPOSAL)
+            spi = r.take(spi_size, f"SPI (size {spi_size})")
+            rest = r.rest()
+        chain = _split_chain(PayloadType.TRANSFORM if count else PayloadType.NONE, rest, "transform")
         table = attribute_table(proto)
         transforms = []
         for ptype, tbody, raw in chain:
@@ -811,14 +835,17 @@ class SAPayload(Payload):
 
     @classmethod
     def decode_body(cls, body: bytes) -> "SAPayload":
-        r = _reader(body, "SA payload")
-        doi, situation = r.unpack(_DOI_SIT, "DOI and situation")
+        body = bytes(body)
+        if len(body) >= _DOI_SIT.size:
+            doi, situation = _DOI_SIT.unpack_from(body)
+            rest = body[_DOI_SIT.size:]
+        else:
+            doi, situation = _reader(body, "SA payload").unpack(_DOI_SIT, "DOI and situation")
         if doi not in (Doi.ISAKMP, Doi.IPSEC):
             raise _err(f"DOI {doi} not supported", NotifyType.DOI_NOT_SUPPORTED)
         if situation & ~Situation.IDENTITY_ONLY:
             # Secrecy/integrity situations add labeled-domain fields (RFC 2407 §4.6.1).
             raise _err(f"situation {situation:#x} not supported", NotifyType.SITUATION_NOT_SUPPORTED)
-        rest = r.rest()
         chain = _split_chain(PayloadType.PROPOSAL if rest else PayloadType.NONE, rest, "proposal")
         proposals = []
         for ptype, pbody, raw in chain:
