@@ -197,8 +197,8 @@ class EngineCore:
         if data is None:
             return
         self._out.append((sa.local, sa.peer, ISAKMP_PORT, ISAKMP_PORT, data))
-        if note:
-            self._trace("sending", sa, peer=sa.peer, role=sa.role, state=sa.state)
+        if note and self._tracing():
+            self._record(ISAKMP, "sending", sa, {"peer": sa.peer, "role": sa.role, "state": sa.state})
         if arm:
             sa.last_sent = data
             if now is not None:
