@@ -922,6 +922,13 @@ class IDPayload(Payload):
 
     @classmethod
     def decode_body(cls, body: bytes) -> "IDPayload":
+        if len(body) >= _ID.size:
+            body = bytes(body)
+            id_type, proto, port = _ID.unpack_from(body)
+            data = body[_ID.size:]
+            want = cls._FIXED.get(id_type)
+            if want is None or len(data) == want:
+                return cls(id_type, proto, port, data)
         r = _reader(body, "ID payload", NotifyType.INVALID_ID_INFORMATION)
         id_type, proto, port = r.unpack(_ID)
         data = r.rest()
@@ -950,6 +957,11 @@ class NotificationPayload(Payload):
 
     @classmethod
     def decode_body(cls, body: bytes) -> "NotificationPayload":
+        if len(body) >= _NOTIFY.size and len(body) >= _NOTIFY.size + body[5]:   # SPI size
+            body = bytes(body)
+            doi, proto, spi_size, ntype = _NOTIFY.unpack_from(body)
+            end = _NOTIFY.size + spi_size
+            return cls(ntype, proto, body[_NOTIFY.size:end], body[end:], doi)
         r = _reader(body, "notification payload")
         doi, proto, spi_size, ntype = r.unpack(_NOTIFY)
         spi = r.take(spi_size, f"SPI (size {spi_size})")
