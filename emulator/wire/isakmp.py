@@ -460,7 +460,35 @@ def _split_chain(first: int, data: bytes, what: str, allow_trailing: bool = Fals
 
     Stops at next payload 0; bytes left over are an error unless allowed
     (IKE encryption padding after the last payload, RFC 2409 Appendix B).
+    A well-formed chain is walked with plain slicing; anything else goes to
+    :func:`_split_chain_checked`, which raises the error naming it.
     """
+    if type(data) is not bytes:
+        data = bytes(data)
+    out: list[tuple[int, bytes, bytes]] = []
+    unpack = _GENERIC.unpack_from
+    end = len(data)
+    pos = 0
+    ptype = first
+    while ptype != PayloadType.NONE:
+        if end - pos < 4:
+            return _split_chain_checked(first, data, what, allow_trailing)
+        nxt, _res, length = unpack(data, pos)
+        stop = pos + length
+        if length < 4 or stop > end:
+            return _split_chain_checked(first, data, what, allow_trailing)
+        out.append((ptype, data[pos + 4:stop], data[pos:stop]))
+        pos = stop
+        ptype = nxt
+    if pos != end and not allow_trailing:
+        return _split_chain_checked(first, data, what, allow_trailing)
+    return out
+
+
+def _split_chain_checked(first: int, data: bytes, what: str,
+                         allow_trailing: bool = False) -> list[tuple[int, bytes, bytes]]:
+    """:func:`_split_chain` through a bounds-checked reader: the same result, and for a malformed
+    chain the error that names the payload and offset."""
     out: list[tuple[int, bytes, bytes]] = []
     r = _reader(data, f"{what} chain")
     ptype = first
@@ -506,9 +534,11 @@ class Attribute:
         return int.from_bytes(self.value, "big")
 
     def encode(self, table: dict[int, AttrSpec] | None = None) -> bytes:
+        v = self.value
+        if isinstance(v, int) and 0 <= v <= 0xFFFF and 0 <= self.type < 0x8000:
+            return _ATTR.pack(0x8000 | self.type, v)   # basic, whatever the table says
         _check_u("attribute type", self.type, 15)
         spec = table.get(self.type) if table is not None else None
-        v = self.value
         if isinstance(v, int):
             if v < 0:
                 raise ValueError(f"negative attribute value {v}")
@@ -524,6 +554,39 @@ class Attribute:
     @staticmethod
     def decode_all(data: bytes, table: dict[int, AttrSpec] | None = None) -> list["Attribute"]:
         out: list[Attribute] = []
+        unpack = _ATTR.unpack_from
+        cache = _BASIC_SEEN.get(id(table))
+        end = len(data)
+        pos = 0
+        while pos < end:
+            if end - pos < 4:
+                return Attribute._decode_all_checked(data, table)
+            t, v = unpack(data, pos)
+            pos += 4
+            if t & 0x8000:
+                key = (t << 16) | v
+                a = cache.get(key) if cache is not None else None
+                if a is None:
+                    t &= 0x7FFF
+                    spec = table.get(t) if table is not None else None
+                    if spec is not None and spec.values is not None:
+                        v = _enum_value(spec.values, v)
+                    a = Attribute(t, v)
+                    if cache is not None and len(cache) < _BASIC_SEEN_MAX:
+                        cache[key] = a
+                out.append(a)
+            else:
+                spec = table.get(t) if table is not None else None
+                if (spec is not None and spec.format is AttrFormat.BASIC) or end - pos < v:
+                    return Attribute._decode_all_checked(data, table)
+                out.append(Attribute(t, bytes(data[pos:pos + v])))
+                pos += v
+        return out
+
+    @staticmethod
+    def _decode_all_checked(data: bytes, table: dict[int, AttrSpec] | None = None) -> list["Attribute"]:
+        """:meth:`decode_all` through a bounds-checked reader, for the error a malformed list gets."""
+        out: list[Attribute] = []
         r = _reader(data, "attributes")
         while r.remaining:
             t, v = r.unpack(_ATTR, "attribute header")
@@ -531,10 +594,7 @@ class Attribute:
                 t &= 0x7FFF
                 spec = table.get(t) if table is not None else None
                 if spec is not None and spec.values is not None:
-                    try:
-                        v = spec.values(v)
-                    except ValueError:
-                        pass  # a value this table does not name stays a plain int
+                    v = _enum_value(spec.values, v)
                 out.append(Attribute(t, v))
             else:
                 spec = table.get(t) if table is not None else None
@@ -542,6 +602,25 @@ class Attribute:
                     raise _err(f"basic attribute {t} in variable form", NotifyType.ATTRIBUTES_NOT_SUPPORTED)
                 out.append(Attribute(t, r.take(v, f"attribute {t} value")))
         return out
+
+
+# Basic attributes decoded before, by table (the two attribute tables and none) and wire value: an
+# Attribute is immutable, so one object serves every message that carries the same type and value.
+# Bounded, so that a peer sending many different values cannot grow it.
+_BASIC_SEEN: dict[int, dict[int, Attribute]] = {id(PHASE1_ATTRIBUTES): {}, id(IPSEC_ATTRIBUTES): {}, id(None): {}}
+_BASIC_SEEN_MAX = 1024
+
+
+def _enum_value(values: type[enum.IntEnum], v: int) -> int:
+    """``values(v)``, the member naming a value, or ``v`` itself when no member does; by the enum's
+    own value table first (a call to the enum class costs several times as much)."""
+    member = values._value2member_map_.get(v)
+    if member is not None:
+        return member  # type: ignore[return-value]
+    try:
+        return values(v)
+    except ValueError:
+        return v  # a value this table does not name stays a plain int
 
 
 def _attr_dict(attrs: Sequence[Attribute]) -> dict[int, int | bytes]:
@@ -660,13 +739,18 @@ class Transform:
     payload_type: ClassVar[int] = PayloadType.TRANSFORM
 
     def encode_body(self, table: dict[int, AttrSpec] | None = None) -> bytes:
-        _check_u("transform number", self.number, 8)
-        _check_u("transform id", self.transform_id, 8)
+        if not (0 <= self.number < 256 and 0 <= self.transform_id < 256):
+            _check_u("transform number", self.number, 8)
+            _check_u("transform id", self.transform_id, 8)
         return _TRANSFORM.pack(self.number, self.transform_id, 0) + b"".join(
             a.encode(table) for a in self.attributes)
 
     @classmethod
     def decode_body(cls, body: bytes, table: dict[int, AttrSpec] | None = None) -> "Transform":
+        if len(body) >= _TRANSFORM.size:
+            body = bytes(body)
+            number, transform_id, _reserved = _TRANSFORM.unpack_from(body)
+            return cls(number, transform_id, Attribute.decode_all(body[_TRANSFORM.size:], table))
         r = _reader(body, "transform payload", NotifyType.BAD_PROPOSAL_SYNTAX)
         number, transform_id, _reserved = r.unpack(_TRANSFORM)
         return cls(number, transform_id, Attribute.decode_all(r.rest(), table))
@@ -695,10 +779,12 @@ class Proposal:
     payload_type: ClassVar[int] = PayloadType.PROPOSAL
 
     def encode_body(self) -> bytes:
-        _check_u("proposal number", self.number, 8)
-        _check_u("protocol id", self.protocol_id, 8)
-        _check_u("SPI size", len(self.spi), 8)
-        _check_u("transform count", len(self.transforms), 8)
+        if not (0 <= self.number < 256 and 0 <= self.protocol_id < 256 and len(self.spi) < 256
+                and len(self.transforms) < 256):
+            _check_u("proposal number", self.number, 8)
+            _check_u("protocol id", self.protocol_id, 8)
+            _check_u("SPI size", len(self.spi), 8)
+            _check_u("transform count", len(self.transforms), 8)
         table = attribute_table(self.protocol_id)
         out = [_PROPOSAL.pack(self.number, self.protocol_id, len(self.spi), len(self.transforms)), bytes(self.spi)]
         n = len(self.transforms)
@@ -708,10 +794,16 @@ class Proposal:
 
     @classmethod
     def decode_body(cls, body: bytes) -> "Proposal":
-        r = _reader(body, "proposal payload", NotifyType.BAD_PROPOSAL_SYNTAX)
-        number, proto, spi_size, count = r.unpack(_PROPOSAL)
-        spi = r.take(spi_size, f"SPI (size {spi_size})")
-        chain = _split_chain(PayloadType.TRANSFORM if count else PayloadType.NONE, r.rest(), "transform")
+        body = bytes(body)
+        if len(body) >= 4 and len(body) >= 4 + body[2]:
+            number, proto, spi_size, count = _PROPOSAL.unpack_from(body)
+            spi, rest = body[4:4 + spi_size], body[4 + spi_size:]
+        else:
+            r = _reader(body, "proposal payload", NotifyType.BAD_PROPOSAL_SYNTAX)
+            number, proto, spi_size, count = r.unpack(_PROPOSAL)
+            spi = r.take(spi_size, f"SPI (size {spi_size})")
+            rest = r.rest()
+        chain = _split_chain(PayloadType.TRANSFORM if count else PayloadType.NONE, rest, "transform")
         table = attribute_table(proto)
         transforms = []
         for ptype, tbody, raw in chain:
@@ -743,14 +835,17 @@ class SAPayload(Payload):
 
     @classmethod
     def decode_body(cls, body: bytes) -> "SAPayload":
-        r = _reader(body, "SA payload")
-        doi, situation = r.unpack(_DOI_SIT, "DOI and situation")
+        body = bytes(body)
+        if len(body) >= _DOI_SIT.size:
+            doi, situation = _DOI_SIT.unpack_from(body)
+            rest = body[_DOI_SIT.size:]
+        else:
+            doi, situation = _reader(body, "SA payload").unpack(_DOI_SIT, "DOI and situation")
         if doi not in (Doi.ISAKMP, Doi.IPSEC):
             raise _err(f"DOI {doi} not supported", NotifyType.DOI_NOT_SUPPORTED)
         if situation & ~Situation.IDENTITY_ONLY:
             # Secrecy/integrity situations add labeled-domain fields (RFC 2407 §4.6.1).
             raise _err(f"situation {situation:#x} not supported", NotifyType.SITUATION_NOT_SUPPORTED)
-        rest = r.rest()
         chain = _split_chain(PayloadType.PROPOSAL if rest else PayloadType.NONE, rest, "proposal")
         proposals = []
         for ptype, pbody, raw in chain:
@@ -780,7 +875,8 @@ class IDPayload(Payload):
 
     @classmethod
     def ipv4_address(cls, address: str | ipaddress.IPv4Address, protocol: int = 0, port: int = 0) -> "IDPayload":
-        return cls(IdType.IPV4_ADDR, protocol, port, ipaddress.IPv4Address(address).packed)
+        packed = address.packed if isinstance(address, ipaddress.IPv4Address) else ipaddress.IPv4Address(address).packed
+        return cls(IdType.IPV4_ADDR, protocol, port, packed)
 
     @classmethod
     def ipv4_subnet(cls, network: str | ipaddress.IPv4Network, protocol: int = 0, port: int = 0) -> "IDPayload":
@@ -818,13 +914,21 @@ class IDPayload(Payload):
         raise ValueError(f"ID type {self.id_type} is not an IPv4 address or subnet")
 
     def encode_body(self) -> bytes:
-        _check_u("ID type", self.id_type, 8)
-        _check_u("ID protocol", self.protocol, 8)
-        _check_u("ID port", self.port, 16)
+        if not (0 <= self.id_type < 256 and 0 <= self.protocol < 256 and 0 <= self.port < 0x10000):
+            _check_u("ID type", self.id_type, 8)
+            _check_u("ID protocol", self.protocol, 8)
+            _check_u("ID port", self.port, 16)
         return _ID.pack(self.id_type, self.protocol, self.port) + bytes(self.data)
 
     @classmethod
     def decode_body(cls, body: bytes) -> "IDPayload":
+        if len(body) >= _ID.size:
+            body = bytes(body)
+            id_type, proto, port = _ID.unpack_from(body)
+            data = body[_ID.size:]
+            want = cls._FIXED.get(id_type)
+            if want is None or len(data) == want:
+                return cls(id_type, proto, port, data)
         r = _reader(body, "ID payload", NotifyType.INVALID_ID_INFORMATION)
         id_type, proto, port = r.unpack(_ID)
         data = r.rest()
@@ -845,13 +949,19 @@ class NotificationPayload(Payload):
     doi: int = Doi.IPSEC
 
     def encode_body(self) -> bytes:
-        _check_u("protocol id", self.protocol_id, 8)
-        _check_u("SPI size", len(self.spi), 8)
-        _check_u("notify type", self.notify_type, 16)
+        if not (0 <= self.protocol_id < 256 and len(self.spi) < 256 and 0 <= self.notify_type < 0x10000):
+            _check_u("protocol id", self.protocol_id, 8)
+            _check_u("SPI size", len(self.spi), 8)
+            _check_u("notify type", self.notify_type, 16)
         return _NOTIFY.pack(self.doi, self.protocol_id, len(self.spi), self.notify_type) + self.spi + self.data
 
     @classmethod
     def decode_body(cls, body: bytes) -> "NotificationPayload":
+        if len(body) >= _NOTIFY.size and len(body) >= _NOTIFY.size + body[5]:   # SPI size
+            body = bytes(body)
+            doi, proto, spi_size, ntype = _NOTIFY.unpack_from(body)
+            end = _NOTIFY.size + spi_size
+            return cls(ntype, proto, body[_NOTIFY.size:end], body[end:], doi)
         r = _reader(body, "notification payload")
         doi, proto, spi_size, ntype = r.unpack(_NOTIFY)
         spi = r.take(spi_size, f"SPI (size {spi_size})")
@@ -932,6 +1042,22 @@ def decode_payloads(first_payload_type: int, body: bytes, allow_padding: bool = 
 
 # --- Header and message ------------------------------------------------------
 
+def message_bytes(icookie: bytes, rcookie: bytes, exchange: int, first_payload: int, body: bytes, flags: int = 0,
+                  message_id: int = 0, version: int = VERSION) -> bytes:
+    """A message for the wire: the fixed header (RFC 2408 §3.1) and ``body``, an encoded payload chain
+    (or its ciphertext) whose first payload is ``first_payload``."""
+    if len(icookie) != 8 or len(rcookie) != 8:
+        raise ValueError("cookies are 8 bytes")
+    return _HEADER.pack(icookie, rcookie, first_payload, version, exchange, flags, message_id,
+                        HEADER_SIZE + len(body)) + body
+
+
+def with_generic_header(body: bytes, next_payload: int = PayloadType.NONE) -> bytes:
+    """An encoded payload body behind its generic header (RFC 2408 §3.2): what ``Payload.encode`` gives
+    for a body already encoded."""
+    return _generic(next_payload, body)
+
+
 @dataclass
 class IsakmpHeader:
     """RFC 2408 §3.1 fixed header (28 bytes)."""
@@ -952,12 +1078,14 @@ class IsakmpHeader:
 
     @classmethod
     def decode(cls, data: bytes) -> "IsakmpHeader":
-        r = _reader(data, "header")
-        icky, rcky, nxt, ver, exch, flags, mid, length = r.unpack(_HEADER)
+        if len(data) >= HEADER_SIZE:
+            icky, rcky, nxt, ver, exch, flags, mid, length = _HEADER.unpack_from(data)
+        else:
+            icky, rcky, nxt, ver, exch, flags, mid, length = _reader(data, "header").unpack(_HEADER)
         if ver >> 4 != 1:
             raise _err(f"major version {ver >> 4} not supported", NotifyType.INVALID_MAJOR_VERSION)
         if length < HEADER_SIZE:
-            raise r.error(f"length field {length} shorter than the header")
+            raise _err(f"length field {length} shorter than the header")
         return cls(icky, rcky, nxt, exch, flags, mid, length, ver)
 
 
@@ -994,9 +1122,8 @@ class IsakmpMessage:
         else:
             body = encode_payloads(self.payloads)
             first = self.payloads[0].payload_type if self.payloads else PayloadType.NONE
-        hdr = IsakmpHeader(self.icookie, self.rcookie, first, self.exchange, self.flags,
-                           self.message_id, HEADER_SIZE + len(body), self.version)
-        return hdr.encode() + body
+        return message_bytes(self.icookie, self.rcookie, self.exchange, first, body, self.flags, self.message_id,
+                             self.version)
 
     @classmethod
     def decode(cls, data: bytes) -> "IsakmpMessage":

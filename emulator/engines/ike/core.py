@@ -99,6 +99,9 @@ class EngineCore:
         # The trace categories someone reads (None: every one). A router sets it from its debug flags,
         # so that a hub negotiating with many peers without debug builds no trace events.
         self.traced: Callable[[Category], bool] | None = None
+        # While the engine handles one call (a datagram, a timer, a request), ``traced``'s answers by
+        # category: debug switches do not change within a call. None outside one (every answer asked).
+        self._traced_now: dict[Category, bool] | None = None
 
     # ------------------------------------------------------------ output
     def next_event(self) -> IkeEvent | None:
@@ -152,8 +155,24 @@ class EngineCore:
         return ok
 
     # ------------------------------------------------------------ events
+    def _tracing(self, category: Category = ISAKMP) -> bool:
+        """Whether traces of ``category`` are read (asked of ``traced`` once per category and call)."""
+        now = self._traced_now
+        if now is not None:
+            on = now.get(category)
+            if on is not None:
+                return on
+        on = self.traced is None or self.traced(category)
+        if now is not None:
+            now[category] = on
+        return on
+
     def _trace(self, kind: str, sa: IkeSA | None = None, category: Category = ISAKMP, **fields: object) -> None:
-        if self.traced is None or self.traced(category):
+        now = self._traced_now
+        on = now.get(category) if now is not None else None
+        if on is None:
+            on = self._tracing(category)
+        if on:
             self._record(category, kind, sa, fields)
 
     def _record(self, category: Category, kind: str, sa: IkeSA | None, fields: dict[str, object]) -> None:
@@ -178,8 +197,8 @@ class EngineCore:
         if data is None:
             return
         self._out.append((sa.local, sa.peer, ISAKMP_PORT, ISAKMP_PORT, data))
-        if note:
-            self._trace("sending", sa, peer=sa.peer, role=sa.role, state=sa.state)
+        if note and self._tracing():
+            self._record(ISAKMP, "sending", sa, {"peer": sa.peer, "role": sa.role, "state": sa.state})
         if arm:
             sa.last_sent = data
             if now is not None:
@@ -194,9 +213,7 @@ class EngineCore:
     def _encrypted_raw(self, sa: IkeSA, exchange: int, mid: int, chain: bytes, ptype: int = K.PT_HASH) -> bytes:
         """Encrypt a payload chain (first payload ``ptype``: HASH for quick mode and informational)."""
         ct = sa.c.encrypt(mid, chain)
-        msg = K.IsakmpMessage(sa.icookie, sa.rcookie, exchange, flags=K.FLAG_ENCRYPTION, message_id=mid,
-                              encrypted_body=ct, first_payload=ptype)
-        return msg.encode()
+        return K.message_bytes(sa.icookie, sa.rcookie, exchange, ptype, ct, K.FLAG_ENCRYPTION, mid)
 
     def _send_informational(self, sa: IkeSA, payload: K.Payload) -> None:
         mid = self._random_mid(sa)

@@ -37,7 +37,8 @@ def _hname(hash_alg: int) -> str:
 
 def prf(hash_alg: int, key: bytes, data: bytes) -> bytes:
     """HMAC with the negotiated hash (RFC 2104)."""
-    return hmac.digest(key, data, _hname(hash_alg))
+    name = HASH_NAMES.get(hash_alg)
+    return hmac.digest(key, data, name if name is not None else _hname(hash_alg))
 
 
 def hash_(hash_alg: int, data: bytes) -> bytes:
@@ -63,6 +64,10 @@ class CipherSpec:
             return TripleDES(key)
         return AES(key)
 
+    def algorithm(self, key: bytes) -> TripleDES | AES:
+        """The cipher with its key, for :meth:`encrypt_with` and :meth:`decrypt_with` (one per key)."""
+        return self._algorithm(key)
+
     def encryptor(self, key: bytes, iv: bytes) -> CipherContext:
         return Cipher(self._algorithm(key), modes.CBC(iv)).encryptor()
 
@@ -75,6 +80,15 @@ class CipherSpec:
 
     def decrypt(self, key: bytes, iv: bytes, data: bytes) -> bytes:
         return bytes(self.decryptor(key, iv).update(data))
+
+    @staticmethod
+    def encrypt_with(algorithm: TripleDES | AES, iv: bytes, data: bytes) -> bytes:
+        """CBC encryption of block-aligned data under a keyed :meth:`algorithm`."""
+        return bytes(Cipher(algorithm, modes.CBC(iv)).encryptor().update(data))
+
+    @staticmethod
+    def decrypt_with(algorithm: TripleDES | AES, iv: bytes, data: bytes) -> bytes:
+        return bytes(Cipher(algorithm, modes.CBC(iv)).decryptor().update(data))
 
 
 DES_CBC = CipherSpec("des-cbc", 8, 8)
@@ -219,6 +233,10 @@ class IkeCipherState:
         self.hash_alg = hash_alg
         self.cipher = cipher
         self.key = key
+        self._algorithm = cipher.algorithm(key)    # keyed once, a CBC context per message sent
+        # Received messages: CBC decryption is the block cipher's decryption of every block XORed with the
+        # block before (the IV before the first), so one ECB context, never finalized, serves them all.
+        self._block_decrypt = Cipher(self._algorithm, modes.ECB()).decryptor().update
         self._ivs: dict[int, bytes] = {0: phase1_iv(hash_alg, gxi, gxr, cipher.block_size)}
 
     @classmethod
@@ -249,7 +267,7 @@ class IkeCipherState:
     def encrypt(self, message_id: int, plaintext: bytes) -> bytes:
         """Zero-pad and encrypt a payload chain; advances the IV."""
         data = pad_zero(plaintext, self.cipher.block_size)
-        ct = self.cipher.encrypt(self.key, self.iv(message_id), data)
+        ct = self.cipher.encrypt_with(self._algorithm, self.iv(message_id), data)
         if ct:
             self._ivs[message_id] = ct[-self.cipher.block_size:]
         return ct
@@ -260,7 +278,10 @@ class IkeCipherState:
         if not ciphertext or len(ciphertext) % bs:
             raise DecodeError("isakmp", f"encrypted body of {len(ciphertext)} bytes is not a multiple of the "
                                         f"{bs}-byte block")
-        pt = self.cipher.decrypt(self.key, self.iv(message_id), ciphertext)
+        ciphertext = bytes(ciphertext)
+        chain = self.iv(message_id) + ciphertext[:-bs]
+        pt = (int.from_bytes(self._block_decrypt(ciphertext), "big")
+              ^ int.from_bytes(chain, "big")).to_bytes(len(ciphertext), "big")
         if update:
             self._ivs[message_id] = ciphertext[-bs:]
         return pt

@@ -68,6 +68,7 @@ from emulator.engines.ike.events import (
 )
 from emulator.engines.ike.informational import Informational
 from emulator.engines.ike.main_mode import MainMode
+from emulator.engines.ike.policy import Phase1Proposal
 from emulator.engines.ike.sa import IkeSA, MainModeState, QuickMode, QuickModeState, Role, signed_mid
 from emulator.wire import isakmp as K
 from emulator.wire.errors import DecodeError
@@ -113,6 +114,7 @@ class IkeEngine(MainMode, Informational):
 
     def __init__(self, policy: IkePolicy, rng: random.Random):
         super().__init__(policy, rng)
+        self._sa_bodies: dict[tuple[Phase1Proposal, ...], bytes] = {}
 
     # ------------------------------------------------------------ public
     def find(self, conn_id: int) -> IkeSA | None:
@@ -120,6 +122,13 @@ class IkeEngine(MainMode, Informational):
 
     def request_phase2(self, req: Phase2Request, now: int) -> None:
         """Negotiate SAs for ``req``: quick mode on an IKE SA to the peer, main mode first if none."""
+        outer, self._traced_now = self._traced_now, self._traced_now or {}
+        try:
+            self._request_phase2(req, now)
+        finally:
+            self._traced_now = outer
+
+    def _request_phase2(self, req: Phase2Request, now: int) -> None:
         same_peer = self.peer_sas(req.peer)
         for sa in same_peer:
             if sa.established and sa.local == req.local:
@@ -148,11 +157,23 @@ class IkeEngine(MainMode, Informational):
         self._add_sa(sa)
         self._trace("local_port")
         self._trace("beginning_main_mode", sa)
-        sa_payload = K.SAPayload([K.Proposal(1, K.PROTO_ISAKMP, b"",
-                                             [p.to_transform(n) for n, p in enumerate(offers, start=1)])])
-        sa.sai_b = sa_payload.encode_body()
-        msg = K.IsakmpMessage(sa.icookie, sa.rcookie, K.EXCH_MAIN_MODE, [sa_payload])
-        self._send(sa, msg.encode(), now=now)
+        sa.sai_b = self._phase1_sa_body(offers)
+        self._send(sa, K.message_bytes(sa.icookie, sa.rcookie, K.EXCH_MAIN_MODE, K.PT_SA,
+                                       K.with_generic_header(sa.sai_b)), now=now)
+
+    def _phase1_sa_body(self, offers: list[Phase1Proposal]) -> bytes:
+        """MM1's SA payload body (SAi_b): one ISAKMP transform per policy offered, encoded once per set of
+        policies (the bodies kept for the last few sets)."""
+        key = tuple(offers)
+        body = self._sa_bodies.get(key)
+        if body is None:
+            sa_payload = K.SAPayload([K.Proposal(1, K.PROTO_ISAKMP, b"",
+                                                 [p.to_transform(n) for n, p in enumerate(offers, start=1)])])
+            body = sa_payload.encode_body()
+            if len(self._sa_bodies) >= 8:
+                self._sa_bodies.clear()
+            self._sa_bodies[key] = body
+        return body
 
     def remove_stale(self, iface: str, current: IPv4Address | None, now: int) -> int:
         """``iface``'s address is now ``current``: ISAKMP SAs bound to another address on it go (the peer
@@ -174,6 +195,13 @@ class IkeEngine(MainMode, Informational):
         return None
 
     def handle_timer(self, now: int) -> None:
+        outer, self._traced_now = self._traced_now, self._traced_now or {}
+        try:
+            self._handle_timer(now)
+        finally:
+            self._traced_now = outer
+
+    def _handle_timer(self, now: int) -> None:
         # Only the SAs with a deadline due are visited, in the order they were made.
         heap = self._deadlines
         due: dict[int, IkeSA] = {}
@@ -222,6 +250,13 @@ class IkeEngine(MainMode, Informational):
 
     # ------------------------------------------------------------ receive
     def receive(self, iface: str, src: IPv4Address, dst: IPv4Address, data: bytes, now: int) -> None:
+        outer, self._traced_now = self._traced_now, self._traced_now or {}
+        try:
+            self._receive(iface, src, dst, data, now)
+        finally:
+            self._traced_now = outer
+
+    def _receive(self, iface: str, src: IPv4Address, dst: IPv4Address, data: bytes, now: int) -> None:
         try:
             msg = K.IsakmpMessage.decode(data)
         except DecodeError:

@@ -89,6 +89,8 @@ class MainMode(EngineCore):
         return None
 
     def _attributes(self, attrs: list[tuple[int, int]]) -> None:
+        if not self._tracing():
+            return
         for attr, value in attrs:
             self._trace("isakmp_attribute", attr=attr, value=value)
 
@@ -190,6 +192,8 @@ class MainMode(EngineCore):
 
     def _trace_id(self, sa: IkeSA, my_id: K.IDPayload, following: K.Payload) -> None:
         """The ID payload sent, as the debug dumps it: the next payload's type, the ID's fields, its length."""
+        if not self._tracing():
+            return
         body = my_id.encode_body()
         self._trace("id_payload", sa, next_payload=int(following.payload_type), id_type=int(my_id.id_type),
                     protocol=my_id.protocol, port=my_id.port, length=len(body), total=len(body) + 4)

@@ -77,11 +77,20 @@ class AttributeTable:
 
     def read(self, attributes: Iterable[K.Attribute]) -> tuple[dict[str, int], str]:
         """(the values by name, the reason the transform cannot be used or "")."""
+        values, reason, _lines = self.read_lines(attributes)
+        return values, reason
+
+    def read_lines(self, attributes: Iterable[K.Attribute]) -> tuple[dict[str, int], str, list[tuple[int, int]]]:
+        """:meth:`read`, and each attribute as (type, value) in wire order, for the debug."""
         values: dict[str, int] = {}
+        lines: list[tuple[int, int]] = []
         life_type = None
         reason = ""
         for a in attributes:
-            v = a.int_value
+            v = a.value
+            if not isinstance(v, int):
+                v = int.from_bytes(v, "big")
+            lines.append((a.type, v))
             if a.type == self.life_type:
                 life_type = v
             elif a.type == self.life_duration:
@@ -93,7 +102,7 @@ class AttributeTable:
                 values[name] = v
             else:
                 reason = reason or f"attribute {a.type} not supported"
-        return values, reason
+        return values, reason, lines
 
 
 # RFC 2409 appendix A (Oakley attributes of an ISAKMP transform).
@@ -145,8 +154,7 @@ class Phase1Proposal:
     @classmethod
     def from_transform(cls, t: K.Transform) -> tuple["Phase1Proposal | None", list[tuple[int, int]], str]:
         """(proposal, its attributes as (type, value) in wire order for the debug, reason it cannot be used)."""
-        lines: list[tuple[int, int]] = [(a.type, a.int_value) for a in t.attributes]
-        values, reason = PHASE1_ATTRIBUTES.read(t.attributes)
+        values, reason, lines = PHASE1_ATTRIBUTES.read_lines(t.attributes)
         if t.transform_id != K.KEY_IKE:
             reason = f"transform id {t.transform_id} is not KEY_IKE"
         enc, hsh, auth = values.get("encryption"), values.get("hash"), values.get("auth")
@@ -316,7 +324,7 @@ def parse_phase2_sa(sa: K.SAPayload) -> list[OfferedEsp]:
 
 
 def _read_esp_transform(number: int, spi: int, t: K.Transform) -> OfferedEsp:
-    values, reason = PHASE2_ATTRIBUTES.read(t.attributes)
+    values, reason, lines = PHASE2_ATTRIBUTES.read_lines(t.attributes)
     mode = values.get("mode", K.ENCAP_TUNNEL)
     auth, key_bits, group = values.get("auth"), values.get("key_bits"), values.get("group")
     life_s, life_kb = values.get("life_s"), values.get("life_kb")
@@ -329,8 +337,7 @@ def _read_esp_transform(number: int, spi: int, t: K.Transform) -> OfferedEsp:
     if t.transform_id == E.ESP_AES and key_bits is None:
         key_bits = 128
     transform = None if reason else EspTransform(t.transform_id, auth, mode, key_bits)
-    attrs = tuple((a.type, a.int_value) for a in t.attributes)
-    return OfferedEsp(number, spi, t.number, transform, life_s, life_kb, group, t.transform_id, attrs, reason)
+    return OfferedEsp(number, spi, t.number, transform, life_s, life_kb, group, t.transform_id, tuple(lines), reason)
 
 
 def pfs_group(pfs: str | None) -> int | None:

@@ -74,6 +74,8 @@ class QuickModeExchange(EngineCore):
         return payloads[0].data, payloads[1:]
 
     def _proposal_traces(self, sa: IkeSA, o: OfferedEsp) -> None:
+        if not self._tracing():
+            return
         self._trace("checking_ipsec_proposal", sa, number=o.number)
         if o.transform_id:
             self._trace("ipsec_transform", number=o.transform_number, transform_id=o.transform_id)
@@ -321,6 +323,8 @@ class QuickModeExchange(EngineCore):
             self._fail(qm.request, reason)
 
     def _creating_sas(self, sa: IkeSA, r: Phase2Result) -> None:
+        if not self._tracing():
+            return
         conn_in, conn_out = self.policy.peek_conn_ids()
         self._trace("creating_ipsec_sas", sa, peer=r.peer, local=r.local, local_proxy=r.local_proxy,
                     remote_proxy=r.remote_proxy, spi_in=r.spi_in, spi_out=r.spi_out, life_s=r.lifetime_s,
