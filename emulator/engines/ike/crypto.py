@@ -233,10 +233,7 @@ class IkeCipherState:
         self.hash_alg = hash_alg
         self.cipher = cipher
         self.key = key
-        self._algorithm = cipher.algorithm(key)    # keyed once, a CBC context per message sent
-        # Received messages: CBC decryption is the block cipher's decryption of every block XORed with the
-        # block before (the IV before the first), so one ECB context, never finalized, serves them all.
-        self._block_decrypt = Cipher(self._algorithm, modes.ECB()).decryptor().update
+        self._algorithm = cipher.algorithm(key)    # keyed once, a CBC context per message
         self._ivs: dict[int, bytes] = {0: phase1_iv(hash_alg, gxi, gxr, cipher.block_size)}
 
     @classmethod
@@ -278,10 +275,7 @@ class IkeCipherState:
         if not ciphertext or len(ciphertext) % bs:
             raise DecodeError("isakmp", f"encrypted body of {len(ciphertext)} bytes is not a multiple of the "
                                         f"{bs}-byte block")
-        ciphertext = bytes(ciphertext)
-        chain = self.iv(message_id) + ciphertext[:-bs]
-        pt = (int.from_bytes(self._block_decrypt(ciphertext), "big")
-              ^ int.from_bytes(chain, "big")).to_bytes(len(ciphertext), "big")
+        pt = self.cipher.decrypt_with(self._algorithm, self.iv(message_id), ciphertext)
         if update:
             self._ivs[message_id] = ciphertext[-bs:]
         return pt
