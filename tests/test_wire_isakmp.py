@@ -285,6 +285,47 @@ def test_mutated_messages_raise_only_decode_error():
         m.encode()  # whatever decodes also encodes
 
 
+def _outcome(read, *args):
+    try:
+        return "ok", repr(read(*args))
+    except DecodeError as err:
+        return "error", str(err), err.notify
+
+
+def test_the_slicing_readers_agree_with_the_checked_readers_on_mutated_bytes():
+    """A well-formed payload chain or attribute list is read by slicing, anything else by the bounds-checked
+    reader: both give the same payloads, attributes and errors (text and notify type) on any bytes."""
+    rng = random.Random(2104)
+    seeds = [mm1().encode()[K.HEADER_SIZE:], qm1().encode()[K.HEADER_SIZE:],
+             mm1().payloads[0].encode_body()[8:], qm_sa().encode_body()[8:]]
+    tried = {"chains": 0, "attribute lists": 0, "errors": 0}
+    for _ in range(4000):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(0, 4)):
+            kind = rng.random()
+            if kind < 0.5 and data:
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            elif kind < 0.75:
+                del data[rng.randrange(len(data) + 1):]
+            else:
+                data += bytes(rng.randrange(256) for _ in range(rng.randint(1, 9)))
+        data = bytes(data)
+        first = rng.choice([K.PT_SA, K.PT_HASH, K.PayloadType.PROPOSAL, K.PT_TRANSFORM])
+        allow = rng.random() < 0.5
+        fast = _outcome(K._split_chain, first, data, "test", allow)
+        assert fast == _outcome(K._split_chain_checked, first, data, "test", allow), data.hex()
+        tried["chains"] += 1
+        tried["errors"] += fast[0] == "error"
+        start = rng.randrange(len(data) + 1)
+        for table in (K.PHASE1_ATTRIBUTES, K.IPSEC_ATTRIBUTES, None):
+            fast = _outcome(K.Attribute.decode_all, data[start:], table)
+            assert fast == _outcome(K.Attribute._decode_all_checked, data[start:], table), data.hex()
+            tried["attribute lists"] += 1
+            tried["errors"] += fast[0] == "error"
+    print(tried)
+    assert tried["errors"] > 1000          # the mutations reach the checked readers' errors too
+
+
 def test_attribute_table_drives_encoding_and_decoding():
     p1, p2 = K.attribute_table(K.PROTO_ISAKMP), K.attribute_table(K.PROTO_IPSEC_ESP)
     assert p1 is K.PHASE1_ATTRIBUTES and p2 is K.IPSEC_ATTRIBUTES
