@@ -241,8 +241,10 @@ class IPStack:
                 or internet_checksum(data[:HEADER_LEN]) != 0 or not self.is_local(address_of(data[16:20]))):
             return False
         wire = data if total == n else data[:total]
-        result = self.crypto.inbound(iface, wire, self.clock.now)     # as _decrypt does
-        self.crypto_binding.poke()
+        crypto = self.crypto
+        result = crypto.inbound(iface, wire, self.clock.now)     # as _decrypt does
+        if not crypto.quiet:
+            self.crypto_binding.poke()
         if result.action == DROP:
             self._drop(f"crypto: {result.reason}")
             return True
@@ -403,8 +405,10 @@ class IPStack:
         cfg = self.config.interfaces.get(iface)
         if (cfg is None or not cfg.crypto_map) and not (packet.protocol == PROTO_ESP and self.is_local(packet.dst)):
             return packet   # no crypto map here, and no ESP for this device (ESP in transit is just routed)
-        result = self.crypto.inbound(iface, packet.encode(), self.clock.now)
-        self.crypto_binding.poke()
+        crypto = self.crypto
+        result = crypto.inbound(iface, packet.encode(), self.clock.now)
+        if not crypto.quiet:                 # nothing but the packet handled: the poke would do nothing
+            self.crypto_binding.poke()
         if result.action == DROP:
             self._drop(f"crypto: {result.reason}")
             return None
@@ -419,8 +423,10 @@ class IPStack:
 
     def _crypto_map_out(self, iface: str, next_hop: IPv4Address | None, packet: IPv4Packet) -> bool:
         """The crypto map of the outgoing interface: clear, protected (routed to the peer) or dropped."""
-        result = self.crypto.outbound(iface, packet.encode(), self.clock.now)
-        self.crypto_binding.poke()
+        crypto = self.crypto
+        result = crypto.outbound(iface, packet.encode(), self.clock.now)
+        if not crypto.quiet:                 # nothing but the packet handled: the poke would do nothing
+            self.crypto_binding.poke()
         if result.action == DROP:
             if result.mtu:
                 self._fragmentation_needed(packet, result.mtu)

@@ -97,6 +97,10 @@ class EspPath:
         self._soft_limit = soft_limit
         self._next_ip_id = next_ip_id
         self._ip_id = rng.getrandbits(16)
+        # Counts the calls to ``expire`` and ``soft_limit``: while it stands still, a packet protected or
+        # decapsulated changed nothing but counters (no SA went, no re-key began), so the owner's timer
+        # and output stay as they were.
+        self.stirred = 0
         self._log_times: dict[str, int] = {}
         self.drops: dict[str, int] = {}
         # The IP MTU of an interface; the owner that knows interfaces replaces it.
@@ -113,9 +117,12 @@ class EspPath:
             self._log(text)
 
     # ------------------------------------------------------------ outbound
-    def protect(self, f: IpsecFlow, local: IPv4Address | None, packet: bytes, now: int) -> CryptoResult:
+    def protect(self, f: IpsecFlow, local: bytes | None, packet: bytes, now: int) -> CryptoResult:
+        """``packet`` in ESP on the flow's current outbound SA, from ``local`` (the 4 packed bytes of the
+        interface's address) to the peer."""
         sa = f.outbound[-1]
         if now >= sa.expires_at or sa.esp.octets >= sa.limit_bytes:
+            self.stirred += 1
             self._expire(sa, now)
             if not f.outbound:
                 return self.drop("SA expired")
@@ -130,6 +137,7 @@ class EspPath:
         try:
             body = sa.esp.protect(packet, self.rng)
         except E.SequenceExhausted:
+            self.stirred += 1
             self._expire(sa, now)
             f.send_errors += 1
             return self.drop("sequence number exhausted")
@@ -139,6 +147,7 @@ class EspPath:
         if sa.transform.auth:
             f.digest += 1
         if sa.esp.octets >= sa.soft_bytes and not sa.rekeyed:
+            self.stirred += 1
             self._soft_limit(sa, now)
         if self._next_ip_id is not None:
             ident = self._next_ip_id()
@@ -148,7 +157,7 @@ class EspPath:
         # Outer header: DF and TOS copied from the inner header (IOS default "crypto ipsec df-bit copy",
         # RFC 2401 §5.1.2.1), a fresh TTL and identification.
         hdr = _OUTER.pack(0x45, packet[1], 20 + len(body), ident, 0x4000 if packet[6] & 0x40 else 0, OUTER_TTL,
-                          PROTO_ESP, 0, local.packed, sa.peer_packed)
+                          PROTO_ESP, 0, local, sa.peer_packed)
         ck = internet_checksum(hdr)
         return CryptoResult(PROTECTED, hdr[:10] + ck.to_bytes(2, "big") + hdr[12:] + body)
 
@@ -211,6 +220,7 @@ class EspPath:
         f = sa.flow
         self.refresh_mtu(f)
         if now >= sa.expires_at or sa.esp.octets >= sa.limit_bytes:
+            self.stirred += 1
             self._expire(sa, now)
             f.recv_errors += 1
             return self.drop("SA expired")
@@ -250,5 +260,6 @@ class EspPath:
         if sa.transform.auth:
             f.verify += 1
         if sa.esp.octets >= sa.soft_bytes and not sa.rekeyed:
+            self.stirred += 1
             self._soft_limit(sa, now)
         return CryptoResult(DECRYPTED, inner)

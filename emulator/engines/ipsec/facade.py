@@ -108,7 +108,7 @@ from emulator.engines.ike.events import (
 )
 from emulator.engines.ike.policy import pfs_group, proxies_from_acl_entry
 from emulator.engines.ipsec import spd
-from emulator.engines.ipsec.esp_path import CLEAR, CryptoResult, EspPath
+from emulator.engines.ipsec.esp_path import CLEAR, DROP, CryptoResult, EspPath
 from emulator.engines.ipsec.keying import RouterIkePolicy
 from emulator.engines.ipsec.sad import FlowKey, IpsecFlow, IpsecSA, SaDatabase, TemporaryEntry
 from emulator.wire.ipv4 import PROTO_ESP, PROTO_UDP
@@ -140,6 +140,14 @@ class CryptoSubsystem:
         self.ike = IkeEngine(self.policy, rng)
         self.errors: list[str] = []
         self.now = now
+        # True after ``outbound`` or ``inbound`` when the packet went clear, or was protected or decrypted
+        # on an SA, and nothing else happened: no SA expired, no re-key began, nothing was queued for IKE
+        # and no deadline moved, so the binding's poke would find nothing to do (the owner may leave it
+        # out). A drop may have asked IKE for SAs: never quiet.
+        self.quiet = False
+        self._packed_seen: dict[str, tuple[object, bytes | None]] = {}   # iface -> (its address object, packed)
+        # map name -> (the crypto map table's keys when last read, the map's keys in sequence order)
+        self._map_order: dict[str, tuple[list[tuple[str, int]], list[tuple[str, int]]]] = {}
 
     # ================================================================== reading (show commands, tests)
     @property
@@ -166,6 +174,19 @@ class CryptoSubsystem:
             return None
         addr = getattr(a, "ip", a)
         return addr if isinstance(addr, IPv4Address) else IPv4Address(str(addr))
+
+    def local_packed(self, iface: str) -> bytes | None:
+        """``local_address(iface)`` as 4 packed bytes, per packet: worked out again only when the
+        interface's address object is another one than last time (``IPv4Interface.ip`` makes a new
+        address object at each read)."""
+        a = self._ifaddr(iface)
+        seen = self._packed_seen.get(iface)
+        if seen is not None and seen[0] is a:
+            return seen[1]
+        local = self.local_address(iface)
+        packed = local.packed if local is not None else None
+        self._packed_seen[iface] = (a, packed)
+        return packed
 
     def isakmp_enabled(self) -> bool:
         """IOS runs ISAKMP while a crypto map is applied to some interface."""
@@ -215,11 +236,14 @@ class CryptoSubsystem:
 
     # ================================================================== data path
     def outbound(self, iface: str, packet: bytes, now: int) -> CryptoResult:
-        """After routing and NAT, before ``packet`` leaves ``iface``."""
+        """After routing and NAT, before ``packet`` leaves ``iface``. Sets ``quiet`` (see there)."""
+        stirred = self.esp.stirred
         try:
-            return self._outbound(iface, packet, now)
+            result = self._outbound(iface, packet, now)
         except Exception as err:  # never raise into the forwarding pipeline
-            return self._internal_error("outbound", err)
+            result = self._internal_error("outbound", err)
+        self.quiet = result.action != DROP and self.esp.stirred == stirred
+        return result
 
     def _outbound(self, iface: str, packet: bytes, now: int) -> CryptoResult:
         self.now = now
@@ -238,7 +262,7 @@ class CryptoSubsystem:
                 return CryptoResult(CLEAR, packet)  # the router's own IKE / ESP
         src, dst, sport, dport = flow.src, flow.dst, flow.sport, flow.dport
         sad = self.sad
-        for entry in spd.map_entries(cfg, map_name):
+        for entry in self._map_entries(cfg, map_name):
             if entry.dynamic_map:
                 result = self._dynamic_out(cfg, iface, map_name, entry, flow, packet, now)
                 if result is not None:
@@ -251,9 +275,22 @@ class CryptoSubsystem:
                 continue
             for f in sad.entry_flows(iface, map_name, entry.seq):
                 if f.outbound and f.outbound_matches(src, dst, proto, sport, dport):
-                    return self.esp.protect(f, self.local_address(iface), packet, now)
+                    return self.esp.protect(f, self.local_packed(iface), packet, now)
             return self._no_sa(cfg, iface, map_name, entry, index, now)
         return CryptoResult(CLEAR, packet)
+
+    def _map_entries(self, cfg: DeviceConfig, map_name: str) -> list[CryptoMapEntry]:
+        """``spd.map_entries`` for each packet: the order of the map's keys is kept while the crypto map
+        table has the same keys in the same order (the entries are read from it each time, so an entry
+        replaced under its key is seen)."""
+        maps = cfg.crypto_maps
+        keys = list(maps)
+        seen = self._map_order.get(map_name)
+        if seen is None or seen[0] != keys:
+            order = [key for key in keys if key[0] == map_name]
+            order.sort(key=lambda key: key[1])
+            seen = self._map_order[map_name] = (keys, order)
+        return list(map(maps.__getitem__, seen[1]))
 
     def _dynamic_out(self, cfg: DeviceConfig, iface: str, map_name: str, entry: CryptoMapEntry, flow: Flow,
                      packet: bytes, now: int) -> CryptoResult | None:
@@ -262,7 +299,7 @@ class CryptoSubsystem:
         src, dst, proto, sport, dport = flow.src, flow.dst, flow.protocol, flow.sport, flow.dport
         f = sad.dynamic_flow(iface, map_name, entry.seq, src, dst, proto, sport, dport)
         if f is not None:
-            return self.esp.protect(f, self.local_address(iface), packet, now)
+            return self.esp.protect(f, self.local_packed(iface), packet, now)
         for dyn in spd.dynamic_entries(cfg, entry.dynamic_map or ""):
             if dyn.match_address and self.acl.evaluate(dyn.match_address, flow) == PERMIT:
                 return self.esp.drop("no SA (dynamic map)")
@@ -312,11 +349,14 @@ class CryptoSubsystem:
 
     # ------------------------------------------------------------------ inbound
     def inbound(self, iface: str, packet: bytes, now: int) -> CryptoResult:
-        """First thing when ``packet`` arrives on ``iface``."""
+        """First thing when ``packet`` arrives on ``iface``. Sets ``quiet`` (see there)."""
+        stirred = self.esp.stirred
         try:
-            return self._inbound(iface, packet, now)
+            result = self._inbound(iface, packet, now)
         except Exception as err:
-            return self._internal_error("inbound", err)
+            result = self._internal_error("inbound", err)
+        self.quiet = result.action != DROP and self.esp.stirred == stirred
+        return result
 
     def _inbound(self, iface: str, packet: bytes, now: int) -> CryptoResult:
         self.now = now
