@@ -105,10 +105,11 @@ def echoes(router, target: IPv4Address, result: PingResult, count: int = 5, size
             state.clear()
             state["seq"] = seq
             icmp = ICMPMessage.echo_request(identifier, seq, data).encode()
-            hop = router.route_for(target)
             src = source
-            if src is None and hop is not None:
-                src = router.source_address_for(hop[0])
+            if src is None:          # the address of the interface the echo leaves by
+                hop = router.route_for(target)
+                if hop is not None:
+                    src = router.source_address_for(hop[0])
             start = sim.now
             if src is not None:
                 packet = IPv4Packet(src, target, PROTO_ICMP, icmp, ttl=255, tos=tos,

@@ -15,8 +15,10 @@ P1 ^ IV ^ C', which yields exactly CBC(IV, P).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import random
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from cryptography.hazmat.primitives.ciphers.algorithms import AES
@@ -77,6 +79,17 @@ def _algorithm(cipher: EspCipher, key: bytes) -> TripleDES | AES:
     return AES(key)
 
 
+def _hmac_states(key: bytes, digest: str) -> tuple[Any, Any]:
+    """The inner and outer hash states of HMAC with ``key`` (RFC 2104 section 2): the key padded to
+    the hash's block (hashed first if longer), XORed with 0x36 and with 0x5C."""
+    block = hashlib.new(digest).block_size
+    if len(key) > block:
+        key = hashlib.new(digest, key).digest()
+    key = key.ljust(block, b"\0")
+    return (hashlib.new(digest, bytes(b ^ 0x36 for b in key)),
+            hashlib.new(digest, bytes(b ^ 0x5C for b in key)))
+
+
 class EspSA:
     """One ESP SA.  Outbound: :meth:`protect`; inbound: :meth:`unprotect`
     (with a 64-packet anti-replay window when authentication is on)."""
@@ -105,7 +118,12 @@ class EspSA:
             self._enc = Cipher(algo, modes.CBC(bytes(bs))).encryptor()
             self._dec = Cipher(algo, modes.CBC(bytes(bs))).decryptor()
         self._enc_last = 0  # last block out of the long-lived encryptor, as an int
-        self._mac = hmac.new(self.auth_key, digestmod=self.auth.digest) if self._icv else None
+        # HMAC (RFC 2104) as its two keyed hash states, copied per packet: the same ICV as ``hmac``,
+        # in C calls only (the ``hmac.HMAC`` wrapper adds Python frames to each copy, update and
+        # digest; ~30 % less time per ICV, benchmarks/bench_esp.py).
+        self._inner = self._outer = None
+        if self._icv:
+            self._inner, self._outer = _hmac_states(self.auth_key, self.auth.digest)
         # RFC 2406 §3.4.3: anti-replay only with authentication
         self.replay_window = replay_window if self._icv else 0
         self.seq = 0  # outbound: last sequence number sent
@@ -113,6 +131,17 @@ class EspSA:
         self._bitmap = 0  # bit i set: highest_seq - i received
         self.packets = 0
         self.octets = 0
+
+    def mac(self, data: bytes) -> bytes:
+        """The SA's whole HMAC of ``data`` (the ICV is its first ``icv_size`` bytes), as the data path
+        computes it inline."""
+        if self._inner is None or self._outer is None:
+            raise ValueError(f"SPI {self.spi:#x}: no authentication")
+        m = self._inner.copy()
+        m.update(data)
+        o = self._outer.copy()
+        o.update(m.digest())
+        return bytes(o.digest())
 
     # --- outbound -----------------------------------------------------------
 
@@ -132,10 +161,13 @@ class EspSA:
             out = head + iv + ct
         else:
             out = head + plain
-        if self._mac is not None:
-            m = self._mac.copy()
+        keyed = self._inner
+        if keyed is not None:
+            m = keyed.copy()
             m.update(out)
-            out += m.digest()[:self._icv]
+            o = self._outer.copy()
+            o.update(m.digest())
+            out += o.digest()[:self._icv]
         self.packets += 1
         self.octets += len(inner)
         return out
@@ -172,10 +204,13 @@ class EspSA:
         n = len(data)
         if self.replay_window:
             self._replay_check(seq)
-        if self._mac is not None:  # there is an HMAC exactly when there is an ICV
-            m = self._mac.copy()
+        keyed = self._inner
+        if keyed is not None:  # there is an HMAC exactly when there is an ICV
+            m = keyed.copy()
             m.update(data[:n - icvs])
-            if not hmac.compare_digest(m.digest()[:icvs], data[n - icvs:]):
+            o = self._outer.copy()
+            o.update(m.digest())
+            if not hmac.compare_digest(o.digest()[:icvs], data[n - icvs:]):
                 raise EspAuthError("authentication failed")
         if self.replay_window:
             self._replay_update(seq)  # only after the ICV verified (RFC 2406 §3.4.3)
