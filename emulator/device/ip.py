@@ -47,7 +47,6 @@ from emulator.engines.reassembly import Reassembler, ReassemblyTimedOut
 from emulator.sim.binding import EngineBinding
 from emulator.sim.clock import Simulator
 from emulator.wire import icmp as icmpwire
-from emulator.wire.checksum import internet_checksum
 from emulator.wire.errors import DecodeError
 from emulator.wire.fragment import FragmentError, fragment
 from emulator.wire.ipv4 import HEADER_LEN, PROTO_ESP, PROTO_UDP, IPv4Packet, address_of, decrement_ttl
@@ -71,7 +70,11 @@ class PipelineRoutes(Protocol):
 
     def is_local(self, address: IPv4Address) -> bool: ...
 
+    def is_local_packed(self, packed: bytes) -> bool: ...
+
     def is_broadcast(self, address: IPv4Address) -> bool: ...
+
+    def is_broadcast_packed(self, packed: bytes) -> bool: ...
 
     def source_address_for(self, iface: str) -> IPv4Address | None: ...
 
@@ -119,6 +122,9 @@ class IPStack:
         self.route_for = routing.route_for
         self.is_local = routing.is_local
         self.is_broadcast = routing.is_broadcast
+        # The same questions of the 4 address bytes of a header, for datagrams handled as bytes.
+        self.is_local_packed = routing.is_local_packed
+        self.is_broadcast_packed = routing.is_broadcast_packed
         self.source_address_for = routing.source_address_for
         self.local = local
         self.adapters = adapters
@@ -238,8 +244,8 @@ class IPStack:
             return False
         total = (data[2] << 8) | data[3]
         if (total < HEADER_LEN or total > n or data[6] & 0x3F or data[7] or total > self.mtu(iface)
-                or internet_checksum(data[:HEADER_LEN]) != 0 or not self.is_local(address_of(data[16:20]))):
-            return False
+                or int.from_bytes(data[:HEADER_LEN], "big") % 0xFFFF or not self.is_local_packed(data[16:20])):
+            return False                   # (the header checksum test: see _forward_as_is)
         wire = data if total == n else data[:total]
         crypto = self.crypto
         result = crypto.inbound(iface, wire, self.clock.now)     # as _decrypt does
@@ -281,12 +287,14 @@ class IPStack:
         i = ifs.get(iface)
         if i is None or i.crypto_map or not cfg.ip_routing or total > (i.mtu or DEFAULT_MTU):
             return False
-        if internet_checksum(data[:HEADER_LEN]) != 0:
+        # The header checksum verifies (internet_checksum() == 0) exactly when the header read as one
+        # number is a non-zero multiple of 0xFFFF (see emulator.wire.checksum); it is not zero (0x45).
+        if int.from_bytes(data[:HEADER_LEN], "big") % 0xFFFF:
             return False
-        dst = address_of(data[16:20])
-        if self.is_local(dst) or self.is_broadcast(dst):
+        packed = data[16:20]
+        if self.is_local_packed(packed) or self.is_broadcast_packed(packed):
             return False
-        hop = self.route_for(dst)
+        hop = self.route_for(address_of(packed))
         if hop is None:
             return False
         out_iface, next_hop = hop
@@ -295,10 +303,12 @@ class IPStack:
             return False
         if cfg.nat_rules and (i.nat == "outside" or (i.nat == "inside" and o.nat == "outside")):
             return False
-        mtu = self.ip_mtu(out_iface)
+        mtu = o.mtu or DEFAULT_MTU                              # ip_mtu(out_iface), from the same entry
+        if o.ip_mtu and o.ip_mtu < mtu:
+            mtu = o.ip_mtu
         if total > mtu:
             return False
-        self._transmit(out_iface, next_hop, decrement_ttl(data if total == n else data[:total]), mtu)
+        self._link_send(out_iface, next_hop, decrement_ttl(data if total == n else data[:total]))
         return True
 
     def _forward(self, in_iface: str, packet: IPv4Packet) -> None:
@@ -336,18 +346,25 @@ class IPStack:
 
     def _output(self, iface: str, next_hop: IPv4Address | None, packet: IPv4Packet) -> bool:
         """Out of ``iface``: fragmented to its IP MTU, then each piece through the crypto map."""
-        mtu = self.ip_mtu(iface)
+        cfg = self.config.interfaces.get(iface)
+        if cfg is None:
+            mtu = DEFAULT_MTU
+        else:                                                  # ip_mtu(iface), from the same entry
+            mtu = cfg.mtu or DEFAULT_MTU
+            if cfg.ip_mtu and cfg.ip_mtu < mtu:
+                mtu = cfg.ip_mtu
         if packet.total_length > mtu:
             pieces = self._fragment(packet, mtu)
             if not pieces:
                 return False
         else:
-            pieces = [packet]
-        cfg = self.config.interfaces.get(iface)
+            if cfg is not None and cfg.crypto_map:
+                return self._crypto_map_out(iface, next_hop, packet, mtu)
+            return self._transmit(iface, next_hop, packet.encode(), mtu)
         sent = False
         for piece in pieces:
             if cfg is not None and cfg.crypto_map:
-                sent = self._crypto_map_out(iface, next_hop, piece) or sent
+                sent = self._crypto_map_out(iface, next_hop, piece, mtu) or sent
             else:
                 sent = self._transmit(iface, next_hop, piece.encode(), mtu) or sent
         return sent
@@ -390,7 +407,11 @@ class IPStack:
             for piece in self._fragment(packet, mtu):
                 sent = self._link_send(iface, next_hop, piece.encode()) or sent
             return sent
-        return self._link_send(iface, next_hop, data)
+        adapter = self.adapters.get(iface)                   # _link_send(), inline
+        if adapter is None or not self.interfaces.protocol_up(iface):
+            self._drop("interface down")
+            return False
+        return adapter.send_ip(data, next_hop)
 
     def _link_send(self, iface: str, next_hop: IPv4Address | None, data: bytes) -> bool:
         adapter = self.adapters.get(iface)
@@ -421,8 +442,10 @@ class IPStack:
                 return None
         return packet
 
-    def _crypto_map_out(self, iface: str, next_hop: IPv4Address | None, packet: IPv4Packet) -> bool:
-        """The crypto map of the outgoing interface: clear, protected (routed to the peer) or dropped."""
+    def _crypto_map_out(self, iface: str, next_hop: IPv4Address | None, packet: IPv4Packet,
+                        mtu: int | None = None) -> bool:
+        """The crypto map of the outgoing interface: clear, protected (routed to the peer) or dropped.
+        ``mtu``: the interface's IP MTU when the caller has just read it."""
         crypto = self.crypto
         result = crypto.outbound(iface, packet.encode(), self.clock.now)
         if not crypto.quiet:                 # nothing but the packet handled: the poke would do nothing
@@ -440,8 +463,8 @@ class IPStack:
             if hop is None:
                 self._drop("no route to the IPsec peer")
                 return False
-            return self._transmit(hop[0], hop[1], outer)
-        return self._transmit(iface, next_hop, packet.encode())
+            return self._transmit(hop[0], hop[1], outer, mtu if hop[0] == iface else None)
+        return self._transmit(iface, next_hop, packet.encode(), mtu)
 
     def _ike_in(self, packet: IPv4Packet, datagram, iface: str) -> bool:
         if not self.crypto.isakmp_enabled():
