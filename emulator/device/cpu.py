@@ -53,12 +53,15 @@ class Cpu:
         if cost <= 0:
             work(*args)
             return True
-        now = self.clock.now
-        if self.costs.jitter:
-            cost += round(cost * self.costs.jitter * (2 * self.rng.random() - 1))
-        done = max(now, self.busy_until) + cost
+        clock = self.clock
+        now = clock.now
+        jitter = self.costs.jitter
+        if jitter:
+            cost += round(cost * jitter * (2 * self.rng.random() - 1))
+        busy = self.busy_until
+        done = (busy if busy > now else now) + cost
         self.busy_until = done
-        self.clock.call_at(done, self._do, work, args, component=self._component)
+        clock.call_at(done, self._do, work, args, component=self._component)
         return True
 
     def _do(self, work: Callable[..., Any], args: tuple) -> None:
@@ -90,8 +93,7 @@ class Cpu:
         """The ESP work on a datagram, or on a fragment its share: the fixed part goes with the first
         fragment, each fragment's bytes at the rates of the SA the first one named."""
         ihl = (data[0] & 0x0F) * 4
-        flags = int.from_bytes(data[6:8], "big")
-        offset, more = flags & 0x1FFF, bool(flags & 0x2000)
+        offset, more = ((data[6] & 0x1F) << 8) | data[7], bool(data[6] & 0x20)
         if not offset:
             found = self.transform(int.from_bytes(data[ihl:ihl + 4], "big"))
             cipher, auth = found if found is not None else (None, None)

@@ -35,10 +35,11 @@ from typing import Callable
 from emulator.engines import esp_sa as E
 from emulator.engines.acl import Flow
 from emulator.engines.ipsec.sad import DEFAULT_MTU, IpsecFlow, IpsecSA, SaDatabase
-from emulator.engines.ipsec.spd import selectors
+from emulator.engines.ipsec.spd import peek
 from emulator.labtime import SECOND
 from emulator.wire.checksum import internet_checksum
-from emulator.wire.flow import IPv4Flow
+from emulator.wire.errors import DecodeError
+from emulator.wire.flow import IPv4Flow, read_flow
 from emulator.wire.ipv4 import PROTO_ESP
 
 __all__ = ["EspPath", "CryptoResult", "CLEAR", "PROTECTED", "DECRYPTED", "DROP", "LOG_INTERVAL", "OUTER_TTL",
@@ -242,9 +243,12 @@ class EspPath:
             f.recv_errors += 1
             f.decaps_failed += 1
             return self.drop("malformed ESP packet")
-        sel = selectors(inner)
-        if (sel is None or not f.remote_proxy.contains(sel.src, sel.protocol, sel.sport)
-                or not f.local_proxy.contains(sel.dst, sel.protocol, sel.dport)):
+        try:
+            sel: IPv4Flow | None = read_flow(inner, verify=False)       # spd.peek(), the common case
+        except DecodeError:
+            sel = peek(inner)
+        if (sel is None or not f.remote_proxy.contains(int.from_bytes(sel.src, "big"), sel.protocol, sel.sport)
+                or not f.local_proxy.contains(int.from_bytes(sel.dst, "big"), sel.protocol, sel.dport)):
             f.recv_errors += 1
             f.invalid_identity += 1
             src = IPv4Address(sel.src) if sel else "?"

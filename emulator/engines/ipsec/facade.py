@@ -111,6 +111,8 @@ from emulator.engines.ipsec import spd
 from emulator.engines.ipsec.esp_path import CLEAR, DROP, CryptoResult, EspPath
 from emulator.engines.ipsec.keying import RouterIkePolicy
 from emulator.engines.ipsec.sad import FlowKey, IpsecFlow, IpsecSA, SaDatabase, TemporaryEntry
+from emulator.wire.errors import DecodeError
+from emulator.wire.flow import read_flow
 from emulator.wire.ipv4 import PROTO_ESP, PROTO_UDP
 from emulator.wire.udp import PORT_ISAKMP
 
@@ -252,7 +254,10 @@ class CryptoSubsystem:
         map_name = ic.crypto_map if ic is not None else None
         if not map_name:
             return CryptoResult(CLEAR, packet)
-        flow = spd.selectors(packet)
+        try:
+            flow: Flow | None = Flow.of(read_flow(packet, verify=False))   # spd.selectors(), the common case
+        except DecodeError:
+            flow = spd.selectors(packet)
         if flow is None:
             return CryptoResult(CLEAR, packet)
         proto = flow.protocol
@@ -360,6 +365,13 @@ class CryptoSubsystem:
 
     def _inbound(self, iface: str, packet: bytes, now: int) -> CryptoResult:
         self.now = now
+        if (len(packet) >= 28 and packet[0] == 0x45 and packet[9] == PROTO_ESP and not (packet[6] & 0x3F or packet[7])
+                and (packet[2] << 8 | packet[3]) == len(packet)):
+            # The common case, read in place: a whole ESP datagram without options, exactly its Total
+            # Length, on an SA of ours (what the general path below finds for it, without its flow).
+            sa = self.sad.in_sas.get(int.from_bytes(packet[20:24], "big"))
+            if sa is not None and sa.local_packed == packet[16:20]:
+                return self.esp.decapsulate(sa, packet[20:], now)
         flow = spd.peek(packet)
         if flow is None:
             return CryptoResult(CLEAR, packet)
