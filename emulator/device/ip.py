@@ -42,7 +42,8 @@ from emulator.engines.acl import AclEngine
 from emulator.engines.ike.engine import ISAKMP_PORT
 from emulator.engines.ike.events import Category, Trace
 from emulator.engines.ipsec import DECRYPTED, DROP, PROTECTED, CryptoSubsystem
-from emulator.engines.nat import UNTOUCHED, NatEngine
+from emulator.engines.nat import DROP as NAT_DROP
+from emulator.engines.nat import TRANSLATED, UNTOUCHED, NatEngine
 from emulator.engines.reassembly import Reassembler, ReassemblyTimedOut
 from emulator.sim.binding import EngineBinding
 from emulator.sim.clock import Simulator
@@ -521,13 +522,15 @@ class IPStack:
             if "ip nat detailed" in debugs:
                 self.console.debug(NatTranslated(trace, detail=True))
             self.console.debug(NatTranslated(trace))
-        if result.action != UNTOUCHED:
+        action = result.action
+        if action == UNTOUCHED:
             # A packet NAT left alone changed no entry, so no deadline: the timer stands.
-            self.nat_binding.poke()
-        if result.dropped:
+            return packet
+        self.nat_binding.poke()
+        if action == NAT_DROP:
             self._drop(f"NAT: {result.reason}")
             return None
-        if not result.translated:
+        if action != TRANSLATED:
             return packet
         return IPv4Packet.decode(result.packet)
 

@@ -146,8 +146,9 @@ class LocalDelivery:
                     return
             else:
                 src = packet.dst
-            reply = IPv4Packet(src, packet.src, PROTO_ICMP, msg.make_echo_reply().encode(),
-                               ttl=DEFAULT_TTL, identification=host.next_ip_id(), tos=packet.tos)
+            answer = icmpwire.encode_echo(icmpwire.ECHO_REPLY, msg.rest, msg.payload)   # msg.make_echo_reply()
+            reply = IPv4Packet(src, packet.src, PROTO_ICMP, answer, ttl=DEFAULT_TTL,
+                               identification=host.next_ip_id(), tos=packet.tos)
             host.send_packet(reply)
         elif msg.type == icmpwire.ECHO_REPLY:
             listener = self.echo_listeners.get(msg.identifier)

@@ -21,7 +21,7 @@ __all__ = [
     "ECHO_REPLY", "DEST_UNREACHABLE", "SOURCE_QUENCH", "REDIRECT", "ECHO_REQUEST",
     "TIME_EXCEEDED", "PARAMETER_PROBLEM", "TIMESTAMP_REQUEST", "TIMESTAMP_REPLY",
     "UNREACH_PROTOCOL", "UNREACH_PORT", "UNREACH_FRAG_NEEDED", "EXCEEDED_TTL",
-    "HEADER_LEN", "ICMPMessage", "quote_datagram",
+    "HEADER_LEN", "ICMPMessage", "quote_datagram", "encode_echo", "encode_echo_request",
 ]
 
 
@@ -107,6 +107,20 @@ def quote_datagram(packet: bytes, data_bytes: int = 8) -> bytes:
         return b""
     hl = (packet[0] & 0x0F) * 4
     return bytes(packet[:hl + data_bytes])
+
+
+def encode_echo(type_: int, rest: bytes, data: bytes) -> bytes:
+    """An echo request or reply (``type_``, code 0) with ``rest`` (identifier and sequence, 4 bytes)
+    and ``data``, encoded: the bytes ``ICMPMessage(type_, 0, rest, data).encode()`` gives, without
+    the message object (one is sent for every echo)."""
+    body = rest + data
+    ck = internet_checksum(bytes((type_, 0, 0, 0)) + body)
+    return bytes((type_, 0, ck >> 8, ck & 0xFF)) + body
+
+
+def encode_echo_request(identifier: int, sequence: int, data: bytes = b"") -> bytes:
+    """``ICMPMessage.echo_request(identifier, sequence, data).encode()``, without the message object."""
+    return encode_echo(ECHO_REQUEST, _ID_SEQ.pack(identifier, sequence), data)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ import enum
 import ipaddress
 import struct
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 from emulator.wire.errors import DecodeError
 from emulator.wire.pcap import LINKTYPE_PPP, LINKTYPE_PPP_HDLC
@@ -181,13 +181,15 @@ def fcs16(data: bytes) -> int:
 # -- frames -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class PPPFrame:
+class PPPFrame(NamedTuple):
+    """A decoded frame (a named tuple: one is made for every frame received)."""
+
     protocol: int
     information: bytes = b""
 
 
 _HDR = struct.Struct("!BBH")
+_new = tuple.__new__      # builds a PPPFrame from the tuple of its fields, without NamedTuple's own __new__
 
 
 def encode_frame(protocol: int, information: bytes = b"") -> bytes:
@@ -210,7 +212,7 @@ def decode_frame(frame: bytes, *, accept_acfc: bool = False,
         raise DecodeError("ppp", "bad FCS")
     # Hot path: full address, control and a two-octet protocol (odd low, even high octet).
     if len(frame) >= 6 and frame[:2] == b"\xff\x03" and frame[3] & 1 and not frame[2] & 1:
-        return PPPFrame((frame[2] << 8) | frame[3], frame[4:-2])
+        return _new(PPPFrame, ((frame[2] << 8) | frame[3], frame[4:-2]))
     r = Reader(frame[:-2], "frame", "ppp")
     if frame[:2] == b"\xff\x03":
         r.take(2, "address and control")

@@ -28,9 +28,8 @@ from __future__ import annotations
 
 import random
 import struct
-from dataclasses import dataclass
 from ipaddress import IPv4Address
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from emulator.engines import esp_sa as E
 from emulator.engines.acl import Flow
@@ -67,9 +66,12 @@ def plaintext_mtu(sa: IpsecSA, path_mtu: int) -> int:
 _OUTER = struct.Struct("!BBHHHBBH4s4s")
 
 
-@dataclass(frozen=True, slots=True)
-class CryptoResult:
-    """What to do with a packet: ``action`` is CLEAR, PROTECTED, DECRYPTED or DROP."""
+class CryptoResult(NamedTuple):
+    """What to do with a packet: ``action`` is CLEAR, PROTECTED, DECRYPTED or DROP.
+
+    A named tuple: one is made for every packet the crypto map sees (a frozen dataclass sets each
+    field through ``object.__setattr__``, several times the work of building a tuple).
+    """
 
     action: str
     packet: bytes | None = None
@@ -79,6 +81,9 @@ class CryptoResult:
     @property
     def dropped(self) -> bool:
         return self.action == DROP
+
+
+_new = tuple.__new__      # builds a CryptoResult from all its fields, without NamedTuple's own __new__
 
 
 def _default_ip_mtu(iface: str) -> int:
@@ -160,7 +165,7 @@ class EspPath:
         hdr = _OUTER.pack(0x45, packet[1], 20 + len(body), ident, 0x4000 if packet[6] & 0x40 else 0, OUTER_TTL,
                           PROTO_ESP, 0, local, sa.peer_packed)
         ck = internet_checksum(hdr)
-        return CryptoResult(PROTECTED, hdr[:10] + ck.to_bytes(2, "big") + hdr[12:] + body)
+        return _new(CryptoResult, (PROTECTED, hdr[:10] + ck.to_bytes(2, "big") + hdr[12:] + body, "", 0))
 
     def refresh_mtu(self, f: IpsecFlow) -> int:
         """The flow's path MTU now: its interface's IP MTU, or less if a smaller one was reported."""
@@ -266,4 +271,4 @@ class EspPath:
         if sa.esp.octets >= sa.soft_bytes and not sa.rekeyed:
             self.stirred += 1
             self._soft_limit(sa, now)
-        return CryptoResult(DECRYPTED, inner)
+        return _new(CryptoResult, (DECRYPTED, inner, "", 0))
