@@ -354,7 +354,7 @@ class IPStack:
             mtu = cfg.mtu or DEFAULT_MTU
             if cfg.ip_mtu and cfg.ip_mtu < mtu:
                 mtu = cfg.ip_mtu
-        if packet.total_length > mtu:
+        if HEADER_LEN + ((len(packet.options) + 3) & ~3) + len(packet.payload) > mtu:     # packet.total_length
             pieces = self._fragment(packet, mtu)
             if not pieces:
                 return False

@@ -99,6 +99,9 @@ class Timer:
         return f"<Timer at {format_seconds(self.when)} s {state}>"
 
 
+_new_timer = object.__new__
+
+
 class Simulator:
     """Event loop on a virtual clock of integer nanoseconds.
 
@@ -146,11 +149,18 @@ class Simulator:
         """
         if type(when) is not int:
             _not_an_int(when, "call_at time")
+        # Timer(when, callback, args, component, soon), its fields set here: one is made for every
+        # event, and this skips the call of its __init__ from C.
+        timer = _new_timer(Timer)
         if when <= self.now:
             when = self.now
-            timer = Timer(when, callback, args, component, True)
+            timer.soon = True
         else:
-            timer = Timer(when, callback, args, component)
+            timer.soon = False
+        timer.when = when
+        timer.callback = callback
+        timer.args = args
+        timer.component = component
         heapq.heappush(self._heap, (when, next(self._seq), timer))
         return timer
 

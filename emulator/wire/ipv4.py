@@ -237,9 +237,9 @@ def decrement_ttl(packet: bytes) -> bytes:
     ttl = packet[8]
     if ttl == 0:
         raise ValueError("ipv4: TTL is already 0")
-    old_word = (ttl << 8) | packet[9]
-    new_word = old_word - 0x100
-    s = (~int.from_bytes(packet[10:12], "big") & 0xFFFF) + (~old_word & 0xFFFF) + new_word
+    # m' = m - 0x100, so ~m + m' is 0xFFFF - 0x100 = 0xFEFF whatever the word was.
+    s = (~((packet[10] << 8) | packet[11]) & 0xFFFF) + 0xFEFF
     s = (s & 0xFFFF) + (s >> 16)
     s = (s & 0xFFFF) + (s >> 16)
-    return b"".join((packet[:8], bytes((ttl - 1,)), packet[9:10], (~s & 0xFFFF).to_bytes(2, "big"), packet[12:]))
+    s = ~s & 0xFFFF
+    return packet[:8] + bytes((ttl - 1, packet[9], s >> 8, s & 0xFF)) + packet[12:]
