@@ -147,8 +147,8 @@ class LocalDelivery:
             else:
                 src = packet.dst
             answer = icmpwire.encode_echo(icmpwire.ECHO_REPLY, msg.rest, msg.payload)   # msg.make_echo_reply()
-            reply = IPv4Packet(src, packet.src, PROTO_ICMP, answer, ttl=DEFAULT_TTL,
-                               identification=host.next_ip_id(), tos=packet.tos)
+            reply = IPv4Packet.make(src, packet.src, PROTO_ICMP, answer, ttl=DEFAULT_TTL,
+                                    identification=host.next_ip_id(), tos=packet.tos)
             host.send_packet(reply)
         elif msg.type == icmpwire.ECHO_REPLY:
             listener = self.echo_listeners.get(msg.identifier)

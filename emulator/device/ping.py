@@ -112,8 +112,8 @@ def echoes(router, target: IPv4Address, result: PingResult, count: int = 5, size
                     src = router.source_address_for(hop[0])
             start = sim.now
             if src is not None:
-                packet = IPv4Packet(src, target, PROTO_ICMP, icmp, ttl=255, tos=tos,
-                                    identification=router.next_ip_id(), flags=FLAG_DF if df else 0)
+                packet = IPv4Packet.make(src, target, PROTO_ICMP, icmp, ttl=255, tos=tos,
+                                         identification=router.next_ip_id(), flags=FLAG_DF if df else 0)
                 if router.is_local(target):
                     _self_reply(packet, listener)
                 else:

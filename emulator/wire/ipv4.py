@@ -17,7 +17,7 @@ import enum
 import struct
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
-from typing import Self
+from typing import Self, TypeVar
 
 from emulator.wire.checksum import internet_checksum
 from emulator.wire.errors import DecodeError
@@ -71,9 +71,10 @@ HEADER_LEN = 20
 MAX_OPTIONS_LEN = 40  # IHL is 4 bits: at most 15 * 4 = 60 header bytes
 
 _HDR = struct.Struct("!BBHHHBBH4s4s")
+_P = TypeVar("_P", bound="IPv4Packet")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class IPv4Packet:
     """An IPv4 datagram.
 
@@ -82,6 +83,11 @@ class IPv4Packet:
     RFC 791 "Padding" field).  ``encode`` always computes total length and
     header checksum; ``checksum`` only reports what ``decode`` read and is
     ignored by equality.
+
+    Not slotted: a frozen dataclass's ``__init__`` sets each of its twelve
+    fields through ``object.__setattr__``, while the packets made per hop
+    (``decode``, ``forwarded``, ``make``) get all of them in one assignment
+    of their ``__dict__`` (half the work).
     """
 
     src: IPv4Address
@@ -122,14 +128,20 @@ class IPv4Packet:
         """True if this is part of a fragmented datagram (MF set or offset non-zero)."""
         return bool(self.flags & FLAG_MF) or self.fragment_offset != 0
 
+    @classmethod
+    def make(cls, src: IPv4Address, dst: IPv4Address, protocol: int, payload: bytes = b"", *, ttl: int = 255,
+             tos: int = 0, identification: int = 0, flags: int = 0) -> Self:
+        """``IPv4Packet(src, dst, protocol, payload, ttl=..., tos=..., identification=..., flags=...)``,
+        made the quick way: for a packet a device originates on the per-packet path (an echo, its reply)."""
+        return _packet(cls, src, dst, protocol, payload, ttl, tos, identification, flags, 0, b"", None, None)
+
     def forwarded(self) -> "IPv4Packet":
         """This datagram one hop on: TTL lowered by one (the caller checked it is above 1). A decoded
         datagram keeps its wire form, the checksum patched incrementally (``decrement_ttl``)."""
-        moved = IPv4Packet(self.src, self.dst, self.protocol, self.payload, self.ttl - 1, self.tos,
-                           self.identification, self.flags, self.fragment_offset, self.options, self.checksum)
-        if self._wire is not None:
-            object.__setattr__(moved, "_wire", decrement_ttl(self._wire))
-        return moved
+        wire = self._wire
+        return _packet(IPv4Packet, self.src, self.dst, self.protocol, self.payload, self.ttl - 1, self.tos,
+                       self.identification, self.flags, self.fragment_offset, self.options, self.checksum,
+                       decrement_ttl(wire) if wire is not None else None)
 
     def encode(self) -> bytes:
         if self._wire is not None:
@@ -195,13 +207,25 @@ class IPv4Packet:
             dst_a = addresses[dst]
         except KeyError:
             dst_a = _address(dst)
-        packet = cls(
-            src_a, dst_a, proto, bytes(data[hl:total]),
-            ttl, tos, ident, frag >> 13, frag & 0x1FFF, options, ck,
-        )
-        if verify and total <= n:
-            object.__setattr__(packet, "_wire", bytes(data[:total]))
-        return packet
+        return _packet(cls, src_a, dst_a, proto, bytes(data[hl:total]), ttl, tos, ident, frag >> 13, frag & 0x1FFF,
+                       options, ck, bytes(data[:total]) if verify and total <= n else None)
+
+
+_new_object = object.__new__
+_set_attribute = object.__setattr__
+
+
+def _packet(cls: type[_P], src: IPv4Address, dst: IPv4Address, protocol: int, payload: bytes, ttl: int, tos: int,
+            identification: int, flags: int, fragment_offset: int, options: bytes, checksum: int | None,
+            wire: bytes | None) -> _P:
+    """A packet with all its fields, ``_wire`` included, set in one assignment of its ``__dict__`` (what
+    the dataclass ``__init__`` does field by field)."""
+    packet = _new_object(cls)
+    _set_attribute(packet, "__dict__", {
+        "src": src, "dst": dst, "protocol": protocol, "payload": payload, "ttl": ttl, "tos": tos,
+        "identification": identification, "flags": flags, "fragment_offset": fragment_offset, "options": options,
+        "checksum": checksum, "_wire": wire})
+    return packet
 
 
 # Addresses seen on the wire as ``IPv4Address`` objects, made once each: a lab sees few addresses
