@@ -154,7 +154,8 @@ class EspSA:
         plain = pad(inner, bs, next_header)
         head = encode_header(self.spi, self.seq)
         if self._iv:
-            iv = iv_rng.randbytes(self._iv)
+            # iv_rng.randbytes(n), as random.Random defines it, without its Python frame
+            iv = iv_rng.getrandbits(self._iv * 8).to_bytes(self._iv, "little")
             first = (int.from_bytes(plain[:bs], "big") ^ int.from_bytes(iv, "big") ^ self._enc_last).to_bytes(bs, "big")
             ct = self._enc.update(first + plain[bs:])
             self._enc_last = int.from_bytes(ct[-bs:], "big")

@@ -123,7 +123,7 @@ def encode_echo_request(identifier: int, sequence: int, data: bytes = b"") -> by
     return encode_echo(ECHO_REQUEST, _ID_SEQ.pack(identifier, sequence), data)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ICMPMessage:
     """A generic ICMP message; helpers build and read the common types.
 
@@ -131,6 +131,9 @@ class ICMPMessage:
     (RFC 792 "Echo or Echo Reply Message"), unused (zero) for Time Exceeded,
     unused + next-hop MTU for Destination Unreachable (RFC 1191 section 4).
     ``checksum`` reports what ``decode`` read; ``encode`` always computes it.
+
+    Not slotted: ``decode`` (once per message received) sets the fields in one
+    assignment of ``__dict__``, not one ``object.__setattr__`` each.
     """
 
     type: int
@@ -202,4 +205,11 @@ class ICMPMessage:
         t, c, ck, rest = _HDR.unpack_from(data)
         if verify and internet_checksum(data) != 0:
             raise DecodeError("icmp", "bad checksum")
-        return cls(t, c, rest, bytes(data[_HDR.size:]), ck)
+        message = _new_object(cls)
+        _set_attribute(message, "__dict__", {"type": t, "code": c, "rest": rest, "payload": bytes(data[_HDR.size:]),
+                                             "checksum": ck})
+        return message
+
+
+_new_object = object.__new__
+_set_attribute = object.__setattr__
