@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
+import struct
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
@@ -57,6 +58,7 @@ __all__ = [
 ]
 
 REPLAY_WINDOW = 64  # RFC 2406 §3.4.3: default window of 64 packets
+_SPI_SEQ = struct.Struct("!II")   # the ESP header: SPI and sequence number (RFC 2406 section 2)
 
 
 class EspAuthError(EspError):
@@ -199,11 +201,14 @@ class EspSA:
         """(next header, payload) of an ESP packet, checks in RFC 2406 §3.4
         order: sequence against the window, ICV, then decryption and padding."""
         bs, ivs, icvs = self._bs, self._iv, self._icv
-        spi, seq = decode_header(data, ivs, icvs, bs)
+        n = len(data)
+        if n < 8 + ivs + bs + icvs or (n - 8 - ivs - icvs) % bs:
+            decode_header(data, ivs, icvs, bs)      # raises the error that names what does not fit
+        spi, seq = _SPI_SEQ.unpack_from(data)      # decode_header(), the lengths checked above
         if spi != self.spi:
             raise EspError(f"SPI {spi:#x} is not this SA's ({self.spi:#x})")
-        n = len(data)
-        if self.replay_window:
+        window = self.replay_window
+        if window and seq <= self.highest_seq:     # a sequence right of the window (zero never is) passes
             self._replay_check(seq)
         keyed = self._inner
         if keyed is not None:  # there is an HMAC exactly when there is an ICV
@@ -213,7 +218,7 @@ class EspSA:
             o.update(m.digest())
             if not hmac.compare_digest(o.digest()[:icvs], data[n - icvs:]):
                 raise EspAuthError("authentication failed")
-        if self.replay_window:
+        if window:
             self._replay_update(seq)  # only after the ICV verified (RFC 2406 §3.4.3)
         if ivs:
             plain = self._dec.update(data[8:n - icvs])[bs:]  # IV block first, output dropped
