@@ -123,7 +123,8 @@ class EspSA:
         # HMAC (RFC 2104) as its two keyed hash states, copied per packet: the same ICV as ``hmac``,
         # in C calls only (the ``hmac.HMAC`` wrapper adds Python frames to each copy, update and
         # digest; ~30 % less time per ICV, benchmarks/bench_esp.py).
-        self._inner = self._outer = None
+        self._inner: Any = None        # hashlib objects (their type is not public)
+        self._outer: Any = None
         if self._icv:
             self._inner, self._outer = _hmac_states(self.auth_key, self.auth.digest)
         # RFC 2406 §3.4.3: anti-replay only with authentication
