@@ -34,7 +34,7 @@ from ipaddress import IPv4Address, IPv4Interface
 from typing import Any, Callable, Mapping, Protocol
 
 from emulator.config.commands import DEFAULT_MTU
-from emulator.config.model import DeviceConfig
+from emulator.config.model import DeviceConfig, Interface
 from emulator.device.console import DeviceLog, Message, NatTranslated
 from emulator.device.interfaces import InterfaceState
 from emulator.device.local import DEFAULT_TTL
@@ -102,6 +102,14 @@ class SendsIP(Protocol):
     """A link adapter, as the pipeline sends through it."""
 
     def send_ip(self, packet: bytes, next_hop: IPv4Address | None) -> bool: ...
+
+
+def _ip_mtu(cfg: Interface | None) -> int:
+    """The IP MTU of an interface's configuration (``ip mtu``, else the interface MTU; never above it)."""
+    if cfg is None:
+        return DEFAULT_MTU
+    mtu = cfg.mtu or DEFAULT_MTU
+    return cfg.ip_mtu if cfg.ip_mtu and cfg.ip_mtu < mtu else mtu
 
 
 class IPStack:
@@ -180,11 +188,7 @@ class IPStack:
 
     def ip_mtu(self, iface: str) -> int:
         """The IP MTU (``ip mtu``, else the interface MTU; never above it): the largest datagram sent whole."""
-        cfg = self.config.interfaces.get(iface)
-        if cfg is None:
-            return DEFAULT_MTU
-        mtu = cfg.mtu or DEFAULT_MTU
-        return min(cfg.ip_mtu, mtu) if cfg.ip_mtu else mtu
+        return _ip_mtu(self.config.interfaces.get(iface))
 
     def poke_reassembly(self) -> None:
         """Local delivery fed the reassembly engine: its timer follows."""
@@ -248,9 +252,8 @@ class IPStack:
                 or int.from_bytes(data[:HEADER_LEN], "big") % 0xFFFF or not self.is_local_packed(data[16:20])):
             return False                   # (the header checksum test: see _forward_as_is)
         wire = data if total == n else data[:total]
-        crypto = self.crypto
-        result = crypto.inbound(iface, wire, self.clock.now)     # as _decrypt does
-        if not crypto.quiet:
+        result = self.crypto.inbound(iface, wire, self.clock.now)     # as _decrypt does
+        if not self.crypto.quiet:            # nothing but the packet handled: the poke would do nothing
             self.crypto_binding.poke()
         if result.action == DROP:
             self._drop(f"crypto: {result.reason}")
@@ -304,9 +307,7 @@ class IPStack:
             return False
         if cfg.nat_rules and (i.nat == "outside" or (i.nat == "inside" and o.nat == "outside")):
             return False
-        mtu = o.mtu or DEFAULT_MTU                              # ip_mtu(out_iface), from the same entry
-        if o.ip_mtu and o.ip_mtu < mtu:
-            mtu = o.ip_mtu
+        mtu = _ip_mtu(o)                                       # ip_mtu(out_iface), from the same entry
         if total > mtu:
             return False
         self._link_send(out_iface, next_hop, decrement_ttl(data if total == n else data[:total]))
@@ -348,20 +349,13 @@ class IPStack:
     def _output(self, iface: str, next_hop: IPv4Address | None, packet: IPv4Packet) -> bool:
         """Out of ``iface``: fragmented to its IP MTU, then each piece through the crypto map."""
         cfg = self.config.interfaces.get(iface)
-        if cfg is None:
-            mtu = DEFAULT_MTU
-        else:                                                  # ip_mtu(iface), from the same entry
-            mtu = cfg.mtu or DEFAULT_MTU
-            if cfg.ip_mtu and cfg.ip_mtu < mtu:
-                mtu = cfg.ip_mtu
+        mtu = _ip_mtu(cfg)
         if HEADER_LEN + ((len(packet.options) + 3) & ~3) + len(packet.payload) > mtu:     # packet.total_length
             pieces = self._fragment(packet, mtu)
             if not pieces:
                 return False
         else:
-            if cfg is not None and cfg.crypto_map:
-                return self._crypto_map_out(iface, next_hop, packet, mtu)
-            return self._transmit(iface, next_hop, packet.encode(), mtu)
+            pieces = [packet]
         sent = False
         for piece in pieces:
             if cfg is not None and cfg.crypto_map:
@@ -408,11 +402,7 @@ class IPStack:
             for piece in self._fragment(packet, mtu):
                 sent = self._link_send(iface, next_hop, piece.encode()) or sent
             return sent
-        adapter = self.adapters.get(iface)                   # _link_send(), inline
-        if adapter is None or not self.interfaces.protocol_up(iface):
-            self._drop("interface down")
-            return False
-        return adapter.send_ip(data, next_hop)
+        return self._link_send(iface, next_hop, data)
 
     def _link_send(self, iface: str, next_hop: IPv4Address | None, data: bytes) -> bool:
         adapter = self.adapters.get(iface)
@@ -427,9 +417,8 @@ class IPStack:
         cfg = self.config.interfaces.get(iface)
         if (cfg is None or not cfg.crypto_map) and not (packet.protocol == PROTO_ESP and self.is_local(packet.dst)):
             return packet   # no crypto map here, and no ESP for this device (ESP in transit is just routed)
-        crypto = self.crypto
-        result = crypto.inbound(iface, packet.encode(), self.clock.now)
-        if not crypto.quiet:                 # nothing but the packet handled: the poke would do nothing
+        result = self.crypto.inbound(iface, packet.encode(), self.clock.now)
+        if not self.crypto.quiet:            # nothing but the packet handled: the poke would do nothing
             self.crypto_binding.poke()
         if result.action == DROP:
             self._drop(f"crypto: {result.reason}")
@@ -447,9 +436,8 @@ class IPStack:
                         mtu: int | None = None) -> bool:
         """The crypto map of the outgoing interface: clear, protected (routed to the peer) or dropped.
         ``mtu``: the interface's IP MTU when the caller has just read it."""
-        crypto = self.crypto
-        result = crypto.outbound(iface, packet.encode(), self.clock.now)
-        if not crypto.quiet:                 # nothing but the packet handled: the poke would do nothing
+        result = self.crypto.outbound(iface, packet.encode(), self.clock.now)
+        if not self.crypto.quiet:            # nothing but the packet handled: the poke would do nothing
             self.crypto_binding.poke()
         if result.action == DROP:
             if result.mtu:

@@ -123,6 +123,54 @@ DEBUG_CATEGORIES = (Category.ISAKMP.value, Category.IPSEC.value, Category.ENGINE
 IPSEC, ENGINE = Category.IPSEC, Category.ENGINE
 
 
+def _selectors(packet: bytes) -> Flow | None:
+    """``spd.selectors(packet)``, the common case (a datagram read as received) without its wrappers."""
+    try:
+        return Flow.of(read_flow(packet, verify=False))
+    except DecodeError:
+        return spd.selectors(packet)
+
+
+class _PackedAddresses:
+    """``local_address(iface)`` as 4 packed bytes, per packet: worked out again only when the interface's
+    address object is another one than last time (``IPv4Interface.ip`` makes a new object at each read)."""
+
+    def __init__(self, local_address: Callable[[str], IPv4Address | None], interface_address: Callable[[str], object]):
+        self._local_address = local_address
+        self._ifaddr = interface_address
+        self._seen: dict[str, tuple[object, bytes | None]] = {}      # iface -> (its address object, packed)
+
+    def __call__(self, iface: str) -> bytes | None:
+        a = self._ifaddr(iface)
+        seen = self._seen.get(iface)
+        if seen is not None and seen[0] is a:
+            return seen[1]
+        local = self._local_address(iface)
+        packed = local.packed if local is not None else None
+        self._seen[iface] = (a, packed)
+        return packed
+
+
+class _EntryOrder:
+    """``spd.map_entries`` for each packet: a map's keys in sequence order are kept while the crypto map
+    table has the same keys in the same order (the entries are read from it each time, so an entry
+    replaced under its key is seen)."""
+
+    def __init__(self) -> None:
+        # map name -> (the crypto map table's keys when last read, the map's keys in sequence order)
+        self._seen: dict[str, tuple[list[tuple[str, int]], list[tuple[str, int]]]] = {}
+
+    def __call__(self, cfg: DeviceConfig, map_name: str) -> list[CryptoMapEntry]:
+        maps = cfg.crypto_maps
+        keys = list(maps)
+        seen = self._seen.get(map_name)
+        if seen is None or seen[0] != keys:
+            order = [key for key in keys if key[0] == map_name]
+            order.sort(key=lambda key: key[1])
+            seen = self._seen[map_name] = (keys, order)
+        return list(map(maps.__getitem__, seen[1]))
+
+
 class CryptoSubsystem:
     """Crypto maps, IPsec SAs, ESP and IKE of one router (see the module docstring)."""
 
@@ -142,14 +190,12 @@ class CryptoSubsystem:
         self.ike = IkeEngine(self.policy, rng)
         self.errors: list[str] = []
         self.now = now
-        # True after ``outbound`` or ``inbound`` when the packet went clear, or was protected or decrypted
-        # on an SA, and nothing else happened: no SA expired, no re-key began, nothing was queued for IKE
-        # and no deadline moved, so the binding's poke would find nothing to do (the owner may leave it
-        # out). A drop may have asked IKE for SAs: never quiet.
+        # After ``outbound`` or ``inbound``: the packet went clear, or was protected or decrypted, and nothing
+        # else happened (no SA expired, no re-key, nothing for IKE, no deadline moved), so the binding's poke
+        # would find nothing to do and the owner may leave it out. A drop may have asked IKE for SAs.
         self.quiet = False
-        self._packed_seen: dict[str, tuple[object, bytes | None]] = {}   # iface -> (its address object, packed)
-        # map name -> (the crypto map table's keys when last read, the map's keys in sequence order)
-        self._map_order: dict[str, tuple[list[tuple[str, int]], list[tuple[str, int]]]] = {}
+        self.local_packed = _PackedAddresses(self.local_address, interface_address)
+        self._map_entries = _EntryOrder()
 
     # ================================================================== reading (show commands, tests)
     @property
@@ -177,18 +223,6 @@ class CryptoSubsystem:
         addr = getattr(a, "ip", a)
         return addr if isinstance(addr, IPv4Address) else IPv4Address(str(addr))
 
-    def local_packed(self, iface: str) -> bytes | None:
-        """``local_address(iface)`` as 4 packed bytes, per packet: worked out again only when the
-        interface's address object is another one than last time (``IPv4Interface.ip`` makes a new
-        address object at each read)."""
-        a = self._ifaddr(iface)
-        seen = self._packed_seen.get(iface)
-        if seen is not None and seen[0] is a:
-            return seen[1]
-        local = self.local_address(iface)
-        packed = local.packed if local is not None else None
-        self._packed_seen[iface] = (a, packed)
-        return packed
 
     def isakmp_enabled(self) -> bool:
         """IOS runs ISAKMP while a crypto map is applied to some interface."""
@@ -254,10 +288,7 @@ class CryptoSubsystem:
         map_name = ic.crypto_map if ic is not None else None
         if not map_name:
             return CryptoResult(CLEAR, packet)
-        try:
-            flow: Flow | None = Flow.of(read_flow(packet, verify=False))   # spd.selectors(), the common case
-        except DecodeError:
-            flow = spd.selectors(packet)
+        flow = _selectors(packet)
         if flow is None:
             return CryptoResult(CLEAR, packet)
         proto = flow.protocol
@@ -283,19 +314,6 @@ class CryptoSubsystem:
                     return self.esp.protect(f, self.local_packed(iface), packet, now)
             return self._no_sa(cfg, iface, map_name, entry, index, now)
         return CryptoResult(CLEAR, packet)
-
-    def _map_entries(self, cfg: DeviceConfig, map_name: str) -> list[CryptoMapEntry]:
-        """``spd.map_entries`` for each packet: the order of the map's keys is kept while the crypto map
-        table has the same keys in the same order (the entries are read from it each time, so an entry
-        replaced under its key is seen)."""
-        maps = cfg.crypto_maps
-        keys = list(maps)
-        seen = self._map_order.get(map_name)
-        if seen is None or seen[0] != keys:
-            order = [key for key in keys if key[0] == map_name]
-            order.sort(key=lambda key: key[1])
-            seen = self._map_order[map_name] = (keys, order)
-        return list(map(maps.__getitem__, seen[1]))
 
     def _dynamic_out(self, cfg: DeviceConfig, iface: str, map_name: str, entry: CryptoMapEntry, flow: Flow,
                      packet: bytes, now: int) -> CryptoResult | None:
@@ -367,8 +385,7 @@ class CryptoSubsystem:
         self.now = now
         if (len(packet) >= 28 and packet[0] == 0x45 and packet[9] == PROTO_ESP and not (packet[6] & 0x3F or packet[7])
                 and (packet[2] << 8 | packet[3]) == len(packet)):
-            # The common case, read in place: a whole ESP datagram without options, exactly its Total
-            # Length, on an SA of ours (what the general path below finds for it, without its flow).
+            # Read in place: a whole ESP datagram, no options, on an SA of ours (as the general path finds it).
             sa = self.sad.in_sas.get(int.from_bytes(packet[20:24], "big"))
             if sa is not None and sa.local_packed == packet[16:20]:
                 return self.esp.decapsulate(sa, packet[20:], now)
