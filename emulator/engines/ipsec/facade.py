@@ -140,7 +140,7 @@ class _PackedAddresses:
         self._ifaddr = interface_address
         self._seen: dict[str, tuple[object, bytes | None]] = {}      # iface -> (its address object, packed)
 
-    def __call__(self, iface: str) -> bytes | None:
+    def packed(self, iface: str) -> bytes | None:
         a = self._ifaddr(iface)
         seen = self._seen.get(iface)
         if seen is not None and seen[0] is a:
@@ -160,7 +160,7 @@ class _EntryOrder:
         # map name -> (the crypto map table's keys when last read, the map's keys in sequence order)
         self._seen: dict[str, tuple[list[tuple[str, int]], list[tuple[str, int]]]] = {}
 
-    def __call__(self, cfg: DeviceConfig, map_name: str) -> list[CryptoMapEntry]:
+    def entries(self, cfg: DeviceConfig, map_name: str) -> list[CryptoMapEntry]:
         maps = cfg.crypto_maps
         keys = list(maps)
         seen = self._seen.get(map_name)
@@ -194,8 +194,8 @@ class CryptoSubsystem:
         # else happened (no SA expired, no re-key, nothing for IKE, no deadline moved), so the binding's poke
         # would find nothing to do and the owner may leave it out. A drop may have asked IKE for SAs.
         self.quiet = False
-        self.local_packed = _PackedAddresses(self.local_address, interface_address)
-        self._map_entries = _EntryOrder()
+        self.local_packed = _PackedAddresses(self.local_address, interface_address).packed
+        self._map_entries = _EntryOrder().entries
 
     # ================================================================== reading (show commands, tests)
     @property
