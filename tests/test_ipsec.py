@@ -498,3 +498,38 @@ def test_same_seed_same_bytes():
     c.up()
     assert c.wire[0][1] != a.wire[0][1]
 
+
+
+# ----------------------------------------------------------------------------- quiet data path
+
+def test_the_data_path_is_quiet_exactly_when_a_poke_would_find_nothing_to_do():
+    """``quiet`` lets the owner leave out the binding's poke: only a packet passed, protected or decrypted
+    with no SA expiring, no re-key and nothing for IKE; a drop that starts IKE, or a re-key, is not quiet."""
+    text = edit(fixture_text("dr_whoovie"), "crypto ipsec transform-set rtpset esp-des esp-md5-hmac",
+                "crypto ipsec transform-set rtpset esp-des esp-md5-hmac\n"
+                "crypto ipsec security-association lifetime kilobytes 2560")
+    p = Pair(remote_text=text)
+    remote, hub = p.remote.sub, p.hub.sub
+    first = remote.outbound("Serial0", icmp("10.1.1.1", "10.2.2.3"), p.now)
+    assert first.action == DROP and not remote.quiet          # IKE was asked for SAs
+    p.run()
+    assert remote.outbound("Ethernet0", icmp("10.1.1.1", "10.2.2.3"), p.now).action == CLEAR and remote.quiet
+    timer = remote.get_timer()
+    out = remote.outbound("Serial0", icmp("10.1.1.1", "10.2.2.3"), p.now)
+    assert out.action == PROTECTED and remote.quiet
+    assert hub.inbound("Serial0", out.packet, p.now).action == DECRYPTED and hub.quiet
+    assert remote.get_timer() == timer and remote.datagrams_to_send() == []
+    assert hub.inbound("Serial0", out.packet, p.now).action == DROP and not hub.quiet      # a replay
+    big = icmp("10.1.1.1", "10.2.2.3", size=1400)
+    quiet = 0
+    while quiet < 5000:
+        out = remote.outbound("Serial0", big, p.now)
+        assert out.action == PROTECTED
+        if not remote.quiet:
+            break
+        quiet += 1
+    sa = p.remote.flow().current_outbound
+    # the packet that reached the soft limit (the ones before it were quiet)
+    assert sa.rekeyed and quiet > 1 and sa.esp.octets - 1400 < sa.soft_bytes <= sa.esp.octets
+    assert remote.datagrams_to_send()                               # the re-key's quick mode, for the poke
+    p.no_errors()

@@ -27,13 +27,13 @@ def hub():
 
 def test_a_ping_of_70000_echoes_runs_to_its_end_and_its_sequence_number_wraps(hub, monkeypatch):
     sequences = []
-    real = ping_module.ICMPMessage.echo_request
+    real = ping_module.encode_echo_request         # what the ping encodes each echo request with
 
     def recorded(identifier, sequence, data):
         sequences.append(sequence)
         return real(identifier, sequence, data)
 
-    monkeypatch.setattr(ping_module.ICMPMessage, "echo_request", staticmethod(recorded))
+    monkeypatch.setattr(ping_module, "encode_echo_request", recorded)
     hub.execute("ping 99.99.99.2")                        # the neighbour's ARP-free serial end answers
     sequences.clear()
     out = hub.execute("ping 99.99.99.2 repeat 70000")

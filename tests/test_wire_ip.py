@@ -274,6 +274,30 @@ def test_icmp_echo_known_bytes():
     assert raw_ == bytes.fromhex("0800969a00010002") + b"ab"
 
 
+def test_icmp_echo_encoded_from_fields_is_the_message_encoding():
+    # encode_echo / encode_echo_request (the per-echo path) give the bytes of the message object's encode().
+    for n in (0, 1, 2, 3, 56, 57):
+        data = bytes(range(n))
+        assert icmpmod.encode_echo_request(0x1234, n, data) == ICMPMessage.echo_request(0x1234, n, data).encode()
+        request = ICMPMessage.decode(ICMPMessage.echo_request(0xBEEF, 0xFFFF - n, data).encode())
+        reply = icmpmod.encode_echo(icmpmod.ECHO_REPLY, request.rest, request.payload)
+        assert reply == request.make_echo_reply().encode()
+        assert internet_checksum(reply) == 0 and reply[0] == 0
+
+
+def test_ipv4_packets_made_on_the_packet_path_equal_constructed_ones():
+    made = IPv4Packet.make(A, B, PROTO_ICMP, b"abc", ttl=64, tos=8, identification=9, flags=FLAG_DF)
+    built = IPv4Packet(A, B, PROTO_ICMP, b"abc", ttl=64, tos=8, identification=9, flags=FLAG_DF)
+    assert made == built and hash(made) == hash(built) and repr(made) == repr(built)
+    assert made.encode() == built.encode()
+    decoded = IPv4Packet.decode(built.encode())
+    assert decoded == built and decoded.checksum is not None
+    moved = decoded.forwarded()
+    assert moved.encode() == replace(built, ttl=63).encode() and moved.ttl == 63
+    with pytest.raises(AttributeError):
+        made.ttl = 1          # still frozen
+
+
 def test_icmp_echo_scapy_reads_ours():
     msg = ICMPMessage.echo_request(0x1234, 7, bytes(range(56)))
     ip = IPv4Packet(A, B, PROTO_ICMP, msg.encode()).encode()

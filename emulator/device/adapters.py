@@ -98,10 +98,16 @@ class LinkAdapter:
         self.iface = iface
         self.sim = sim
         self.protocol_up = False
+        self._state: InterfaceState | None = None
 
     @property
     def state(self) -> InterfaceState:
-        return self.interfaces.state(self.iface)
+        # The table keeps one state object per interface for good: read once (the counters are
+        # read from it each time, since clearing them puts new ones in).
+        st = self._state
+        if st is None:
+            st = self._state = self.interfaces.state(self.iface)
+        return st
 
     def _set_protocol(self, up: bool) -> None:
         if up != self.protocol_up:
@@ -111,7 +117,10 @@ class LinkAdapter:
     def _count_in(self, frame: bytes) -> None:
         interfaces, now = self.interfaces, self.sim.now
         interfaces.catch_up(now)
-        c = interfaces.state(self.iface).counters
+        st = self._state
+        if st is None:
+            st = self.state
+        c = st.counters
         c.packets_in += 1
         c.bytes_in += len(frame)
         c.last_input = now
@@ -119,7 +128,10 @@ class LinkAdapter:
     def _count_out(self, frame: bytes) -> None:
         interfaces, now = self.interfaces, self.sim.now
         interfaces.catch_up(now)
-        c = interfaces.state(self.iface).counters
+        st = self._state
+        if st is None:
+            st = self.state
+        c = st.counters
         c.packets_out += 1
         c.bytes_out += len(frame)
         c.last_output = now

@@ -53,12 +53,15 @@ class Cpu:
         if cost <= 0:
             work(*args)
             return True
-        now = self.clock.now
-        if self.costs.jitter:
-            cost += round(cost * self.costs.jitter * (2 * self.rng.random() - 1))
-        done = max(now, self.busy_until) + cost
+        clock = self.clock
+        now = clock.now
+        jitter = self.costs.jitter
+        if jitter:
+            cost += round(cost * jitter * (2 * self.rng.random() - 1))
+        busy = self.busy_until
+        done = (busy if busy > now else now) + cost
         self.busy_until = done
-        self.clock.call_at(done, self._do, work, args, component=self._component)
+        clock.call_at(done, self._do, work, args, component=self._component)
         return True
 
     def _do(self, work: Callable[..., Any], args: tuple) -> None:
@@ -77,21 +80,20 @@ class Cpu:
             return 0                          # forwarded (ESP in transit too): fast switching, no cost here
         cost = self.costs.process_ns
         if data[9] == PROTO_ESP:
-            cost += self._esp_cost(data)
+            cost += self.esp_cost(data)
         return cost
 
     def sent_cost(self, data: bytes) -> int:
         """A packet to a link: encryption if it is ESP the router made."""
         if len(data) < 20 or data[9] != PROTO_ESP or not self.is_local_packed(data[12:16]):
             return 0
-        return self._esp_cost(data)
+        return self.esp_cost(data)
 
-    def _esp_cost(self, data: bytes) -> int:
+    def esp_cost(self, data: bytes) -> int:
         """The ESP work on a datagram, or on a fragment its share: the fixed part goes with the first
         fragment, each fragment's bytes at the rates of the SA the first one named."""
         ihl = (data[0] & 0x0F) * 4
-        flags = int.from_bytes(data[6:8], "big")
-        offset, more = flags & 0x1FFF, bool(flags & 0x2000)
+        offset, more = ((data[6] & 0x1F) << 8) | data[7], bool(data[6] & 0x20)
         if not offset:
             found = self.transform(int.from_bytes(data[ihl:ihl + 4], "big"))
             cipher, auth = found if found is not None else (None, None)
@@ -114,10 +116,14 @@ class _Paced:
         self.adapter = adapter
 
     def send_ip(self, packet: bytes, next_hop: IPv4Address | None) -> bool:
-        cost = self.cpu.sent_cost(packet)
+        cpu = self.cpu
+        # cpu.sent_cost(packet), inline: nothing for anything but ESP this router made
+        if len(packet) < 20 or packet[9] != PROTO_ESP or not cpu.is_local_packed(packet[12:16]):
+            return self.adapter.send_ip(packet, next_hop)
+        cost = cpu.esp_cost(packet)
         if cost <= 0:
             return self.adapter.send_ip(packet, next_hop)
-        return self.cpu.run(cost, self.adapter.send_ip, packet, next_hop)
+        return cpu.run(cost, self.adapter.send_ip, packet, next_hop)
 
 
 class PacedAdapters(Mapping[str, _Sends]):

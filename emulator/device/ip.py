@@ -34,7 +34,7 @@ from ipaddress import IPv4Address, IPv4Interface
 from typing import Any, Callable, Mapping, Protocol
 
 from emulator.config.commands import DEFAULT_MTU
-from emulator.config.model import DeviceConfig
+from emulator.config.model import DeviceConfig, Interface
 from emulator.device.console import DeviceLog, Message, NatTranslated
 from emulator.device.interfaces import InterfaceState
 from emulator.device.local import DEFAULT_TTL
@@ -42,12 +42,12 @@ from emulator.engines.acl import AclEngine
 from emulator.engines.ike.engine import ISAKMP_PORT
 from emulator.engines.ike.events import Category, Trace
 from emulator.engines.ipsec import DECRYPTED, DROP, PROTECTED, CryptoSubsystem
-from emulator.engines.nat import UNTOUCHED, NatEngine
+from emulator.engines.nat import DROP as NAT_DROP
+from emulator.engines.nat import TRANSLATED, UNTOUCHED, NatEngine
 from emulator.engines.reassembly import Reassembler, ReassemblyTimedOut
 from emulator.sim.binding import EngineBinding
 from emulator.sim.clock import Simulator
 from emulator.wire import icmp as icmpwire
-from emulator.wire.checksum import internet_checksum
 from emulator.wire.errors import DecodeError
 from emulator.wire.fragment import FragmentError, fragment
 from emulator.wire.ipv4 import HEADER_LEN, PROTO_ESP, PROTO_UDP, IPv4Packet, address_of, decrement_ttl
@@ -71,7 +71,11 @@ class PipelineRoutes(Protocol):
 
     def is_local(self, address: IPv4Address) -> bool: ...
 
+    def is_local_packed(self, packed: bytes) -> bool: ...
+
     def is_broadcast(self, address: IPv4Address) -> bool: ...
+
+    def is_broadcast_packed(self, packed: bytes) -> bool: ...
 
     def source_address_for(self, iface: str) -> IPv4Address | None: ...
 
@@ -100,6 +104,14 @@ class SendsIP(Protocol):
     def send_ip(self, packet: bytes, next_hop: IPv4Address | None) -> bool: ...
 
 
+def _ip_mtu(cfg: Interface | None) -> int:
+    """The IP MTU of an interface's configuration (``ip mtu``, else the interface MTU; never above it)."""
+    if cfg is None:
+        return DEFAULT_MTU
+    mtu = cfg.mtu or DEFAULT_MTU
+    return cfg.ip_mtu if cfg.ip_mtu and cfg.ip_mtu < mtu else mtu
+
+
 class IPStack:
     """Everything between the link adapters and the applications; the way out for local delivery."""
 
@@ -119,6 +131,9 @@ class IPStack:
         self.route_for = routing.route_for
         self.is_local = routing.is_local
         self.is_broadcast = routing.is_broadcast
+        # The same questions of the 4 address bytes of a header, for datagrams handled as bytes.
+        self.is_local_packed = routing.is_local_packed
+        self.is_broadcast_packed = routing.is_broadcast_packed
         self.source_address_for = routing.source_address_for
         self.local = local
         self.adapters = adapters
@@ -173,11 +188,7 @@ class IPStack:
 
     def ip_mtu(self, iface: str) -> int:
         """The IP MTU (``ip mtu``, else the interface MTU; never above it): the largest datagram sent whole."""
-        cfg = self.config.interfaces.get(iface)
-        if cfg is None:
-            return DEFAULT_MTU
-        mtu = cfg.mtu or DEFAULT_MTU
-        return min(cfg.ip_mtu, mtu) if cfg.ip_mtu else mtu
+        return _ip_mtu(self.config.interfaces.get(iface))
 
     def poke_reassembly(self) -> None:
         """Local delivery fed the reassembly engine: its timer follows."""
@@ -238,11 +249,12 @@ class IPStack:
             return False
         total = (data[2] << 8) | data[3]
         if (total < HEADER_LEN or total > n or data[6] & 0x3F or data[7] or total > self.mtu(iface)
-                or internet_checksum(data[:HEADER_LEN]) != 0 or not self.is_local(address_of(data[16:20]))):
-            return False
+                or int.from_bytes(data[:HEADER_LEN], "big") % 0xFFFF or not self.is_local_packed(data[16:20])):
+            return False                   # (the header checksum test: see _forward_as_is)
         wire = data if total == n else data[:total]
         result = self.crypto.inbound(iface, wire, self.clock.now)     # as _decrypt does
-        self.crypto_binding.poke()
+        if not self.crypto.quiet:            # nothing but the packet handled: the poke would do nothing
+            self.crypto_binding.poke()
         if result.action == DROP:
             self._drop(f"crypto: {result.reason}")
             return True
@@ -279,12 +291,14 @@ class IPStack:
         i = ifs.get(iface)
         if i is None or i.crypto_map or not cfg.ip_routing or total > (i.mtu or DEFAULT_MTU):
             return False
-        if internet_checksum(data[:HEADER_LEN]) != 0:
+        # The header checksum verifies (internet_checksum() == 0) exactly when the header read as one
+        # number is a non-zero multiple of 0xFFFF (see emulator.wire.checksum); it is not zero (0x45).
+        if int.from_bytes(data[:HEADER_LEN], "big") % 0xFFFF:
             return False
-        dst = address_of(data[16:20])
-        if self.is_local(dst) or self.is_broadcast(dst):
+        packed = data[16:20]
+        if self.is_local_packed(packed) or self.is_broadcast_packed(packed):
             return False
-        hop = self.route_for(dst)
+        hop = self.route_for(address_of(packed))
         if hop is None:
             return False
         out_iface, next_hop = hop
@@ -293,10 +307,10 @@ class IPStack:
             return False
         if cfg.nat_rules and (i.nat == "outside" or (i.nat == "inside" and o.nat == "outside")):
             return False
-        mtu = self.ip_mtu(out_iface)
+        mtu = _ip_mtu(o)                                       # ip_mtu(out_iface), from the same entry
         if total > mtu:
             return False
-        self._transmit(out_iface, next_hop, decrement_ttl(data if total == n else data[:total]), mtu)
+        self._link_send(out_iface, next_hop, decrement_ttl(data if total == n else data[:total]))
         return True
 
     def _forward(self, in_iface: str, packet: IPv4Packet) -> None:
@@ -334,18 +348,18 @@ class IPStack:
 
     def _output(self, iface: str, next_hop: IPv4Address | None, packet: IPv4Packet) -> bool:
         """Out of ``iface``: fragmented to its IP MTU, then each piece through the crypto map."""
-        mtu = self.ip_mtu(iface)
-        if packet.total_length > mtu:
+        cfg = self.config.interfaces.get(iface)
+        mtu = _ip_mtu(cfg)
+        if HEADER_LEN + ((len(packet.options) + 3) & ~3) + len(packet.payload) > mtu:     # packet.total_length
             pieces = self._fragment(packet, mtu)
             if not pieces:
                 return False
         else:
             pieces = [packet]
-        cfg = self.config.interfaces.get(iface)
         sent = False
         for piece in pieces:
             if cfg is not None and cfg.crypto_map:
-                sent = self._crypto_map_out(iface, next_hop, piece) or sent
+                sent = self._crypto_map_out(iface, next_hop, piece, mtu) or sent
             else:
                 sent = self._transmit(iface, next_hop, piece.encode(), mtu) or sent
         return sent
@@ -404,7 +418,8 @@ class IPStack:
         if (cfg is None or not cfg.crypto_map) and not (packet.protocol == PROTO_ESP and self.is_local(packet.dst)):
             return packet   # no crypto map here, and no ESP for this device (ESP in transit is just routed)
         result = self.crypto.inbound(iface, packet.encode(), self.clock.now)
-        self.crypto_binding.poke()
+        if not self.crypto.quiet:            # nothing but the packet handled: the poke would do nothing
+            self.crypto_binding.poke()
         if result.action == DROP:
             self._drop(f"crypto: {result.reason}")
             return None
@@ -417,10 +432,13 @@ class IPStack:
                 return None
         return packet
 
-    def _crypto_map_out(self, iface: str, next_hop: IPv4Address | None, packet: IPv4Packet) -> bool:
-        """The crypto map of the outgoing interface: clear, protected (routed to the peer) or dropped."""
+    def _crypto_map_out(self, iface: str, next_hop: IPv4Address | None, packet: IPv4Packet,
+                        mtu: int | None = None) -> bool:
+        """The crypto map of the outgoing interface: clear, protected (routed to the peer) or dropped.
+        ``mtu``: the interface's IP MTU when the caller has just read it."""
         result = self.crypto.outbound(iface, packet.encode(), self.clock.now)
-        self.crypto_binding.poke()
+        if not self.crypto.quiet:            # nothing but the packet handled: the poke would do nothing
+            self.crypto_binding.poke()
         if result.action == DROP:
             if result.mtu:
                 self._fragmentation_needed(packet, result.mtu)
@@ -434,8 +452,8 @@ class IPStack:
             if hop is None:
                 self._drop("no route to the IPsec peer")
                 return False
-            return self._transmit(hop[0], hop[1], outer)
-        return self._transmit(iface, next_hop, packet.encode())
+            return self._transmit(hop[0], hop[1], outer, mtu if hop[0] == iface else None)
+        return self._transmit(iface, next_hop, packet.encode(), mtu)
 
     def _ike_in(self, packet: IPv4Packet, datagram, iface: str) -> bool:
         if not self.crypto.isakmp_enabled():
@@ -492,13 +510,15 @@ class IPStack:
             if "ip nat detailed" in debugs:
                 self.console.debug(NatTranslated(trace, detail=True))
             self.console.debug(NatTranslated(trace))
-        if result.action != UNTOUCHED:
+        action = result.action
+        if action == UNTOUCHED:
             # A packet NAT left alone changed no entry, so no deadline: the timer stands.
-            self.nat_binding.poke()
-        if result.dropped:
+            return packet
+        self.nat_binding.poke()
+        if action == NAT_DROP:
             self._drop(f"NAT: {result.reason}")
             return None
-        if not result.translated:
+        if action != TRANSLATED:
             return packet
         return IPv4Packet.decode(result.packet)
 

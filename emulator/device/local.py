@@ -29,7 +29,7 @@ from emulator.engines.reassembly import Reassembler, ReassemblyTimedOut
 from emulator.labtime import MS
 from emulator.wire import icmp as icmpwire
 from emulator.wire.errors import DecodeError
-from emulator.wire.ipv4 import PROTO_ESP, PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPv4Packet
+from emulator.wire.ipv4 import FLAG_MF, PROTO_ESP, PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPv4Packet
 from emulator.wire.udp import UDPDatagram
 
 __all__ = ["DEFAULT_TTL", "UNREACHABLE_INTERVAL", "LocalHost", "LocalDelivery"]
@@ -109,7 +109,7 @@ class LocalDelivery:
 
     def deliver(self, iface: str, packet: IPv4Packet) -> None:
         host = self.host
-        if packet.is_fragment:
+        if packet.flags & FLAG_MF or packet.fragment_offset:      # packet.is_fragment
             whole = self.reassemble(packet)
             if whole is None:
                 return
@@ -146,8 +146,9 @@ class LocalDelivery:
                     return
             else:
                 src = packet.dst
-            reply = IPv4Packet(src, packet.src, PROTO_ICMP, msg.make_echo_reply().encode(),
-                               ttl=DEFAULT_TTL, identification=host.next_ip_id(), tos=packet.tos)
+            answer = icmpwire.encode_echo(icmpwire.ECHO_REPLY, msg.rest, msg.payload)   # msg.make_echo_reply()
+            reply = IPv4Packet.make(src, packet.src, PROTO_ICMP, answer, ttl=DEFAULT_TTL,
+                                    identification=host.next_ip_id(), tos=packet.tos)
             host.send_packet(reply)
         elif msg.type == icmpwire.ECHO_REPLY:
             listener = self.echo_listeners.get(msg.identifier)

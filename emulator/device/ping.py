@@ -16,7 +16,7 @@ from ipaddress import IPv4Address
 from emulator.labtime import MS, SECOND
 from emulator.sim.jobs import Steps, Wait
 from emulator.wire.icmp import HEADER_LEN as ICMP_HEADER
-from emulator.wire.icmp import ICMPMessage
+from emulator.wire.icmp import ICMPMessage, encode_echo_request
 from emulator.wire.ipv4 import FLAG_DF, PROTO_ICMP, IPv4Packet
 from emulator.wire.ipv4 import HEADER_LEN as IP_HEADER
 
@@ -104,15 +104,16 @@ def echoes(router, target: IPv4Address, result: PingResult, count: int = 5, size
             seq = n % SEQUENCE_MODULO
             state.clear()
             state["seq"] = seq
-            icmp = ICMPMessage.echo_request(identifier, seq, data).encode()
-            hop = router.route_for(target)
+            icmp = encode_echo_request(identifier, seq, data)
             src = source
-            if src is None and hop is not None:
-                src = router.source_address_for(hop[0])
+            if src is None:          # the address of the interface the echo leaves by
+                hop = router.route_for(target)
+                if hop is not None:
+                    src = router.source_address_for(hop[0])
             start = sim.now
             if src is not None:
-                packet = IPv4Packet(src, target, PROTO_ICMP, icmp, ttl=255, tos=tos,
-                                    identification=router.next_ip_id(), flags=FLAG_DF if df else 0)
+                packet = IPv4Packet.make(src, target, PROTO_ICMP, icmp, ttl=255, tos=tos,
+                                         identification=router.next_ip_id(), flags=FLAG_DF if df else 0)
                 if router.is_local(target):
                     _self_reply(packet, listener)
                 else:

@@ -157,6 +157,7 @@ class Routing:
         self._local_ints: frozenset[int] | None = None
         self._local_packed: frozenset[bytes] | None = None
         self._broadcasts: frozenset[int] | None = None
+        self._broadcasts_packed: frozenset[bytes] | None = None
 
     def invalidate(self) -> None:
         """Addresses or link states changed."""
@@ -165,6 +166,7 @@ class Routing:
         self._local_ints = None
         self._local_packed = None
         self._broadcasts = None
+        self._broadcasts_packed = None
 
     def table(self) -> RoutingTable:
         if self._table is None:
@@ -238,6 +240,16 @@ class Routing:
                     found.add(int(addr.network.broadcast_address))
             self._broadcasts = frozenset(found)
         return int(address) in self._broadcasts
+
+    def is_broadcast_packed(self, packed: bytes) -> bool:
+        """``is_broadcast`` of an address as the 4 bytes of a header."""
+        found = self._broadcasts_packed
+        if found is None:
+            if self._broadcasts is None:
+                self.is_broadcast(BROADCAST)
+            assert self._broadcasts is not None
+            found = self._broadcasts_packed = frozenset(a.to_bytes(4, "big") for a in self._broadcasts)
+        return packed in found
 
     def source_address_for(self, iface: str) -> IPv4Address | None:
         addr = self._interfaces.address(iface)

@@ -99,6 +99,9 @@ class Timer:
         return f"<Timer at {format_seconds(self.when)} s {state}>"
 
 
+_new_timer = object.__new__
+
+
 class Simulator:
     """Event loop on a virtual clock of integer nanoseconds.
 
@@ -146,11 +149,18 @@ class Simulator:
         """
         if type(when) is not int:
             _not_an_int(when, "call_at time")
+        # Timer(when, callback, args, component, soon), its fields set here: one is made for every
+        # event, and this skips the call of its __init__ from C.
+        timer = _new_timer(Timer)
         if when <= self.now:
             when = self.now
-            timer = Timer(when, callback, args, component, True)
+            timer.soon = True
         else:
-            timer = Timer(when, callback, args, component)
+            timer.soon = False
+        timer.when = when
+        timer.callback = callback
+        timer.args = args
+        timer.component = component
         heapq.heappush(self._heap, (when, next(self._seq), timer))
         return timer
 
@@ -292,15 +302,34 @@ class Simulator:
             _not_an_int(timeout, "run_while timeout")
         deadline = None if timeout is None else self.now + timeout
         heap = self._heap
+        pop = heapq.heappop
         while (not condition()) is until:     # while condition(), or while not condition() with until
             while heap and heap[0][2].callback is None:      # next_event_time(), inline: once per event
-                heapq.heappop(heap)
-            nxt = heap[0][0] if heap else None
-            if nxt is None or (deadline is not None and nxt > deadline):
+                pop(heap)
+            if not heap or (deadline is not None and heap[0][0] > deadline):
                 if deadline is not None and deadline > self.now:
                     self._move_to(deadline)
                 return False
-            self.step()
+            # step(), inline: the event on top is live.
+            entry = pop(heap)
+            when, _, timer = entry
+            cb = timer.callback
+            assert cb is not None
+            if when != self.now:
+                self.now = when
+                self._at_instant = 0
+            if timer.soon:
+                if self._at_instant >= self.progress_bound:
+                    self._no_progress(entry)
+                self._at_instant += 1
+            timer.callback = None
+            self.events_run += 1
+            try:
+                cb(*timer.args)
+            except EmulatorFault:
+                raise
+            except Exception as exc:  # noqa: BLE001 - recorded, loop goes on
+                self._failed(cb, exc)
         return True
 
     def run_until_idle(self, max_time: int | None = None, max_events: int = 10_000_000) -> bool:

@@ -20,8 +20,7 @@ command off); a job may catch it to print its summary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Generator, Protocol, Union
+from typing import Any, Callable, Generator, NamedTuple, Protocol, Union
 
 __all__ = ["Interrupted", "Wait", "Job", "Steps", "pause"]
 
@@ -30,9 +29,11 @@ class Interrupted(Exception):
     """The user broke the command off (IOS's escape sequence, Ctrl-Shift-6, or Ctrl-C)."""
 
 
-@dataclass(frozen=True)
-class Wait:
-    """Run the lab until ``until()`` holds or its clock reaches ``deadline`` (ns)."""
+class Wait(NamedTuple):
+    """Run the lab until ``until()`` holds or its clock reaches ``deadline`` (ns).
+
+    A named tuple (one is made per echo of a ping, say): cheaper to make than a frozen dataclass.
+    """
 
     deadline: int
     until: Callable[[], bool] | None = None

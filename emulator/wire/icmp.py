@@ -21,7 +21,7 @@ __all__ = [
     "ECHO_REPLY", "DEST_UNREACHABLE", "SOURCE_QUENCH", "REDIRECT", "ECHO_REQUEST",
     "TIME_EXCEEDED", "PARAMETER_PROBLEM", "TIMESTAMP_REQUEST", "TIMESTAMP_REPLY",
     "UNREACH_PROTOCOL", "UNREACH_PORT", "UNREACH_FRAG_NEEDED", "EXCEEDED_TTL",
-    "HEADER_LEN", "ICMPMessage", "quote_datagram",
+    "HEADER_LEN", "ICMPMessage", "quote_datagram", "encode_echo", "encode_echo_request",
 ]
 
 
@@ -109,7 +109,21 @@ def quote_datagram(packet: bytes, data_bytes: int = 8) -> bytes:
     return bytes(packet[:hl + data_bytes])
 
 
-@dataclass(frozen=True, slots=True)
+def encode_echo(type_: int, rest: bytes, data: bytes) -> bytes:
+    """An echo request or reply (``type_``, code 0) with ``rest`` (identifier and sequence, 4 bytes)
+    and ``data``, encoded: the bytes ``ICMPMessage(type_, 0, rest, data).encode()`` gives, without
+    the message object (one is sent for every echo)."""
+    body = rest + data
+    ck = internet_checksum(bytes((type_, 0, 0, 0)) + body)
+    return bytes((type_, 0, ck >> 8, ck & 0xFF)) + body
+
+
+def encode_echo_request(identifier: int, sequence: int, data: bytes = b"") -> bytes:
+    """``ICMPMessage.echo_request(identifier, sequence, data).encode()``, without the message object."""
+    return encode_echo(ECHO_REQUEST, _ID_SEQ.pack(identifier, sequence), data)
+
+
+@dataclass(frozen=True)
 class ICMPMessage:
     """A generic ICMP message; helpers build and read the common types.
 
@@ -117,6 +131,9 @@ class ICMPMessage:
     (RFC 792 "Echo or Echo Reply Message"), unused (zero) for Time Exceeded,
     unused + next-hop MTU for Destination Unreachable (RFC 1191 section 4).
     ``checksum`` reports what ``decode`` read; ``encode`` always computes it.
+
+    Not slotted: ``decode`` (once per message received) sets the fields in one
+    assignment of ``__dict__``, not one ``object.__setattr__`` each.
     """
 
     type: int
@@ -188,4 +205,11 @@ class ICMPMessage:
         t, c, ck, rest = _HDR.unpack_from(data)
         if verify and internet_checksum(data) != 0:
             raise DecodeError("icmp", "bad checksum")
-        return cls(t, c, rest, bytes(data[_HDR.size:]), ck)
+        message = _new_object(cls)
+        _set_attribute(message, "__dict__", {"type": t, "code": c, "rest": rest, "payload": bytes(data[_HDR.size:]),
+                                             "checksum": ck})
+        return message
+
+
+_new_object = object.__new__
+_set_attribute = object.__setattr__

@@ -17,7 +17,7 @@ import enum
 import struct
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
-from typing import Self
+from typing import Self, TypeVar
 
 from emulator.wire.checksum import internet_checksum
 from emulator.wire.errors import DecodeError
@@ -71,9 +71,10 @@ HEADER_LEN = 20
 MAX_OPTIONS_LEN = 40  # IHL is 4 bits: at most 15 * 4 = 60 header bytes
 
 _HDR = struct.Struct("!BBHHHBBH4s4s")
+_P = TypeVar("_P", bound="IPv4Packet")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class IPv4Packet:
     """An IPv4 datagram.
 
@@ -82,6 +83,11 @@ class IPv4Packet:
     RFC 791 "Padding" field).  ``encode`` always computes total length and
     header checksum; ``checksum`` only reports what ``decode`` read and is
     ignored by equality.
+
+    Not slotted: a frozen dataclass's ``__init__`` sets each of its twelve
+    fields through ``object.__setattr__``, while the packets made per hop
+    (``decode``, ``forwarded``, ``make``) get all of them in one assignment
+    of their ``__dict__`` (half the work).
     """
 
     src: IPv4Address
@@ -122,14 +128,20 @@ class IPv4Packet:
         """True if this is part of a fragmented datagram (MF set or offset non-zero)."""
         return bool(self.flags & FLAG_MF) or self.fragment_offset != 0
 
+    @classmethod
+    def make(cls, src: IPv4Address, dst: IPv4Address, protocol: int, payload: bytes = b"", *, ttl: int = 255,
+             tos: int = 0, identification: int = 0, flags: int = 0) -> Self:
+        """``IPv4Packet(src, dst, protocol, payload, ttl=..., tos=..., identification=..., flags=...)``,
+        made the quick way: for a packet a device originates on the per-packet path (an echo, its reply)."""
+        return _packet(cls, src, dst, protocol, payload, ttl, tos, identification, flags, 0, b"", None, None)
+
     def forwarded(self) -> "IPv4Packet":
         """This datagram one hop on: TTL lowered by one (the caller checked it is above 1). A decoded
         datagram keeps its wire form, the checksum patched incrementally (``decrement_ttl``)."""
-        moved = IPv4Packet(self.src, self.dst, self.protocol, self.payload, self.ttl - 1, self.tos,
-                           self.identification, self.flags, self.fragment_offset, self.options, self.checksum)
-        if self._wire is not None:
-            object.__setattr__(moved, "_wire", decrement_ttl(self._wire))
-        return moved
+        wire = self._wire
+        return _packet(IPv4Packet, self.src, self.dst, self.protocol, self.payload, self.ttl - 1, self.tos,
+                       self.identification, self.flags, self.fragment_offset, self.options, self.checksum,
+                       decrement_ttl(wire) if wire is not None else None)
 
     def encode(self) -> bytes:
         if self._wire is not None:
@@ -151,9 +163,12 @@ class IPv4Packet:
                                self.protocol, 0, self.src.packed, self.dst.packed) + opts
         except struct.error as exc:
             raise ValueError(f"ipv4: cannot encode: {exc}") from None
-        ck = internet_checksum(header)
-        wire = header[:10] + ck.to_bytes(2, "big") + header[12:] + self.payload
-        object.__setattr__(self, "_wire", wire)      # the packet is immutable: encode it once
+        # internet_checksum(header), inline: an even number of bytes, never all zero (version 4), as one
+        # number modulo 0xFFFF, a remainder of 0 being one's complement -0 (see emulator.wire.checksum).
+        s = int.from_bytes(header, "big") % 0xFFFF
+        ck = 0xFFFF - s if s else 0
+        wire = b"".join((header[:10], ck.to_bytes(2, "big"), header[12:], self.payload))
+        self.__dict__["_wire"] = wire        # the packet is immutable: encode it once
         return wire
 
     @classmethod
@@ -195,13 +210,25 @@ class IPv4Packet:
             dst_a = addresses[dst]
         except KeyError:
             dst_a = _address(dst)
-        packet = cls(
-            src_a, dst_a, proto, bytes(data[hl:total]),
-            ttl, tos, ident, frag >> 13, frag & 0x1FFF, options, ck,
-        )
-        if verify and total <= n:
-            object.__setattr__(packet, "_wire", bytes(data[:total]))
-        return packet
+        return _packet(cls, src_a, dst_a, proto, bytes(data[hl:total]), ttl, tos, ident, frag >> 13, frag & 0x1FFF,
+                       options, ck, bytes(data[:total]) if verify and total <= n else None)
+
+
+_new_object = object.__new__
+_set_attribute = object.__setattr__
+
+
+def _packet(cls: type[_P], src: IPv4Address, dst: IPv4Address, protocol: int, payload: bytes, ttl: int, tos: int,
+            identification: int, flags: int, fragment_offset: int, options: bytes, checksum: int | None,
+            wire: bytes | None) -> _P:
+    """A packet with all its fields, ``_wire`` included, set in one assignment of its ``__dict__`` (what
+    the dataclass ``__init__`` does field by field)."""
+    packet = _new_object(cls)
+    _set_attribute(packet, "__dict__", {
+        "src": src, "dst": dst, "protocol": protocol, "payload": payload, "ttl": ttl, "tos": tos,
+        "identification": identification, "flags": flags, "fragment_offset": fragment_offset, "options": options,
+        "checksum": checksum, "_wire": wire})
+    return packet
 
 
 # Addresses seen on the wire as ``IPv4Address`` objects, made once each: a lab sees few addresses
@@ -237,9 +264,9 @@ def decrement_ttl(packet: bytes) -> bytes:
     ttl = packet[8]
     if ttl == 0:
         raise ValueError("ipv4: TTL is already 0")
-    old_word = (ttl << 8) | packet[9]
-    new_word = old_word - 0x100
-    s = (~int.from_bytes(packet[10:12], "big") & 0xFFFF) + (~old_word & 0xFFFF) + new_word
+    # m' = m - 0x100, so ~m + m' is 0xFFFF - 0x100 = 0xFEFF whatever the word was.
+    s = (~((packet[10] << 8) | packet[11]) & 0xFFFF) + 0xFEFF
     s = (s & 0xFFFF) + (s >> 16)
     s = (s & 0xFFFF) + (s >> 16)
-    return b"".join((packet[:8], bytes((ttl - 1,)), packet[9:10], (~s & 0xFFFF).to_bytes(2, "big"), packet[12:]))
+    s = ~s & 0xFFFF
+    return packet[:8] + bytes((ttl - 1, packet[9], s >> 8, s & 0xFF)) + packet[12:]

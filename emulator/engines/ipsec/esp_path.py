@@ -28,17 +28,16 @@ from __future__ import annotations
 
 import random
 import struct
-from dataclasses import dataclass
 from ipaddress import IPv4Address
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from emulator.engines import esp_sa as E
 from emulator.engines.acl import Flow
 from emulator.engines.ipsec.sad import DEFAULT_MTU, IpsecFlow, IpsecSA, SaDatabase
-from emulator.engines.ipsec.spd import selectors
+from emulator.engines.ipsec.spd import peek
 from emulator.labtime import SECOND
-from emulator.wire.checksum import internet_checksum
-from emulator.wire.flow import IPv4Flow
+from emulator.wire.errors import DecodeError
+from emulator.wire.flow import IPv4Flow, read_flow
 from emulator.wire.ipv4 import PROTO_ESP
 
 __all__ = ["EspPath", "CryptoResult", "CLEAR", "PROTECTED", "DECRYPTED", "DROP", "LOG_INTERVAL", "OUTER_TTL",
@@ -66,9 +65,12 @@ def plaintext_mtu(sa: IpsecSA, path_mtu: int) -> int:
 _OUTER = struct.Struct("!BBHHHBBH4s4s")
 
 
-@dataclass(frozen=True, slots=True)
-class CryptoResult:
-    """What to do with a packet: ``action`` is CLEAR, PROTECTED, DECRYPTED or DROP."""
+class CryptoResult(NamedTuple):
+    """What to do with a packet: ``action`` is CLEAR, PROTECTED, DECRYPTED or DROP.
+
+    A named tuple: one is made for every packet the crypto map sees (a frozen dataclass sets each
+    field through ``object.__setattr__``, several times the work of building a tuple).
+    """
 
     action: str
     packet: bytes | None = None
@@ -78,6 +80,9 @@ class CryptoResult:
     @property
     def dropped(self) -> bool:
         return self.action == DROP
+
+
+_new = tuple.__new__      # builds a CryptoResult from all its fields, without NamedTuple's own __new__
 
 
 def _default_ip_mtu(iface: str) -> int:
@@ -97,6 +102,10 @@ class EspPath:
         self._soft_limit = soft_limit
         self._next_ip_id = next_ip_id
         self._ip_id = rng.getrandbits(16)
+        # Counts the calls to ``expire`` and ``soft_limit``: while it stands still, a packet protected or
+        # decapsulated changed nothing but counters (no SA went, no re-key began), so the owner's timer
+        # and output stay as they were.
+        self.stirred = 0
         self._log_times: dict[str, int] = {}
         self.drops: dict[str, int] = {}
         # The IP MTU of an interface; the owner that knows interfaces replaces it.
@@ -113,9 +122,12 @@ class EspPath:
             self._log(text)
 
     # ------------------------------------------------------------ outbound
-    def protect(self, f: IpsecFlow, local: IPv4Address | None, packet: bytes, now: int) -> CryptoResult:
+    def protect(self, f: IpsecFlow, local: bytes | None, packet: bytes, now: int) -> CryptoResult:
+        """``packet`` in ESP on the flow's current outbound SA, from ``local`` (the 4 packed bytes of the
+        interface's address) to the peer."""
         sa = f.outbound[-1]
         if now >= sa.expires_at or sa.esp.octets >= sa.limit_bytes:
+            self.stirred += 1
             self._expire(sa, now)
             if not f.outbound:
                 return self.drop("SA expired")
@@ -123,13 +135,16 @@ class EspPath:
         if local is None:
             f.send_errors += 1
             return self.drop("no local address")
-        fits = plaintext_mtu(sa, self.refresh_mtu(f))
-        if len(packet) > fits and packet[6] & 0x40:
-            self.drops["fragmentation needed"] = self.drops.get("fragmentation needed", 0) + 1
-            return CryptoResult(DROP, None, "fragmentation needed", fits)
+        path_mtu = self.refresh_mtu(f)
+        if packet[6] & 0x40:                       # DF: the packet must fit once encapsulated
+            fits = plaintext_mtu(sa, path_mtu)
+            if len(packet) > fits:
+                self.drops["fragmentation needed"] = self.drops.get("fragmentation needed", 0) + 1
+                return CryptoResult(DROP, None, "fragmentation needed", fits)
         try:
             body = sa.esp.protect(packet, self.rng)
         except E.SequenceExhausted:
+            self.stirred += 1
             self._expire(sa, now)
             f.send_errors += 1
             return self.drop("sequence number exhausted")
@@ -139,6 +154,7 @@ class EspPath:
         if sa.transform.auth:
             f.digest += 1
         if sa.esp.octets >= sa.soft_bytes and not sa.rekeyed:
+            self.stirred += 1
             self._soft_limit(sa, now)
         if self._next_ip_id is not None:
             ident = self._next_ip_id()
@@ -148,9 +164,12 @@ class EspPath:
         # Outer header: DF and TOS copied from the inner header (IOS default "crypto ipsec df-bit copy",
         # RFC 2401 §5.1.2.1), a fresh TTL and identification.
         hdr = _OUTER.pack(0x45, packet[1], 20 + len(body), ident, 0x4000 if packet[6] & 0x40 else 0, OUTER_TTL,
-                          PROTO_ESP, 0, local.packed, sa.peer_packed)
-        ck = internet_checksum(hdr)
-        return CryptoResult(PROTECTED, hdr[:10] + ck.to_bytes(2, "big") + hdr[12:] + body)
+                          PROTO_ESP, 0, local, sa.peer_packed)
+        # internet_checksum(hdr), inline: the 20 bytes as one number modulo 0xFFFF (never all zero: 0x45),
+        # where a remainder of 0 is one's complement -0 (see emulator.wire.checksum).
+        s = int.from_bytes(hdr, "big") % 0xFFFF
+        ck = 0xFFFF - s if s else 0
+        return _new(CryptoResult, (PROTECTED, b"".join((hdr[:10], ck.to_bytes(2, "big"), hdr[12:], body)), "", 0))
 
     def refresh_mtu(self, f: IpsecFlow) -> int:
         """The flow's path MTU now: its interface's IP MTU, or less if a smaller one was reported."""
@@ -211,6 +230,7 @@ class EspPath:
         f = sa.flow
         self.refresh_mtu(f)
         if now >= sa.expires_at or sa.esp.octets >= sa.limit_bytes:
+            self.stirred += 1
             self._expire(sa, now)
             f.recv_errors += 1
             return self.drop("SA expired")
@@ -232,9 +252,12 @@ class EspPath:
             f.recv_errors += 1
             f.decaps_failed += 1
             return self.drop("malformed ESP packet")
-        sel = selectors(inner)
-        if (sel is None or not f.remote_proxy.contains(sel.src, sel.protocol, sel.sport)
-                or not f.local_proxy.contains(sel.dst, sel.protocol, sel.dport)):
+        try:
+            sel: IPv4Flow | None = read_flow(inner, verify=False)       # spd.peek(), the common case
+        except DecodeError:
+            sel = peek(inner)
+        if (sel is None or not f.remote_proxy.contains(int.from_bytes(sel.src, "big"), sel.protocol, sel.sport)
+                or not f.local_proxy.contains(int.from_bytes(sel.dst, "big"), sel.protocol, sel.dport)):
             f.recv_errors += 1
             f.invalid_identity += 1
             src = IPv4Address(sel.src) if sel else "?"
@@ -250,5 +273,6 @@ class EspPath:
         if sa.transform.auth:
             f.verify += 1
         if sa.esp.octets >= sa.soft_bytes and not sa.rekeyed:
+            self.stirred += 1
             self._soft_limit(sa, now)
-        return CryptoResult(DECRYPTED, inner)
+        return _new(CryptoResult, (DECRYPTED, inner, "", 0))

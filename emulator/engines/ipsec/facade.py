@@ -108,9 +108,11 @@ from emulator.engines.ike.events import (
 )
 from emulator.engines.ike.policy import pfs_group, proxies_from_acl_entry
 from emulator.engines.ipsec import spd
-from emulator.engines.ipsec.esp_path import CLEAR, CryptoResult, EspPath
+from emulator.engines.ipsec.esp_path import CLEAR, DROP, CryptoResult, EspPath
 from emulator.engines.ipsec.keying import RouterIkePolicy
 from emulator.engines.ipsec.sad import FlowKey, IpsecFlow, IpsecSA, SaDatabase, TemporaryEntry
+from emulator.wire.errors import DecodeError
+from emulator.wire.flow import read_flow
 from emulator.wire.ipv4 import PROTO_ESP, PROTO_UDP
 from emulator.wire.udp import PORT_ISAKMP
 
@@ -119,6 +121,54 @@ __all__ = ["CryptoSubsystem", "DEBUG_CATEGORIES"]
 # ``debug crypto isakmp`` / ``debug crypto ipsec`` / ``debug crypto engine``: the categories of the traces.
 DEBUG_CATEGORIES = (Category.ISAKMP.value, Category.IPSEC.value, Category.ENGINE.value)
 IPSEC, ENGINE = Category.IPSEC, Category.ENGINE
+
+
+def _selectors(packet: bytes) -> Flow | None:
+    """``spd.selectors(packet)``, the common case (a datagram read as received) without its wrappers."""
+    try:
+        return Flow.of(read_flow(packet, verify=False))
+    except DecodeError:
+        return spd.selectors(packet)
+
+
+class _PackedAddresses:
+    """``local_address(iface)`` as 4 packed bytes, per packet: worked out again only when the interface's
+    address object is another one than last time (``IPv4Interface.ip`` makes a new object at each read)."""
+
+    def __init__(self, local_address: Callable[[str], IPv4Address | None], interface_address: Callable[[str], object]):
+        self._local_address = local_address
+        self._ifaddr = interface_address
+        self._seen: dict[str, tuple[object, bytes | None]] = {}      # iface -> (its address object, packed)
+
+    def packed(self, iface: str) -> bytes | None:
+        a = self._ifaddr(iface)
+        seen = self._seen.get(iface)
+        if seen is not None and seen[0] is a:
+            return seen[1]
+        local = self._local_address(iface)
+        packed = local.packed if local is not None else None
+        self._seen[iface] = (a, packed)
+        return packed
+
+
+class _EntryOrder:
+    """``spd.map_entries`` for each packet: a map's keys in sequence order are kept while the crypto map
+    table has the same keys in the same order (the entries are read from it each time, so an entry
+    replaced under its key is seen)."""
+
+    def __init__(self) -> None:
+        # map name -> (the crypto map table's keys when last read, the map's keys in sequence order)
+        self._seen: dict[str, tuple[list[tuple[str, int]], list[tuple[str, int]]]] = {}
+
+    def entries(self, cfg: DeviceConfig, map_name: str) -> list[CryptoMapEntry]:
+        maps = cfg.crypto_maps
+        keys = list(maps)
+        seen = self._seen.get(map_name)
+        if seen is None or seen[0] != keys:
+            order = [key for key in keys if key[0] == map_name]
+            order.sort(key=lambda key: key[1])
+            seen = self._seen[map_name] = (keys, order)
+        return list(map(maps.__getitem__, seen[1]))
 
 
 class CryptoSubsystem:
@@ -140,6 +190,12 @@ class CryptoSubsystem:
         self.ike = IkeEngine(self.policy, rng)
         self.errors: list[str] = []
         self.now = now
+        # After ``outbound`` or ``inbound``: the packet went clear, or was protected or decrypted, and nothing
+        # else happened (no SA expired, no re-key, nothing for IKE, no deadline moved), so the binding's poke
+        # would find nothing to do and the owner may leave it out. A drop may have asked IKE for SAs.
+        self.quiet = False
+        self.local_packed = _PackedAddresses(self.local_address, interface_address).packed
+        self._map_entries = _EntryOrder().entries
 
     # ================================================================== reading (show commands, tests)
     @property
@@ -166,6 +222,7 @@ class CryptoSubsystem:
             return None
         addr = getattr(a, "ip", a)
         return addr if isinstance(addr, IPv4Address) else IPv4Address(str(addr))
+
 
     def isakmp_enabled(self) -> bool:
         """IOS runs ISAKMP while a crypto map is applied to some interface."""
@@ -215,11 +272,14 @@ class CryptoSubsystem:
 
     # ================================================================== data path
     def outbound(self, iface: str, packet: bytes, now: int) -> CryptoResult:
-        """After routing and NAT, before ``packet`` leaves ``iface``."""
+        """After routing and NAT, before ``packet`` leaves ``iface``. Sets ``quiet`` (see there)."""
+        stirred = self.esp.stirred
         try:
-            return self._outbound(iface, packet, now)
+            result = self._outbound(iface, packet, now)
         except Exception as err:  # never raise into the forwarding pipeline
-            return self._internal_error("outbound", err)
+            result = self._internal_error("outbound", err)
+        self.quiet = result.action != DROP and self.esp.stirred == stirred
+        return result
 
     def _outbound(self, iface: str, packet: bytes, now: int) -> CryptoResult:
         self.now = now
@@ -228,7 +288,7 @@ class CryptoSubsystem:
         map_name = ic.crypto_map if ic is not None else None
         if not map_name:
             return CryptoResult(CLEAR, packet)
-        flow = spd.selectors(packet)
+        flow = _selectors(packet)
         if flow is None:
             return CryptoResult(CLEAR, packet)
         proto = flow.protocol
@@ -238,7 +298,7 @@ class CryptoSubsystem:
                 return CryptoResult(CLEAR, packet)  # the router's own IKE / ESP
         src, dst, sport, dport = flow.src, flow.dst, flow.sport, flow.dport
         sad = self.sad
-        for entry in spd.map_entries(cfg, map_name):
+        for entry in self._map_entries(cfg, map_name):
             if entry.dynamic_map:
                 result = self._dynamic_out(cfg, iface, map_name, entry, flow, packet, now)
                 if result is not None:
@@ -251,7 +311,7 @@ class CryptoSubsystem:
                 continue
             for f in sad.entry_flows(iface, map_name, entry.seq):
                 if f.outbound and f.outbound_matches(src, dst, proto, sport, dport):
-                    return self.esp.protect(f, self.local_address(iface), packet, now)
+                    return self.esp.protect(f, self.local_packed(iface), packet, now)
             return self._no_sa(cfg, iface, map_name, entry, index, now)
         return CryptoResult(CLEAR, packet)
 
@@ -262,7 +322,7 @@ class CryptoSubsystem:
         src, dst, proto, sport, dport = flow.src, flow.dst, flow.protocol, flow.sport, flow.dport
         f = sad.dynamic_flow(iface, map_name, entry.seq, src, dst, proto, sport, dport)
         if f is not None:
-            return self.esp.protect(f, self.local_address(iface), packet, now)
+            return self.esp.protect(f, self.local_packed(iface), packet, now)
         for dyn in spd.dynamic_entries(cfg, entry.dynamic_map or ""):
             if dyn.match_address and self.acl.evaluate(dyn.match_address, flow) == PERMIT:
                 return self.esp.drop("no SA (dynamic map)")
@@ -312,14 +372,23 @@ class CryptoSubsystem:
 
     # ------------------------------------------------------------------ inbound
     def inbound(self, iface: str, packet: bytes, now: int) -> CryptoResult:
-        """First thing when ``packet`` arrives on ``iface``."""
+        """First thing when ``packet`` arrives on ``iface``. Sets ``quiet`` (see there)."""
+        stirred = self.esp.stirred
         try:
-            return self._inbound(iface, packet, now)
+            result = self._inbound(iface, packet, now)
         except Exception as err:
-            return self._internal_error("inbound", err)
+            result = self._internal_error("inbound", err)
+        self.quiet = result.action != DROP and self.esp.stirred == stirred
+        return result
 
     def _inbound(self, iface: str, packet: bytes, now: int) -> CryptoResult:
         self.now = now
+        if (len(packet) >= 28 and packet[0] == 0x45 and packet[9] == PROTO_ESP and not (packet[6] & 0x3F or packet[7])
+                and (packet[2] << 8 | packet[3]) == len(packet)):
+            # Read in place: a whole ESP datagram, no options, on an SA of ours (as the general path finds it).
+            sa = self.sad.in_sas.get(int.from_bytes(packet[20:24], "big"))
+            if sa is not None and sa.local_packed == packet[16:20]:
+                return self.esp.decapsulate(sa, packet[20:], now)
         flow = spd.peek(packet)
         if flow is None:
             return CryptoResult(CLEAR, packet)

@@ -44,7 +44,7 @@ from emulator.engines.acl import AclEngine, Flow
 from emulator.engines.nat.create import create_bound, create_overloaded, create_static_child
 from emulator.engines.nat.fragments import FragmentKey, HeldFragments
 from emulator.engines.nat.ports import MappingKey
-from emulator.engines.nat.result import DROP, TRANSLATED, UNTOUCHED, NatResult
+from emulator.engines.nat.result import DROP, TRANSLATED, UNTOUCHED, NatResult, untouched
 from emulator.engines.nat.rewrite import rewrite, rewrite_error
 from emulator.engines.nat.table import NatEntry, NatTable
 from emulator.engines.nat.timeouts import TimeoutKind, after_use, deadline
@@ -259,7 +259,9 @@ class NatEngine:
 
         ``fast`` is for the debug tag only (default: fast-switched, ``NAT*``).
         """
-        cfg = self._current_config(now)
+        cfg = self._config()                 # _current_config(now), inline: asked of every packet in
+        if cfg.nat_rules is not self._rules_seen or len(cfg.nat_rules) != self._rules_len:
+            self._sync_static(cfg, now)
         i = cfg.interfaces.get(in_iface)
         if i is None or i.nat != "outside":
             return NatResult(UNTOUCHED, packet, "not an outside interface")
@@ -281,7 +283,7 @@ class NatEngine:
         if e is None or not self._alive(cfg, e, now):
             e = table.by_global.get(dst)
             if e is None or not self._alive(cfg, e, now):
-                return NatResult(UNTOUCHED, packet, "no translation")
+                return untouched(packet, "no translation")
             if e.static and sport is not None:
                 e = create_static_child(self.table, e, proto, dport, src, sport, dport, sport, flags, now)
         self.hits += 1

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from emulator.engines.nat.table import NatEntry
 
-__all__ = ["TRANSLATED", "UNTOUCHED", "DROP", "NatTrace", "NatResult"]
+__all__ = ["TRANSLATED", "UNTOUCHED", "DROP", "NatTrace", "NatResult", "untouched"]
 
 TRANSLATED = "translated"
 UNTOUCHED = "untouched"
@@ -74,3 +74,19 @@ class NatResult:
 
     def __repr__(self) -> str:
         return f"NatResult({self.action}, reason={self.reason!r}, entry={self.entry!r})"
+
+
+_new_result = object.__new__
+
+
+def untouched(packet: bytes, reason: str) -> NatResult:
+    """``NatResult(UNTOUCHED, packet, reason)``, for the packets NAT looks at and leaves (most of
+    them): its fields set here, without a call of ``__init__`` from C."""
+    result = _new_result(NatResult)
+    result.action = UNTOUCHED
+    result.packet = packet
+    result.reason = reason
+    result.entry = None
+    result.created = False
+    result._trace = None
+    return result
