@@ -34,7 +34,7 @@ __all__ = [
     "LCP_MAGIC_NUMBER", "LCP_PFC", "LCP_ACFC",
     "IPCP_IP_ADDRESSES", "IPCP_IP_COMPRESSION", "IPCP_IP_ADDRESS",
     "PPPFrame", "ControlPacket",
-    "fcs16", "fcs16_raw", "fcs_good", "FCS_INIT", "FCS_GOOD",
+    "fcs16", "fcs16_raw", "FCS_INIT", "FCS_GOOD",
     "encode_frame", "decode_frame", "frame_for_pcap",
     "ahdlc_encode", "ahdlc_decode",
     "encode_options", "decode_options", "encode_control", "decode_control",
@@ -174,30 +174,8 @@ def fcs16_raw(data: bytes, fcs: int = FCS_INIT) -> int:
 
 def fcs16(data: bytes) -> int:
     """The FCS value to transmit for ``data`` (complemented register)."""
-    data = bytes(data)
-    fcs = _FCS_OF.get(data)
-    if fcs is None:
-        r = binascii.crc_hqx(data.translate(_REV8), FCS_INIT)
-        fcs = ((_REV8[r & 0xFF] << 8) | _REV8[r >> 8]) ^ 0xFFFF
-        if len(_FCS_OF) >= _FCS_KEPT:
-            _FCS_OF.clear()
-        _FCS_OF[data] = fcs
-    return fcs
-
-
-# The FCS of the frames framed last, by their bytes: a frame's receiver checks the FCS its sender
-# has just computed over the same bytes (both ends run in this process), and finds it here for the
-# cost of hashing them instead of reflecting and dividing them again. A pure function's results:
-# bounded, emptied when full.
-_FCS_OF: dict[bytes, int] = {}
-_FCS_KEPT = 256
-
-
-def fcs_good(frame: bytes) -> bool:
-    """Whether a received frame's last two octets are the FCS of the rest (little-endian, RFC 1662
-    appendix C.2): the same test as ``fcs16_raw(frame) == FCS_GOOD`` (for a given body exactly one
-    FCS value leaves the register at the good residue), through ``fcs16``."""
-    return len(frame) >= 2 and fcs16(frame[:-2]) == frame[-2] | (frame[-1] << 8)
+    r = binascii.crc_hqx(bytes(data).translate(_REV8), FCS_INIT)
+    return ((_REV8[r & 0xFF] << 8) | _REV8[r >> 8]) ^ 0xFFFF
 
 
 # -- frames -----------------------------------------------------------------
@@ -230,7 +208,7 @@ def decode_frame(frame: bytes, *, accept_acfc: bool = False,
     frame = bytes(frame)
     if len(frame) < 4:  # address, control, FCS: the least a frame can be
         raise DecodeError("ppp", f"frame too short ({len(frame)} octets)")
-    if not fcs_good(frame):
+    if fcs16_raw(frame) != FCS_GOOD:
         raise DecodeError("ppp", "bad FCS")
     # Hot path: full address, control and a two-octet protocol (odd low, even high octet).
     if len(frame) >= 6 and frame[:2] == b"\xff\x03" and frame[3] & 1 and not frame[2] & 1:
