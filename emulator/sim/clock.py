@@ -212,27 +212,31 @@ class Simulator:
         heap = self._heap
         while heap:
             entry = heapq.heappop(heap)
-            when, _, timer = entry
-            cb = timer.callback
-            if cb is None:
-                continue
-            if when != self.now:
-                self.now = when
-                self._at_instant = 0
-            if timer.soon:
-                if self._at_instant >= self.progress_bound:
-                    self._no_progress(entry)
-                self._at_instant += 1
-            timer.callback = None  # fired: cancel() afterwards is harmless
-            self.events_run += 1
-            try:
-                cb(*timer.args)
-            except EmulatorFault:
-                raise
-            except Exception as exc:  # noqa: BLE001 - recorded, loop goes on
-                self._failed(cb, exc)
-            return True
+            if entry[2].callback is not None:
+                self._fire(entry)
+                return True
         return False
+
+    def _fire(self, entry: tuple[int, int, Timer]) -> None:
+        """Run a live event just taken off the heap, its time now the clock's."""
+        when, _, timer = entry
+        cb = timer.callback
+        assert cb is not None
+        if when != self.now:
+            self.now = when
+            self._at_instant = 0
+        if timer.soon:
+            if self._at_instant >= self.progress_bound:
+                self._no_progress(entry)
+            self._at_instant += 1
+        timer.callback = None  # fired: cancel() afterwards is harmless
+        self.events_run += 1
+        try:
+            cb(*timer.args)
+        except EmulatorFault:
+            raise
+        except Exception as exc:  # noqa: BLE001 - recorded, loop goes on
+            self._failed(cb, exc)
 
     def run_until(self, target: int | Callable[[], bool], timeout: int | None = None) -> bool:
         """Run events due at or before ``target`` ns, then set ``now = target``.
@@ -310,26 +314,7 @@ class Simulator:
                 if deadline is not None and deadline > self.now:
                     self._move_to(deadline)
                 return False
-            # step(), inline: the event on top is live.
-            entry = pop(heap)
-            when, _, timer = entry
-            cb = timer.callback
-            assert cb is not None
-            if when != self.now:
-                self.now = when
-                self._at_instant = 0
-            if timer.soon:
-                if self._at_instant >= self.progress_bound:
-                    self._no_progress(entry)
-                self._at_instant += 1
-            timer.callback = None
-            self.events_run += 1
-            try:
-                cb(*timer.args)
-            except EmulatorFault:
-                raise
-            except Exception as exc:  # noqa: BLE001 - recorded, loop goes on
-                self._failed(cb, exc)
+            self._fire(pop(heap))          # the event on top is live
         return True
 
     def run_until_idle(self, max_time: int | None = None, max_events: int = 10_000_000) -> bool:
