@@ -38,9 +38,10 @@ class Route:
 
 def classful(address: IPv4Address) -> IPv4Network:
     """The class A, B or C network an address belongs to."""
-    first = int(address) >> 24
+    value = int(address)
+    first = value >> 24
     prefix = 8 if first < 128 else 16 if first < 192 else 24
-    return IPv4Network(f"{address}/{prefix}", strict=False)
+    return IPv4Network((value >> (32 - prefix) << (32 - prefix), prefix))
 
 
 class RoutingTable:

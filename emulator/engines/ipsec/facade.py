@@ -419,7 +419,9 @@ class CryptoSubsystem:
             self.drops["isakmp off"] = self.drops.get("isakmp off", 0) + 1
             return
         try:
-            self.ike.receive(iface, IPv4Address(src), IPv4Address(dst), payload, now)
+            # IPv4Address(an IPv4Address) would parse its text again: only other forms are converted
+            self.ike.receive(iface, src if type(src) is IPv4Address else IPv4Address(src),
+                             dst if type(dst) is IPv4Address else IPv4Address(dst), payload, now)
             self._drain()
         except Exception as err:
             self._internal_error("receive_ike", err)
