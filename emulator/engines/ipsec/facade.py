@@ -223,7 +223,6 @@ class CryptoSubsystem:
         addr = getattr(a, "ip", a)
         return addr if isinstance(addr, IPv4Address) else IPv4Address(str(addr))
 
-
     def isakmp_enabled(self) -> bool:
         """IOS runs ISAKMP while a crypto map is applied to some interface."""
         return any(i.crypto_map for i in self._config().interfaces.values())
