@@ -50,6 +50,14 @@ def received_deletes(charon: Charon) -> list[str]:
     return re.findall(r"received DELETE for ESP CHILD_SA with SPI ([0-9a-f]{8})", charon.text())
 
 
+def deletes_once(charon: Charon, spi: str, timeout: float) -> list[str]:
+    """The ESP SPIs charon received DELETEs for, once ``spi`` is among them (or ``timeout`` s passed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and spi not in received_deletes(charon):
+        time.sleep(0.1)
+    return received_deletes(charon)
+
+
 @SKIP
 def test_the_emulated_remote_rekeys_and_deletes_towards_charon(tmp_path):
     with interop_case(tmp_path, "iopk", "remote", extra="crypto ipsec security-association lifetime seconds 120",
@@ -94,10 +102,7 @@ def test_the_emulated_remote_rekeys_and_deletes_towards_charon(tmp_path):
 
         # Hard expiry of the old pair (120 s of lab time): the remote deletes it and tells charon, naming
         # its inbound SPI, which is charon's outbound one.
-        deadline = time.monotonic() + 20          # due 30 s of lab time after the rekey: 3 s
-        while time.monotonic() < deadline and old_out not in received_deletes(charon):
-            time.sleep(0.1)
-        assert received_deletes(charon) == [old_out], charon.text()[-3000:]
+        assert deletes_once(charon, old_out, 20) == [old_out], charon.text()[-3000:]   # due in 3 s
         assert re.search(rf"closing CHILD_SA lan\{{1\}} with SPIs {old_in}_i .* {old_out}_o", charon.text())
         debug = console(paced, lab, "dr_whoovie")
         assert "IPSEC(sa_aging): lifetime expiring" in debug, debug[-3000:]
@@ -107,10 +112,7 @@ def test_the_emulated_remote_rekeys_and_deletes_towards_charon(tmp_path):
 
         # clear crypto sa: the current pair goes, charon hears of it.
         run(paced, lab, "dr_whoovie", "clear crypto sa")
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and new_out not in received_deletes(charon):
-            time.sleep(0.1)
-        assert received_deletes(charon) == [old_out, new_out], charon.text()[-3000:]
+        assert deletes_once(charon, new_out, 5) == [old_out, new_out], charon.text()[-3000:]
         assert re.search(rf"closing CHILD_SA lan\{{2\}} with SPIs {new_in}_i .* {new_out}_o", charon.text())
         assert hub_sas(paced, lab, "dr_whoovie") == ([], [])
         tried.append(f"clear crypto sa: DELETE for {new_out} received by charon, lan{{2}} closed")
@@ -138,10 +140,7 @@ def test_the_emulated_hub_deletes_towards_charon(tmp_path):
         assert sas_with(paced, lab, {charon_in, charon_out}) == ([charon_out], [charon_in])
         run(paced, lab, "sam-i-am", "debug crypto isakmp", "debug crypto ipsec")
         run(paced, lab, "sam-i-am", "clear crypto sa")
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not received_deletes(charon):
-            time.sleep(0.1)
-        assert received_deletes(charon) == [charon_out], charon.text()[-3000:]
+        assert deletes_once(charon, charon_out, 5) == [charon_out], charon.text()[-3000:]
         assert re.search(rf"closing CHILD_SA lan\{{1\}} with SPIs {charon_in}_i .* {charon_out}_o", charon.text())
         assert hub_sas(paced, lab) == ([], [])
         assert "sending DELETE for 1 IPsec SA(s) to 100.100.100.1" in console(paced, lab, "sam-i-am")

@@ -18,7 +18,7 @@ from ipaddress import IPv4Address, IPv4Interface
 from typing import Protocol
 
 from emulator.config.model import Interface
-from emulator.device.interfaces import InterfaceState
+from emulator.device.interfaces import Counters, InterfaceState
 from emulator.engines import arp as arpengine
 from emulator.engines import slarp
 from emulator.engines.ppp import (
@@ -114,24 +114,23 @@ class LinkAdapter:
             self.protocol_up = up
             self.owner.line_protocol_changed(self.iface, up)
 
-    def _count_in(self, frame: bytes) -> None:
-        interfaces, now = self.interfaces, self.sim.now
-        interfaces.catch_up(now)
+    def _counters_now(self) -> tuple[Counters, int]:
+        """The interface's counters, their load samples caught up to now, and now."""
+        now = self.sim.now
+        self.interfaces.catch_up(now)
         st = self._state
         if st is None:
             st = self.state
-        c = st.counters
+        return st.counters, now
+
+    def _count_in(self, frame: bytes) -> None:
+        c, now = self._counters_now()
         c.packets_in += 1
         c.bytes_in += len(frame)
         c.last_input = now
 
     def _count_out(self, frame: bytes) -> None:
-        interfaces, now = self.interfaces, self.sim.now
-        interfaces.catch_up(now)
-        st = self._state
-        if st is None:
-            st = self.state
-        c = st.counters
+        c, now = self._counters_now()
         c.packets_out += 1
         c.bytes_out += len(frame)
         c.last_output = now

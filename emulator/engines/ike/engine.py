@@ -41,11 +41,11 @@ previous packet.``, same capture).
 
 from __future__ import annotations
 
-import heapq
 import random
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
+from emulator.engines.deadlines import earliest, take_due
 from emulator.engines.ike.core import (
     DONE_QM_KEEP,
     ISAKMP,
@@ -186,13 +186,7 @@ class IkeEngine(MainMode, Informational):
 
     # ------------------------------------------------------------ timers
     def get_timer(self) -> int | None:
-        heap = self._deadlines
-        while heap:
-            when, _, sa = heap[0]
-            if self._live(when, sa):
-                return when
-            heapq.heappop(heap)
-        return None
+        return earliest(self._deadlines, self._live)
 
     def handle_timer(self, now: int) -> None:
         outer, self._traced_now = self._traced_now, self._traced_now or {}
@@ -203,12 +197,7 @@ class IkeEngine(MainMode, Informational):
 
     def _handle_timer(self, now: int) -> None:
         # Only the SAs with a deadline due are visited, in the order they were made.
-        heap = self._deadlines
-        due: dict[int, IkeSA] = {}
-        while heap and heap[0][0] <= now:
-            when, conn_id, sa = heapq.heappop(heap)
-            if self._live(when, sa):
-                due[conn_id] = sa
+        due = dict(take_due(self._deadlines, now, self._live))       # by conn id
         for _, sa in sorted(due.items()):
             if self._sa_timers(sa, now):
                 for qm in list(sa.quick.values()):

@@ -21,6 +21,7 @@ from ipaddress import IPv4Address
 from typing import Iterable
 
 from emulator.engines import esp_sa as E
+from emulator.engines.deadlines import earliest, take_due
 from emulator.engines.ike.events import Phase2Request, Phase2Result
 from emulator.engines.ike.policy import EspTransform, ProxyId
 from emulator.labtime import SECOND
@@ -511,20 +512,9 @@ class SaDatabase:
 
     def deadline(self) -> int | None:
         """The earliest SA deadline: expiry, or the soft lifetime of an outbound SA its side re-keys."""
-        heap = self._deadlines
-        while heap:
-            when, _, sa = heap[0]
-            if self._live(when, sa):
-                return when
-            heapq.heappop(heap)
-        return None
+        return earliest(self._deadlines, self._live)
 
     def due(self, now: int) -> list[IpsecSA]:
         """The SAs whose deadline is at or before ``now``, taken off the heap: by flow, inbound first."""
-        heap = self._deadlines
-        found: dict[int, IpsecSA] = {}
-        while heap and heap[0][0] <= now:
-            when, _, sa = heapq.heappop(heap)
-            if self._live(when, sa):
-                found[id(sa)] = sa
+        found = {id(sa): sa for _, sa in take_due(self._deadlines, now, self._live)}
         return sorted(found.values(), key=lambda s: (s.flow.serial, not s.inbound, s.conn_id))
