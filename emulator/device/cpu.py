@@ -80,16 +80,16 @@ class Cpu:
             return 0                          # forwarded (ESP in transit too): fast switching, no cost here
         cost = self.costs.process_ns
         if data[9] == PROTO_ESP:
-            cost += self.esp_cost(data)
+            cost += self._esp_cost(data)
         return cost
 
     def sent_cost(self, data: bytes) -> int:
         """A packet to a link: encryption if it is ESP the router made."""
         if len(data) < 20 or data[9] != PROTO_ESP or not self.is_local_packed(data[12:16]):
             return 0
-        return self.esp_cost(data)
+        return self._esp_cost(data)
 
-    def esp_cost(self, data: bytes) -> int:
+    def _esp_cost(self, data: bytes) -> int:
         """The ESP work on a datagram, or on a fragment its share: the fixed part goes with the first
         fragment, each fragment's bytes at the rates of the SA the first one named."""
         ihl = (data[0] & 0x0F) * 4
@@ -116,14 +116,10 @@ class _Paced:
         self.adapter = adapter
 
     def send_ip(self, packet: bytes, next_hop: IPv4Address | None) -> bool:
-        cpu = self.cpu
-        # cpu.sent_cost(packet), inline: nothing for anything but ESP this router made
-        if len(packet) < 20 or packet[9] != PROTO_ESP or not cpu.is_local_packed(packet[12:16]):
-            return self.adapter.send_ip(packet, next_hop)
-        cost = cpu.esp_cost(packet)
+        cost = self.cpu.sent_cost(packet)
         if cost <= 0:
             return self.adapter.send_ip(packet, next_hop)
-        return cpu.run(cost, self.adapter.send_ip, packet, next_hop)
+        return self.cpu.run(cost, self.adapter.send_ip, packet, next_hop)
 
 
 class PacedAdapters(Mapping[str, _Sends]):
