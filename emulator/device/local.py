@@ -29,7 +29,7 @@ from emulator.engines.reassembly import Reassembler, ReassemblyTimedOut
 from emulator.labtime import MS
 from emulator.wire import icmp as icmpwire
 from emulator.wire.errors import DecodeError
-from emulator.wire.ipv4 import FLAG_MF, PROTO_ESP, PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPv4Packet
+from emulator.wire.ipv4 import PROTO_ESP, PROTO_ICMP, PROTO_TCP, PROTO_UDP, IPv4Packet
 from emulator.wire.udp import UDPDatagram
 
 __all__ = ["DEFAULT_TTL", "UNREACHABLE_INTERVAL", "LocalHost", "LocalDelivery"]
@@ -109,7 +109,7 @@ class LocalDelivery:
 
     def deliver(self, iface: str, packet: IPv4Packet) -> None:
         host = self.host
-        if packet.flags & FLAG_MF or packet.fragment_offset:      # packet.is_fragment
+        if packet.is_fragment:
             whole = self.reassemble(packet)
             if whole is None:
                 return
