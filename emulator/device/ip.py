@@ -48,6 +48,7 @@ from emulator.engines.reassembly import Reassembler, ReassemblyTimedOut
 from emulator.sim.binding import EngineBinding
 from emulator.sim.clock import Simulator
 from emulator.wire import icmp as icmpwire
+from emulator.wire.checksum import internet_checksum
 from emulator.wire.errors import DecodeError
 from emulator.wire.fragment import FragmentError, fragment
 from emulator.wire.ipv4 import HEADER_LEN, PROTO_ESP, PROTO_UDP, IPv4Packet, address_of, decrement_ttl
@@ -249,8 +250,8 @@ class IPStack:
             return False
         total = (data[2] << 8) | data[3]
         if (total < HEADER_LEN or total > n or data[6] & 0x3F or data[7] or total > self.mtu(iface)
-                or int.from_bytes(data[:HEADER_LEN], "big") % 0xFFFF or not self.is_local_packed(data[16:20])):
-            return False                   # (the header checksum test: see _forward_as_is)
+                or internet_checksum(data[:HEADER_LEN]) or not self.is_local_packed(data[16:20])):
+            return False
         wire = data if total == n else data[:total]
         result = self.crypto.inbound(iface, wire, self.clock.now)     # as _decrypt does
         if not self.crypto.quiet:            # nothing but the packet handled: the poke would do nothing
@@ -291,9 +292,7 @@ class IPStack:
         i = ifs.get(iface)
         if i is None or i.crypto_map or not cfg.ip_routing or total > (i.mtu or DEFAULT_MTU):
             return False
-        # The header checksum verifies (internet_checksum() == 0) exactly when the header read as one
-        # number is a non-zero multiple of 0xFFFF (see emulator.wire.checksum); it is not zero (0x45).
-        if int.from_bytes(data[:HEADER_LEN], "big") % 0xFFFF:
+        if internet_checksum(data[:HEADER_LEN]):             # the header checksum does not verify
             return False
         packed = data[16:20]
         if self.is_local_packed(packed) or self.is_broadcast_packed(packed):

@@ -163,10 +163,7 @@ class IPv4Packet:
                                self.protocol, 0, self.src.packed, self.dst.packed) + opts
         except struct.error as exc:
             raise ValueError(f"ipv4: cannot encode: {exc}") from None
-        # internet_checksum(header), inline: an even number of bytes, never all zero (version 4), as one
-        # number modulo 0xFFFF, a remainder of 0 being one's complement -0 (see emulator.wire.checksum).
-        s = int.from_bytes(header, "big") % 0xFFFF
-        ck = 0xFFFF - s if s else 0
+        ck = internet_checksum(header)
         wire = b"".join((header[:10], ck.to_bytes(2, "big"), header[12:], self.payload))
         self.__dict__["_wire"] = wire        # the packet is immutable: encode it once
         return wire

@@ -36,6 +36,7 @@ from emulator.engines.acl import Flow
 from emulator.engines.ipsec.sad import DEFAULT_MTU, IpsecFlow, IpsecSA, SaDatabase
 from emulator.engines.ipsec.spd import peek
 from emulator.labtime import SECOND
+from emulator.wire.checksum import internet_checksum
 from emulator.wire.errors import DecodeError
 from emulator.wire.flow import IPv4Flow, read_flow
 from emulator.wire.ipv4 import PROTO_ESP
@@ -165,10 +166,7 @@ class EspPath:
         # RFC 2401 §5.1.2.1), a fresh TTL and identification.
         hdr = _OUTER.pack(0x45, packet[1], 20 + len(body), ident, 0x4000 if packet[6] & 0x40 else 0, OUTER_TTL,
                           PROTO_ESP, 0, local, sa.peer_packed)
-        # internet_checksum(hdr), inline: the 20 bytes as one number modulo 0xFFFF (never all zero: 0x45),
-        # where a remainder of 0 is one's complement -0 (see emulator.wire.checksum).
-        s = int.from_bytes(hdr, "big") % 0xFFFF
-        ck = 0xFFFF - s if s else 0
+        ck = internet_checksum(hdr)
         return _new(CryptoResult, (PROTECTED, b"".join((hdr[:10], ck.to_bytes(2, "big"), hdr[12:], body)), "", 0))
 
     def refresh_mtu(self, f: IpsecFlow) -> int:
