@@ -58,6 +58,15 @@ def deletes_once(charon: Charon, spi: str, timeout: float) -> list[str]:
     return received_deletes(charon)
 
 
+
+def clear_isakmp_told(charon: Charon, paced: PacedLab, lab: Lab, device: str, conn: str) -> str:
+    """``clear crypto isakmp`` on ``device``: charon receives the DELETE for its IKE SA ``conn[1]`` and the
+    device lists no ISAKMP SA in QM_IDLE; what was tried."""
+    run(paced, lab, device, "clear crypto isakmp")
+    assert charon.wait_log(rf"received DELETE for IKE_SA {conn}\[1\]", 5), charon.text()[-3000:]
+    assert "QM_IDLE" not in run(paced, lab, device, "show crypto isakmp sa")
+    return f"clear crypto isakmp: charon received the DELETE for IKE_SA {conn}[1]"
+
 @SKIP
 def test_the_emulated_remote_rekeys_and_deletes_towards_charon(tmp_path):
     with interop_case(tmp_path, "iopk", "remote", extra="crypto ipsec security-association lifetime seconds 120",
@@ -118,10 +127,7 @@ def test_the_emulated_remote_rekeys_and_deletes_towards_charon(tmp_path):
         tried.append(f"clear crypto sa: DELETE for {new_out} received by charon, lan{{2}} closed")
 
         # clear crypto isakmp: the IKE SA goes, charon hears of it.
-        run(paced, lab, "dr_whoovie", "clear crypto isakmp")
-        assert charon.wait_log(r"received DELETE for IKE_SA remotes\[1\]", 5), charon.text()[-3000:]
-        assert "QM_IDLE" not in run(paced, lab, "dr_whoovie", "show crypto isakmp sa")
-        tried.append("clear crypto isakmp: charon received the DELETE for IKE_SA remotes[1]")
+        tried.append(clear_isakmp_told(charon, paced, lab, "dr_whoovie", "remotes"))
     assert not Path("/run/netns", ns).exists()
 
 
@@ -145,10 +151,7 @@ def test_the_emulated_hub_deletes_towards_charon(tmp_path):
         assert hub_sas(paced, lab) == ([], [])
         assert "sending DELETE for 1 IPsec SA(s) to 100.100.100.1" in console(paced, lab, "sam-i-am")
         tried.append(f"clear crypto sa: DELETE for {charon_out} received by charon")
-        run(paced, lab, "sam-i-am", "clear crypto isakmp")
-        assert charon.wait_log(r"received DELETE for IKE_SA hub\[1\]", 5), charon.text()[-3000:]
-        assert "QM_IDLE" not in run(paced, lab, "sam-i-am", "show crypto isakmp sa")
-        tried.append("clear crypto isakmp: charon received the DELETE for IKE_SA hub[1]")
+        tried.append(clear_isakmp_told(charon, paced, lab, "sam-i-am", "hub"))
     assert not Path("/run/netns", ns).exists()
 
 

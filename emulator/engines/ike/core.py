@@ -7,12 +7,13 @@ table.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import random
 from collections import deque
 from dataclasses import dataclass
 from ipaddress import IPv4Address
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 from emulator.engines.ike import crypto as C
 from emulator.engines.ike import dh as DH
@@ -77,6 +78,23 @@ class Bad(Exception):
         self.kind = kind
         self.malformed = malformed
         self.fields = fields
+
+
+M = TypeVar("M", bound=Callable[..., Any])
+
+
+def one_call(method: M) -> M:
+    """An engine entry point (a datagram, a timer, a request): while it runs, ``_tracing`` asks the
+    router's debug switches once per category (they do not change within one call)."""
+    @functools.wraps(method)
+    def wrapper(self: EngineCore, *args: Any, **kwargs: Any) -> Any:
+        outer = self._traced_now
+        self._traced_now = outer if outer is not None else {}
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._traced_now = outer
+    return wrapper  # type: ignore[return-value]
 
 
 class EngineCore:
@@ -168,11 +186,7 @@ class EngineCore:
         return on
 
     def _trace(self, kind: str, sa: IkeSA | None = None, category: Category = ISAKMP, **fields: object) -> None:
-        now = self._traced_now
-        on = now.get(category) if now is not None else None
-        if on is None:
-            on = self._tracing(category)
-        if on:
+        if self._tracing(category):
             self._record(category, kind, sa, fields)
 
     def _record(self, category: Category, kind: str, sa: IkeSA | None, fields: dict[str, object]) -> None:

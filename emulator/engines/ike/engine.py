@@ -55,6 +55,7 @@ from emulator.engines.ike.core import (
     ZERO_COOKIE,
     Bad,
     Datagram,
+    one_call,
 )
 from emulator.engines.ike.events import (
     IkeEvent,
@@ -120,15 +121,9 @@ class IkeEngine(MainMode, Informational):
     def find(self, conn_id: int) -> IkeSA | None:
         return next((sa for sa in self._sas.values() if sa.conn_id == conn_id), None)
 
+    @one_call
     def request_phase2(self, req: Phase2Request, now: int) -> None:
         """Negotiate SAs for ``req``: quick mode on an IKE SA to the peer, main mode first if none."""
-        outer, self._traced_now = self._traced_now, self._traced_now or {}
-        try:
-            self._request_phase2(req, now)
-        finally:
-            self._traced_now = outer
-
-    def _request_phase2(self, req: Phase2Request, now: int) -> None:
         same_peer = self.peer_sas(req.peer)
         for sa in same_peer:
             if sa.established and sa.local == req.local:
@@ -188,14 +183,8 @@ class IkeEngine(MainMode, Informational):
     def get_timer(self) -> int | None:
         return earliest(self._deadlines, self._live)
 
+    @one_call
     def handle_timer(self, now: int) -> None:
-        outer, self._traced_now = self._traced_now, self._traced_now or {}
-        try:
-            self._handle_timer(now)
-        finally:
-            self._traced_now = outer
-
-    def _handle_timer(self, now: int) -> None:
         # Only the SAs with a deadline due are visited, in the order they were made.
         due = dict(take_due(self._deadlines, now, self._live))       # by conn id
         for _, sa in sorted(due.items()):
@@ -238,14 +227,8 @@ class IkeEngine(MainMode, Informational):
         qm.retransmit_at = self._arm(sa, now + RETRANSMIT_INTERVAL)
 
     # ------------------------------------------------------------ receive
+    @one_call
     def receive(self, iface: str, src: IPv4Address, dst: IPv4Address, data: bytes, now: int) -> None:
-        outer, self._traced_now = self._traced_now, self._traced_now or {}
-        try:
-            self._receive(iface, src, dst, data, now)
-        finally:
-            self._traced_now = outer
-
-    def _receive(self, iface: str, src: IPv4Address, dst: IPv4Address, data: bytes, now: int) -> None:
         try:
             msg = K.IsakmpMessage.decode(data)
         except DecodeError:
